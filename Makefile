@@ -1,0 +1,156 @@
+# bitnet-c build.
+#
+#   make                 libbitnet.a, libbitnet.so and (once its sources exist) bnbench
+#   make test            build and run every Criterion test binary in tests/
+#   make run             install missing deps, build, run the default bnbench suite
+#   make bench           run every suite (long)
+#   make debug           -O0 -g3 build in build-debug/
+#   make SANITIZER=address|undefined|thread [test]   sanitizer build in build-<san>/
+#   make format-check    clang-format --dry-run -Werror over every source
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard, so adding a file needs no edit here. ISA flags
+# go on kernel objects only (kernels/x86/avx2, kernels/x86/avx512): the rest of
+# the library never executes an instruction the CPU may lack.
+
+CC        ?= cc
+PREFIX    ?= /usr/local
+SANITIZER ?=
+VERSION   := 0.1.0
+
+ifeq ($(SANITIZER),)
+  BUILD   ?= build
+  OPT     ?= -O2
+else
+  BUILD   ?= build-$(SANITIZER)
+  OPT     ?= -O1
+endif
+ifeq ($(MAKECMDGOALS),debug)
+  BUILD   := build-debug
+  OPT     := -O0 -g3 -DBN_DEBUG=1
+endif
+
+# Packages the harness and tests link against (pkg-config names).
+DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson criterion openblas
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter -Werror
+BASEFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -pthread $(WARN) \
+             -Iengine/include -Iengine -Ikernels -I. \
+             -DBN_VERSION=\"$(VERSION)\" \
+             -DBN_BUILD_TYPE=\"$(if $(findstring -O0,$(OPT)),debug,release)$(if $(SANITIZER),+$(SANITIZER),)\"
+ifneq ($(SANITIZER),)
+  SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+  ifeq ($(SANITIZER),undefined)
+    SANFLAGS += -fno-sanitize-recover=all
+  endif
+endif
+CFLAGS    += $(BASEFLAGS) $(SANFLAGS)
+LDFLAGS   += $(SANFLAGS) -pthread
+DEP_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null) -llapacke -ldl -lm
+
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
+                -mavx512vnni -mavx512bf16
+
+ENGINE_SRC := $(wildcard engine/*.c) $(wildcard kernels/*.c) $(wildcard kernels/ref/*.c)
+AVX2_SRC   := $(wildcard kernels/x86/avx2/*.c)
+AVX512_SRC := $(wildcard kernels/x86/avx512/*.c)
+LIB_OBJ    := $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(AVX2_SRC:%.c=$(BUILD)/%.o) \
+              $(AVX512_SRC:%.c=$(BUILD)/%.o)
+
+BNB_SRC    := $(filter-out suites/main.c,$(wildcard suites/*.c collectors/*.c db/*.c reports/*.c))
+BNB_OBJ    := $(BNB_SRC:%.c=$(BUILD)/%.o)
+HAVE_BNB   := $(wildcard suites/main.c)
+
+TEST_SRC   := $(wildcard tests/test_*.c)
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+LIBA  := $(BUILD)/libbitnet.a
+LIBSO := $(BUILD)/libbitnet.so
+LIBBNB := $(BUILD)/libbnb.a
+BNBENCH := $(if $(HAVE_BNB),$(BUILD)/bnbench,)
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all test run bench debug install format format-check clean deps
+.DEFAULT_GOAL := all
+
+all: $(DEPS_STAMP) $(LIBA) $(LIBSO) $(BNBENCH)
+debug: all
+
+# Dependencies: pkg-config must find every package. As root we install what is
+# missing; otherwise we print the exact command and stop.
+$(DEPS_STAMP):
+	@mkdir -p $(BUILD)
+	@if ! pkg-config --exists $(DEP_PKGS) || [ ! -e /usr/include/lapacke.h ]; then \
+	  if [ "$$(id -u)" = 0 ]; then ci/install-deps.sh || exit 2; \
+	  else echo "bitnet-c: missing build dependencies; run as root:"; \
+	       echo "  $$(ci/install-deps.sh --print)"; exit 2; fi; \
+	fi
+	@touch $@
+deps: $(DEPS_STAMP)
+
+$(BUILD)/kernels/x86/avx2/%.o: kernels/x86/avx2/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kernels/x86/avx512/%.o: kernels/x86/avx512/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libbitnet.so.0 -o $@ $^ $(LDFLAGS) -lm
+
+$(LIBBNB): $(BNB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^ $(if $(BNB_OBJ),,/dev/null 2>/dev/null || true)
+
+$(BUILD)/bnbench: $(BUILD)/suites/main.o $(LIBBNB) $(LIBA)
+	$(CC) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(LIBBNB) $(LIBA) $(LDFLAGS) $(DEP_LIBS)
+
+# Each test binary runs on its own; ci/run-tests.sh prints one summary line.
+test: all $(TEST_BIN)
+	@BUILD=$(BUILD) ci/run-tests.sh $(TEST_BIN)
+
+run: all
+	@if [ -z "$(BNBENCH)" ]; then echo "bitnet-c: bnbench is not built yet"; exit 2; fi
+	$(BUILD)/bnbench run --db bnbench.db --reason manual $(RUN_ARGS)
+
+bench: all
+	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+install: $(LIBA) $(LIBSO)
+	install -d $(DESTDIR)$(PREFIX)/include/bitnet $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 engine/include/bitnet/*.h $(DESTDIR)$(PREFIX)/include/bitnet/
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libbitnet.so.$(VERSION)
+	ln -sf libbitnet.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbitnet.so.0
+	ln -sf libbitnet.so.0 $(DESTDIR)$(PREFIX)/lib/libbitnet.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bitnet.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bitnet.pc
+	$(if $(BNBENCH),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(BNBENCH) $(DESTDIR)$(PREFIX)/bin/,)
+
+clean:
+	rm -rf build build-debug build-address build-undefined build-thread
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

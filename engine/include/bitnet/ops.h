@@ -1,0 +1,182 @@
+/*
+ * ops.h - the op list and the reference ops on tensors.
+ *
+ * Ops are data: BN_OP_LIST generates the enum and the name table; every
+ * table indexed by bn_op is guarded by a static_assert on BN_OP_COUNT.
+ *
+ * Conventions for every op here:
+ *  - Inputs may be any views (strided, transposed, broadcast with stride 0).
+ *  - `*_out` forms write into an existing tensor `out` whose shape must equal
+ *    the result shape (BN_ERR_SHAPE otherwise) and whose dtype must be the
+ *    result dtype; `out` may be one of the inputs (in place). Forms without
+ *    `_out` allocate a new contiguous result from the default pool.
+ *  - Float ops compute in f32 (f16/bf16 inputs are widened, results rounded
+ *    back); integer dtypes are accepted where the op is exact on integers
+ *    (add, sub, mul, maximum, minimum, neg, abs, sum, min, max, argmin,
+ *    argmax, clamp, relu); other combinations give BN_ERR_DTYPE naming the op
+ *    and dtype. Packed ternary inputs give BN_ERR_DTYPE.
+ *  - Binary ops need equal dtypes (BN_ERR_DTYPE otherwise) and broadcastable
+ *    shapes (BN_ERR_SHAPE with both shapes in the message).
+ *  - Errors set *out = NULL and leave `out` tensors of *_out forms unspecified
+ *    only on BN_ERR_OOM; shape/dtype errors are detected before any write.
+ */
+#ifndef BITNET_OPS_H
+#define BITNET_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bitnet/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(enum suffix, name, kind) ; kind: V view, B binary, U unary, R reduction,
+ * N normalisation, M matmul, C copy/convert, T ternary/quantization */
+#define BN_OP_LIST(X)                                                                              \
+    X(RESHAPE, "reshape", V)                                                                       \
+    X(TRANSPOSE, "transpose", V)                                                                   \
+    X(PERMUTE, "permute", V)                                                                       \
+    X(SLICE, "slice", V)                                                                           \
+    X(NARROW, "narrow", V)                                                                         \
+    X(SQUEEZE, "squeeze", V)                                                                       \
+    X(UNSQUEEZE, "unsqueeze", V)                                                                   \
+    X(EXPAND, "expand", V)                                                                         \
+    X(VIEW, "view", V)                                                                             \
+    X(CONTIGUOUS, "contiguous", C)                                                                 \
+    X(CAST, "cast", C)                                                                             \
+    X(COPY, "copy", C)                                                                             \
+    X(ADD, "add", B)                                                                               \
+    X(SUB, "sub", B)                                                                               \
+    X(MUL, "mul", B)                                                                               \
+    X(DIV, "div", B)                                                                               \
+    X(REM, "rem", B)                                                                               \
+    X(POW, "pow", B)                                                                               \
+    X(MAXIMUM, "maximum", B)                                                                       \
+    X(MINIMUM, "minimum", B)                                                                       \
+    X(NEG, "neg", U)                                                                               \
+    X(ABS, "abs", U)                                                                               \
+    X(EXP, "exp", U)                                                                               \
+    X(LOG, "log", U)                                                                               \
+    X(SQRT, "sqrt", U)                                                                             \
+    X(RSQRT, "rsqrt", U)                                                                           \
+    X(SIN, "sin", U)                                                                               \
+    X(COS, "cos", U)                                                                               \
+    X(TANH, "tanh", U)                                                                             \
+    X(SIGMOID, "sigmoid", U)                                                                       \
+    X(RELU, "relu", U)                                                                             \
+    X(RELU2, "relu2", U)                                                                           \
+    X(GELU, "gelu", U)                                                                             \
+    X(GELU_TANH, "gelu_tanh", U)                                                                   \
+    X(SILU, "silu", U)                                                                             \
+    X(CLAMP, "clamp", U)                                                                           \
+    X(SUM, "sum", R)                                                                               \
+    X(MEAN, "mean", R)                                                                             \
+    X(MIN, "min", R)                                                                               \
+    X(MAX, "max", R)                                                                               \
+    X(ARGMIN, "argmin", R)                                                                         \
+    X(ARGMAX, "argmax", R)                                                                         \
+    X(VAR, "var", R)                                                                               \
+    X(STD, "std", R)                                                                               \
+    X(PROD, "prod", R)                                                                             \
+    X(NORM2, "norm2", R)                                                                           \
+    X(SOFTMAX, "softmax", N)                                                                       \
+    X(LOG_SOFTMAX, "log_softmax", N)                                                               \
+    X(RMSNORM, "rmsnorm", N)                                                                       \
+    X(LAYERNORM, "layernorm", N)                                                                   \
+    X(MATMUL, "matmul", M)
+
+typedef enum bn_op {
+#define BN_OP_ENUM_(sfx, name, kind) BN_OP_##sfx,
+    BN_OP_LIST(BN_OP_ENUM_)
+#undef BN_OP_ENUM_
+        BN_OP_COUNT
+} bn_op;
+
+/* "add" for BN_OP_ADD; BN_ASSERTs op is valid. */
+const char *bn_op_name(bn_op op);
+/* Parses an op name; BN_ERR_ARG when unknown. */
+bn_status bn_op_from_name(const char *name, bn_op *out);
+
+/* ---- element-wise binary (ADD .. MINIMUM) ------------------------------- */
+/* rem is C fmod semantics (sign of the dividend); pow is powf. */
+bn_status bn_binary(bn_op op, const bn_tensor *a, const bn_tensor *b, bn_tensor **out);
+bn_status bn_binary_out(bn_op op, const bn_tensor *a, const bn_tensor *b, bn_tensor *out);
+/* a op s, with s converted to a's dtype */
+bn_status bn_binary_scalar(bn_op op, const bn_tensor *a, double s, bn_tensor **out);
+bn_status bn_binary_scalar_out(bn_op op, const bn_tensor *a, double s, bn_tensor *out);
+
+static inline bn_status bn_add(const bn_tensor *a, const bn_tensor *b, bn_tensor **out)
+{
+    return bn_binary(BN_OP_ADD, a, b, out);
+}
+static inline bn_status bn_sub(const bn_tensor *a, const bn_tensor *b, bn_tensor **out)
+{
+    return bn_binary(BN_OP_SUB, a, b, out);
+}
+static inline bn_status bn_mul(const bn_tensor *a, const bn_tensor *b, bn_tensor **out)
+{
+    return bn_binary(BN_OP_MUL, a, b, out);
+}
+static inline bn_status bn_div(const bn_tensor *a, const bn_tensor *b, bn_tensor **out)
+{
+    return bn_binary(BN_OP_DIV, a, b, out);
+}
+
+/* ---- element-wise unary (NEG .. SILU; CLAMP below) ---------------------- */
+/* gelu is the erf form, gelu_tanh the tanh approximation; relu2 is relu(x)^2 */
+bn_status bn_unary(bn_op op, const bn_tensor *a, bn_tensor **out);
+bn_status bn_unary_out(bn_op op, const bn_tensor *a, bn_tensor *out);
+/* clamp to [lo, hi]; BN_ERR_ARG when lo > hi */
+bn_status bn_clamp(const bn_tensor *a, double lo, double hi, bn_tensor **out);
+bn_status bn_clamp_out(const bn_tensor *a, double lo, double hi, bn_tensor *out);
+
+/* ---- reductions (SUM .. NORM2) ------------------------------------------ */
+/*
+ * Reduces over the listed axes (naxes == 0 means all axes; negative axes
+ * count from the end; a repeated axis is BN_ERR_ARG). keepdims keeps reduced
+ * dims as size 1. Float sums use pairwise summation accumulated in double.
+ * argmin/argmax need exactly one axis (BN_ERR_ARG otherwise), return i32 and
+ * the first index on ties. min/max/argmin/argmax over an empty axis are
+ * BN_ERR_SHAPE; sum of empty is 0, prod of empty is 1, mean of empty is NaN.
+ * var/std use ddof (bn_reduce_var); via bn_reduce they use ddof = 0.
+ */
+bn_status bn_reduce(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
+                    bn_tensor **out);
+bn_status bn_reduce_var(bn_op op /* VAR or STD */, const bn_tensor *a, int naxes,
+                        const int *axes, bool keepdims, int ddof, bn_tensor **out);
+
+/* ---- normalisation along one axis --------------------------------------- */
+/* numerically stable (max subtracted) */
+bn_status bn_softmax(const bn_tensor *a, int axis, bn_tensor **out);
+bn_status bn_log_softmax(const bn_tensor *a, int axis, bn_tensor **out);
+/* Over the last axis: y = x / sqrt(mean(x^2) + eps) * weight. weight: 1-D of
+ * the last dim's size, or NULL for none. */
+bn_status bn_rmsnorm(const bn_tensor *x, const bn_tensor *weight, float eps, bn_tensor **out);
+/* Over the last axis: y = (x - mean) / sqrt(var + eps) * weight + bias; each
+ * of weight, bias may be NULL. */
+bn_status bn_layernorm(const bn_tensor *x, const bn_tensor *weight, const bn_tensor *bias,
+                       float eps, bn_tensor **out);
+
+/* ---- matmul ------------------------------------------------------------- */
+/*
+ * a [..., M, K] x b [..., K, N] -> [..., M, N] with NumPy-broadcast batch
+ * dims; 2-D each at least (1-D operands are BN_ERR_SHAPE). Either operand may
+ * be a transposed view. f32 (f16/bf16 widened). BN_ERR_SHAPE when the inner
+ * dims differ, naming both shapes.
+ */
+bn_status bn_matmul(const bn_tensor *a, const bn_tensor *b, bn_tensor **out);
+bn_status bn_matmul_out(const bn_tensor *a, const bn_tensor *b, bn_tensor *out);
+
+/* ---- copy / convert ----------------------------------------------------- */
+/* Converts to dtype dt (a new contiguous tensor; floats round-to-nearest-even,
+ * ints and ternary round and clamp). */
+bn_status bn_cast(const bn_tensor *a, bn_dtype dt, bn_tensor **out);
+/* Copies src into dst (same shape; dtype converted). */
+bn_status bn_copy(const bn_tensor *src, bn_tensor *dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
