@@ -1,0 +1,60 @@
+/*
+ * db.h - the SQLite store of bnbench: schema, migrations, writes and queries.
+ *
+ * Schema versioned with PRAGMA user_version and forward migrations; WAL mode
+ * and a busy timeout; one transaction per stored case so a crash loses at
+ * most the case in flight. A DB written by a newer schema is refused with a
+ * clear error. Runs from many machines merge into one DB (machines are keyed
+ * by fingerprint + name).
+ *
+ * Errors: functions return 0 on success, -1 on failure with a one-line
+ * message in err (cap BNB_ERR_MAX) naming the path and SQLite's reason.
+ * Nothing is written on failure (the transaction is rolled back).
+ */
+#ifndef BNB_DB_H
+#define BNB_DB_H
+
+#include <stdint.h>
+
+#include "suites/bnb.h"
+
+#define BNB_ERR_MAX 512
+#define BNB_DB_SCHEMA_VERSION 1
+
+typedef struct bnb_db bnb_db;
+
+/* Opens (creating when absent unless readonly) and migrates. Refuses a DB
+ * whose user_version is newer than BNB_DB_SCHEMA_VERSION, a file that is not
+ * a SQLite DB, or an unwritable path. */
+int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err);
+void bnb_db_close(bnb_db *db);
+
+/* Inserts (or finds) the machine and a run row with status running; returns its id. */
+int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err);
+/* Stores one case (case row, raw samples with outlier flags, stats, metrics)
+ * in a single transaction. */
+int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err);
+/* Stores one target verdict. */
+int bnb_db_store_verdict(bnb_db *db, int64_t run_id, const char *target_id, const char *figure,
+                         const char *op, double threshold, double measured, int measured_ok,
+                         double ci_lo, double ci_hi, const char *verdict, const char *reason,
+                         char *err);
+/* Sets status (and finished_at). */
+int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status st, char *err);
+/* PRAGMA integrity_check; 0 when "ok", -1 with the first problem in err. */
+int bnb_db_check(bnb_db *db, char *err);
+
+/* Resolves "latest", a numeric id, or a uuid (prefix of >= 8 chars) to a run id. */
+int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err);
+/* Loads the cases of a run (samples, stats, metrics). *out is an array the
+ * caller frees with bnb_db_free_cases. */
+int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err);
+void bnb_db_free_cases(bnb_case_result *cases, int n);
+/* Loads a run's info (machine, context, ...). Free with bnb_run_info_free. */
+int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *st,
+                    char *err);
+
+/* The underlying handle, for queries of reports/ and the CLI. */
+struct sqlite3 *bnb_db_handle(bnb_db *db);
+
+#endif
