@@ -113,7 +113,7 @@ $(LIBSO): $(LIB_OBJ)
 
 $(LIBBNB): $(BNB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^ $(if $(BNB_OBJ),,/dev/null 2>/dev/null || true)
+	ar rcs $@ $^
 
 $(BUILD)/bnbench: $(BUILD)/suites/main.o $(LIBBNB) $(LIBA)
 	$(CC) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)

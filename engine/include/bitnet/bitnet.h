@@ -11,6 +11,7 @@
 #include "bitnet/ops.h"
 #include "bitnet/opstats.h"
 #include "bitnet/pool.h"
+#include "bitnet/threads.h"
 
 #ifdef __cplusplus
 extern "C" {
