@@ -18,7 +18,7 @@
 
 #include "suites/bnb.h"
 
-#define BNB_ERR_MAX 512
+#define BNB_ERR_MAX           512
 #define BNB_DB_SCHEMA_VERSION 1
 
 typedef struct bnb_db bnb_db;
@@ -51,8 +51,7 @@ int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err)
 int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err);
 void bnb_db_free_cases(bnb_case_result *cases, int n);
 /* Loads a run's info (machine, context, ...). Free with bnb_run_info_free. */
-int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *st,
-                    char *err);
+int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *st, char *err);
 
 /* The underlying handle, for queries of reports/ and the CLI. */
 struct sqlite3 *bnb_db_handle(bnb_db *db);
