@@ -14,6 +14,13 @@
  *   t1.6 : base 3, 5 values per byte: byte = sum_{j=0..4} (v_j + 1) * 3^j,
  *          so a byte is in [0, 242]; larger bytes are invalid. A final partial
  *          block pads with v = 0 (code 1). 1.6 bits per value.
+ * bn_t2_pack / bn_t16_pack pad a final partial block with v = 0 (code 1) for
+ * both types, so kernels reading whole blocks add nothing for the padding.
+ * to_f32 of a packed type reads an invalid code (t2 code 3, t1.6 byte > 242)
+ * as NaN; from_f32 changes only the fields of elements [first, first+n) and
+ * keeps the rest of each byte (a t1.6 byte > 242 is first taken as all-zero
+ * trits), so a fresh packed buffer should be filled with the zero pattern
+ * (0x55 for t2, 121 for t1.6) before partial writes.
  * Packed tensors are always contiguous streams of blocks; views that would
  * split a block are refused with BN_ERR_DTYPE (convert to i8 first).
  */
@@ -48,7 +55,9 @@ typedef enum bn_dtype {
 } bn_dtype;
 
 /* Converts n elements starting at element index `first` of a (possibly packed)
- * array to / from f32. For packed types, `first` may be any element index. */
+ * array to / from f32. For packed types, `first` may be any element index.
+ * from_f32 to i8/i32/t2/t1.6 rounds half to even, clamps to the range
+ * ({-1,0,1} for ternary) and maps NaN to 0. */
 typedef void (*bn_to_f32_fn)(const void *src, int64_t first, float *dst, int64_t n);
 typedef void (*bn_from_f32_fn)(const float *src, void *dst, int64_t first, int64_t n);
 
