@@ -935,3 +935,82 @@ Test(pool, stale_cache_after_destroy)
     cr_assert_eq(stats_of(s.b).mapped_bytes, 0);
     bn_pool_destroy(s.b);
 }
+
+/* ---- slab bookkeeping ------------------------------------------------- */
+
+/* Many blocks per class, freed in a scrambled order: every free maps its
+ * pointer back to the right block (pool.c asserts it) and sizes stay exact. */
+Test(pool, many_blocks_every_class_scrambled_free)
+{
+    enum { N = 300 };
+    bn_pool *p = make_pool(0, 0, false);
+    static void *v[N];
+    size_t s = 1;
+    while (s <= 256 * 1024) {
+        void *probe = bn_pool_alloc(p, s, 0);
+        size_t bs = bn_pool_block_size(p, probe);
+        bn_pool_free(p, probe);
+        int n = bs <= 16384 ? N : 24;
+        for (int i = 0; i < n; i++) {
+            v[i] = bn_pool_alloc(p, bs - (size_t)(i % 7), 0);
+            cr_assert_not_null(v[i]);
+            cr_assert_eq(bn_pool_block_size(p, v[i]), bs);
+            memset(v[i], i & 0xff, 8);
+        }
+        for (int i = 0; i < n; i++) {
+            int j = (i * 7919) % n; /* a permutation: 7919 is prime, n is not a multiple */
+            cr_assert_eq(((unsigned char *)v[j])[7], j & 0xff);
+            cr_assert_eq(bn_pool_block_size(p, v[j]), bs);
+            bn_pool_free(p, v[j]);
+        }
+        s = bs + 1;
+    }
+    assert_balanced(p);
+    bn_pool_trim(p);
+    cr_assert_eq(stats_of(p).mapped_bytes, 0);
+    bn_pool_destroy(p);
+}
+
+Test(pool, trim_keeps_live_blocks)
+{
+    bn_pool *p = make_pool(0, 0, false);
+    unsigned char *keep = bn_pool_alloc(p, 700, 0);
+    memset(keep, 0xab, 700);
+    void *v[1000];
+    for (int i = 0; i < 1000; i++)
+        v[i] = bn_pool_alloc(p, 700, 0);
+    for (int i = 0; i < 1000; i++)
+        bn_pool_free(p, v[i]);
+    bn_pool_trim(p);
+    cr_assert_gt(stats_of(p).mapped_bytes, 0);
+    cr_assert_eq(keep[0], 0xab);
+    cr_assert_eq(keep[699], 0xab);
+    cr_assert_eq(bn_pool_leak_report(p, NULL), 1);
+    bn_pool_free(p, keep);
+    bn_pool_trim(p);
+    cr_assert_eq(stats_of(p).mapped_bytes, 0);
+    bn_pool_destroy(p);
+}
+
+/* The default pool tracks allocation sites exactly when built with BN_DEBUG. */
+Test(pool, default_pool_site_tracking)
+{
+    bn_pool *d = bn_pool_default();
+    const int line = __LINE__ + 1;
+    void *a = bn_pool_alloc(d, 99, 0);
+    size_t n;
+    char *rep = report_of(d, &n);
+    cr_assert_eq(n, 1, "%s", rep);
+    char want[512];
+#ifdef BN_DEBUG
+    snprintf(want, sizeof want, "bn_pool: live block: 99 bytes at %p, allocated at %s:%d\n", a,
+             __FILE__, line);
+#else
+    (void)line;
+    snprintf(want, sizeof want, "bn_pool: live block: 99 bytes at %p (site not tracked)\n", a);
+#endif
+    cr_assert_str_eq(rep, want);
+    free(rep);
+    bn_pool_free(d, a);
+    cr_assert_eq(bn_pool_leak_report(d, NULL), 0);
+}
