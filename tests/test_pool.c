@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bitnet/pool.h"
@@ -1013,4 +1014,57 @@ Test(pool, default_pool_site_tracking)
     free(rep);
     bn_pool_free(d, a);
     cr_assert_eq(bn_pool_leak_report(d, NULL), 0);
+}
+
+/*
+ * The OS refusing a mapping (address-space limit just above the current
+ * size) gives a clean BN_ERR_OOM for a new slab and for a large block, and
+ * the pool works again once memory is available. Skipped under ASan and
+ * TSan, whose shadow memory cannot live with an address-space limit.
+ */
+Test(pool, os_refusal_is_clean_oom)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    cr_skip_test("RLIMIT_AS conflicts with the sanitizer's shadow memory");
+#else
+    bn_pool *p = make_pool(0, 0, false);
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    cr_assert_not_null(f);
+    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    struct rlimit lim = {.rlim_cur = pages * page_size() + ((rlim_t)1 << 20),
+                         .rlim_max = old.rlim_max};
+    char msg_small[512], msg_large[512];
+    void *small = (void *)1, *large = (void *)1;
+    cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    bn_status st_small = bn_pool_try_alloc(p, 64, 0, &small);
+    snprintf(msg_small, sizeof msg_small, "%s", bn_last_error());
+    bn_status st_large = bn_pool_try_alloc(p, 8 << 20, 0, &large);
+    snprintf(msg_large, sizeof msg_large, "%s", bn_last_error());
+    cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+
+    cr_assert_eq(st_small, BN_ERR_OOM, "%s", bn_status_name(st_small));
+    cr_assert_null(small);
+    cr_assert(strstr(msg_small, "out of memory") && strstr(msg_small, "64-byte block"), "%s",
+              msg_small);
+    cr_assert_eq(st_large, BN_ERR_OOM, "%s", bn_status_name(st_large));
+    cr_assert_null(large);
+    cr_assert(strstr(msg_large, "out of memory") && strstr(msg_large, "8388608-byte block"), "%s",
+              msg_large);
+    bn_pool_stats s = stats_of(p);
+    cr_assert_eq(s.failures, 2);
+    cr_assert_eq(s.allocs, 0);
+    cr_assert_eq(s.mapped_bytes, 0);
+    small = bn_pool_alloc(p, 64, 0);
+    large = bn_pool_alloc(p, 8 << 20, 0);
+    cr_assert_not_null(small);
+    cr_assert_not_null(large);
+    bn_pool_free(p, small);
+    bn_pool_free(p, large);
+    assert_balanced(p);
+    bn_pool_destroy(p);
+#endif
 }
