@@ -14,7 +14,8 @@
  *   lookup. The header holds the class and a side table with one 32-bit word
  *   per block: the requested size (0 = free) and the offset of the user
  *   pointer inside the block (for alignments above 64, the block is taken from
- *   the class of size + align - 64 and the pointer rounded up inside it). With
+ *   the class of size + align - 64 and the pointer rounded up inside it; when
+ *   that sum passes the threshold the request takes the large path). With
  *   track_sites the header also holds each block's allocation file:line. The
  *   side table is what bn_pool_free, bn_pool_block_size and the leak report
  *   read; blocks themselves carry no header, so a 64-byte request costs 64
@@ -27,8 +28,11 @@
  *   memo keyed by the pool's unique id (ids are never reused, so a cache of a
  *   destroyed pool can never be picked up by a new pool at the same address).
  *   Behind the caches, one depot per class (mutex) holds the shared free list
- *   and carves fresh slabs lazily. A cache refills half its capacity from the
- *   depot at once and returns half when it overflows.
+ *   and carves fresh slabs lazily. A cache holds up to 128 KiB per class
+ *   (2..256 blocks), refills half its capacity from the depot at once and
+ *   returns half when it overflows. The memo uses the initial-exec TLS model
+ *   (a few dozen bytes), so libbitnet.so must be linked, not dlopen'ed late
+ *   into a process whose static TLS surplus is exhausted.
  *
  * - Cache lifetime: the thread owns its cache structs (heap, one per pool it
  *   touched), and the pool links them in a list for stats. A global mutex
@@ -48,8 +52,10 @@
  *   read by bn_pool_stats_get), summed with the counters of exited threads.
  *   A hit is an allocation served without going to the OS (thread cache,
  *   depot free list, an already mapped slab, the large cache); a miss is an
- *   allocation that itself mapped a new slab or a large block. Reset takes a
- *   baseline instead of zeroing, so it never races with the owners.
+ *   allocation that itself mapped a new slab or a large block. live_blocks is
+ *   allocations minus frees (never reset); live_bytes and peak_bytes are
+ *   pool-wide atomics. Reset takes a baseline instead of zeroing, so it never
+ *   races with the owners.
  *
  * - Leak report: walks every slab's side table and the list of live large
  *   blocks (both always kept, so listing works without tracking; tracking only
