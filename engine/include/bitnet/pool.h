@@ -43,7 +43,8 @@ typedef struct bn_pool_config {
 } bn_pool_config;
 
 typedef struct bn_pool_class_stats {
-    size_t size; /* block size of the class (0 marks the unused tail) */
+    size_t size; /* block size of the class (0 marks the unused tail;
+                    SIZE_MAX marks the large path, the last entry) */
     uint64_t allocs, frees, hits, misses;
 } bn_pool_class_stats;
 
@@ -56,6 +57,8 @@ typedef struct bn_pool_stats {
     uint64_t live_bytes; /* requested bytes currently allocated */
     uint64_t peak_bytes; /* high-water mark of live_bytes */
     uint64_t live_blocks;
+    uint64_t mapped_bytes; /* bytes currently mapped from the OS (slabs, live and cached
+                              large blocks); 0 after bn_pool_trim of an idle pool */
     int nclasses;
     bn_pool_class_stats classes[BN_POOL_MAX_CLASSES]; /* last entry: the large path */
 } bn_pool_stats;
@@ -71,11 +74,20 @@ void bn_pool_destroy(bn_pool *p);
 /*
  * size >= 1 (size 0 is served as 1 byte). align: 0 for the default (64), else
  * a power of two <= BN_POOL_MAX_ALIGN (BN_ERR_ARG otherwise). Returns NULL
- * with BN_ERR_OOM on failure. `file`/`line` name the allocation site for the
- * leak report (the macro bn_pool_alloc fills them).
+ * with BN_ERR_OOM on failure (BN_ERR_OVERFLOW when size plus the block
+ * header and alignment overflows size_t). `file`/`line` name the allocation
+ * site for the leak report (the macro bn_pool_alloc fills them).
  */
 void *bn_pool_alloc_at(bn_pool *p, size_t size, size_t align, const char *file, int line);
 #define bn_pool_alloc(p, size, align) bn_pool_alloc_at((p), (size), (align), __FILE__, __LINE__)
+/*
+ * As bn_pool_alloc_at, but returns the status (BN_OK, BN_ERR_ARG, BN_ERR_OOM,
+ * BN_ERR_OVERFLOW) and stores the block, or NULL on failure, in *out.
+ */
+bn_status bn_pool_try_alloc_at(bn_pool *p, size_t size, size_t align, const char *file, int line,
+                               void **out);
+#define bn_pool_try_alloc(p, size, align, out)                                                     \
+    bn_pool_try_alloc_at((p), (size), (align), __FILE__, __LINE__, (out))
 /* NULL is a no-op. ptr must come from this pool (BN_ASSERT on a detectable mismatch). */
 void bn_pool_free(bn_pool *p, void *ptr);
 /* Usable size of a live block (>= the requested size). */
@@ -96,7 +108,11 @@ void bn_pool_fail_after(bn_pool *p, int64_t n, int64_t every);
  * with no live blocks, large-block cache) to the OS. */
 void bn_pool_trim(bn_pool *p);
 
-/* The process-wide pool tensors allocate from; created on first use. */
+/* The process-wide pool tensors allocate from; created on first use (it
+ * cannot fail: its state is static). It is never destroyed: process exit
+ * returns its memory, and nothing is printed at exit; call
+ * bn_pool_leak_report(bn_pool_default(), stderr) to check it for leaks.
+ * Its sites are tracked when the library is built with BN_DEBUG. */
 bn_pool *bn_pool_default(void);
 
 #ifdef __cplusplus
