@@ -62,15 +62,19 @@ static inline double sigmoid_d(double x)
     return e / (1.0 + e);
 }
 
+/* 0.5 x (1 + erf(x / sqrt 2)) written with erfc, which does not cancel for
+ * large negative x */
 static inline double gelu_d(double x)
 {
-    return 0.5 * x * (1.0 + erf(x * M_SQRT1_2));
+    return 0.5 * x * erfc(-x * M_SQRT1_2);
 }
 
+/* 0.5 x (1 + tanh(u)) == x sigmoid(2u): the same function without the
+ * cancellation of 1 + tanh(u) for large negative u */
 static inline double gelu_tanh_d(double x)
 {
     const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));
+    return x * sigmoid_d(2.0 * k * (x + 0.044715 * x * x * x));
 }
 
 #define REF_UNARY(name, type, expr)                                                                \
