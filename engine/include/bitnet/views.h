@@ -9,8 +9,8 @@
  *
  * Dims may be negative, counted from the end (-1 is the last). Errors leave
  * *out NULL and a message naming the view and the offending shape or value.
- * Packed dtypes (t2, t1.6) accept only reshape and contiguous (BN_ERR_DTYPE
- * otherwise).
+ * Packed dtypes (t2, t1.6) accept only reshape, contiguous and view, which
+ * keep them contiguous streams of whole blocks (BN_ERR_DTYPE otherwise).
  */
 #ifndef BITNET_VIEWS_H
 #define BITNET_VIEWS_H
