@@ -273,3 +273,29 @@ Test(matmul, bad_input)
     bn_tensor_free(o);
     bn_tensor_free(t2);
 }
+
+Test(matmul, out_of_memory_at_every_allocation_is_reported_and_leaks_nothing)
+{
+    /* f16 operands take the most allocations: result, two widened operands
+     * and an f32 result temporary; fail each in turn */
+    int64_t sa[2] = {5, 6}, sb[2] = {6, 3};
+    bn_tensor *a = tt_rand(BN_F16, 2, sa, 1, -1, 1), *b = tt_rand(BN_F16, 2, sb, 2, -1, 1), *y;
+    bn_pool *p = bn_pool_default();
+    int oom = 0;
+    for (int64_t k = 0; k < 8; k++) {
+        bn_pool_fail_after(p, k, 0);
+        bn_status st = bn_matmul(a, b, &y);
+        bn_pool_fail_after(p, -1, 0);
+        if (st == BN_OK) {
+            check_matmul(a, b, y);
+            bn_tensor_free(y);
+            break;
+        }
+        cr_assert_eq(st, BN_ERR_OOM, "%s", bn_last_error());
+        cr_assert_null(y);
+        oom++;
+    }
+    cr_assert_eq(oom, 4, "four allocations, each failure reported");
+    bn_tensor_free(a);
+    bn_tensor_free(b);
+}

@@ -400,7 +400,8 @@ Test(binary, accounting)
     bn_op_stats_get(&s0);
     cr_assert_eq(bn_add(a, b, &y), BN_OK);
     cr_assert_eq(bn_binary_out(BN_OP_MUL, a, b, a), BN_OK);
-    cr_assert_eq(bn_binary_scalar(BN_OP_SUB, a, 1, &y) == BN_OK, true);
+    bn_tensor_free(y);
+    cr_assert_eq(bn_binary_scalar(BN_OP_SUB, a, 1, &y), BN_OK);
     bn_op_stats_get(&s1);
     cr_assert_eq(s1.ops - s0.ops, 3);
     cr_assert_eq(s1.per_op[BN_OP_ADD] - s0.per_op[BN_OP_ADD], 1);
@@ -456,4 +457,24 @@ Test(binary, bad_input_gives_status_and_message)
     bn_tensor_free(t2);
     bn_tensor_free(o32);
     bn_tensor_free(oh);
+}
+
+Test(binary, out_of_memory_is_reported_and_leaks_nothing)
+{
+    int64_t s33[2] = {3, 3};
+    bn_tensor *a = tt_rand(BN_F32, 2, s33, 1, -1, 1), *at, *y = (bn_tensor *)1;
+    cr_assert_eq(bn_transpose(a, 0, 1, &at), BN_OK);
+    bn_pool *p = bn_pool_default();
+    bn_pool_fail_after(p, 0, 0);
+    bn_status st = bn_add(a, a, &y);
+    bn_pool_fail_after(p, -1, 0);
+    tt_assert_err(st, BN_ERR_OOM, "add: ");
+    cr_assert_null(y);
+    /* in place with an overlapping transposed input needs a temporary */
+    bn_pool_fail_after(p, 0, 0);
+    st = bn_binary_out(BN_OP_ADD, a, at, a);
+    bn_pool_fail_after(p, -1, 0);
+    cr_assert_eq(st, BN_ERR_OOM);
+    bn_tensor_free(at);
+    bn_tensor_free(a);
 }
