@@ -19,6 +19,29 @@
  *    shapes (BN_ERR_SHAPE with both shapes in the message).
  *  - Errors set *out = NULL and leave `out` tensors of *_out forms unspecified
  *    only on BN_ERR_OOM; shape/dtype errors are detected before any write.
+ *  - In place and overlap: `out` may be an input, element for element. When
+ *    `out` overlaps an input through a different view (its transpose, a
+ *    broadcast row of it, two wraps of the same memory), that input is
+ *    copied to a temporary first, so the result is always as if the memory
+ *    were separate. `out` itself must not be a broadcast view (stride 0 on a
+ *    dim of size > 1): BN_ERR_ARG.
+ *  - Integers: add, sub, mul, neg and abs wrap as two's complement (i32
+ *    modulo 2^32, i8 modulo 2^8; neg/abs of the minimum give the minimum).
+ *    No saturation, no undefined behaviour.
+ *  - NaN: maximum/minimum and min/max propagate NaN; argmin/argmax return
+ *    the first NaN's index; relu and clamp pass NaN through.
+ *  - Accuracy of the reference kernels (kernels/ref/ref.h), f32 results:
+ *    add, sub, mul, div, rem, sqrt are IEEE (correctly rounded); pow and the
+ *    transcendental unary ops are evaluated in double and rounded once
+ *    (<= 1 ulp); sums, means, var/std, norm2, softmax and the norms
+ *    accumulate in double (pairwise for sums) and round once (<= 1 ulp plus
+ *    a 1e-12 relative term); matmul accumulates each dot product in double
+ *    (<= 1 ulp + K * 2^-53 * sum|a_ik b_kj|). f16/bf16 results: <= 1 ulp of
+ *    the dtype.
+ *  - Accounting (opstats.h): every call records one op. Allocating forms
+ *    count their output's bytes as allocated; `_out` forms allocate nothing
+ *    and count as shared when `out` shares a buffer with an input (in
+ *    place). Temporaries the ops make for themselves are not counted.
  */
 #ifndef BITNET_OPS_H
 #define BITNET_OPS_H
@@ -100,10 +123,13 @@ const char *bn_op_name(bn_op op);
 bn_status bn_op_from_name(const char *name, bn_op *out);
 
 /* ---- element-wise binary (ADD .. MINIMUM) ------------------------------- */
-/* rem is C fmod semantics (sign of the dividend); pow is powf. */
+/* rem is C fmod semantics (sign of the dividend); pow follows C pow (special
+ * cases as powf; evaluated in double). Integer dtypes: add, sub, mul,
+ * maximum, minimum. */
 bn_status bn_binary(bn_op op, const bn_tensor *a, const bn_tensor *b, bn_tensor **out);
 bn_status bn_binary_out(bn_op op, const bn_tensor *a, const bn_tensor *b, bn_tensor *out);
-/* a op s, with s converted to a's dtype */
+/* a op s, with s converted to a's dtype first (f16/bf16 rounded; i8/i32
+ * rounded half to even and clamped to the type's range) */
 bn_status bn_binary_scalar(bn_op op, const bn_tensor *a, double s, bn_tensor **out);
 bn_status bn_binary_scalar_out(bn_op op, const bn_tensor *a, double s, bn_tensor *out);
 
@@ -128,7 +154,10 @@ static inline bn_status bn_div(const bn_tensor *a, const bn_tensor *b, bn_tensor
 /* gelu is the erf form, gelu_tanh the tanh approximation; relu2 is relu(x)^2 */
 bn_status bn_unary(bn_op op, const bn_tensor *a, bn_tensor **out);
 bn_status bn_unary_out(bn_op op, const bn_tensor *a, bn_tensor *out);
-/* clamp to [lo, hi]; BN_ERR_ARG when lo > hi */
+/* clamp to [lo, hi]; BN_ERR_ARG when lo > hi or either is NaN. Float
+ * dtypes use the bounds rounded to f32; integer dtypes use ceil(lo) and
+ * floor(hi) limited to the type's range (BN_ERR_ARG when no integer lies in
+ * [lo, hi]). */
 bn_status bn_clamp(const bn_tensor *a, double lo, double hi, bn_tensor **out);
 bn_status bn_clamp_out(const bn_tensor *a, double lo, double hi, bn_tensor *out);
 
@@ -141,6 +170,12 @@ bn_status bn_clamp_out(const bn_tensor *a, double lo, double hi, bn_tensor *out)
  * the first index on ties. min/max/argmin/argmax over an empty axis are
  * BN_ERR_SHAPE; sum of empty is 0, prod of empty is 1, mean of empty is NaN.
  * var/std use ddof (bn_reduce_var); via bn_reduce they use ddof = 0.
+ * var/std are NaN when n - ddof <= 0; ddof < 0 is BN_ERR_ARG. var is the
+ * two-pass form (mean first, then squared deviations).
+ * Result dtypes: argmin/argmax i32; sum of i8 or i32 is i32 (accumulated
+ * exactly in 64 bits, then wrapped like add); everything else keeps a's
+ * dtype. naxes beyond ndim, axes == NULL with naxes > 0 and out-of-range
+ * axes are BN_ERR_ARG.
  */
 bn_status bn_reduce(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
                     bn_tensor **out);
@@ -148,14 +183,18 @@ bn_status bn_reduce_var(bn_op op /* VAR or STD */, const bn_tensor *a, int naxes
                         bool keepdims, int ddof, bn_tensor **out);
 
 /* ---- normalisation along one axis --------------------------------------- */
-/* numerically stable (max subtracted) */
+/* numerically stable (max subtracted, exponentials summed in double);
+ * axis in [-ndim, ndim) (BN_ERR_ARG otherwise); float dtypes only. */
 bn_status bn_softmax(const bn_tensor *a, int axis, bn_tensor **out);
 bn_status bn_log_softmax(const bn_tensor *a, int axis, bn_tensor **out);
 /* Over the last axis: y = x / sqrt(mean(x^2) + eps) * weight. weight: 1-D of
  * the last dim's size, or NULL for none. */
 bn_status bn_rmsnorm(const bn_tensor *x, const bn_tensor *weight, float eps, bn_tensor **out);
 /* Over the last axis: y = (x - mean) / sqrt(var + eps) * weight + bias; each
- * of weight, bias may be NULL. */
+ * of weight, bias may be NULL.
+ * Both norms: x has at least 1 dim (BN_ERR_SHAPE), weight/bias have x's
+ * dtype (BN_ERR_DTYPE) and shape [last dim] (BN_ERR_SHAPE); eps is finite
+ * and >= 0 (BN_ERR_ARG). */
 bn_status bn_layernorm(const bn_tensor *x, const bn_tensor *weight, const bn_tensor *bias,
                        float eps, bn_tensor **out);
 
@@ -164,7 +203,8 @@ bn_status bn_layernorm(const bn_tensor *x, const bn_tensor *weight, const bn_ten
  * a [..., M, K] x b [..., K, N] -> [..., M, N] with NumPy-broadcast batch
  * dims; 2-D each at least (1-D operands are BN_ERR_SHAPE). Either operand may
  * be a transposed view. f32 (f16/bf16 widened). BN_ERR_SHAPE when the inner
- * dims differ, naming both shapes.
+ * dims differ, naming both shapes. K == 0 gives zeros. An `out` overlapping
+ * an operand is computed into a temporary first.
  */
 bn_status bn_matmul(const bn_tensor *a, const bn_tensor *b, bn_tensor **out);
 bn_status bn_matmul_out(const bn_tensor *a, const bn_tensor *b, bn_tensor *out);
@@ -173,7 +213,10 @@ bn_status bn_matmul_out(const bn_tensor *a, const bn_tensor *b, bn_tensor *out);
 /* Converts to dtype dt (a new contiguous tensor; floats round-to-nearest-even,
  * ints and ternary round and clamp). */
 bn_status bn_cast(const bn_tensor *a, bn_dtype dt, bn_tensor **out);
-/* Copies src into dst (same shape; dtype converted). */
+/* Copies src into dst (same shape, BN_ERR_SHAPE otherwise; dtype converted as
+ * bn_cast does; NaN to an integer type gives 0). dst may overlap src (then
+ * src is copied to a temporary first) but must not be a broadcast view
+ * (BN_ERR_ARG). Counts the bytes written as copied. */
 bn_status bn_copy(const bn_tensor *src, bn_tensor *dst);
 
 #ifdef __cplusplus

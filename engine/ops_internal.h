@@ -1,0 +1,79 @@
+/*
+ * ops_internal.h - what the op files (engine/ops_*.c) share: dtype and
+ * output checks with uniform messages, f16/bf16 row widening into f32
+ * scratch, overlap detection for in-place forms, and an unrecorded
+ * contiguous copy used for temporaries.
+ */
+#ifndef BITNET_OPS_INTERNAL_H
+#define BITNET_OPS_INTERNAL_H
+
+#include "kernels/kernels.h"
+#include "tensor_internal.h"
+
+/* Elements per f32 scratch chunk when widening f16/bf16 rows. */
+enum { OPS_CHUNK = 256 };
+
+/* Shape as "[2,3]" in a caller buffer; for messages. */
+typedef struct ops_shape_str {
+    char s[160];
+} ops_shape_str;
+const char *ops__shape(ops_shape_str *b, int ndim, const int64_t *shape);
+
+/*
+ * Accepts dt for op: BN_ERR_DTYPE (naming op and dtype) for packed types and,
+ * unless int_ok, for i8/i32. BN_ASSERTs dt is a valid enum value.
+ */
+bn_status ops__check_dtype(bn_op op, bn_dtype dt, bool int_ok);
+
+/* Checks an `out` tensor of an *_out form: dtype dt, shape (ndim, shape). */
+bn_status ops__check_out(bn_op op, const bn_tensor *out, bn_dtype dt, int ndim,
+                         const int64_t *shape);
+
+/* Allocates the result of op (contiguous, from the default pool). */
+bn_status ops__new_out(bn_op op, bn_dtype dt, int ndim, const int64_t *shape, bn_tensor **out);
+
+/* Records op in the accounting: bytes of *alloc_out when non-NULL (an
+ * allocating form), shared when out shares a buffer with a or b. */
+void ops__record(bn_op op, const bn_tensor *alloc_out, const bn_tensor *out, const bn_tensor *a,
+                 const bn_tensor *b);
+
+/* Address of buffer element index i of t (unpacked dtypes). */
+static inline void *ops__at(const bn_tensor *t, int64_t i)
+{
+    return (char *)tensor__base(t) + (size_t)i * bn_dtype_size(t->dtype);
+}
+
+/* n elements of a float dtype (f32/f16/bf16) at buffer index pos with stride
+ * s, widened to f32 into dst[0..n). */
+void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_t n, float *dst);
+/* The reverse: src[0..n) rounded to dt (round-to-nearest-even) and stored. */
+void ops__store_f32(bn_dtype dt, void *base, int64_t pos, int64_t s, int64_t n, const float *src);
+
+/*
+ * true when the bytes reached by a and b (from their first to their last
+ * element) intersect, including two wraps of the same user memory. Views
+ * that interleave without touching each other still count as overlapping:
+ * the check is conservative.
+ */
+bool ops__overlaps(const bn_tensor *a, const bn_tensor *b);
+
+/*
+ * For an input x about to be read (with strides xs over the result shape)
+ * while out is written: when x overlaps out other than element for element
+ * (same dtype, offset and strides), *tmp gets a contiguous copy of x and the
+ * caller reads that instead; otherwise *tmp is NULL. BN_ERR_OOM possible.
+ */
+bn_status ops__detach(const bn_tensor *x, const int64_t *xs, const bn_tensor *out, bn_tensor **tmp);
+
+/* Copies src into dst (same shape; dtype converted as bn_copy documents) with
+ * no accounting. Assumes shapes equal and src/dst do not overlap. */
+void ops__copy_raw(const bn_tensor *src, bn_tensor *dst);
+
+/* A new contiguous tensor of dtype dt holding src's values, unrecorded
+ * (temporaries of the ops themselves). */
+bn_status ops__contig_copy(const bn_tensor *src, bn_dtype dt, bn_tensor **out);
+
+/* Normalises axis into [0, ndim); BN_ERR_ARG naming op and the axis range. */
+bn_status ops__axis(bn_op op, int ndim, int axis, int *out);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * ops_norm.c - normalisations along one axis: softmax, log_softmax (any
+ * axis) and rmsnorm, layernorm (last axis, optional weight and bias).
+ *
+ * Each is a row kernel applied to every lane of the tensor along the axis:
+ * the lanes are enumerated with bn_iter over the shape with that axis
+ * collapsed, and each lane is passed to the kernel with the axis stride, so
+ * no input is copied. f16/bf16 lanes are widened into an f32 scratch row,
+ * normalised there and rounded back.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops_internal.h"
+
+typedef struct lane_op {
+    bn_op op;
+    float eps;
+    const float *w, *b; /* f32 weight / bias rows or NULL */
+    int64_t sw, sb;
+} lane_op;
+
+static void run_lane(const lane_op *l, int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
+{
+    const bnk_table *k = bnk_active();
+    switch (l->op) {
+    case BN_OP_SOFTMAX:
+        k->softmax_f32(n, x, sx, y, sy);
+        break;
+    case BN_OP_LOG_SOFTMAX:
+        k->log_softmax_f32(n, x, sx, y, sy);
+        break;
+    case BN_OP_RMSNORM:
+        k->rmsnorm_f32(n, x, sx, l->w, l->sw, l->eps, y, sy);
+        break;
+    case BN_OP_LAYERNORM:
+        k->layernorm_f32(n, x, sx, l->w, l->sw, l->b, l->sb, l->eps, y, sy);
+        break;
+    default:
+        BN_ASSERT(!"run_lane: not a normalisation");
+    }
+}
+
+/* Applies l to every lane of x along axis ax, writing y (same shape). */
+static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tensor *y)
+{
+    int64_t n = x->shape[ax];
+    if (bn_tensor_numel(x) == 0)
+        return BN_OK;
+    int64_t shape[BN_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        shape[d] = d == ax ? 1 : x->shape[d];
+    const int64_t *strides[2] = {y->strides, x->strides};
+    int64_t offs[2] = {y->offset, x->offset};
+    bn_iter it;
+    bn_iter_init(&it, x->ndim, shape, 2, strides, offs);
+    int64_t sx = x->strides[ax], sy = y->strides[ax];
+    const void *xb = tensor__base(x);
+    void *yb = tensor__base(y);
+    float *scratch = NULL;
+    if (x->dtype != BN_F32) {
+        scratch = malloc((size_t)n * sizeof *scratch);
+        if (!scratch)
+            return bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
+                            bn_op_name(l->op), (long long)n);
+    }
+    while (bn_iter_next(&it)) {
+        for (int64_t j = 0; j < it.inner; j++) {
+            int64_t px = it.pos[1] + j * it.istride[1], py = it.pos[0] + j * it.istride[0];
+            if (x->dtype == BN_F32) {
+                run_lane(l, n, (const float *)xb + px, sx, (float *)yb + py, sy);
+            } else {
+                ops__load_f32(x->dtype, xb, px, sx, n, scratch);
+                run_lane(l, n, scratch, 1, scratch, 1);
+                ops__store_f32(y->dtype, yb, py, sy, n, scratch);
+            }
+        }
+    }
+    free(scratch);
+    return BN_OK;
+}
+
+static bn_status softmax_common(bn_op op, const bn_tensor *a, int axis, bn_tensor **out)
+{
+    BN_ASSERT(a != NULL && out != NULL);
+    *out = NULL;
+    int ax;
+    bn_status st = ops__check_dtype(op, a->dtype, false);
+    if (st)
+        return st;
+    st = ops__axis(op, a->ndim, axis, &ax);
+    if (st)
+        return st;
+    bn_tensor *y;
+    st = ops__new_out(op, a->dtype, a->ndim, a->shape, &y);
+    if (st)
+        return st;
+    lane_op l = {.op = op};
+    st = run_lanes(&l, a, ax, y);
+    if (st) {
+        bn_tensor_free(y);
+        return st;
+    }
+    ops__record(op, y, y, a, NULL);
+    *out = y;
+    return BN_OK;
+}
+
+bn_status bn_softmax(const bn_tensor *a, int axis, bn_tensor **out)
+{
+    return softmax_common(BN_OP_SOFTMAX, a, axis, out);
+}
+
+bn_status bn_log_softmax(const bn_tensor *a, int axis, bn_tensor **out)
+{
+    return softmax_common(BN_OP_LOG_SOFTMAX, a, axis, out);
+}
+
+/* Checks a weight or bias vector p (may be NULL) against x and, for
+ * non-f32 dtypes, widens it into *tmp; sets row and stride for the kernel. */
+static bn_status norm_param(bn_op op, const char *what, const bn_tensor *x, const bn_tensor *p,
+                            float **tmp, const float **row, int64_t *stride)
+{
+    *row = NULL;
+    *stride = 0;
+    if (!p)
+        return BN_OK;
+    int64_t n = x->shape[x->ndim - 1];
+    if (p->dtype != x->dtype)
+        return bn_error(BN_ERR_DTYPE, "%s: %s has dtype %s but x is %s", bn_op_name(op), what,
+                        bn_dtype_name(p->dtype), bn_dtype_name(x->dtype));
+    if (p->ndim != 1 || p->shape[0] != n) {
+        ops_shape_str s1, s2;
+        return bn_error(BN_ERR_SHAPE, "%s: %s has shape %s, expected [%lld] to match x %s",
+                        bn_op_name(op), what, ops__shape(&s1, p->ndim, p->shape), (long long)n,
+                        ops__shape(&s2, x->ndim, x->shape));
+    }
+    if (p->dtype == BN_F32) {
+        *row = (const float *)tensor__base(p) + p->offset;
+        *stride = p->strides[0];
+        return BN_OK;
+    }
+    *tmp = malloc((size_t)(n ? n : 1) * sizeof **tmp);
+    if (!*tmp)
+        return bn_error(BN_ERR_OOM, "%s: cannot allocate %lld floats for %s", bn_op_name(op),
+                        (long long)n, what);
+    ops__load_f32(p->dtype, tensor__base(p), p->offset, p->strides[0], n, *tmp);
+    *row = *tmp;
+    *stride = 1;
+    return BN_OK;
+}
+
+static bn_status norm_common(bn_op op, const bn_tensor *x, const bn_tensor *w, const bn_tensor *b,
+                             float eps, bn_tensor **out)
+{
+    BN_ASSERT(x != NULL && out != NULL);
+    *out = NULL;
+    float *wt = NULL, *bt = NULL;
+    bn_tensor *y = NULL;
+    lane_op l = {.op = op, .eps = eps};
+    bn_status st = ops__check_dtype(op, x->dtype, false);
+    if (st)
+        return st;
+    if (x->ndim < 1)
+        return bn_error(BN_ERR_SHAPE, "%s: x must have at least 1 dim, got a 0-d tensor",
+                        bn_op_name(op));
+    if (!(eps >= 0) || isinf(eps))
+        return bn_error(BN_ERR_ARG, "%s: eps must be finite and >= 0, got %g", bn_op_name(op),
+                        (double)eps);
+    st = norm_param(op, "weight", x, w, &wt, &l.w, &l.sw);
+    if (st)
+        goto cleanup;
+    st = norm_param(op, "bias", x, b, &bt, &l.b, &l.sb);
+    if (st)
+        goto cleanup;
+    st = ops__new_out(op, x->dtype, x->ndim, x->shape, &y);
+    if (st)
+        goto cleanup;
+    st = run_lanes(&l, x, x->ndim - 1, y);
+    if (st)
+        goto cleanup;
+    ops__record(op, y, y, x, NULL);
+    *out = y;
+    y = NULL;
+cleanup:
+    bn_tensor_free(y);
+    free(wt);
+    free(bt);
+    return st;
+}
+
+bn_status bn_rmsnorm(const bn_tensor *x, const bn_tensor *weight, float eps, bn_tensor **out)
+{
+    return norm_common(BN_OP_RMSNORM, x, weight, NULL, eps, out);
+}
+
+bn_status bn_layernorm(const bn_tensor *x, const bn_tensor *weight, const bn_tensor *bias,
+                       float eps, bn_tensor **out)
+{
+    return norm_common(BN_OP_LAYERNORM, x, weight, bias, eps, out);
+}

@@ -1,0 +1,256 @@
+/*
+ * ops_reduce.c - reductions over an axis list (sum .. norm2), with keepdims.
+ *
+ * The input's dims split into kept (outer) and reduced (inner) ones. The
+ * outer index space is walked in row-major order, which is the order of the
+ * contiguous result; for each result element the inner space is handed to a
+ * row kernel. When the reduced dims merge into one strided row of f32 the
+ * kernel reads the tensor in place; otherwise (several rows, or f16/bf16)
+ * the values are gathered row-major into an f32 scratch row first, so the
+ * pairwise summation order is the same either way.
+ *
+ * Integer inputs (sum, min, max, argmin, argmax) are reduced exactly in
+ * 64-bit integers here, not through the float kernels. Integer sums return
+ * i32 and wrap as two's complement, like add.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops_internal.h"
+
+static bool int_ok(bn_op op)
+{
+    return op == BN_OP_SUM || op == BN_OP_MIN || op == BN_OP_MAX || op == BN_OP_ARGMIN ||
+           op == BN_OP_ARGMAX;
+}
+
+typedef struct reduce_plan {
+    bn_op op;
+    int ddof;
+    int nouter, ninner;
+    int64_t oshape[BN_MAX_DIMS], ostrides[BN_MAX_DIMS];
+    int64_t ishape[BN_MAX_DIMS], istrides[BN_MAX_DIMS];
+    int64_t r; /* elements per reduction */
+} reduce_plan;
+
+static bn_status plan_axes(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
+                           reduce_plan *p, int *ndim_out, int64_t *shape_out)
+{
+    bool red[BN_MAX_DIMS] = {false};
+    if (naxes < 0 || naxes > a->ndim || (naxes > 0 && axes == NULL))
+        return bn_error(BN_ERR_ARG, "%s: %d axes given for a %d-d tensor", bn_op_name(op), naxes,
+                        a->ndim);
+    for (int i = 0; i < naxes; i++) {
+        int ax;
+        bn_status st = ops__axis(op, a->ndim, axes[i], &ax);
+        if (st)
+            return st;
+        if (red[ax])
+            return bn_error(BN_ERR_ARG, "%s: axis %d is repeated in the axis list", bn_op_name(op),
+                            axes[i]);
+        red[ax] = true;
+    }
+    if (naxes == 0) {
+        for (int d = 0; d < a->ndim; d++)
+            red[d] = true;
+    }
+    p->op = op;
+    p->nouter = p->ninner = 0;
+    p->r = 1;
+    *ndim_out = 0;
+    for (int d = 0; d < a->ndim; d++) {
+        if (red[d]) {
+            p->ishape[p->ninner] = a->shape[d];
+            p->istrides[p->ninner++] = a->strides[d];
+            p->r *= a->shape[d];
+            if (keepdims)
+                shape_out[(*ndim_out)++] = 1;
+        } else {
+            p->oshape[p->nouter] = a->shape[d];
+            p->ostrides[p->nouter++] = a->strides[d];
+            shape_out[(*ndim_out)++] = a->shape[d];
+        }
+    }
+    return BN_OK;
+}
+
+/* Float reduction of the r values of one result element (row x, stride sx). */
+static double reduce_row(const reduce_plan *p, int64_t n, const float *x, int64_t sx)
+{
+    const bnk_table *k = bnk_active();
+    switch (p->op) {
+    case BN_OP_SUM:
+        return k->sum_f32(n, x, sx);
+    case BN_OP_MEAN:
+        return n ? k->sum_f32(n, x, sx) / (double)n : NAN;
+    case BN_OP_MIN:
+        return k->min_f32(n, x, sx);
+    case BN_OP_MAX:
+        return k->max_f32(n, x, sx);
+    case BN_OP_ARGMIN:
+        return (double)k->argmin_f32(n, x, sx);
+    case BN_OP_ARGMAX:
+        return (double)k->argmax_f32(n, x, sx);
+    case BN_OP_VAR:
+    case BN_OP_STD: {
+        if (n - p->ddof <= 0)
+            return NAN;
+        double mean = k->sum_f32(n, x, sx) / (double)n;
+        double var = k->sumsqdev_f32(n, x, sx, mean) / (double)(n - p->ddof);
+        return p->op == BN_OP_VAR ? var : sqrt(var);
+    }
+    case BN_OP_PROD:
+        return k->prod_f32(n, x, sx);
+    case BN_OP_NORM2:
+        return sqrt(k->sumsq_f32(n, x, sx));
+    default:
+        BN_ASSERT(!"reduce_row: not a reduction");
+        return 0;
+    }
+}
+
+/* Exact integer reduction of one result element starting at buffer index base. */
+static int64_t reduce_int(const reduce_plan *p, const bn_tensor *a, int64_t base)
+{
+    const int64_t *strides[1] = {p->istrides};
+    bn_iter it;
+    bn_iter_init(&it, p->ninner, p->ishape, 1, strides, &base);
+    const void *ab = tensor__base(a);
+    uint64_t sum = 0;
+    int64_t best = 0, besti = 0, i = 0;
+    while (bn_iter_next(&it)) {
+        for (int64_t j = 0; j < it.inner; j++, i++) {
+            int64_t v = (int64_t)tensor__load(a->dtype, ab, it.pos[0] + j * it.istride[0]);
+            sum += (uint64_t)v;
+            bool better =
+                i == 0 || ((p->op == BN_OP_MIN || p->op == BN_OP_ARGMIN) ? v < best : v > best);
+            if (better) {
+                best = v;
+                besti = i;
+            }
+        }
+    }
+    if (p->op == BN_OP_SUM) {
+        uint32_t u = (uint32_t)sum; /* wrap to i32 */
+        return u <= INT32_MAX ? (int64_t)u : (int64_t)u - 4294967296ll;
+    }
+    return (p->op == BN_OP_ARGMIN || p->op == BN_OP_ARGMAX) ? besti : best;
+}
+
+static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int *axes,
+                             bool keepdims, int ddof, bn_tensor **out)
+{
+    BN_ASSERT(a != NULL && out != NULL);
+    *out = NULL;
+    bn_tensor *y = NULL;
+    float *scratch = NULL;
+    reduce_plan p;
+    int nd = 0;
+    int64_t shape[BN_MAX_DIMS];
+    ops_shape_str ss;
+    bn_status st = ops__check_dtype(op, a->dtype, int_ok(op));
+    if (st)
+        return st;
+    bool is_arg = op == BN_OP_ARGMIN || op == BN_OP_ARGMAX;
+    if (is_arg && naxes != 1)
+        return bn_error(BN_ERR_ARG, "%s: needs exactly one axis, got %d", bn_op_name(op), naxes);
+    st = plan_axes(op, a, naxes, axes, keepdims, &p, &nd, shape);
+    if (st)
+        return st;
+    p.ddof = ddof;
+    bool needs_one = op == BN_OP_MIN || op == BN_OP_MAX || is_arg;
+    if (needs_one && p.r == 0)
+        return bn_error(BN_ERR_SHAPE, "%s: cannot reduce an empty axis of shape %s", bn_op_name(op),
+                        ops__shape(&ss, a->ndim, a->shape));
+    if (is_arg && p.r > INT32_MAX)
+        return bn_error(BN_ERR_OVERFLOW, "%s: axis of %lld elements exceeds the i32 index range",
+                        bn_op_name(op), (long long)p.r);
+    bool is_int = bn_dtype_info(a->dtype)->is_int;
+    bn_dtype ydt = is_arg || (is_int && op == BN_OP_SUM) ? BN_I32 : a->dtype;
+    st = ops__new_out(op, ydt, nd, shape, &y);
+    if (st)
+        return st;
+
+    /* Can the reduced dims be read in place as one strided f32 row? */
+    const int64_t *istr[1] = {p.istrides};
+    bn_iter inner;
+    bn_iter_init(&inner, p.ninner, p.ishape, 1, istr, NULL);
+    bool in_place = a->dtype == BN_F32 && inner.rows_left <= 1;
+    if (!is_int && !in_place && bn_tensor_numel(y) > 0) {
+        scratch = malloc((size_t)(p.r ? p.r : 1) * sizeof *scratch);
+        if (!scratch) {
+            st = bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
+                          bn_op_name(op), (long long)p.r);
+            goto free_y;
+        }
+    }
+
+    const int64_t *ostr[1] = {p.ostrides};
+    bn_iter outer;
+    bn_iter_init(&outer, p.nouter, p.oshape, 1, ostr, &a->offset);
+    void *yb = tensor__base(y);
+    const void *ab = tensor__base(a);
+    int64_t k = 0;
+    while (bn_iter_next(&outer)) {
+        for (int64_t j = 0; j < outer.inner; j++, k++) {
+            int64_t base = outer.pos[0] + j * outer.istride[0];
+            if (is_int) {
+                int64_t v = reduce_int(&p, a, base);
+                if (ydt == BN_I32)
+                    ((int32_t *)yb)[k] = (int32_t)v;
+                else
+                    ((int8_t *)yb)[k] = (int8_t)v;
+                continue;
+            }
+            double v;
+            if (in_place) {
+                v = reduce_row(&p, p.r, (const float *)ab + base, inner.istride[0]);
+            } else {
+                bn_iter g;
+                bn_iter_init(&g, p.ninner, p.ishape, 1, istr, &base);
+                int64_t m = 0;
+                while (bn_iter_next(&g)) {
+                    ops__load_f32(a->dtype, ab, g.pos[0], g.istride[0], g.inner, scratch + m);
+                    m += g.inner;
+                }
+                v = reduce_row(&p, p.r, scratch, 1);
+            }
+            if (is_arg)
+                ((int32_t *)yb)[k] = (int32_t)v;
+            else
+                tensor__store(ydt, yb, k, v);
+        }
+    }
+    free(scratch);
+    ops__record(op, y, y, a, NULL);
+    *out = y;
+    return BN_OK;
+
+free_y:
+    bn_tensor_free(y);
+    return st;
+}
+
+bn_status bn_reduce(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
+                    bn_tensor **out)
+{
+    BN_ASSERT(out != NULL);
+    *out = NULL;
+    if ((int)op < 0 || op >= BN_OP_COUNT || op < BN_OP_SUM || op > BN_OP_NORM2)
+        return bn_error(BN_ERR_ARG, "reduce: op %d (%s) is not a reduction", (int)op,
+                        (int)op >= 0 && op < BN_OP_COUNT ? bn_op_name(op) : "unknown");
+    return reduce_impl(op, a, naxes, axes, keepdims, 0, out);
+}
+
+bn_status bn_reduce_var(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
+                        int ddof, bn_tensor **out)
+{
+    BN_ASSERT(out != NULL);
+    *out = NULL;
+    if (op != BN_OP_VAR && op != BN_OP_STD)
+        return bn_error(BN_ERR_ARG, "reduce_var: op %d (%s) is not var or std", (int)op,
+                        (int)op >= 0 && op < BN_OP_COUNT ? bn_op_name(op) : "unknown");
+    if (ddof < 0)
+        return bn_error(BN_ERR_ARG, "%s: ddof must be >= 0, got %d", bn_op_name(op), ddof);
+    return reduce_impl(op, a, naxes, axes, keepdims, ddof, out);
+}
