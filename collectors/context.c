@@ -34,12 +34,39 @@
 /* ISA features that matter to the kernels, in the fixed order the
  * fingerprint uses (names as /proc/cpuinfo spells them). */
 static const char *const isa_names[] = {
-    "sse2",        "pni",         "ssse3",       "sse4_1",         "sse4_2",     "popcnt",
-    "avx",         "avx2",        "fma",         "f16c",           "bmi1",       "bmi2",
-    "avx512f",     "avx512dq",    "avx512cd",    "avx512bw",       "avx512vl",   "avx512ifma",
-    "avx512vbmi",  "avx512_vbmi2", "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq",
-    "avx512_bf16", "avx512_fp16", "avx_vnni",    "amx_tile",       "amx_int8",   "amx_bf16",
-    "asimd",       "asimddp",     "sve",         "sve2",
+    "sse2",
+    "pni",
+    "ssse3",
+    "sse4_1",
+    "sse4_2",
+    "popcnt",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "bmi1",
+    "bmi2",
+    "avx512f",
+    "avx512dq",
+    "avx512cd",
+    "avx512bw",
+    "avx512vl",
+    "avx512ifma",
+    "avx512vbmi",
+    "avx512_vbmi2",
+    "avx512_vnni",
+    "avx512_bitalg",
+    "avx512_vpopcntdq",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "asimd",
+    "asimddp",
+    "sve",
+    "sve2",
 };
 
 uint64_t bnb_fnv1a64(const void *p, size_t n)
@@ -77,8 +104,8 @@ static void cpuinfo_field(const char *key, char *buf, size_t cap)
     size_t n = 0;
     size_t klen = strlen(key);
     while (getline(&line, &n, f) > 0) {
-        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != '\t' &&
-                                               line[klen] != ':'))
+        if (strncmp(line, key, klen) != 0 ||
+            (line[klen] != ' ' && line[klen] != '\t' && line[klen] != ':'))
             continue;
         char *colon = strchr(line, ':');
         if (!colon)
@@ -169,10 +196,9 @@ void bnb_uuid4(char out[40])
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 void bnb_utc_now(char out[32])
@@ -442,8 +468,9 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     else
         cJSON_AddStringToObject(ctx, "cur_freq_khz", "not readable (no cpufreq)");
     if (have_gov && strcmp(gov, "performance") != 0)
-        bnb_context_add_warning(ri, "CPU %d governor is \"%s\", not \"performance\": frequency "
-                                    "scaling adds variance",
+        bnb_context_add_warning(ri,
+                                "CPU %d governor is \"%s\", not \"performance\": frequency "
+                                "scaling adds variance",
                                 cpu, gov);
 
     /* VM */
@@ -456,8 +483,9 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
             cJSON_AddStringToObject(vmj, "hypervisor", hv);
     }
     if (vm)
-        bnb_context_add_warning(ri, "running in a VM (hypervisor \"%s\"): steal time and "
-                                    "virtualised counters add noise",
+        bnb_context_add_warning(ri,
+                                "running in a VM (hypervisor \"%s\"): steal time and "
+                                "virtualised counters add noise",
                                 hv);
 
     /* ASLR */
@@ -465,8 +493,9 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     if (read_line("/proc/sys/kernel/randomize_va_space", aslr, sizeof aslr)) {
         cJSON_AddNumberToObject(ctx, "aslr", atoi(aslr));
         if (atoi(aslr) != 0)
-            bnb_context_add_warning(ri, "ASLR is on (randomize_va_space=%s): memory layout, and "
-                                        "with it alignment effects, differ between runs",
+            bnb_context_add_warning(ri,
+                                    "ASLR is on (randomize_va_space=%s): memory layout, and "
+                                    "with it alignment effects, differ between runs",
                                     aslr);
     } else {
         cJSON_AddStringToObject(ctx, "aslr", "unknown");
@@ -479,8 +508,9 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
         for (int i = 0; l && i < 3; i++)
             cJSON_AddItemToArray(l, cJSON_CreateNumber(load[i]));
         if (load[0] >= 1.0)
-            bnb_context_add_warning(ri, "1-minute load average is %.2f: other work competes for "
-                                        "the CPUs",
+            bnb_context_add_warning(ri,
+                                    "1-minute load average is %.2f: other work competes for "
+                                    "the CPUs",
                                     load[0]);
     }
 
@@ -488,8 +518,9 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     bnb_topo_summary s;
     bnb_topo_summarize(in->topo, &s);
     if (s.pus_per_core > 1)
-        bnb_context_add_warning(ri, "SMT is on (%d PUs per core): a busy sibling PU shares the "
-                                    "core with the measured thread",
+        bnb_context_add_warning(ri,
+                                "SMT is on (%d PUs per core): a busy sibling PU shares the "
+                                "core with the measured thread",
                                 s.pus_per_core);
 
     /* timers */
@@ -559,8 +590,9 @@ int bnb_context_set_binding(bnb_run_info *ri, const bnb_topo *t, const bnb_cpuli
         int sib[8];
         int ns = bnb_topo_siblings(t, b->requested_cpu, sib, 8);
         if (ns > 0)
-            rc |= bnb_context_add_warning(ri, "measured CPU %d has %d SMT sibling(s) (first: %d) "
-                                              "that other work may use",
+            rc |= bnb_context_add_warning(ri,
+                                          "measured CPU %d has %d SMT sibling(s) (first: %d) "
+                                          "that other work may use",
                                           b->requested_cpu, ns, sib[0]);
     }
     for (int i = 0; cpus && i < cpus->n; i++) {
@@ -569,8 +601,9 @@ int bnb_context_set_binding(bnb_run_info *ri, const bnb_topo *t, const bnb_cpuli
         for (int k = 0; k < ns && k < 64; k++)
             for (int j2 = i + 1; j2 < cpus->n; j2++)
                 if (cpus->cpu[j2] == sib[k])
-                    rc |= bnb_context_add_warning(ri, "--cpus selects SMT siblings %d and %d "
-                                                      "(same core)",
+                    rc |= bnb_context_add_warning(ri,
+                                                  "--cpus selects SMT siblings %d and %d "
+                                                  "(same core)",
                                                   cpus->cpu[i], sib[k]);
     }
     return rc ? -1 : 0;

@@ -29,10 +29,10 @@
 #include "suites/bnb.h"
 
 typedef struct bnb_context_in {
-    const bnb_topo *topo;         /* required */
-    const bnb_timer_info *timer;  /* may be NULL */
-    const char *papi_status;      /* "" when PAPI started, a reason otherwise; NULL: not probed */
-    const bnb_cpulist *cpus;      /* selected PUs (governor is read for the first); may be NULL */
+    const bnb_topo *topo;        /* required */
+    const bnb_timer_info *timer; /* may be NULL */
+    const char *papi_status;     /* "" when PAPI started, a reason otherwise; NULL: not probed */
+    const bnb_cpulist *cpus;     /* selected PUs (governor is read for the first); may be NULL */
 } bnb_context_in;
 
 /* Fills ri's fingerprint, build_type, compiler, cflags, commit, branch,

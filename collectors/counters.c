@@ -50,7 +50,6 @@ struct bnb_counters {
     int eventset; /* PAPI_NULL when none */
     int npapi;    /* events in the set */
     bool papi_running;
-    int sw_leader; /* perf group leader fd, -1 when none */
     int nsw;
 };
 
@@ -149,7 +148,9 @@ static long perf_open(struct perf_event_attr *a, int group)
     return syscall(SYS_perf_event_open, a, 0, -1, group, 0);
 }
 
-/* Adds the software events, grouped so they are read together. */
+/* Adds the software events, each on its own fd. (A perf group stopped
+ * counting page faults after the first disable/enable cycle on 6.x kernels,
+ * so each event is enabled and read separately.) */
 static void sw_add(bnb_counters *c)
 {
     for (int k = 0; k < SW_COUNT && c->nev < BNB_MAX_EVENTS; k++) {
@@ -163,12 +164,12 @@ static void sw_add(bnb_counters *c)
         a.size = sizeof a;
         a.type = PERF_TYPE_SOFTWARE;
         a.config = sw_events[k].config;
-        a.disabled = c->sw_leader < 0;
+        a.disabled = 1;
         a.exclude_hv = 1;
-        long fd = perf_open(&a, c->sw_leader);
+        long fd = perf_open(&a, -1);
         if (fd < 0 && (errno == EACCES || errno == EPERM)) {
             a.exclude_kernel = 1; /* paranoid setting: count user time only */
-            fd = perf_open(&a, c->sw_leader);
+            fd = perf_open(&a, -1);
         }
         if (fd < 0) {
             set_unavailable(s, "perf_event_open: %s", strerror(errno));
@@ -176,8 +177,6 @@ static void sw_add(bnb_counters *c)
         }
         s->fd = (int)fd;
         s->ev.available = true;
-        if (c->sw_leader < 0)
-            c->sw_leader = (int)fd;
         c->nsw++;
     }
 }
@@ -212,8 +211,7 @@ static int parse_names(const char *events, char names[][64], int *n, char *err, 
     }
 }
 
-int bnb_counters_open(const char *events, bool multiplex, bnb_counters **out, char *err,
-                      size_t cap)
+int bnb_counters_open(const char *events, bool multiplex, bnb_counters **out, char *err, size_t cap)
 {
     *out = NULL;
     if (!events || !*events)
@@ -228,7 +226,6 @@ int bnb_counters_open(const char *events, bool multiplex, bnb_counters **out, ch
         return -1;
     }
     c->eventset = PAPI_NULL;
-    c->sw_leader = -1;
 
     papi_start_library(c->papi_status, sizeof c->papi_status);
     if (!c->papi_status[0]) {
@@ -319,9 +316,11 @@ void bnb_counters_reset(bnb_counters *c)
 
 void bnb_counters_start(bnb_counters *c)
 {
-    if (c->sw_leader >= 0) {
-        ioctl(c->sw_leader, PERF_EVENT_IOC_RESET, PERF_IOC_FLAG_GROUP);
-        ioctl(c->sw_leader, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
+    for (int i = 0; i < c->nev; i++) {
+        if (c->ev[i].fd >= 0) {
+            ioctl(c->ev[i].fd, PERF_EVENT_IOC_RESET, 0);
+            ioctl(c->ev[i].fd, PERF_EVENT_IOC_ENABLE, 0);
+        }
     }
     if (c->npapi > 0 && !c->papi_running) {
         int rc = PAPI_start(c->eventset);
@@ -363,19 +362,16 @@ void bnb_counters_stop(bnb_counters *c)
                 if (c->ev[i].papi_index >= 0 && c->ev[i].ev.available)
                     set_unavailable(&c->ev[i], "PAPI_stop: %s", PAPI_strerror(rc));
     }
-    bool sw_ok = false;
-    if (c->sw_leader >= 0) {
-        ioctl(c->sw_leader, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
-        /* without PERF_FORMAT_GROUP each fd is read on its own */
-        sw_ok = true;
-    }
+    for (int i = 0; i < c->nev; i++)
+        if (c->ev[i].fd >= 0)
+            ioctl(c->ev[i].fd, PERF_EVENT_IOC_DISABLE, 0);
     for (int i = 0; i < c->nev; i++) {
         event_slot *s = &c->ev[i];
         if (!s->ev.available)
             continue;
         if (s->papi_index >= 0 && papi_ok) {
             keep_sample(s, (double)vals[s->papi_index]);
-        } else if (s->fd >= 0 && sw_ok) {
+        } else if (s->fd >= 0) {
             uint64_t v = 0;
             if (read(s->fd, &v, sizeof v) != (ssize_t)sizeof v)
                 set_unavailable(s, "read of perf counter: %s", strerror(errno));

@@ -31,7 +31,8 @@
 #include "suites/bnb.h"
 
 #define BNB_MAX_EVENTS 24
-#define BNB_DEFAULT_COUNTERS "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_FP_OPS,PAPI_L1_DCM,PAPI_L2_DCM,PAPI_L3_TCM"
+#define BNB_DEFAULT_COUNTERS                                                                       \
+    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_FP_OPS,PAPI_L1_DCM,PAPI_L2_DCM,PAPI_L3_TCM"
 
 typedef enum bnb_event_source {
     BNB_EV_PAPI = 0,    /* PAPI preset or native event */
@@ -39,11 +40,11 @@ typedef enum bnb_event_source {
 } bnb_event_source;
 
 typedef struct bnb_event {
-    char name[64];     /* as requested: "PAPI_TOT_CYC"; software: "sw.task_clock" */
-    char unit[16];     /* "count", or "ns" for the task clock */
+    char name[64]; /* as requested: "PAPI_TOT_CYC"; software: "sw.task_clock" */
+    char unit[16]; /* "count", or "ns" for the task clock */
     bnb_event_source source;
     bool available;
-    char reason[160];  /* why not available: PAPI's or the kernel's message */
+    char reason[160]; /* why not available: PAPI's or the kernel's message */
 } bnb_event;
 
 typedef struct bnb_counters bnb_counters;

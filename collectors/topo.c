@@ -34,8 +34,7 @@ static int topo_load(const char *synthetic, bnb_topo **out, char *err, size_t ca
     }
     if (synthetic) {
         if (hwloc_topology_set_synthetic(t->topo, synthetic) != 0) {
-            snprintf(err, cap, "topology: hwloc refused synthetic description \"%s\"",
-                     synthetic);
+            snprintf(err, cap, "topology: hwloc refused synthetic description \"%s\"", synthetic);
             goto fail_init;
         }
         t->synthetic = true;
@@ -96,8 +95,8 @@ void bnb_topo_summarize(const bnb_topo *t, bnb_topo_summary *s)
     s->memory_bytes = root->total_memory;
 
     static const hwloc_obj_type_t types[] = {
-        HWLOC_OBJ_L1CACHE,  HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
-        HWLOC_OBJ_L3CACHE,  HWLOC_OBJ_L3ICACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE,
+        HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
+        HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L3ICACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE,
     };
     int llc_level = 0;
     for (size_t i = 0; i < sizeof types / sizeof types[0] && s->ncaches < BNB_MAX_CACHES; i++) {
@@ -112,7 +111,7 @@ void bnb_topo_summarize(const bnb_topo *t, bnb_topo_summary *s)
         c->count = n;
         const char *ty = o->attr->cache.type == HWLOC_OBJ_CACHE_DATA          ? "data"
                          : o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "instruction"
-                                                                               : "unified";
+                                                                              : "unified";
         snprintf(c->type, sizeof c->type, "%s", ty);
         if (o->attr->cache.type != HWLOC_OBJ_CACHE_INSTRUCTION && c->level >= llc_level) {
             llc_level = c->level;
@@ -407,8 +406,8 @@ int bnb_pin_self(bnb_topo *t, int cpu, bnb_binding *b)
 
     hwloc_bitmap_only(set, (unsigned)cpu);
     if (hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD) != 0)
-        snprintf(b->cpu_warning, sizeof b->cpu_warning,
-                 "CPU binding to %d refused by the OS: %s", cpu, strerror(errno));
+        snprintf(b->cpu_warning, sizeof b->cpu_warning, "CPU binding to %d refused by the OS: %s",
+                 cpu, strerror(errno));
     if (hwloc_get_cpubind(topo, got, HWLOC_CPUBIND_THREAD) == 0) {
         for (int i = hwloc_bitmap_first(got); i >= 0; i = hwloc_bitmap_next(got, i)) {
             if (b->ncpus < (int)(sizeof b->cpus / sizeof b->cpus[0]))
@@ -421,8 +420,8 @@ int bnb_pin_self(bnb_topo *t, int cpu, bnb_binding *b)
     }
     b->cpu_bound = b->ncpus == 1 && b->cpus[0] == cpu;
     if (!b->cpu_bound && !b->cpu_warning[0])
-        snprintf(b->cpu_warning, sizeof b->cpu_warning,
-                 "CPU binding to %d reads back as %d CPUs", cpu, b->ncpus);
+        snprintf(b->cpu_warning, sizeof b->cpu_warning, "CPU binding to %d reads back as %d CPUs",
+                 cpu, b->ncpus);
 
     hwloc_obj_t pu = hwloc_get_pu_obj_by_os_index(topo, (unsigned)cpu);
     if (!pu || !pu->nodeset || hwloc_bitmap_iszero(pu->nodeset)) {

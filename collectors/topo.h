@@ -31,17 +31,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BNB_MAX_CPUS 1024
+#define BNB_MAX_CPUS   1024
 #define BNB_MAX_CACHES 8
 
 typedef struct bnb_topo bnb_topo;
 
 typedef struct bnb_cache_info {
-    int level;        /* 1, 2, 3 ... */
-    char type[12];    /* "data", "instruction", "unified" */
-    uint64_t size;    /* bytes, per instance */
-    int line;         /* bytes; 0 when unknown */
-    int count;        /* instances on the machine */
+    int level;     /* 1, 2, 3 ... */
+    char type[12]; /* "data", "instruction", "unified" */
+    uint64_t size; /* bytes, per instance */
+    int line;      /* bytes; 0 when unknown */
+    int count;     /* instances on the machine */
 } bnb_cache_info;
 
 typedef struct bnb_topo_summary {
@@ -50,7 +50,7 @@ typedef struct bnb_topo_summary {
     uint64_t memory_bytes; /* total memory hwloc reports; 0 when unknown */
     int ncaches;
     bnb_cache_info caches[BNB_MAX_CACHES]; /* one per (level, type), L1 first */
-    uint64_t llc_bytes;    /* size of one last-level cache instance */
+    uint64_t llc_bytes;                    /* size of one last-level cache instance */
 } bnb_topo_summary;
 
 typedef struct bnb_cpulist {
@@ -109,8 +109,8 @@ char *bnb_binding_json(const bnb_binding *b);
 typedef struct bnb_worker {
     pthread_t thread;
     bnb_topo *topo;
-    int cpu;                  /* -1: not pinned */
-    bnb_binding binding;      /* filled by the worker before fn runs */
+    int cpu;             /* -1: not pinned */
+    bnb_binding binding; /* filled by the worker before fn runs */
     void *(*fn)(struct bnb_worker *w, void *arg);
     void *arg;
     void *ret;

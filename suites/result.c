@@ -16,8 +16,8 @@ char *bnb_case_fullname(const bnb_case_result *r, char *buf, size_t cap)
         return buf;
     int len = snprintf(buf, cap, "%s/%s", r->suite, r->name);
     for (int i = 0; i < r->nparams && len >= 0 && (size_t)len < cap; i++)
-        len += snprintf(buf + len, cap - (size_t)len, "/%s=%s", r->params[i].key,
-                        r->params[i].value);
+        len +=
+            snprintf(buf + len, cap - (size_t)len, "/%s=%s", r->params[i].key, r->params[i].value);
     return buf;
 }
 

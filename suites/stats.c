@@ -128,7 +128,7 @@ int bnb_stats_compute(const double *x, int n, uint64_t seed, bnb_stats *out, boo
     double q3 = bnb_stats_percentile_sorted(sorted, n, 0.75);
     double lo = q1 - 1.5 * (q3 - q1), hi = q3 + 1.5 * (q3 - q1);
     for (int i = 0; i < n; i++) {
-        bool low = x[i] < lo, high = x[i] > hi;
+        bool low = x[i]<lo, high = x[i]> hi;
         st.outliers_low += low;
         st.outliers_high += high;
         if (outlier)
@@ -178,7 +178,7 @@ static int exact_tails(int m, int n, int u, double *le, double *ge)
     double *f = calloc((size_t)(m + 1) * stride_n, sizeof *f);
     if (!f)
         return -1;
-#define F(i, j, k) f[(size_t)(i) * stride_n + (size_t)(j) * stride_u + (size_t)(k)]
+#define F(i, j, k) f[(size_t)(i)*stride_n + (size_t)(j)*stride_u + (size_t)(k)]
     for (int i = 0; i <= m; i++)
         for (int j = 0; j <= n; j++) {
             if (i == 0 || j == 0) {

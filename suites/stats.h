@@ -31,7 +31,7 @@
 #include "suites/bnb.h"
 
 #define BNB_BOOTSTRAP_RESAMPLES 2000
-#define BNB_MW_EXACT_MAX 20
+#define BNB_MW_EXACT_MAX        20
 
 /* Median of n values (copied; x is not modified). n >= 1. Returns -1.0 only
  * when the copy cannot be allocated (values here are times and counts, >= 0). */
@@ -46,10 +46,10 @@ double bnb_stats_percentile_sorted(const double *sorted, int n, double q);
 int bnb_stats_compute(const double *x, int n, uint64_t seed, bnb_stats *out, bool *outlier);
 
 typedef struct bnb_mw_result {
-    double u;       /* U of the first group: pairs (a_i, b_j) with a_i > b_j, ties count 1/2 */
-    double z;       /* normal score (0 when exact) */
-    double p;       /* two-sided p-value */
-    bool exact;     /* exact distribution used */
+    double u;   /* U of the first group: pairs (a_i, b_j) with a_i > b_j, ties count 1/2 */
+    double z;   /* normal score (0 when exact) */
+    double p;   /* two-sided p-value */
+    bool exact; /* exact distribution used */
 } bnb_mw_result;
 
 /* Mann-Whitney U test of a (na values) against b (nb values), two-sided.
