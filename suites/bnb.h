@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BNB_NAME_MAX 128
+#define BNB_NAME_MAX   128
 #define BNB_MAX_PARAMS 8
 
 /* Exit codes of bnbench (documented in --help). */
@@ -44,19 +44,28 @@ typedef struct bnb_param {
 } bnb_param;
 
 typedef struct bnb_stats {
-    int n;                 /* samples */
+    int n; /* samples */
     double min, max, median, mean, stddev, mad, cv, p90, p99;
-    double ci_lo, ci_hi;   /* bootstrap 95% CI of the median */
+    double ci_lo, ci_hi;             /* bootstrap 95% CI of the median */
     int outliers_low, outliers_high; /* Tukey fences (1.5 IQR), kept, flagged */
 } bnb_stats;
 
+/* bnb_metric.timing values. */
+enum { BNB_TIMING_RATE = -1, BNB_TIMING_NONE = 0, BNB_TIMING_PROP = 1 };
+
 typedef struct bnb_metric {
-    char name[64];   /* "gflops", "hit_rate", "counter.PAPI_TOT_CYC", "p50_ns" */
-    char unit[16];   /* "GFLOP/s", "ratio", "count", "ns", "B/s", "s" */
-    double value;    /* meaningful when available */
+    char name[64]; /* "gflops", "hit_rate", "counter.PAPI_TOT_CYC", "p50_ns" */
+    char unit[16]; /* "GFLOP/s", "ratio", "count", "ns", "B/s", "s" */
+    double value;  /* meaningful when available */
     bool available;
     char reason[160]; /* why not available (e.g. PAPI's message) */
     bool higher_is_better;
+    /* How the value depends on the case's timing, so a target can carry the
+     * median's confidence interval over to it: 0 not timing-derived (counts,
+     * ratios from counters), +1 proportional to the median time (p50_ns),
+     * -1 inversely proportional (rates: GFLOP/s, B/s). Zero-initialised
+     * metrics are "not timing-derived". */
+    int timing;
 } bnb_metric;
 
 typedef struct bnb_case_result {
@@ -65,32 +74,35 @@ typedef struct bnb_case_result {
     int nparams;
     bnb_param params[BNB_MAX_PARAMS];
     bnb_case_status status;
-    char message[256];       /* failure or skip reason */
-    int64_t iterations;      /* per sample */
+    char message[256];  /* failure or skip reason */
+    int64_t iterations; /* per sample */
     int nsamples;
-    double *samples;         /* seconds per iteration, owned by the result */
-    bool *outlier;           /* per sample, Tukey flag; may be NULL */
+    double *samples; /* seconds per iteration, owned by the result */
+    bool *outlier;   /* per sample, Tukey flag; may be NULL */
     bnb_stats stats;
     int nmetrics;
-    bnb_metric *metrics;     /* owned by the result */
+    bnb_metric *metrics;   /* owned by the result */
+    char code_version[32]; /* version of the case's code ("" = none): bump when
+                              the timed region changes so history is not
+                              compared across different workloads */
 } bnb_case_result;
 
 typedef struct bnb_run_info {
     char uuid[40];
     char machine_name[64];
-    char fingerprint[72];    /* hex sha-256-like digest of the identity fields */
-    char started_at[32];     /* ISO 8601 UTC */
-    char reason[16];         /* nightly | pr | manual */
+    char fingerprint[72]; /* hex sha-256-like digest of the identity fields */
+    char started_at[32];  /* ISO 8601 UTC */
+    char reason[16];      /* nightly | pr | manual */
     char commit[48];
     char branch[64];
     char build_type[32];
     char compiler[96];
     char cflags[256];
-    char kernels[32];        /* selected kernel set */
-    char *machine_json;      /* machine description (CPU, ISA, caches, ...), malloc'd */
-    char *context_json;      /* full context, malloc'd */
-    char *warnings_json;     /* JSON array of strings, malloc'd */
-    char *binding_json;      /* applied CPU binding read back, e.g. {"cpus":[1]}, malloc'd */
+    char kernels[32];    /* selected kernel set */
+    char *machine_json;  /* machine description (CPU, ISA, caches, ...), malloc'd */
+    char *context_json;  /* full context, malloc'd */
+    char *warnings_json; /* JSON array of strings, malloc'd */
+    char *binding_json;  /* applied CPU binding read back, e.g. {"cpus":[1]}, malloc'd */
 } bnb_run_info;
 
 /* ---- helpers shared by every module (suites/result.c) ------------------- */
