@@ -26,10 +26,10 @@ typedef struct bnb_target {
     char id[64];
     char description[256];
     char figure[160];
-    char op[4];          /* ">=" or "<=" */
+    char op[4]; /* ">=" or "<=" */
     double threshold;
     char relative_to[160]; /* "" when absolute */
-    char requires[32];   /* "" when none */
+    char requires[32];     /* "" when none */
 } bnb_target;
 
 typedef struct bnb_target_set {
@@ -39,11 +39,11 @@ typedef struct bnb_target_set {
 
 typedef struct bnb_verdict {
     const bnb_target *target;
-    double measured;      /* the figure's value */
+    double measured; /* the figure's value */
     bool measured_ok;
-    double ci_lo, ci_hi;  /* CI of the figure when it is a timing-derived figure */
-    double bound;         /* threshold, or threshold x relative figure */
-    char verdict[20];     /* met | missed | not applicable | not measured */
+    double ci_lo, ci_hi; /* CI of the figure when it is a timing-derived figure */
+    double bound;        /* threshold, or threshold x relative figure */
+    char verdict[20];    /* met | missed | not applicable | not measured */
     char reason[200];
 } bnb_verdict;
 

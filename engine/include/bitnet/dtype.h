@@ -53,14 +53,14 @@ typedef void (*bn_to_f32_fn)(const void *src, int64_t first, float *dst, int64_t
 typedef void (*bn_from_f32_fn)(const float *src, void *dst, int64_t first, int64_t n);
 
 typedef struct bn_dtype_traits {
-    const char *name;     /* "f32", "t1.6" */
-    int bits;             /* storage bits per element for unpacked types; 2 for t2, 0 for t1.6 */
-    int64_t block;        /* elements per storage block: 1, 4 (t2) or 5 (t1.6) */
-    size_t block_bytes;   /* bytes per block: element size for unpacked types, 1 for packed */
-    bool is_float;        /* f32, f16, bf16 */
-    bool is_int;          /* i8, i32 */
-    bool is_packed;       /* t2, t1.6 */
-    bn_to_f32_fn to_f32;  /* never NULL */
+    const char *name;        /* "f32", "t1.6" */
+    int bits;                /* storage bits per element for unpacked types; 2 for t2, 0 for t1.6 */
+    int64_t block;           /* elements per storage block: 1, 4 (t2) or 5 (t1.6) */
+    size_t block_bytes;      /* bytes per block: element size for unpacked types, 1 for packed */
+    bool is_float;           /* f32, f16, bf16 */
+    bool is_int;             /* i8, i32 */
+    bool is_packed;          /* t2, t1.6 */
+    bn_to_f32_fn to_f32;     /* never NULL */
     bn_from_f32_fn from_f32; /* never NULL; packed/int types round to nearest and clamp */
 } bn_dtype_traits;
 

@@ -144,8 +144,8 @@ bn_status bn_clamp_out(const bn_tensor *a, double lo, double hi, bn_tensor *out)
  */
 bn_status bn_reduce(bn_op op, const bn_tensor *a, int naxes, const int *axes, bool keepdims,
                     bn_tensor **out);
-bn_status bn_reduce_var(bn_op op /* VAR or STD */, const bn_tensor *a, int naxes,
-                        const int *axes, bool keepdims, int ddof, bn_tensor **out);
+bn_status bn_reduce_var(bn_op op /* VAR or STD */, const bn_tensor *a, int naxes, const int *axes,
+                        bool keepdims, int ddof, bn_tensor **out);
 
 /* ---- normalisation along one axis --------------------------------------- */
 /* numerically stable (max subtracted) */

@@ -21,10 +21,10 @@ extern "C" {
 #endif
 
 typedef struct bn_op_stats {
-    uint64_t ops;            /* ops run */
-    uint64_t ops_shared;     /* ops whose output shares an input's buffer */
-    uint64_t bytes_alloc;    /* bytes allocated for op outputs */
-    uint64_t bytes_copied;   /* bytes copied by ops (contiguous, cast copies, ...) */
+    uint64_t ops;          /* ops run */
+    uint64_t ops_shared;   /* ops whose output shares an input's buffer */
+    uint64_t bytes_alloc;  /* bytes allocated for op outputs */
+    uint64_t bytes_copied; /* bytes copied by ops (contiguous, cast copies, ...) */
     uint64_t per_op[BN_OP_COUNT];
 } bn_op_stats;
 

@@ -33,8 +33,8 @@ extern "C" {
 typedef struct bn_pool bn_pool;
 
 #define BN_POOL_DEFAULT_ALIGN 64
-#define BN_POOL_MAX_ALIGN 4096
-#define BN_POOL_MAX_CLASSES 64
+#define BN_POOL_MAX_ALIGN     4096
+#define BN_POOL_MAX_CLASSES   64
 
 typedef struct bn_pool_config {
     size_t large_threshold;   /* sizes above this take the mmap path (0 = default) */
@@ -43,12 +43,12 @@ typedef struct bn_pool_config {
 } bn_pool_config;
 
 typedef struct bn_pool_class_stats {
-    size_t size;              /* block size of the class (0 marks the unused tail) */
+    size_t size; /* block size of the class (0 marks the unused tail) */
     uint64_t allocs, frees, hits, misses;
 } bn_pool_class_stats;
 
 typedef struct bn_pool_stats {
-    uint64_t allocs;     /* successful allocations */
+    uint64_t allocs; /* successful allocations */
     uint64_t frees;
     uint64_t hits;       /* served from a thread cache, the depot or the large-block cache */
     uint64_t misses;     /* had to go to the OS (new slab or mmap) */

@@ -69,8 +69,7 @@ bn_status bn_error(bn_status s, const char *fmt, ...) __attribute__((format(prin
  * expression to stderr and aborts. Never used for user or environment errors. */
 void bn_assert_fail(const char *expr, const char *file, int line, const char *func)
     __attribute__((noreturn));
-#define BN_ASSERT(cond)                                                                            \
-    ((cond) ? (void)0 : bn_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#define BN_ASSERT(cond) ((cond) ? (void)0 : bn_assert_fail(#cond, __FILE__, __LINE__, __func__))
 
 #ifdef __cplusplus
 }

@@ -39,12 +39,12 @@ typedef struct bn_buffer bn_buffer;
 
 typedef struct bn_tensor {
     bn_dtype dtype;
-    int ndim;                         /* 0 (scalar) .. BN_MAX_DIMS */
-    int64_t shape[BN_MAX_DIMS];       /* shape[i] >= 0; entries >= ndim are 1 */
-    int64_t strides[BN_MAX_DIMS];     /* in elements; 0 for broadcast dims; may be negative
-                                         never (slices with negative step are refused) */
-    int64_t offset;                   /* element offset of [0,...,0] from the buffer start */
-    bn_buffer *buf;                   /* one reference held by this header */
+    int ndim;                     /* 0 (scalar) .. BN_MAX_DIMS */
+    int64_t shape[BN_MAX_DIMS];   /* shape[i] >= 0; entries >= ndim are 1 */
+    int64_t strides[BN_MAX_DIMS]; /* in elements; 0 for broadcast dims; may be negative
+                                     never (slices with negative step are refused) */
+    int64_t offset;               /* element offset of [0,...,0] from the buffer start */
+    bn_buffer *buf;               /* one reference held by this header */
     bn_device device;
 } bn_tensor;
 
@@ -92,8 +92,7 @@ bn_status bn_tensor_from_data(bn_dtype dt, int ndim, const int64_t *shape, const
  * the shape/strides must stay inside it (BN_ERR_ARG otherwise).
  */
 bn_status bn_tensor_wrap(bn_dtype dt, int ndim, const int64_t *shape, const int64_t *strides,
-                         void *data, size_t nbytes, bn_free_fn free_fn, void *ctx,
-                         bn_tensor **out);
+                         void *data, size_t nbytes, bn_free_fn free_fn, void *ctx, bn_tensor **out);
 
 /* Drops this header and its buffer reference. NULL is a no-op. */
 void bn_tensor_free(bn_tensor *t);

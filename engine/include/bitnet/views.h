@@ -55,8 +55,8 @@ bn_status bn_view(const bn_tensor *t, bn_tensor **out);
  * message "<op>: cannot broadcast [..] with [..]". out has room for
  * BN_MAX_DIMS entries.
  */
-bn_status bn_broadcast_shapes(const char *op, int na, const int64_t *sa, int nb,
-                              const int64_t *sb, int *nout, int64_t *out);
+bn_status bn_broadcast_shapes(const char *op, int na, const int64_t *sa, int nb, const int64_t *sb,
+                              int *nout, int64_t *out);
 /* Strides of t (ndim tn) seen through broadcast shape (ndim n): right-aligned,
  * 0 on broadcast dims. Assumes bn_broadcast_shapes accepted the pair. */
 void bn_broadcast_strides(const bn_tensor *t, int n, const int64_t *shape, int64_t *strides);
