@@ -515,6 +515,11 @@ Test(db, case_round_trip_is_exact)
     cr_assert_eq(bnb_db_load_cases(db, run, &out, &n, err), 0, "%s", err);
     cr_assert_eq(n, 2);
     bnb_case_result *r = &out[0];
+    char full_in[256], full_out[256];
+    bnb_case_fullname(&in, full_in, sizeof full_in);
+    bnb_case_fullname(r, full_out, sizeof full_out);
+    cr_assert_str_eq(full_in, "matmul/engine/sgemm/alpha=1e3/dtype=f32/n=1024");
+    cr_assert_str_eq(full_out, full_in);
     cr_assert_str_eq(r->suite, "matmul");
     cr_assert_str_eq(r->name, "engine/sgemm");
     cr_assert_eq(r->nparams, 3);
@@ -582,8 +587,10 @@ Test(db, failing_store_leaves_no_partial_case)
     make_case(&c); /* the same metric twice: fails after case, samples and stats rows */
     snprintf(c.metrics[2].name, sizeof c.metrics[2].name, "gflops");
     cr_assert_eq(bnb_db_store_case(db, run, &c, err), -1);
-    cr_assert(strstr(err, "storing metric \"gflops\" of case matmul/engine/sgemm/n=1024/"), "%s",
-              err);
+    cr_assert(
+        strstr(err,
+               "storing metric \"gflops\" of case matmul/engine/sgemm/alpha=1e3/dtype=f32/n=1024:"),
+        "%s", err);
     cr_assert(strstr(err, "UNIQUE constraint failed"), "%s", err);
     assert_no_case_rows(db);
     bnb_case_free(&c);
