@@ -10,14 +10,27 @@
 
 #include "suites/bnb.h"
 
+/* Params are named in sorted key order (as bnb.h documents and db/ stores
+ * them), whatever order the suite added them in, so a case's full name is the
+ * same before and after a round-trip through the DB. */
 char *bnb_case_fullname(const bnb_case_result *r, char *buf, size_t cap)
 {
     if (cap == 0)
         return buf;
+    int n = r->nparams < 0 ? 0 : r->nparams > BNB_MAX_PARAMS ? BNB_MAX_PARAMS : r->nparams;
+    int order[BNB_MAX_PARAMS];
+    for (int i = 0; i < n; i++) { /* insertion sort of indices by key */
+        int j = i;
+        while (j > 0 && strcmp(r->params[order[j - 1]].key, r->params[i].key) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
     int len = snprintf(buf, cap, "%s/%s", r->suite, r->name);
-    for (int i = 0; i < r->nparams && len >= 0 && (size_t)len < cap; i++)
-        len +=
-            snprintf(buf + len, cap - (size_t)len, "/%s=%s", r->params[i].key, r->params[i].value);
+    for (int i = 0; i < n && len >= 0 && (size_t)len < cap; i++)
+        len += snprintf(buf + len, cap - (size_t)len, "/%s=%s", r->params[order[i]].key,
+                        r->params[order[i]].value);
     return buf;
 }
 
