@@ -260,7 +260,11 @@ static int load_target(const loader *l, int idx, const cJSON *o, bnb_target *t,
         lerr(l, idx, id, "\"threshold\" is missing");
         return -1;
     }
-    if (!cJSON_IsNumber(th) || !isfinite(th->valuedouble)) {
+    if (cJSON_IsNumber(th) && !isfinite(th->valuedouble)) {
+        lerr(l, idx, id, "\"threshold\" must be a finite number, got %g", th->valuedouble);
+        return -1;
+    }
+    if (!cJSON_IsNumber(th)) {
         lerr(l, idx, id, "\"threshold\" must be a finite number, got %s",
              show(th, buf, sizeof buf));
         return -1;

@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "db/db.h"
+#include "db/export.h"
 
 static char dir[64];
 static char path[128];
@@ -85,6 +88,10 @@ static void raw_exec(const char *p, const char *sql)
     sqlite3_close(h);
 }
 
+#define MACHINE_JSON                                                                               \
+    "{\"cpu_model\":\"EPYC\",\"topology\":{\"pus\":2,\"caches\":[{\"level\":1,\"type\":"           \
+    "\"data\",\"size\":32768,\"count\":2}]}}"
+
 static void fill_run(bnb_run_info *ri, const char *uuid)
 {
     memset(ri, 0, sizeof *ri);
@@ -99,7 +106,7 @@ static void fill_run(bnb_run_info *ri, const char *uuid)
     snprintf(ri->compiler, sizeof ri->compiler, "gcc 12.2.0");
     snprintf(ri->cflags, sizeof ri->cflags, "-O2");
     snprintf(ri->kernels, sizeof ri->kernels, "avx512");
-    ri->machine_json = strdup("{\"cpu\":\"EPYC\",\"cores\":2}");
+    ri->machine_json = strdup(MACHINE_JSON);
     ri->context_json = strdup("{\"governor\":null}");
     ri->warnings_json = strdup("[\"VM\",\"PMU missing\"]");
     ri->binding_json = strdup("{\"cpus\":[1]}");
@@ -370,7 +377,7 @@ Test(db, run_round_trip)
     cr_assert_str_eq(ri.compiler, "gcc 12.2.0");
     cr_assert_str_eq(ri.cflags, "-O2");
     cr_assert_str_eq(ri.kernels, "avx512");
-    cr_assert_str_eq(ri.machine_json, "{\"cpu\":\"EPYC\",\"cores\":2}");
+    cr_assert_str_eq(ri.machine_json, MACHINE_JSON);
     cr_assert_str_eq(ri.context_json, "{\"governor\":null}");
     cr_assert_str_eq(ri.warnings_json, "[\"VM\",\"PMU missing\"]");
     cr_assert_str_eq(ri.binding_json, "{\"cpus\":[1]}");
@@ -742,5 +749,177 @@ Test(db, integrity_check)
     cr_assert_eq(bnb_db_open(path, 1, &db, err), 0, "%s", err);
     cr_assert_eq(bnb_db_check(db, err), -1);
     cr_assert(strstr(err, "integrity check"), "%s", err);
+    bnb_db_close(db);
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+/* A run with the round-trip case, a failed case and one verdict. */
+static int64_t export_fixture(bnb_db *db, bnb_case_result *in)
+{
+    int64_t run = start_run(db, "11111111-2222-4333-8444-555555555555");
+    char err[BNB_ERR_MAX] = "";
+    make_case(in);
+    bnb_case_result failed;
+    memset(&failed, 0, sizeof failed);
+    snprintf(failed.suite, sizeof failed.suite, "zerocopy");
+    snprintf(failed.name, sizeof failed.name, "transformer-block");
+    failed.status = BNB_CASE_FAILED;
+    snprintf(failed.message, sizeof failed.message, "ratio counter missing");
+    cr_assert_eq(bnb_db_store_case(db, run, in, err), 0, "%s", err);
+    cr_assert_eq(bnb_db_store_case(db, run, &failed, err), 0, "%s", err);
+    cr_assert_eq(bnb_db_store_verdict(db, run, "zc", "zerocopy/transformer-block:ratio", ">=", 0.8,
+                                      NAN, 0, NAN, NAN, "not measured", "case failed", err),
+                 0, "%s", err);
+    return run;
+}
+
+static const cJSON *item(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    cr_assert_not_null(v, "key %s missing", k);
+    return v;
+}
+
+static void expect_str(const cJSON *o, const char *k, const char *want)
+{
+    const cJSON *v = item(o, k);
+    cr_assert(cJSON_IsString(v), "%s is not a string", k);
+    cr_assert_str_eq(v->valuestring, want, "key %s", k);
+}
+
+static void expect_num(const cJSON *o, const char *k, double want)
+{
+    const cJSON *v = item(o, k);
+    cr_assert(cJSON_IsNumber(v), "%s is not a number", k);
+    cr_assert_float_eq(v->valuedouble, want, fabs(want) * 1e-12 + 1e-300, "key %s: %.17g vs %.17g",
+                       k, v->valuedouble, want);
+}
+
+Test(db, export_json_has_google_benchmark_layout)
+{
+    bnb_db *db = open_new();
+    bnb_case_result in;
+    int64_t run = export_fixture(db, &in);
+    char err[BNB_ERR_MAX] = "";
+    char *text = bnb_export_json(db, run, err);
+    cr_assert_not_null(text, "%s", err);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert_not_null(root, "export is not JSON");
+
+    const cJSON *ctx = item(root, "context");
+    expect_str(ctx, "date", "2025-01-02T03:04:05Z");
+    expect_str(ctx, "host_name", "box-a");
+    expect_str(ctx, "executable", "bnbench");
+    expect_num(ctx, "num_cpus", 2);
+    expect_str(ctx, "library_build_type", "release");
+    cr_assert_null(cJSON_GetObjectItem(ctx, "mhz_per_cpu"), "no frequency known: left out");
+    const cJSON *caches = item(ctx, "caches");
+    cr_assert_eq(cJSON_GetArraySize(caches), 1);
+    expect_str(cJSON_GetArrayItem(caches, 0), "type", "Data");
+    expect_num(cJSON_GetArrayItem(caches, 0), "level", 1);
+    expect_num(cJSON_GetArrayItem(caches, 0), "size", 32768);
+    expect_num(cJSON_GetArrayItem(caches, 0), "num_sharing", 1);
+    const cJSON *b = item(ctx, "bnbench");
+    expect_num(b, "run_id", (double)run);
+    expect_str(b, "uuid", "11111111-2222-4333-8444-555555555555");
+    expect_str(b, "status", "running");
+    expect_str(b, "commit", "abc123");
+    cr_assert_eq(cJSON_GetArraySize(item(b, "warnings")), 2);
+    cr_assert_eq(cJSON_GetArraySize(item(item(b, "binding"), "cpus")), 1);
+    const cJSON *vs = item(b, "verdicts");
+    cr_assert_eq(cJSON_GetArraySize(vs), 1);
+    expect_str(cJSON_GetArrayItem(vs, 0), "verdict", "not measured");
+    cr_assert(cJSON_IsNull(item(cJSON_GetArrayItem(vs, 0), "measured")));
+
+    const cJSON *rows = item(root, "benchmarks");
+    cr_assert_eq(cJSON_GetArraySize(rows), 5 + 5 + 1, "5 samples, 5 aggregates, 1 failed case");
+    const char *full = "matmul/engine/sgemm/alpha=1e3/dtype=f32/n=1024";
+    for (int i = 0; i < 5; i++) {
+        const cJSON *r = cJSON_GetArrayItem(rows, i);
+        expect_str(r, "name", full);
+        expect_str(r, "run_name", full);
+        expect_str(r, "run_type", "iteration");
+        expect_num(r, "family_index", 0);
+        expect_num(r, "per_family_instance_index", 0);
+        expect_num(r, "repetitions", 5);
+        expect_num(r, "repetition_index", i);
+        expect_num(r, "threads", 1);
+        expect_num(r, "iterations", 37);
+        expect_num(r, "real_time", in.samples[i] * 1e9);
+        expect_num(r, "cpu_time", in.samples[i] * 1e9);
+        expect_str(r, "time_unit", "ns");
+        cr_assert_eq(cJSON_IsTrue(item(r, "bnbench_outlier")), i == 3);
+    }
+    static const char *const aggs[] = {"mean", "median", "stddev", "cv", "min"};
+    const double want[] = {in.stats.mean * 1e9, in.stats.median * 1e9, in.stats.stddev * 1e9,
+                           in.stats.cv, in.stats.min * 1e9};
+    for (int k = 0; k < 5; k++) {
+        const cJSON *r = cJSON_GetArrayItem(rows, 5 + k);
+        char name[128];
+        snprintf(name, sizeof name, "%s_%s", full, aggs[k]);
+        expect_str(r, "name", name);
+        expect_str(r, "run_name", full);
+        expect_str(r, "run_type", "aggregate");
+        expect_str(r, "aggregate_name", aggs[k]);
+        expect_str(r, "aggregate_unit", k == 3 ? "percentage" : "time");
+        expect_num(r, "real_time", want[k]);
+        expect_num(r, "iterations", 5);
+        expect_str(r, "time_unit", "ns");
+    }
+    const cJSON *med = cJSON_GetArrayItem(rows, 6);
+    expect_num(med, "gflops", 1717.9869184);
+    expect_num(med, "counter.perf::TASK-CLOCK", 0.0);
+    expect_num(med, "bnbench_ci_lo", 1.1e-3 * 1e9);
+    expect_num(med, "bnbench_ci_hi", 1.5e-3 * 1e9);
+    expect_str(item(med, "bnbench_unavailable"), "counter.PAPI_TOT_CYC",
+               "PAPI_start: Event exists, but cannot be counted");
+    const cJSON *fail = cJSON_GetArrayItem(rows, 10);
+    expect_str(fail, "name", "zerocopy/transformer-block");
+    expect_num(fail, "family_index", 1);
+    cr_assert(cJSON_IsTrue(item(fail, "error_occurred")));
+    expect_str(fail, "error_message", "failed: ratio counter missing");
+
+    cJSON_Delete(root);
+    free(text);
+    cr_assert_null(bnb_export_json(db, run + 5, err));
+    cr_assert(strstr(err, "no run with id"), "%s", err);
+    bnb_case_free(&in);
+    bnb_db_close(db);
+}
+
+Test(db, export_csv_one_row_per_sample)
+{
+    bnb_db *db = open_new();
+    bnb_case_result in;
+    int64_t run = export_fixture(db, &in);
+    char err[BNB_ERR_MAX] = "";
+    char *text = bnb_export_csv(db, run, err);
+    cr_assert_not_null(text, "%s", err);
+    const char *want =
+        "run_id,run_uuid,machine,suite,case,params,full_name,status,iterations,sample_index,"
+        "seconds,outlier\n"
+        "1,11111111-2222-4333-8444-555555555555,box-a,matmul,engine/sgemm,"
+        "\"{\"\"alpha\"\":\"\"1e3\"\",\"\"dtype\"\":\"\"f32\"\",\"\"n\"\":1024}\","
+        "matmul/engine/sgemm/alpha=1e3/dtype=f32/n=1024,ok,37,0,0.00125,0\n";
+    cr_assert_eq(strncmp(text, want, strlen(want)), 0, "got:\n%s", text);
+    int lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 1 + 5 + 1);
+    /* every sample reads back as exactly the stored double */
+    const char *p = text;
+    for (int i = 0; i < 6; i++)
+        p = strchr(p, '\n') + 1;
+    cr_assert_str_eq(p, "1,11111111-2222-4333-8444-555555555555,box-a,zerocopy,transformer-block,"
+                        "{},zerocopy/transformer-block,failed,0,,,\n");
+    const char *row3 = text;
+    for (int i = 0; i < 3; i++)
+        row3 = strchr(row3, '\n') + 1;
+    const char *tail = strstr(row3, ",37,2,0.0010000000000000002,0\n");
+    cr_assert(tail && tail < strchr(row3, '\n'), "row 3: %.*s", 200, row3);
+    cr_assert_eq(strtod("0.0010000000000000002", NULL), in.samples[2]);
+    free(text);
+    bnb_case_free(&in);
     bnb_db_close(db);
 }
