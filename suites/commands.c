@@ -498,16 +498,11 @@ int bnb_cmd_run(int argc, char **argv)
     }
     bnb_targets_eval(&ts, out.cases, out.ncases, no_capability, verdicts);
     bool missed = false, store_failed = out.status == BNB_RUN_FAILED;
-    for (int i = 0; i < ts.n; i++) {
-        const bnb_verdict *v = &verdicts[i];
-        missed |= strcmp(v->verdict, "missed") == 0;
-        if (!store_failed &&
-            bnb_db_store_verdict(db, st.run_id, ts.t[i].id, ts.t[i].figure, ts.t[i].op, v->bound,
-                                 v->measured, v->measured_ok, v->ci_lo, v->ci_hi, v->verdict,
-                                 v->reason, err) != 0) {
-            fprintf(stderr, "bnbench: %s\n", err);
-            store_failed = true;
-        }
+    for (int i = 0; i < ts.n; i++)
+        missed |= strcmp(verdicts[i].verdict, "missed") == 0;
+    if (!store_failed && bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0) {
+        fprintf(stderr, "bnbench: %s\n", err);
+        store_failed = true;
     }
     print_cases(&out);
     print_verdicts(&ts, verdicts);

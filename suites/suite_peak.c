@@ -52,7 +52,7 @@ static float peak_fma_scalar(int64_t blocks, float x0, float m, float a)
 {
     float c[SCALAR_ACC];
     for (int k = 0; k < SCALAR_ACC; k++)
-        c[k] = x0;
+        c[k] = x0 + (float)k * BNK_PEAK_STEP;
     float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5];
     float c6 = c[6], c7 = c[7], c8 = c[8], c9 = c[9], c10 = c[10], c11 = c[11];
     for (int64_t i = 0; i < blocks; i++) {
@@ -127,7 +127,11 @@ static int fma_verify(void *state, char *err, size_t cap)
     const fma_arg *fa = s->arg;
     double m = PEAK_M, a = PEAK_A, x0 = PEAK_X0;
     double mn = pow(m, PEAK_VERIFY_BLOCKS);
-    double want = (double)fa->acc * fa->lanes * (mn * x0 + a * (1.0 - mn) / (1.0 - m));
+    double want = 0;
+    for (int k = 0; k < fa->acc; k++) {
+        double start = (double)(float)(x0 + (float)k * BNK_PEAK_STEP);
+        want += (double)fa->lanes * (mn * start + a * (1.0 - mn) / (1.0 - m));
+    }
     double got = fa->probe(PEAK_VERIFY_BLOCKS, PEAK_X0, PEAK_M, PEAK_A);
     if (!(fabs(got - want) <= 1e-4 * fabs(want))) {
         snprintf(err, cap, "probe sum %.9g, closed form %.9g (relative error %.3g > 1e-4)", got,

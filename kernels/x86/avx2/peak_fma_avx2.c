@@ -10,8 +10,11 @@
 float bnk_peak_fma_f32_avx2(int64_t blocks, float x0, float m, float a)
 {
     const __m256 vm = _mm256_set1_ps(m), va = _mm256_set1_ps(a);
-    __m256 c0 = _mm256_set1_ps(x0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-    __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+#define START(k) _mm256_set1_ps(x0 + (float)(k)*BNK_PEAK_STEP)
+    __m256 c0 = START(0), c1 = START(1), c2 = START(2), c3 = START(3), c4 = START(4);
+    __m256 c5 = START(5), c6 = START(6), c7 = START(7), c8 = START(8), c9 = START(9);
+    __m256 c10 = START(10), c11 = START(11);
+#undef START
     for (int64_t i = 0; i < blocks; i++) {
         c0 = _mm256_fmadd_ps(c0, vm, va);
         c1 = _mm256_fmadd_ps(c1, vm, va);
