@@ -89,10 +89,10 @@ static void bnbench(result *r, const char *const *args)
     }
     int st = 0;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st), "bnbench died with signal %d", WTERMSIG(st));
-    r->code = WEXITSTATUS(st);
     read_into(outp, r->out, sizeof r->out);
     read_into(errp, r->err, sizeof r->err);
+    cr_assert(WIFEXITED(st), "bnbench died with signal %d; stderr: %s", WTERMSIG(st), r->err);
+    r->code = WEXITSTATUS(st);
 }
 
 #define BNBENCH(r, ...)                                                                            \
