@@ -12,6 +12,7 @@
  * Errors a user can cause are one line on stderr, "bnbench: ...", and exit
  * code 2; see usage_main for the exit codes.
  */
+#include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -257,20 +258,18 @@ static const char *fmt_time(double s, char *buf, size_t cap)
 /* Prints a JSON array of strings as "a; b; c" ("none" when empty/absent). */
 static void print_warnings(const char *json)
 {
+    cJSON *arr = json ? cJSON_Parse(json) : NULL;
     int printed = 0;
-    const char *p = json ? json : "";
-    /* A small scan instead of a parser: the store validated the JSON, and the
-     * strings are printed as stored (escapes included). */
-    while ((p = strchr(p, '"'))) {
-        const char *e = p + 1;
-        while (*e && !(*e == '"' && e[-1] != '\\'))
-            e++;
-        printf("%s%.*s", printed++ ? "; " : "", (int)(e - p - 1), p + 1);
-        p = *e ? e + 1 : e;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, arr)
+    {
+        if (cJSON_IsString(w))
+            printf("%s%s", printed++ ? "; " : "", w->valuestring);
     }
     if (!printed)
         printf("none");
     putchar('\n');
+    cJSON_Delete(arr);
 }
 
 static void show_case(const bnb_case_result *r)
