@@ -115,8 +115,10 @@ $(LIBBNB): $(BNB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# bnbench never links the test framework: a sanitizer build would otherwise
+# keep libcriterion, whose start-up aborts a bnbench spawned by a test.
 $(BUILD)/bnbench: $(BUILD)/suites/main.o $(LIBBNB) $(LIBA)
-	$(CC) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(filter-out -lcriterion,$(DEP_LIBS))
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

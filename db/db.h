@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "suites/bnb.h"
+#include "suites/targets.h"
 
 #define BNB_ERR_MAX           512
 #define BNB_DB_SCHEMA_VERSION 1
@@ -44,7 +45,8 @@ int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status st, char *err);
 /* PRAGMA integrity_check; 0 when "ok", -1 with the first problem in err. */
 int bnb_db_check(bnb_db *db, char *err);
 
-/* Resolves "latest", a numeric id, or a uuid (prefix of >= 8 chars) to a run id. */
+/* Resolves "latest", a numeric id, a uuid (prefix of >= 8 chars) or a
+ * baseline name to a run id. An ambiguous uuid prefix is an error. */
 int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err);
 /* Loads the cases of a run (samples, stats, metrics). *out is an array the
  * caller frees with bnb_db_free_cases. */
@@ -55,5 +57,45 @@ int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status
 
 /* The underlying handle, for queries of reports/ and the CLI. */
 struct sqlite3 *bnb_db_handle(bnb_db *db);
+
+/* ---- extensions (store helper) ------------------------------------------ */
+
+/* "running", "complete", ... / "ok", "failed", "skipped"; "?" when out of range. */
+const char *bnb_run_status_str(bnb_run_status st);
+const char *bnb_case_status_str(bnb_case_status st);
+/* True for the reasons a run may carry: nightly, pr, manual. */
+bool bnb_reason_valid(const char *reason);
+
+/* Stores the verdicts of a target evaluation (target id, description,
+ * figure, op, threshold, relative_to, bound, measured value with CI, verdict,
+ * reason) in one transaction; a verdict for the same target id in the same
+ * run replaces the earlier one. */
+int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err);
+/* Loads a run's verdicts in stored order: targets->t[i] holds the target as
+ * stored, (*verdicts)[i].target points at it. Free with bnb_targets_free and
+ * free(*verdicts). */
+int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
+                         bnb_verdict **verdicts, char *err);
+
+/* One line of `bnbench runs`. */
+typedef struct bnb_run_row {
+    int64_t id;
+    char uuid[40];
+    char machine[64];
+    char fingerprint[72];
+    char started_at[32];
+    char finished_at[32]; /* "" while running or after a crash */
+    char status[16];
+    char reason[16];
+    int ncases, nfailed, nskipped;
+} bnb_run_row;
+/* Runs newest first (started_at, then id), at most limit (<= 0: all). *out is
+ * malloc'd (NULL when n == 0); the caller frees it. */
+int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err);
+int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err);
+
+/* Named baselines: set (replacing an existing name) and look up. */
+int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err);
+int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err);
 
 #endif

@@ -50,6 +50,9 @@ typedef struct bnb_stats {
     int outliers_low, outliers_high; /* Tukey fences (1.5 IQR), kept, flagged */
 } bnb_stats;
 
+/* bnb_metric.timing values. */
+enum { BNB_TIMING_RATE = -1, BNB_TIMING_NONE = 0, BNB_TIMING_PROP = 1 };
+
 typedef struct bnb_metric {
     char name[64]; /* "gflops", "hit_rate", "counter.PAPI_TOT_CYC", "p50_ns" */
     char unit[16]; /* "GFLOP/s", "ratio", "count", "ns", "B/s", "s" */
@@ -57,6 +60,12 @@ typedef struct bnb_metric {
     bool available;
     char reason[160]; /* why not available (e.g. PAPI's message) */
     bool higher_is_better;
+    /* How the value depends on the case's timing, so a target can carry the
+     * median's confidence interval over to it: 0 not timing-derived (counts,
+     * ratios from counters), +1 proportional to the median time (p50_ns),
+     * -1 inversely proportional (rates: GFLOP/s, B/s). Zero-initialised
+     * metrics are "not timing-derived". */
+    int timing;
 } bnb_metric;
 
 typedef struct bnb_case_result {
@@ -72,7 +81,10 @@ typedef struct bnb_case_result {
     bool *outlier;   /* per sample, Tukey flag; may be NULL */
     bnb_stats stats;
     int nmetrics;
-    bnb_metric *metrics; /* owned by the result */
+    bnb_metric *metrics;   /* owned by the result */
+    char code_version[32]; /* version of the case's code ("" = none): bump when
+                              the timed region changes so history is not
+                              compared across different workloads */
 } bnb_case_result;
 
 typedef struct bnb_run_info {

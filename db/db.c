@@ -1,0 +1,1483 @@
+/*
+ * db.c - the SQLite store of bnbench (contract: db/db.h).
+ *
+ * Shape: one migration per schema version in `migrations[]` (index v brings
+ * user_version v to v+1), applied in order, each in its own IMMEDIATE
+ * transaction that re-reads user_version so two processes opening a fresh DB
+ * at once do not both migrate. Opening checks everything it can without
+ * writing first (the file header, user_version, application_id, foreign
+ * tables), so a refused file is never modified. Every write path is one
+ * transaction that is rolled back on the first error: a crash or an error
+ * loses at most the case in flight and never leaves half a case behind.
+ *
+ * Params are stored as JSON with keys in sorted order, a value written as a
+ * JSON number only when that number prints back to exactly the same text
+ * (so "1024" round-trips and cross-machine lookups compare strings).
+ */
+#include "db/db.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef BN_VERSION
+#define BN_VERSION "unknown"
+#endif
+
+/* 'bnb1': marks a file as a bnbench DB (PRAGMA application_id). */
+#define BNB_DB_APP_ID 0x626e6231
+
+struct bnb_db {
+    sqlite3 *h;
+    char *path;
+    int readonly;
+};
+
+/* ---- schema ---------------------------------------------------------------- */
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "PRAGMA application_id = 1651401265;\n" /* BNB_DB_APP_ID */
+    "CREATE TABLE machines (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  fingerprint TEXT NOT NULL CHECK (fingerprint <> ''),\n"
+    "  name TEXT NOT NULL CHECK (name <> ''),\n"
+    "  description TEXT CHECK (description IS NULL OR json_valid(description)),\n"
+    "  first_seen TEXT NOT NULL,\n"
+    "  last_seen TEXT NOT NULL,\n"
+    "  UNIQUE (fingerprint, name));\n"
+    "CREATE TABLE runs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  uuid TEXT NOT NULL UNIQUE,\n"
+    "  machine_id INTEGER NOT NULL REFERENCES machines (id),\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  finished_at TEXT,\n"
+    "  status TEXT NOT NULL\n"
+    "    CHECK (status IN ('running', 'complete', 'interrupted', 'failed')),\n"
+    "  git_commit TEXT, git_branch TEXT,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  build_type TEXT, compiler TEXT, cflags TEXT, kernels TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  context TEXT CHECK (context IS NULL OR json_valid(context)),\n"
+    "  warnings TEXT CHECK (warnings IS NULL OR json_valid(warnings)),\n"
+    "  binding TEXT CHECK (binding IS NULL OR json_valid(binding)));\n"
+    "CREATE INDEX runs_by_machine ON runs (machine_id, started_at);\n"
+    "CREATE INDEX runs_by_start ON runs (started_at, id);\n"
+    "CREATE TABLE cases (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  suite TEXT NOT NULL, name TEXT NOT NULL,\n"
+    "  params TEXT NOT NULL CHECK (json_valid(params)),\n"
+    "  full_name TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),\n"
+    "  message TEXT, iterations INTEGER NOT NULL, code_version TEXT);\n"
+    "CREATE INDEX cases_by_run ON cases (run_id, seq);\n"
+    "CREATE INDEX cases_by_name ON cases (full_name, run_id);\n"
+    "CREATE INDEX cases_by_suite ON cases (suite, name, params);\n"
+    "CREATE TABLE samples (\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  seconds REAL NOT NULL,\n"
+    "  outlier INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (case_id, idx)) WITHOUT ROWID;\n"
+    "CREATE TABLE stats (\n"
+    "  case_id INTEGER PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE,\n"
+    "  n INTEGER NOT NULL, min REAL, max REAL, median REAL, mean REAL, stddev REAL,\n"
+    "  mad REAL, cv REAL, p90 REAL, p99 REAL, ci_lo REAL, ci_hi REAL,\n"
+    "  outliers_low INTEGER NOT NULL, outliers_high INTEGER NOT NULL);\n"
+    "CREATE TABLE metrics (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL CHECK (name <> ''), unit TEXT NOT NULL,\n"
+    "  value REAL, available INTEGER NOT NULL,\n"
+    "  reason TEXT, higher_is_better INTEGER NOT NULL, timing INTEGER NOT NULL DEFAULT 0,\n"
+    "  CHECK (available = 0 OR value IS NOT NULL),\n"
+    "  UNIQUE (case_id, name));\n"
+    "CREATE INDEX metrics_by_name ON metrics (name);\n"
+    "CREATE TABLE verdicts (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,\n"
+    "  target_id TEXT NOT NULL, description TEXT, figure TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL CHECK (op IN ('>=', '<=')), threshold REAL NOT NULL,\n"
+    "  relative_to TEXT, bound REAL, measured REAL, ci_lo REAL, ci_hi REAL,\n"
+    "  verdict TEXT NOT NULL\n"
+    "    CHECK (verdict IN ('met', 'missed', 'not applicable', 'not measured')),\n"
+    "  reason TEXT,\n"
+    "  UNIQUE (run_id, target_id));\n"
+    "CREATE TABLE baselines (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE CHECK (name <> ''),\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs (id),\n"
+    "  created_at TEXT NOT NULL);\n",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION,
+               "one migration per schema version");
+
+#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(char *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, BNB_ERR_MAX, fmt, ap);
+    va_end(ap);
+}
+
+static void copy_str(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+static char *dup_col(sqlite3_stmt *st, int col, int *oom)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t)
+        return NULL;
+    char *d = strdup((const char *)t);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+/* Binds text, or NULL for NULL/"" when empty_is_null. */
+static int bind_text(sqlite3_stmt *st, int i, const char *s, int empty_is_null)
+{
+    if (!s || (empty_is_null && !*s))
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static int exec(bnb_db *db, const char *sql, char *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        seterr(err, "DB %s: %s", db->path, msg ? msg : sqlite3_errmsg(db->h));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int begin(bnb_db *db, char *err)
+{
+    if (db->readonly) {
+        seterr(err, "DB %s: opened read-only", db->path);
+        return -1;
+    }
+    return exec(db, "BEGIN IMMEDIATE", err);
+}
+
+static int commit(bnb_db *db, char *err)
+{
+    return exec(db, "COMMIT", err);
+}
+
+static void rollback(bnb_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static sqlite3_stmt *prep(bnb_db *db, const char *sql, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+        seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        return NULL;
+    }
+    return st;
+}
+
+/* Steps a statement expecting SQLITE_DONE; what names the statement in the error. */
+static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        seterr(err, "DB %s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads one integer from a one-row query; -1 on error. */
+static int query_int(bnb_db *db, const char *sql, int64_t *v, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        seterr(err, "%s", sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    *v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+const char *bnb_run_status_str(bnb_run_status st)
+{
+    switch (st) {
+    case BNB_RUN_RUNNING:
+        return "running";
+    case BNB_RUN_COMPLETE:
+        return "complete";
+    case BNB_RUN_INTERRUPTED:
+        return "interrupted";
+    case BNB_RUN_FAILED:
+        return "failed";
+    }
+    return "?";
+}
+
+const char *bnb_case_status_str(bnb_case_status st)
+{
+    switch (st) {
+    case BNB_CASE_OK:
+        return "ok";
+    case BNB_CASE_FAILED:
+        return "failed";
+    case BNB_CASE_SKIPPED:
+        return "skipped";
+    }
+    return "?";
+}
+
+static int run_status_parse(const char *s, bnb_run_status *st)
+{
+    for (int i = BNB_RUN_RUNNING; i <= BNB_RUN_FAILED; i++)
+        if (s && !strcmp(s, bnb_run_status_str((bnb_run_status)i))) {
+            *st = (bnb_run_status)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int case_status_parse(const char *s, bnb_case_status *st)
+{
+    for (int i = BNB_CASE_OK; i <= BNB_CASE_SKIPPED; i++)
+        if (s && !strcmp(s, bnb_case_status_str((bnb_case_status)i))) {
+            *st = (bnb_case_status)i;
+            return 0;
+        }
+    return -1;
+}
+
+bool bnb_reason_valid(const char *reason)
+{
+    return reason &&
+           (!strcmp(reason, "nightly") || !strcmp(reason, "pr") || !strcmp(reason, "manual"));
+}
+
+/* ---- open / migrate --------------------------------------------------------- */
+
+/* Checks the first bytes of an existing file: empty or a SQLite header. */
+static int check_header(const char *path, char *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        seterr(err, "DB %s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char hdr[16];
+    size_t got = fread(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    if (got == 0)
+        return 0; /* an empty file is an empty DB */
+    if (got < sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0) {
+        seterr(err, "DB %s: not a SQLite database (file header is not \"SQLite format 3\")", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks that a path that does not exist yet can be created. */
+static int check_creatable(const char *path, char *err)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        seterr(err, "DB %s: out of memory", path);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash == dir)
+        d = "/";
+    else if (slash) {
+        *slash = '\0';
+        d = dir;
+    }
+    struct stat st;
+    int rc = 0;
+    if (stat(d, &st) != 0) {
+        seterr(err, "DB %s: cannot create: directory %s: %s", path, d, strerror(errno));
+        rc = -1;
+    } else if (!S_ISDIR(st.st_mode)) {
+        seterr(err, "DB %s: cannot create: %s is not a directory", path, d);
+        rc = -1;
+    } else if (access(d, W_OK | X_OK) != 0) {
+        seterr(err, "DB %s: cannot create: directory %s is not writable: %s", path, d,
+               strerror(errno));
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+static int migrate(bnb_db *db, char *err)
+{
+    for (;;) {
+        if (begin(db, err))
+            return -1;
+        int64_t uv = 0;
+        char e2[BNB_ERR_MAX];
+        if (query_int(db, "PRAGMA user_version", &uv, e2)) {
+            seterr(err, "DB %s: %s", db->path, e2);
+            goto fail;
+        }
+        if (uv >= BNB_DB_SCHEMA_VERSION) {
+            rollback(db);
+            return 0;
+        }
+        if (exec(db, migrations[uv], err))
+            goto fail;
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", (int)uv + 1);
+        if (exec(db, sql, err) || commit(db, err))
+            goto fail;
+    }
+fail:
+    rollback(db);
+    return -1;
+}
+
+int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
+{
+    *out = NULL;
+    if (!path || !*path) {
+        seterr(err, "DB path is empty");
+        return -1;
+    }
+    bnb_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        seterr(err, "DB %s: out of memory", path);
+        free(db);
+        return -1;
+    }
+    db->readonly = readonly;
+
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            seterr(err, "DB %s: is a directory", path);
+            goto fail;
+        }
+        if (!readonly && access(path, W_OK) != 0) {
+            seterr(err, "DB %s: not writable: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (check_header(path, err))
+            goto fail;
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+        seterr(err, "DB %s: %s", path, strerror(errno));
+        goto fail;
+    } else if (readonly) {
+        seterr(err, "DB %s: no such file", path);
+        goto fail;
+    } else if (check_creatable(path, err)) {
+        goto fail;
+    }
+
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+        seterr(err, "DB %s: cannot open: %s", path,
+               db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(db->h, 10000);
+    sqlite3_extended_result_codes(db->h, 1);
+
+    /* Read-only checks first: nothing below writes until they pass. */
+    int64_t uv = 0, app = 0, ntables = 0;
+    char e2[BNB_ERR_MAX];
+    if (query_int(db, "PRAGMA user_version", &uv, e2) ||
+        query_int(db, "PRAGMA application_id", &app, e2) ||
+        query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &ntables,
+                  e2)) {
+        seterr(err, "DB %s: not a usable SQLite database: %s", path, e2);
+        goto fail;
+    }
+    if (uv > BNB_DB_SCHEMA_VERSION) {
+        seterr(err, "DB %s was written by a newer bnbench (schema %d, this build knows %d)", path,
+               (int)uv, BNB_DB_SCHEMA_VERSION);
+        goto fail;
+    }
+    if ((app != 0 && app != BNB_DB_APP_ID) || (uv == 0 && ntables > 0)) {
+        seterr(err,
+               "DB %s: a SQLite database but not a bnbench one (application_id %lld, %lld "
+               "tables); refusing to change it",
+               path, (long long)app, (long long)ntables);
+        goto fail;
+    }
+    if (readonly) {
+        if (uv < BNB_DB_SCHEMA_VERSION) {
+            seterr(err, "DB %s: schema %d is older than this build's %d%s", path, (int)uv,
+                   BNB_DB_SCHEMA_VERSION,
+                   uv == 0 ? " (an empty DB: nothing stored yet)"
+                           : "; open it read-write (bnbench db check) to migrate");
+            goto fail;
+        }
+        if (exec(db, "PRAGMA foreign_keys = ON", err))
+            goto fail;
+        *out = db;
+        return 0;
+    }
+    if (sqlite3_db_readonly(db->h, "main") == 1) {
+        seterr(err, "DB %s: not writable (SQLite opened it read-only)", path);
+        goto fail;
+    }
+    char jm[16] = "";
+    sqlite3_stmt *js = prep(db, "PRAGMA journal_mode = WAL", err);
+    if (!js)
+        goto fail;
+    if (sqlite3_step(js) == SQLITE_ROW)
+        copy_str(jm, sizeof jm, sqlite3_column_text(js, 0));
+    sqlite3_finalize(js);
+    if (strcmp(jm, "wal") != 0) {
+        seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path, jm,
+               sqlite3_errmsg(db->h));
+        goto fail;
+    }
+    if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", err) || migrate(db, err))
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    bnb_db_close(db);
+    return -1;
+}
+
+void bnb_db_close(bnb_db *db)
+{
+    if (!db)
+        return;
+    sqlite3_close(db->h);
+    free(db->path);
+    free(db);
+}
+
+struct sqlite3 *bnb_db_handle(bnb_db *db)
+{
+    return db->h;
+}
+
+/* ---- runs ------------------------------------------------------------------- */
+
+static int make_uuid(char out[40], char *err)
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        seterr(err, "cannot make a run uuid: getrandom: %s", strerror(errno));
+        return -1;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return 0;
+}
+
+int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    char uuid[40];
+    if (!ri->fingerprint[0] || !ri->machine_name[0]) {
+        seterr(err, "DB %s: run has no machine %s", db->path,
+               ri->fingerprint[0] ? "name" : "fingerprint");
+        return -1;
+    }
+    if (!bnb_reason_valid(ri->reason)) {
+        seterr(err, "DB %s: run reason must be nightly, pr or manual, got \"%s\"", db->path,
+               ri->reason);
+        return -1;
+    }
+    if (ri->uuid[0])
+        snprintf(uuid, sizeof uuid, "%s", ri->uuid);
+    else if (make_uuid(uuid, err))
+        return -1;
+    if (begin(db, err))
+        return -1;
+
+    st = prep(db,
+              "INSERT INTO machines (fingerprint, name, description, first_seen, last_seen) "
+              "VALUES (?1, ?2, ?3, " NOW_SQL ", " NOW_SQL ") "
+              "ON CONFLICT (fingerprint, name) DO UPDATE SET "
+              "description = coalesce(excluded.description, description), "
+              "last_seen = excluded.last_seen RETURNING id",
+              err);
+    if (!st)
+        goto fail;
+    bind_text(st, 1, ri->fingerprint, 0);
+    bind_text(st, 2, ri->machine_name, 0);
+    bind_text(st, 3, ri->machine_json, 1);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name,
+               sqlite3_errmsg(db->h));
+        goto fail;
+    }
+    int64_t machine_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+
+    st = prep(db,
+              "INSERT INTO runs (uuid, machine_id, started_at, status, git_commit, git_branch, "
+              "reason, build_type, compiler, cflags, kernels, tool_version, context, warnings, "
+              "binding) VALUES (?1, ?2, coalesce(?3, " NOW_SQL "), 'running', ?4, ?5, ?6, ?7, "
+              "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+              err);
+    if (!st)
+        goto fail;
+    bind_text(st, 1, uuid, 0);
+    sqlite3_bind_int64(st, 2, machine_id);
+    bind_text(st, 3, ri->started_at, 1);
+    bind_text(st, 4, ri->commit, 1);
+    bind_text(st, 5, ri->branch, 1);
+    bind_text(st, 6, ri->reason, 0);
+    bind_text(st, 7, ri->build_type, 1);
+    bind_text(st, 8, ri->compiler, 1);
+    bind_text(st, 9, ri->cflags, 1);
+    bind_text(st, 10, ri->kernels, 1);
+    bind_text(st, 11, BN_VERSION, 0);
+    bind_text(st, 12, ri->context_json, 1);
+    bind_text(st, 13, ri->warnings_json, 1);
+    bind_text(st, 14, ri->binding_json, 1);
+    if (step_done(db, st, "storing run", err))
+        goto fail;
+    *run_id = sqlite3_last_insert_rowid(db->h);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
+}
+
+int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status status, char *err)
+{
+    if (!strcmp(bnb_run_status_str(status), "?")) {
+        seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id, (int)status);
+        return -1;
+    }
+    if (begin(db, err))
+        return -1;
+    sqlite3_stmt *st = prep(db,
+                            "UPDATE runs SET status = ?1, finished_at = "
+                            "CASE WHEN ?1 = 'running' THEN NULL ELSE " NOW_SQL " END "
+                            "WHERE id = ?2",
+                            err);
+    if (!st)
+        goto fail;
+    bind_text(st, 1, bnb_run_status_str(status), 0);
+    sqlite3_bind_int64(st, 2, run_id);
+    if (step_done(db, st, "ending run", err))
+        goto fail;
+    if (sqlite3_changes(db->h) != 1) {
+        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
+}
+
+/* ---- params JSON -------------------------------------------------------------- */
+
+/* True when s is a JSON number cJSON prints back as exactly s. */
+static bool numeric_roundtrip(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(d) || s[0] == '+' || s[0] == '.' || isspace(s[0]))
+        return false;
+    cJSON *n = cJSON_CreateNumber(d);
+    char *p = n ? cJSON_PrintUnformatted(n) : NULL;
+    bool same = p && !strcmp(p, s);
+    cJSON_free(p);
+    cJSON_Delete(n);
+    return same;
+}
+
+static int cmp_param(const void *a, const void *b)
+{
+    return strcmp(((const bnb_param *)a)->key, ((const bnb_param *)b)->key);
+}
+
+/* Canonical params JSON of r (malloc'd, cJSON_free) or NULL with err. */
+static char *params_json(const bnb_case_result *r, const char *full, char *err)
+{
+    if (r->nparams < 0 || r->nparams > BNB_MAX_PARAMS) {
+        seterr(err, "case %s: %d params (at most %d)", full, r->nparams, BNB_MAX_PARAMS);
+        return NULL;
+    }
+    bnb_param sorted[BNB_MAX_PARAMS];
+    memcpy(sorted, r->params, sizeof(bnb_param) * (size_t)r->nparams);
+    qsort(sorted, (size_t)r->nparams, sizeof(bnb_param), cmp_param);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (!o)
+        goto oom;
+    for (int i = 0; i < r->nparams; i++) {
+        if (!sorted[i].key[0] || (i > 0 && !strcmp(sorted[i].key, sorted[i - 1].key))) {
+            seterr(err, "case %s: param key \"%s\" %s", full, sorted[i].key,
+                   sorted[i].key[0] ? "given twice" : "is empty");
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON *v = numeric_roundtrip(sorted[i].value)
+                       ? cJSON_CreateNumber(strtod(sorted[i].value, NULL))
+                       : cJSON_CreateString(sorted[i].value);
+        if (!v)
+            goto oom;
+        cJSON_AddItemToObject(o, sorted[i].key, v);
+    }
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        seterr(err, "case %s: out of memory", full);
+    return text;
+oom:
+    cJSON_Delete(o);
+    seterr(err, "case %s: out of memory", full);
+    return NULL;
+}
+
+static int params_parse(const char *json, bnb_case_result *r)
+{
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    int rc = 0;
+    r->nparams = 0;
+    for (cJSON *c = o->child; c; c = c->next) {
+        if (r->nparams == BNB_MAX_PARAMS || !c->string) {
+            rc = -1;
+            break;
+        }
+        bnb_param *p = &r->params[r->nparams++];
+        snprintf(p->key, sizeof p->key, "%s", c->string);
+        if (cJSON_IsString(c)) {
+            snprintf(p->value, sizeof p->value, "%s", c->valuestring);
+        } else if (cJSON_IsNumber(c)) {
+            char *t = cJSON_PrintUnformatted(c);
+            if (!t) {
+                rc = -1;
+                break;
+            }
+            snprintf(p->value, sizeof p->value, "%s", t);
+            cJSON_free(t);
+        } else {
+            rc = -1;
+            break;
+        }
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ---- cases -------------------------------------------------------------------- */
+
+int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *pj = NULL;
+    char full[512];
+    bnb_case_fullname(r, full, sizeof full);
+    if (r->nsamples < 0 || (r->nsamples > 0 && !r->samples) || r->nmetrics < 0 ||
+        (r->nmetrics > 0 && !r->metrics)) {
+        seterr(err, "DB %s: case %s: %d samples / %d metrics but no array", db->path, full,
+               r->nsamples, r->nmetrics);
+        return -1;
+    }
+    if (!strcmp(bnb_case_status_str(r->status), "?")) {
+        seterr(err, "DB %s: case %s: invalid status %d", db->path, full, (int)r->status);
+        return -1;
+    }
+    if (!(pj = params_json(r, full, err)))
+        return -1;
+    if (begin(db, err))
+        goto fail;
+
+    st = prep(db,
+              "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, message, "
+              "iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM cases WHERE "
+              "run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+              err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, r->suite, 0);
+    bind_text(st, 3, r->name, 0);
+    bind_text(st, 4, pj, 0);
+    bind_text(st, 5, full, 0);
+    bind_text(st, 6, bnb_case_status_str(r->status), 0);
+    bind_text(st, 7, r->message, 1);
+    sqlite3_bind_int64(st, 8, r->iterations);
+    bind_text(st, 9, r->code_version, 1);
+    char what[1024];
+    snprintf(what, sizeof what, "storing case %s", full);
+    if (step_done(db, st, what, err))
+        goto fail;
+    int64_t case_id = sqlite3_last_insert_rowid(db->h);
+    sqlite3_finalize(st);
+
+    st = prep(db, "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)", err);
+    if (!st)
+        goto fail;
+    for (int i = 0; i < r->nsamples; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, case_id);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_double(st, 3, r->samples[i]);
+        sqlite3_bind_int(st, 4, r->outlier ? r->outlier[i] : 0);
+        snprintf(what, sizeof what, "storing sample %d (%g s) of case %s", i, r->samples[i], full);
+        if (step_done(db, st, what, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (r->stats.n > 0) {
+        st = prep(db,
+                  "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
+                  "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
+                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  err);
+        if (!st)
+            goto fail;
+        const bnb_stats *s = &r->stats;
+        const double v[] = {s->min, s->max, s->median, s->mean,  s->stddev, s->mad,
+                            s->cv,  s->p90, s->p99,    s->ci_lo, s->ci_hi};
+        sqlite3_bind_int64(st, 1, case_id);
+        sqlite3_bind_int(st, 2, s->n);
+        for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+            sqlite3_bind_double(st, 3 + i, v[i]);
+        sqlite3_bind_int(st, 14, s->outliers_low);
+        sqlite3_bind_int(st, 15, s->outliers_high);
+        snprintf(what, sizeof what, "storing stats of case %s", full);
+        if (step_done(db, st, what, err))
+            goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+
+    st = prep(db,
+              "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
+              "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              err);
+    if (!st)
+        goto fail;
+    for (int i = 0; i < r->nmetrics; i++) {
+        const bnb_metric *m = &r->metrics[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, case_id);
+        bind_text(st, 2, m->name, 0);
+        bind_text(st, 3, m->unit, 0);
+        if (m->available)
+            sqlite3_bind_double(st, 4, m->value); /* NaN binds as NULL: refused by CHECK */
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_int(st, 5, m->available);
+        bind_text(st, 6, m->reason, 1);
+        sqlite3_bind_int(st, 7, m->higher_is_better);
+        sqlite3_bind_int(st, 8, m->timing);
+        snprintf(what, sizeof what, "storing metric \"%s\" of case %s", m->name, full);
+        if (step_done(db, st, what, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    cJSON_free(pj);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    cJSON_free(pj);
+    return -1;
+}
+
+static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    st = prep(db, "SELECT count(*) FROM samples WHERE case_id = ?", err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, case_id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto sqlerr;
+    int ns = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (ns > 0) {
+        r->samples = calloc((size_t)ns, sizeof *r->samples);
+        r->outlier = calloc((size_t)ns, sizeof *r->outlier);
+        if (!r->samples || !r->outlier)
+            goto oom;
+        st = prep(db, "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
+                  err);
+        if (!st)
+            goto out;
+        sqlite3_bind_int64(st, 1, case_id);
+        int i = 0;
+        while (sqlite3_step(st) == SQLITE_ROW && i < ns) {
+            r->samples[i] = sqlite3_column_double(st, 1);
+            r->outlier[i] = sqlite3_column_int(st, 2) != 0;
+            i++;
+        }
+        r->nsamples = i;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+
+    st = prep(db,
+              "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
+              "outliers_low, outliers_high FROM stats WHERE case_id = ?",
+              err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, case_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        bnb_stats *s = &r->stats;
+        double *v[] = {&s->min, &s->max, &s->median, &s->mean,  &s->stddev, &s->mad,
+                       &s->cv,  &s->p90, &s->p99,    &s->ci_lo, &s->ci_hi};
+        s->n = sqlite3_column_int(st, 0);
+        for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+            *v[i] = sqlite3_column_type(st, 1 + i) == SQLITE_NULL
+                        ? NAN
+                        : sqlite3_column_double(st, 1 + i);
+        s->outliers_low = sqlite3_column_int(st, 12);
+        s->outliers_high = sqlite3_column_int(st, 13);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    st = prep(db, "SELECT count(*) FROM metrics WHERE case_id = ?", err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, case_id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto sqlerr;
+    int nm = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (nm > 0) {
+        r->metrics = calloc((size_t)nm, sizeof *r->metrics);
+        if (!r->metrics)
+            goto oom;
+        st = prep(db,
+                  "SELECT name, unit, value, available, reason, higher_is_better, timing "
+                  "FROM metrics WHERE case_id = ? ORDER BY id",
+                  err);
+        if (!st)
+            goto out;
+        sqlite3_bind_int64(st, 1, case_id);
+        int i = 0;
+        while (sqlite3_step(st) == SQLITE_ROW && i < nm) {
+            bnb_metric *m = &r->metrics[i++];
+            copy_str(m->name, sizeof m->name, sqlite3_column_text(st, 0));
+            copy_str(m->unit, sizeof m->unit, sqlite3_column_text(st, 1));
+            m->available = sqlite3_column_int(st, 3) != 0;
+            m->value = m->available ? sqlite3_column_double(st, 2) : NAN;
+            copy_str(m->reason, sizeof m->reason, sqlite3_column_text(st, 4));
+            m->higher_is_better = sqlite3_column_int(st, 5) != 0;
+            m->timing = sqlite3_column_int(st, 6);
+        }
+        r->nmetrics = i;
+    }
+    rc = 0;
+    goto out;
+sqlerr:
+    seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+    goto out;
+oom:
+    seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
+{
+    *out = NULL;
+    *n = 0;
+    bnb_case_result *cases = NULL;
+    int count = 0;
+    sqlite3_stmt *st = prep(db, "SELECT count(*) FROM cases WHERE run_id = ?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    int total = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (total == 0)
+        return 0;
+    cases = calloc((size_t)total, sizeof *cases);
+    if (!cases) {
+        seterr(err, "DB %s: out of memory", db->path);
+        return -1;
+    }
+    st = prep(db,
+              "SELECT id, suite, name, params, status, message, iterations, code_version "
+              "FROM cases WHERE run_id = ? ORDER BY seq",
+              err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, run_id);
+    while (count < total && sqlite3_step(st) == SQLITE_ROW) {
+        bnb_case_result *r = &cases[count++];
+        int64_t case_id = sqlite3_column_int64(st, 0);
+        copy_str(r->suite, sizeof r->suite, sqlite3_column_text(st, 1));
+        copy_str(r->name, sizeof r->name, sqlite3_column_text(st, 2));
+        const char *pj = (const char *)sqlite3_column_text(st, 3);
+        if (params_parse(pj ? pj : "{}", r)) {
+            seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s", db->path,
+                   (long long)case_id, pj ? pj : "NULL");
+            goto fail;
+        }
+        if (case_status_parse((const char *)sqlite3_column_text(st, 4), &r->status)) {
+            seterr(err, "DB %s: case %lld: unknown status", db->path, (long long)case_id);
+            goto fail;
+        }
+        copy_str(r->message, sizeof r->message, sqlite3_column_text(st, 5));
+        r->iterations = sqlite3_column_int64(st, 6);
+        copy_str(r->code_version, sizeof r->code_version, sqlite3_column_text(st, 7));
+        if (load_case_details(db, case_id, r, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    *out = cases;
+    *n = count;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    bnb_db_free_cases(cases, count);
+    return -1;
+}
+
+void bnb_db_free_cases(bnb_case_result *cases, int n)
+{
+    if (!cases)
+        return;
+    for (int i = 0; i < n; i++)
+        bnb_case_free(&cases[i]);
+    free(cases);
+}
+
+/* ---- run lookup --------------------------------------------------------------- */
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static bool uuid_like(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 8 || n > 36)
+        return false;
+    for (; *s; s++)
+        if (!strchr("0123456789abcdefABCDEF-", *s))
+            return false;
+    return true;
+}
+
+int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (!spec || !*spec) {
+        seterr(err, "run is empty (give latest, an id, a uuid prefix or a baseline name)");
+        return -1;
+    }
+    if (!strcmp(spec, "latest")) {
+        st = prep(db, "SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1", err);
+        if (!st)
+            return -1;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *run_id = sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            seterr(err, "DB %s: no runs stored yet", db->path);
+        }
+        goto out;
+    }
+    if (all_digits(spec) && strlen(spec) < 8) {
+        st = prep(db, "SELECT id FROM runs WHERE id = ?", err);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, strtoll(spec, NULL, 10));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *run_id = sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            seterr(err, "DB %s: no run with id %s", db->path, spec);
+        }
+        goto out;
+    }
+    if (uuid_like(spec)) {
+        st = prep(db, "SELECT id, uuid FROM runs WHERE uuid LIKE ?1 || '%' ORDER BY id LIMIT 2",
+                  err);
+        if (!st)
+            return -1;
+        bind_text(st, 1, spec, 0);
+        int found = 0;
+        char first[40] = "", second[40] = "";
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (found == 0) {
+                *run_id = sqlite3_column_int64(st, 0);
+                copy_str(first, sizeof first, sqlite3_column_text(st, 1));
+            } else {
+                copy_str(second, sizeof second, sqlite3_column_text(st, 1));
+            }
+            found++;
+        }
+        if (found == 1) {
+            rc = 0;
+            goto out;
+        }
+        if (found > 1) {
+            seterr(err, "DB %s: run %s is ambiguous (%s, %s, ...): give more of the uuid", db->path,
+                   spec, first, second);
+            goto out;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (bnb_db_get_baseline(db, spec, run_id, NULL) == 0)
+        return 0;
+    seterr(err,
+           "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
+           "baseline name)",
+           db->path, spec);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *status, char *err)
+{
+    memset(ri, 0, sizeof *ri);
+    sqlite3_stmt *st = prep(db,
+                            "SELECT r.uuid, m.name, m.fingerprint, r.started_at, r.reason, "
+                            "r.git_commit, r.git_branch, r.build_type, r.compiler, r.cflags, "
+                            "r.kernels, m.description, r.context, r.warnings, r.binding, "
+                            "r.status FROM runs r JOIN machines m ON m.id = r.machine_id "
+                            "WHERE r.id = ?",
+                            err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    copy_str(ri->uuid, sizeof ri->uuid, sqlite3_column_text(st, 0));
+    copy_str(ri->machine_name, sizeof ri->machine_name, sqlite3_column_text(st, 1));
+    copy_str(ri->fingerprint, sizeof ri->fingerprint, sqlite3_column_text(st, 2));
+    copy_str(ri->started_at, sizeof ri->started_at, sqlite3_column_text(st, 3));
+    copy_str(ri->reason, sizeof ri->reason, sqlite3_column_text(st, 4));
+    copy_str(ri->commit, sizeof ri->commit, sqlite3_column_text(st, 5));
+    copy_str(ri->branch, sizeof ri->branch, sqlite3_column_text(st, 6));
+    copy_str(ri->build_type, sizeof ri->build_type, sqlite3_column_text(st, 7));
+    copy_str(ri->compiler, sizeof ri->compiler, sqlite3_column_text(st, 8));
+    copy_str(ri->cflags, sizeof ri->cflags, sqlite3_column_text(st, 9));
+    copy_str(ri->kernels, sizeof ri->kernels, sqlite3_column_text(st, 10));
+    int oom = 0;
+    ri->machine_json = dup_col(st, 11, &oom);
+    ri->context_json = dup_col(st, 12, &oom);
+    ri->warnings_json = dup_col(st, 13, &oom);
+    ri->binding_json = dup_col(st, 14, &oom);
+    bnb_run_status s = BNB_RUN_RUNNING;
+    int bad = run_status_parse((const char *)sqlite3_column_text(st, 15), &s);
+    sqlite3_finalize(st);
+    if (oom || bad) {
+        seterr(err, "DB %s: run %lld: %s", db->path, (long long)run_id,
+               oom ? "out of memory" : "unknown status");
+        bnb_run_info_free(ri);
+        return -1;
+    }
+    if (status)
+        *status = s;
+    return 0;
+}
+
+static const char run_row_sql[] =
+    "SELECT r.id, r.uuid, m.name, m.fingerprint, r.started_at, r.finished_at, r.status, "
+    "r.reason, (SELECT count(*) FROM cases c WHERE c.run_id = r.id), "
+    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status = 'failed'), "
+    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status = 'skipped') "
+    "FROM runs r JOIN machines m ON m.id = r.machine_id ";
+
+static void read_run_row(sqlite3_stmt *st, bnb_run_row *w)
+{
+    memset(w, 0, sizeof *w);
+    w->id = sqlite3_column_int64(st, 0);
+    copy_str(w->uuid, sizeof w->uuid, sqlite3_column_text(st, 1));
+    copy_str(w->machine, sizeof w->machine, sqlite3_column_text(st, 2));
+    copy_str(w->fingerprint, sizeof w->fingerprint, sqlite3_column_text(st, 3));
+    copy_str(w->started_at, sizeof w->started_at, sqlite3_column_text(st, 4));
+    copy_str(w->finished_at, sizeof w->finished_at, sqlite3_column_text(st, 5));
+    copy_str(w->status, sizeof w->status, sqlite3_column_text(st, 6));
+    copy_str(w->reason, sizeof w->reason, sqlite3_column_text(st, 7));
+    w->ncases = sqlite3_column_int(st, 8);
+    w->nfailed = sqlite3_column_int(st, 9);
+    w->nskipped = sqlite3_column_int(st, 10);
+}
+
+int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err)
+{
+    *out = NULL;
+    *n = 0;
+    int64_t total = 0;
+    char e2[BNB_ERR_MAX];
+    if (query_int(db, "SELECT count(*) FROM runs", &total, e2)) {
+        seterr(err, "DB %s: %s", db->path, e2);
+        return -1;
+    }
+    if (limit > 0 && total > limit)
+        total = limit;
+    if (total == 0)
+        return 0;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s ORDER BY r.started_at DESC, r.id DESC LIMIT %lld", run_row_sql,
+             (long long)total);
+    sqlite3_stmt *st = prep(db, sql, err);
+    if (!st)
+        return -1;
+    bnb_run_row *rows = calloc((size_t)total, sizeof *rows);
+    if (!rows) {
+        sqlite3_finalize(st);
+        seterr(err, "DB %s: out of memory", db->path);
+        return -1;
+    }
+    int k = 0;
+    while (k < total && sqlite3_step(st) == SQLITE_ROW)
+        read_run_row(st, &rows[k++]);
+    sqlite3_finalize(st);
+    *out = rows;
+    *n = k;
+    return 0;
+}
+
+int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s WHERE r.id = ?", run_row_sql);
+    sqlite3_stmt *st = prep(db, sql, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        read_run_row(st, row);
+        rc = 0;
+    } else {
+        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- verdicts ----------------------------------------------------------------- */
+
+static bool verdict_valid(const char *v)
+{
+    return v && (!strcmp(v, "met") || !strcmp(v, "missed") || !strcmp(v, "not applicable") ||
+                 !strcmp(v, "not measured"));
+}
+
+/* Inserts one verdict row inside an open transaction. */
+static int insert_verdict(bnb_db *db, sqlite3_stmt *st, int64_t run_id, const char *target_id,
+                          const char *description, const char *figure, const char *op,
+                          double threshold, const char *relative_to, double bound, double measured,
+                          int measured_ok, double ci_lo, double ci_hi, const char *verdict,
+                          const char *reason, char *err)
+{
+    if (!verdict_valid(verdict)) {
+        seterr(err,
+               "DB %s: target %s: verdict must be met, missed, not applicable or not "
+               "measured, got \"%s\"",
+               db->path, target_id, verdict ? verdict : "(null)");
+        return -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, target_id, 0);
+    bind_text(st, 3, description, 1);
+    bind_text(st, 4, figure, 0);
+    bind_text(st, 5, op, 0);
+    sqlite3_bind_double(st, 6, threshold);
+    bind_text(st, 7, relative_to, 1);
+    if (isfinite(bound))
+        sqlite3_bind_double(st, 8, bound);
+    if (measured_ok && !isnan(measured))
+        sqlite3_bind_double(st, 9, measured);
+    if (measured_ok && isfinite(ci_lo) && isfinite(ci_hi)) {
+        sqlite3_bind_double(st, 10, ci_lo);
+        sqlite3_bind_double(st, 11, ci_hi);
+    }
+    bind_text(st, 12, verdict, 0);
+    bind_text(st, 13, reason, 1);
+    char what[160];
+    snprintf(what, sizeof what, "storing verdict of target %s", target_id);
+    return step_done(db, st, what, err);
+}
+
+static const char verdict_sql[] =
+    "INSERT OR REPLACE INTO verdicts (run_id, target_id, description, figure, op, threshold, "
+    "relative_to, bound, measured, ci_lo, ci_hi, verdict, reason) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+int bnb_db_store_verdict(bnb_db *db, int64_t run_id, const char *target_id, const char *figure,
+                         const char *op, double threshold, double measured, int measured_ok,
+                         double ci_lo, double ci_hi, const char *verdict, const char *reason,
+                         char *err)
+{
+    if (begin(db, err))
+        return -1;
+    sqlite3_stmt *st = prep(db, verdict_sql, err);
+    if (!st || insert_verdict(db, st, run_id, target_id, NULL, figure, op, threshold, NULL,
+                              threshold, measured, measured_ok, ci_lo, ci_hi, verdict, reason, err))
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
+}
+
+int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err)
+{
+    if (n <= 0)
+        return 0;
+    if (begin(db, err))
+        return -1;
+    sqlite3_stmt *st = prep(db, verdict_sql, err);
+    if (!st)
+        goto fail;
+    for (int i = 0; i < n; i++) {
+        const bnb_target *t = v[i].target;
+        if (insert_verdict(db, st, run_id, t->id, t->description, t->figure, t->op, t->threshold,
+                           t->relative_to, v[i].bound, v[i].measured, v[i].measured_ok, v[i].ci_lo,
+                           v[i].ci_hi, v[i].verdict, v[i].reason, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
+}
+
+static double col_double_or_nan(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
+                         bnb_verdict **verdicts, char *err)
+{
+    targets->n = 0;
+    targets->t = NULL;
+    *verdicts = NULL;
+    sqlite3_stmt *st = prep(db, "SELECT count(*) FROM verdicts WHERE run_id = ?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (total == 0)
+        return 0;
+    bnb_target *t = calloc((size_t)total, sizeof *t);
+    bnb_verdict *v = calloc((size_t)total, sizeof *v);
+    if (!t || !v) {
+        free(t);
+        free(v);
+        seterr(err, "DB %s: out of memory", db->path);
+        return -1;
+    }
+    st = prep(db,
+              "SELECT target_id, description, figure, op, threshold, relative_to, bound, "
+              "measured, ci_lo, ci_hi, verdict, reason FROM verdicts WHERE run_id = ? "
+              "ORDER BY id",
+              err);
+    if (!st) {
+        free(t);
+        free(v);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    int k = 0;
+    while (k < total && sqlite3_step(st) == SQLITE_ROW) {
+        bnb_target *tk = &t[k];
+        bnb_verdict *vk = &v[k];
+        copy_str(tk->id, sizeof tk->id, sqlite3_column_text(st, 0));
+        copy_str(tk->description, sizeof tk->description, sqlite3_column_text(st, 1));
+        copy_str(tk->figure, sizeof tk->figure, sqlite3_column_text(st, 2));
+        copy_str(tk->op, sizeof tk->op, sqlite3_column_text(st, 3));
+        tk->threshold = sqlite3_column_double(st, 4);
+        copy_str(tk->relative_to, sizeof tk->relative_to, sqlite3_column_text(st, 5));
+        vk->target = tk;
+        vk->bound = col_double_or_nan(st, 6);
+        vk->measured_ok = sqlite3_column_type(st, 7) != SQLITE_NULL;
+        vk->measured = col_double_or_nan(st, 7);
+        vk->ci_lo = col_double_or_nan(st, 8);
+        vk->ci_hi = col_double_or_nan(st, 9);
+        copy_str(vk->verdict, sizeof vk->verdict, sqlite3_column_text(st, 10));
+        copy_str(vk->reason, sizeof vk->reason, sqlite3_column_text(st, 11));
+        k++;
+    }
+    sqlite3_finalize(st);
+    targets->n = k;
+    targets->t = t;
+    *verdicts = v;
+    return 0;
+}
+
+/* ---- baselines, check ----------------------------------------------------------- */
+
+int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
+{
+    if (!name || !*name) {
+        seterr(err, "baseline name is empty");
+        return -1;
+    }
+    if (begin(db, err))
+        return -1;
+    sqlite3_stmt *st = prep(db,
+                            "INSERT INTO baselines (name, run_id, created_at) VALUES "
+                            "(?, ?, " NOW_SQL ") ON CONFLICT (name) DO UPDATE SET "
+                            "run_id = excluded.run_id, created_at = excluded.created_at",
+                            err);
+    if (!st)
+        goto fail;
+    bind_text(st, 1, name, 0);
+    sqlite3_bind_int64(st, 2, run_id);
+    char what[160];
+    snprintf(what, sizeof what, "setting baseline %s to run %lld", name, (long long)run_id);
+    if (step_done(db, st, what, err))
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
+}
+
+int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err)
+{
+    sqlite3_stmt *st = prep(db, "SELECT run_id FROM baselines WHERE name = ?", err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, name, 0);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        seterr(err, "DB %s: no baseline named \"%s\"", db->path, name);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bnb_db_check(bnb_db *db, char *err)
+{
+    sqlite3_stmt *st = prep(db, "PRAGMA integrity_check", err);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        seterr(err, "DB %s: integrity check failed to run: %s", db->path, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    const char *first = (const char *)sqlite3_column_text(st, 0);
+    if (!first || strcmp(first, "ok") != 0) {
+        seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "(no result)");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    st = prep(db, "PRAGMA foreign_key_check", err);
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        seterr(err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
+               db->path, (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 0),
+               sqlite3_column_text(st, 2));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        seterr(err, "DB %s: foreign key check failed to run: %s", db->path, sqlite3_errmsg(db->h));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,736 @@
+/*
+ * commands.c - `bnbench run | list | topo | counters` (suites/commands.h).
+ *
+ * `run` follows the data flow of DESIGN.md, and validates everything a user
+ * can get wrong (options, targets file, suite/case selection, --cpus,
+ * --counters) BEFORE the DB is opened, so a usage error writes nothing:
+ *   options -> selection -> targets file -> topology, --cpus -> counters list
+ *   -> open DB -> context -> worker pinned (binding read back, run row
+ *   begun) -> each case measured and stored in its own transaction ->
+ *   targets evaluated, verdicts stored, table printed -> run ended
+ *   (complete / interrupted / failed) -> exit code.
+ *
+ * Exit codes: 0 ok; 1 a target missed, a case failed, or the run was
+ * interrupted; 2 usage or environment error (one line "bnbench: ...").
+ */
+#include "suites/commands.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collectors/context.h"
+#include "collectors/counters.h"
+#include "collectors/timer.h"
+#include "collectors/topo.h"
+#include "db/db.h"
+#include "suites/bnb.h"
+#include "suites/runner.h"
+#include "suites/suite.h"
+#include "suites/targets.h"
+
+#define DEFAULT_DB "bnbench.db"
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bnbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return BNB_EXIT_USAGE;
+}
+
+/* Strict integer: the whole text, decimal, within [lo, hi]. */
+static bool parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(v) || v < 0 || v > 60)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* The default targets file: next to the source tree of the binary
+ * (build/bnbench -> suites/targets.json), an installed share/ copy, or the
+ * current directory's suites/targets.json. */
+static bool find_default_targets(char *out, size_t cap, char *tried, size_t tcap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *rel[] = {"/../suites/targets.json", "/../../suites/targets.json",
+                         "/../share/bitnet/targets.json"};
+    size_t tl = 0;
+    tried[0] = '\0';
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            char p[PATH_MAX + 64];
+            snprintf(p, sizeof p, "%s%s", exe, rel[i]);
+            char real[PATH_MAX];
+            const char *shown = realpath(p, real) ? real : p;
+            size_t len = strlen(shown);
+            if (len < cap && readable(shown)) {
+                memcpy(out, shown, len + 1);
+                return true;
+            }
+            int w = snprintf(tried + tl, tcap - tl, "%s%s", tl ? ", " : "", p);
+            if (w > 0 && (size_t)w < tcap - tl)
+                tl += (size_t)w;
+        }
+    }
+    if (readable("suites/targets.json")) {
+        snprintf(out, cap, "suites/targets.json");
+        return true;
+    }
+    int w = snprintf(tried + tl, tcap - tl, "%s./suites/targets.json", tl ? ", " : "");
+    (void)w;
+    return false;
+}
+
+static bool no_capability(const char *cap)
+{
+    (void)cap; /* no device backend is built yet: every capability is absent */
+    return false;
+}
+
+/* ---- run ----------------------------------------------------------------------- */
+
+static const char usage_run[] =
+    "usage: bnbench run [OPTIONS]\n"
+    "\n"
+    "Measures the selected cases on a pinned worker thread, checks the targets,\n"
+    "stores the run in the DB (one transaction per case) and prints the targets\n"
+    "table.\n"
+    "\n"
+    "  --suite NAME[,NAME]  suites to run (default: the default suites; `all`)\n"
+    "  --case REGEX         only cases whose full name matches (POSIX extended)\n"
+    "  --repetitions R      samples per case, integer >= 1 (default 15; 9 with --quick)\n"
+    "  --min-time SEC       minimum length of one sample (default 0.001; 0.0002 with\n"
+    "                       --quick); never below 1000x the clock's resolution\n"
+    "  --quick              short mode for CI: fewer repetitions, shorter samples\n"
+    "  --list               print the selected cases and exit (no DB)\n"
+    "  --cpus SPEC          0,2 | 0-3 | physical | scatter | compact: PUs to use; the\n"
+    "                       measuring thread runs on the first (default: first allowed)\n"
+    "  --counters EV,EV     PAPI preset or native events (default: cycles, instructions,\n"
+    "                       FP ops, L1/L2/LLC misses); unavailable ones are stored as\n"
+    "                       unavailable with PAPI's reason\n"
+    "  --multiplex          allow PAPI multiplexing (off by default)\n"
+    "  --targets FILE       targets file (default: suites/targets.json of the source tree)\n"
+    "  --db PATH            SQLite store (default " DEFAULT_DB ")\n"
+    "  --machine NAME       a name for this machine (stored with its fingerprint)\n"
+    "  --reason R           nightly | pr | manual (default manual)\n"
+    "  --seed N             bootstrap seed (default fixed, so CIs are reproducible)\n"
+    "  --quiet              no progress on stderr\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted;\n"
+    "2 usage or environment error (nothing is written to the DB).\n"
+    "Ctrl-C finishes the current case, stores it and marks the run interrupted.\n";
+
+typedef struct run_args {
+    const char *suites, *case_re, *cpus, *counters, *targets, *db, *machine, *reason;
+    long repetitions;
+    double min_time;
+    bool have_reps, have_min_time, quick, list, multiplex, quiet;
+    uint64_t seed;
+} run_args;
+
+enum {
+    OPT_SUITE = 1000,
+    OPT_CASE,
+    OPT_REPS,
+    OPT_MIN_TIME,
+    OPT_QUICK,
+    OPT_LIST,
+    OPT_CPUS,
+    OPT_COUNTERS,
+    OPT_MULTIPLEX,
+    OPT_TARGETS,
+    OPT_DB,
+    OPT_MACHINE,
+    OPT_REASON,
+    OPT_SEED,
+    OPT_QUIET,
+};
+
+static int parse_run_args(int argc, char **argv, run_args *a)
+{
+    static const struct option opts[] = {
+        {"suite", required_argument, NULL, OPT_SUITE},
+        {"case", required_argument, NULL, OPT_CASE},
+        {"repetitions", required_argument, NULL, OPT_REPS},
+        {"min-time", required_argument, NULL, OPT_MIN_TIME},
+        {"quick", no_argument, NULL, OPT_QUICK},
+        {"list", no_argument, NULL, OPT_LIST},
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"counters", required_argument, NULL, OPT_COUNTERS},
+        {"multiplex", no_argument, NULL, OPT_MULTIPLEX},
+        {"targets", required_argument, NULL, OPT_TARGETS},
+        {"db", required_argument, NULL, OPT_DB},
+        {"machine", required_argument, NULL, OPT_MACHINE},
+        {"reason", required_argument, NULL, OPT_REASON},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *a = (run_args){
+        .db = DEFAULT_DB, .machine = "local", .reason = "manual", .seed = BNB_DEFAULT_SEED};
+    optind = 0;
+    opterr = 0;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_SUITE:
+            a->suites = optarg;
+            break;
+        case OPT_CASE:
+            a->case_re = optarg;
+            break;
+        case OPT_REPS:
+            if (!parse_int(optarg, 1, 1000000, &v))
+                return usage_error("--repetitions \"%s\": must be an integer from 1 to 1000000",
+                                   optarg);
+            a->repetitions = v;
+            a->have_reps = true;
+            break;
+        case OPT_MIN_TIME:
+            if (!parse_seconds(optarg, &a->min_time))
+                return usage_error("--min-time \"%s\": must be a number of seconds from 0 to 60",
+                                   optarg);
+            a->have_min_time = true;
+            break;
+        case OPT_QUICK:
+            a->quick = true;
+            break;
+        case OPT_LIST:
+            a->list = true;
+            break;
+        case OPT_CPUS:
+            a->cpus = optarg;
+            break;
+        case OPT_COUNTERS:
+            a->counters = optarg;
+            break;
+        case OPT_MULTIPLEX:
+            a->multiplex = true;
+            break;
+        case OPT_TARGETS:
+            a->targets = optarg;
+            break;
+        case OPT_DB:
+            if (!*optarg)
+                return usage_error("--db needs a path");
+            a->db = optarg;
+            break;
+        case OPT_MACHINE:
+            if (!*optarg || strlen(optarg) >= sizeof(((bnb_run_info *)0)->machine_name))
+                return usage_error("--machine \"%s\": must be 1 to 63 characters", optarg);
+            a->machine = optarg;
+            break;
+        case OPT_REASON:
+            if (strcmp(optarg, "nightly") && strcmp(optarg, "pr") && strcmp(optarg, "manual"))
+                return usage_error("--reason \"%s\": must be nightly, pr or manual", optarg);
+            a->reason = optarg;
+            break;
+        case OPT_SEED: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || !*optarg || *end || optarg[0] == '-')
+                return usage_error("--seed \"%s\": must be a non-negative integer", optarg);
+            a->seed = s;
+            break;
+        }
+        case OPT_QUIET:
+            a->quiet = true;
+            break;
+        case 'h':
+            fputs(usage_run, stdout);
+            return BNB_EXIT_OK;
+        case ':':
+            return usage_error("run: option \"%s\" needs a value (see bnbench run --help)",
+                               argv[optind - 1]);
+        default:
+            return usage_error("run: unknown option \"%s\" (see bnbench run --help)",
+                               argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("run: unexpected argument \"%s\" (see bnbench run --help)",
+                           argv[optind]);
+    return -1;
+}
+
+typedef struct run_state {
+    bnb_db *db;
+    bnb_run_info *ri;
+    bnb_topo *topo;
+    const bnb_cpulist *cpus;
+    int64_t run_id;
+    bool begun;
+} run_state;
+
+static int hook_pinned(void *ctx, const bnb_binding *b, const char *papi, char *err, size_t cap)
+{
+    run_state *s = ctx;
+    if (bnb_context_set_binding(s->ri, s->topo, s->cpus, b) != 0) {
+        snprintf(err, cap, "run: out of memory recording the binding");
+        return -1;
+    }
+    char dberr[BNB_ERR_MAX];
+    if (bnb_db_begin_run(s->db, s->ri, &s->run_id, dberr) != 0) {
+        snprintf(err, cap, "%s", dberr);
+        return -1;
+    }
+    s->begun = true;
+    return 0;
+}
+
+static int hook_case(void *ctx, const bnb_case_result *r, int i, int n, char *err, size_t cap)
+{
+    run_state *s = ctx;
+    char dberr[BNB_ERR_MAX];
+    if (bnb_db_store_case(s->db, s->run_id, r, dberr) != 0) {
+        snprintf(err, cap, "%s", dberr);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_cases(const bnb_run_outcome *o)
+{
+    printf("\n%-36s %12s  %-25s %6s  %s\n", "case", "median s/it", "95% CI", "cv", "figures");
+    for (int i = 0; i < o->ncases; i++) {
+        const bnb_case_result *r = &o->cases[i];
+        char full[BNB_NAME_MAX + 160];
+        bnb_case_fullname(r, full, sizeof full);
+        if (r->status != BNB_CASE_OK) {
+            printf("%-36s %s: %s\n", full, r->status == BNB_CASE_SKIPPED ? "skipped" : "FAILED",
+                   r->message);
+            continue;
+        }
+        char ci[64];
+        snprintf(ci, sizeof ci, "[%.4g, %.4g]", r->stats.ci_lo, r->stats.ci_hi);
+        printf("%-36s %12.4g  %-25s %5.1f%% ", full, r->stats.median, ci, 100.0 * r->stats.cv);
+        int shown = 0;
+        for (int k = 0; k < r->nmetrics; k++) {
+            const bnb_metric *m = &r->metrics[k];
+            if (!m->available || strncmp(m->name, "counter.", 8) == 0)
+                continue;
+            printf("%s %s=%.4g %s", shown++ ? "," : "", m->name, m->value, m->unit);
+        }
+        printf("\n");
+    }
+}
+
+static void print_verdicts(const bnb_target_set *ts, const bnb_verdict *v)
+{
+    printf("\n%-18s %-44s %-22s %-30s %s\n", "target", "figure", "threshold", "measured [95% CI]",
+           "verdict");
+    for (int i = 0; i < ts->n; i++) {
+        const bnb_target *t = &ts->t[i];
+        char thr[64], meas[64];
+        if (t->relative_to[0])
+            snprintf(thr, sizeof thr, "%s %.4g x ref = %.4g", t->op, t->threshold, v[i].bound);
+        else
+            snprintf(thr, sizeof thr, "%s %.4g", t->op, t->threshold);
+        if (!v[i].measured_ok)
+            snprintf(meas, sizeof meas, "-");
+        else if (isfinite(v[i].ci_lo) && isfinite(v[i].ci_hi))
+            snprintf(meas, sizeof meas, "%.4g [%.4g, %.4g]", v[i].measured, v[i].ci_lo, v[i].ci_hi);
+        else
+            snprintf(meas, sizeof meas, "%.4g", v[i].measured);
+        printf("%-18s %-44s %-22s %-30s %s%s%s\n", t->id, t->figure, thr, meas, v[i].verdict,
+               v[i].reason[0] ? ": " : "", v[i].reason);
+    }
+}
+
+int bnb_cmd_run(int argc, char **argv)
+{
+    run_args a;
+    int rc = parse_run_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    rc = BNB_EXIT_USAGE;
+    char err[BNB_ERR_MAX] = "";
+    bnb_selection sel = {0};
+    bnb_target_set ts = {0};
+    bnb_topo *topo = NULL;
+    bnb_db *db = NULL;
+    bnb_run_info ri = {0};
+    bnb_run_outcome out = {0};
+    bnb_verdict *verdicts = NULL;
+    bool have_outcome = false;
+
+    /* 1. selection */
+    if (bnb_select(a.suites, a.case_re, &sel, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+    if (a.list) {
+        for (int i = 0; i < sel.n; i++)
+            printf("%s\n", sel.c[i].fullname);
+        rc = BNB_EXIT_OK;
+        goto cleanup;
+    }
+    /* 2. targets */
+    char tpath[PATH_MAX];
+    if (a.targets) {
+        snprintf(tpath, sizeof tpath, "%s", a.targets);
+    } else {
+        char tried[2048];
+        if (!find_default_targets(tpath, sizeof tpath, tried, sizeof tried)) {
+            usage_error("default targets file not found (looked at %s); pass --targets FILE",
+                        tried);
+            goto cleanup;
+        }
+    }
+    if (bnb_targets_load(tpath, &ts, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+    /* 3. topology and --cpus */
+    if (bnb_topo_open(&topo, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+    bnb_cpulist cpus;
+    if (a.cpus) {
+        if (bnb_cpus_parse(topo, a.cpus, &cpus, err, sizeof err) != 0) {
+            usage_error("%s", err);
+            goto cleanup;
+        }
+    } else {
+        bnb_cpus_default(topo, &cpus);
+    }
+    /* 4. counters list (also tells whether PAPI starts) */
+    bnb_counters *probe = NULL;
+    if (bnb_counters_open(a.counters, a.multiplex, &probe, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+    char papi_status[160];
+    snprintf(papi_status, sizeof papi_status, "%s", bnb_counters_papi_status(probe));
+    bnb_counters_close(probe);
+
+    /* 5. the DB: everything above was validated, nothing written yet */
+    if (bnb_db_open(a.db, 0, &db, err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+
+    /* 6. describe the machine */
+    bnb_timer_info timer;
+    bnb_timer_init(&timer);
+    bnb_context_in cin = {.topo = topo, .timer = &timer, .papi_status = papi_status, .cpus = &cpus};
+    if (bnb_context_collect(&cin, &ri, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        goto cleanup;
+    }
+    bnb_uuid4(ri.uuid);
+    bnb_utc_now(ri.started_at);
+    snprintf(ri.machine_name, sizeof ri.machine_name, "%s", a.machine);
+    snprintf(ri.reason, sizeof ri.reason, "%s", a.reason);
+
+    /* 7. measure on the pinned worker; each case stored as it completes */
+    bnb_runner_opts ro;
+    bnb_runner_opts_default(&ro);
+    ro.repetitions = a.have_reps ? (int)a.repetitions
+                                 : (a.quick ? BNB_QUICK_REPETITIONS : BNB_DEFAULT_REPETITIONS);
+    ro.min_time =
+        a.have_min_time ? a.min_time : (a.quick ? BNB_QUICK_MIN_TIME : BNB_DEFAULT_MIN_TIME);
+    ro.seed = a.seed;
+    ro.counters = a.counters;
+    ro.multiplex = a.multiplex;
+    ro.quick = a.quick;
+    ro.progress = !a.quiet && isatty(STDERR_FILENO);
+    run_state st = {.db = db, .ri = &ri, .topo = topo, .cpus = &cpus};
+    bnb_runner_hooks hooks = {.ctx = &st, .on_pinned = hook_pinned, .on_case = hook_case};
+    bnb_runner_run(&sel, topo, &cpus, &ro, &hooks, &out);
+    have_outcome = true;
+    if (!st.begun) {
+        usage_error("%s", out.error[0] ? out.error : "run could not start");
+        goto cleanup;
+    }
+
+    /* 8. targets */
+    verdicts = calloc((size_t)(ts.n > 0 ? ts.n : 1), sizeof *verdicts);
+    if (!verdicts) {
+        usage_error("out of memory evaluating targets");
+        bnb_db_end_run(db, st.run_id, BNB_RUN_FAILED, err);
+        goto cleanup;
+    }
+    bnb_targets_eval(&ts, out.cases, out.ncases, no_capability, verdicts);
+    bool missed = false, store_failed = out.status == BNB_RUN_FAILED;
+    for (int i = 0; i < ts.n; i++)
+        missed |= strcmp(verdicts[i].verdict, "missed") == 0;
+    if (!store_failed && bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0) {
+        fprintf(stderr, "bnbench: %s\n", err);
+        store_failed = true;
+    }
+    print_cases(&out);
+    print_verdicts(&ts, verdicts);
+
+    /* 9. end the run */
+    bnb_run_status final = store_failed ? BNB_RUN_FAILED : out.status;
+    if (bnb_db_end_run(db, st.run_id, final, err) != 0) {
+        fprintf(stderr, "bnbench: %s\n", err);
+        final = BNB_RUN_FAILED;
+    }
+    printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
+           (long long)st.run_id,
+           final == BNB_RUN_COMPLETE      ? "complete"
+           : final == BNB_RUN_INTERRUPTED ? "interrupted"
+                                          : "failed",
+           out.ncases, out.nfailed, a.db);
+    if (final == BNB_RUN_FAILED) {
+        if (out.error[0])
+            fprintf(stderr, "bnbench: %s\n", out.error);
+        rc = BNB_EXIT_USAGE;
+    } else {
+        rc = (missed || out.nfailed > 0 || final == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
+                                                                         : BNB_EXIT_OK;
+    }
+cleanup:
+    free(verdicts);
+    if (have_outcome)
+        bnb_run_outcome_free(&out);
+    bnb_run_info_free(&ri);
+    bnb_db_close(db);
+    bnb_topo_close(topo);
+    bnb_targets_free(&ts);
+    bnb_selection_free(&sel);
+    return rc;
+}
+
+/* ---- list ----------------------------------------------------------------------- */
+
+static const char usage_list[] = "usage: bnbench list [--suite NAME[,NAME]|all] [--case REGEX]\n"
+                                 "\n"
+                                 "Lists the suites and the full names of their cases (the names\n"
+                                 "--case matches and targets' figures use).\n";
+
+int bnb_cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"suite", required_argument, NULL, OPT_SUITE},
+        {"case", required_argument, NULL, OPT_CASE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *suites = "all", *case_re = NULL;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == OPT_SUITE)
+            suites = optarg;
+        else if (c == OPT_CASE)
+            case_re = optarg;
+        else if (c == 'h') {
+            fputs(usage_list, stdout);
+            return BNB_EXIT_OK;
+        } else
+            return usage_error("list: unknown option or missing value \"%s\" (see bnbench list "
+                               "--help)",
+                               argv[optind - 1]);
+    }
+    if (optind < argc)
+        return usage_error("list: unexpected argument \"%s\"", argv[optind]);
+    bnb_selection sel;
+    char err[512];
+    if (bnb_select(suites, case_re, &sel, err, sizeof err) != 0)
+        return usage_error("%s", err);
+    const bnb_suite *cur = NULL;
+    for (int i = 0; i < sel.n; i++) {
+        if (sel.c[i].suite != cur) {
+            cur = sel.c[i].suite;
+            printf("%s%s%s  %s\n", i ? "\n" : "", cur->name, cur->in_default ? " (default)" : "",
+                   cur->description);
+        }
+        printf("  %s\n", sel.c[i].fullname);
+    }
+    bnb_selection_free(&sel);
+    return BNB_EXIT_OK;
+}
+
+/* ---- topo ----------------------------------------------------------------------- */
+
+static const char usage_topo[] =
+    "usage: bnbench topo [--cpus SPEC]\n"
+    "\n"
+    "Prints the machine's topology (hwloc): packages, cores, PUs, SMT, NUMA nodes,\n"
+    "memory, caches; the PU orders of physical, compact and scatter; and, with\n"
+    "--cpus, the PUs that spec selects and the binding a worker pinned to the\n"
+    "first of them reads back.\n";
+
+static void *topo_worker(bnb_worker *w, void *arg)
+{
+    (void)arg;
+    return w;
+}
+
+int bnb_cmd_topo(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *spec = NULL;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == OPT_CPUS)
+            spec = optarg;
+        else if (c == 'h') {
+            fputs(usage_topo, stdout);
+            return BNB_EXIT_OK;
+        } else
+            return usage_error("topo: unknown option or missing value \"%s\" (see bnbench topo "
+                               "--help)",
+                               argv[optind - 1]);
+    }
+    if (optind < argc)
+        return usage_error("topo: unexpected argument \"%s\"", argv[optind]);
+    bnb_topo *t = NULL;
+    char err[512];
+    if (bnb_topo_open(&t, err, sizeof err) != 0)
+        return usage_error("%s", err);
+    int rc = BNB_EXIT_OK;
+    bnb_cpulist l;
+    if (spec && bnb_cpus_parse(t, spec, &l, err, sizeof err) != 0) {
+        rc = usage_error("%s", err);
+        goto cleanup;
+    }
+    bnb_topo_summary s;
+    bnb_topo_summarize(t, &s);
+    printf("packages %d, cores %d, PUs %d (%d per core%s), NUMA nodes %d, memory %.1f GiB\n",
+           s.packages, s.cores, s.pus, s.pus_per_core, s.pus_per_core > 1 ? ", SMT on" : "",
+           s.numa_nodes, (double)s.memory_bytes / (1024.0 * 1024 * 1024));
+    for (int i = 0; i < s.ncaches; i++)
+        printf("  L%d %-11s %8llu KiB x %d, line %d B\n", s.caches[i].level, s.caches[i].type,
+               (unsigned long long)(s.caches[i].size >> 10), s.caches[i].count, s.caches[i].line);
+    const char *kw[] = {"physical", "compact", "scatter"};
+    for (int i = 0; i < 3; i++) {
+        bnb_cpulist k;
+        char buf[4096];
+        if (bnb_cpus_parse(t, kw[i], &k, err, sizeof err) == 0)
+            printf("--cpus %-9s -> %s\n", kw[i], bnb_cpulist_format(&k, buf, sizeof buf));
+    }
+    if (spec) {
+        char buf[4096];
+        printf("--cpus %s -> %s\n", spec, bnb_cpulist_format(&l, buf, sizeof buf));
+        bnb_worker w;
+        if (bnb_worker_start(&w, t, l.cpu[0], topo_worker, NULL, err, sizeof err) != 0) {
+            rc = usage_error("%s", err);
+            goto cleanup;
+        }
+        bnb_worker_join(&w);
+        char *j = bnb_binding_json(&w.binding);
+        printf("worker binding read back: %s\n", j ? j : "(out of memory)");
+        free(j);
+        if (w.binding.cpu_warning[0])
+            printf("warning: %s\n", w.binding.cpu_warning);
+        if (w.binding.mem_warning[0])
+            printf("warning: %s\n", w.binding.mem_warning);
+    }
+cleanup:
+    bnb_topo_close(t);
+    return rc;
+}
+
+/* ---- counters ------------------------------------------------------------------- */
+
+static const char usage_counters[] =
+    "usage: bnbench counters [--counters EV,EV] [--multiplex]\n"
+    "\n"
+    "Prints which events can be counted here and, for each that cannot, PAPI's or\n"
+    "the kernel's reason; the software events used when hardware ones are missing;\n"
+    "and whether the kernel exposes a hardware PMU at all.\n";
+
+int bnb_cmd_counters(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"counters", required_argument, NULL, OPT_COUNTERS},
+        {"multiplex", no_argument, NULL, OPT_MULTIPLEX},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *events = NULL;
+    bool mux = false;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == OPT_COUNTERS)
+            events = optarg;
+        else if (c == OPT_MULTIPLEX)
+            mux = true;
+        else if (c == 'h') {
+            fputs(usage_counters, stdout);
+            return BNB_EXIT_OK;
+        } else
+            return usage_error("counters: unknown option or missing value \"%s\" (see bnbench "
+                               "counters --help)",
+                               argv[optind - 1]);
+    }
+    if (optind < argc)
+        return usage_error("counters: unexpected argument \"%s\"", argv[optind]);
+    char err[512], why[200];
+    bnb_counters *ctr = NULL;
+    if (bnb_counters_open(events, mux, &ctr, err, sizeof err) != 0)
+        return usage_error("%s", err);
+    bool pmu = bnb_counters_pmu_present(why, sizeof why);
+    printf("hardware PMU: %s%s%s\n", pmu ? "present" : "absent", pmu ? "" : " - ", pmu ? "" : why);
+    const char *ps = bnb_counters_papi_status(ctr);
+    printf("PAPI: %s\n", ps[0] ? ps : "started");
+    printf("multiplexing: %s\n\n", mux ? "on" : "off");
+    for (int i = 0; i < bnb_counters_count(ctr); i++) {
+        const bnb_event *e = bnb_counters_event(ctr, i);
+        printf("  %-24s %-9s %s%s%s\n", e->name, e->source == BNB_EV_PAPI ? "PAPI" : "perf-sw",
+               e->available ? "available" : "unavailable", e->available ? "" : ": ",
+               e->available ? "" : e->reason);
+    }
+    printf("\n%d of %d events can be counted\n", bnb_counters_available(ctr),
+           bnb_counters_count(ctr));
+    bnb_counters_close(ctr);
+    return BNB_EXIT_OK;
+}

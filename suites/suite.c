@@ -1,0 +1,159 @@
+/*
+ * suite.c - the suite registry (from suite_list.h) and case selection by
+ * suite name and POSIX regex over full case names.
+ */
+#include "suites/suite.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BNB_SUITE(n) extern const bnb_suite bnb_suite_##n;
+#include "suites/suite_list.h"
+#undef BNB_SUITE
+
+static const bnb_suite *const registry[] = {
+#define BNB_SUITE(n) &bnb_suite_##n,
+#include "suites/suite_list.h"
+#undef BNB_SUITE
+};
+
+const bnb_suite *const *bnb_suites(int *n)
+{
+    *n = (int)(sizeof registry / sizeof registry[0]);
+    return registry;
+}
+
+const bnb_suite *bnb_suite_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+void bnb_case_identity(const bnb_suite *s, const bnb_case_def *d, bnb_case_result *r)
+{
+    snprintf(r->suite, sizeof r->suite, "%s", s->name);
+    snprintf(r->name, sizeof r->name, "%s", d->name);
+    r->nparams = d->nparams;
+    for (int i = 0; i < d->nparams && i < BNB_MAX_PARAMS; i++)
+        r->params[i] = d->params[i];
+    snprintf(r->code_version, sizeof r->code_version, "%s", d->code_version ? d->code_version : "");
+}
+
+static void known_suites(char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", registry[i]->name);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+}
+
+static int add_suite(const bnb_suite *s, const regex_t *re, bnb_selection *out, int *cap)
+{
+    for (int i = 0; i < s->ncases; i++) {
+        bnb_case_result tmp = {0};
+        bnb_case_identity(s, &s->cases[i], &tmp);
+        char full[BNB_NAME_MAX + 160];
+        bnb_case_fullname(&tmp, full, sizeof full);
+        if (re && regexec(re, full, 0, NULL, 0) != 0)
+            continue;
+        for (int k = 0; k < out->n; k++) /* a suite named twice runs once */
+            if (out->c[k].def == &s->cases[i])
+                goto next;
+        if (out->n == *cap) {
+            int ncap = *cap ? 2 * *cap : 16;
+            bnb_selected *p = realloc(out->c, (size_t)ncap * sizeof *p);
+            if (!p)
+                return -1;
+            out->c = p;
+            *cap = ncap;
+        }
+        bnb_selected *e = &out->c[out->n++];
+        e->suite = s;
+        e->def = &s->cases[i];
+        snprintf(e->fullname, sizeof e->fullname, "%s", full);
+    next:;
+    }
+    return 0;
+}
+
+int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, char *err,
+               size_t cap)
+{
+    *out = (bnb_selection){0};
+    int rc = -1, ccap = 0;
+    regex_t re;
+    bool have_re = false;
+    char *list = NULL;
+    char known[512];
+    known_suites(known, sizeof known);
+    if (case_regex && *case_regex) {
+        int e = regcomp(&re, case_regex, REG_EXTENDED | REG_NOSUB);
+        if (e != 0) {
+            char msg[128];
+            regerror(e, &re, msg, sizeof msg);
+            snprintf(err, cap, "--case \"%s\": not a valid regular expression: %s", case_regex,
+                     msg);
+            return -1;
+        }
+        have_re = true;
+    }
+    int n;
+    const bnb_suite *const *all = bnb_suites(&n);
+    if (!suites || !*suites || strcmp(suites, "all") == 0) {
+        bool every = suites && strcmp(suites, "all") == 0;
+        for (int i = 0; i < n; i++)
+            if ((every || all[i]->in_default) &&
+                add_suite(all[i], have_re ? &re : NULL, out, &ccap) != 0)
+                goto oom;
+    } else {
+        list = strdup(suites);
+        if (!list)
+            goto oom;
+        char *save = NULL;
+        for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            const bnb_suite *s = bnb_suite_find(tok);
+            if (!s) {
+                snprintf(err, cap, "--suite: unknown suite \"%s\" (known: %s, all)", tok, known);
+                goto cleanup;
+            }
+            if (add_suite(s, have_re ? &re : NULL, out, &ccap) != 0)
+                goto oom;
+        }
+        if (strchr(",", suites[0]) || suites[strlen(suites) - 1] == ',' || strstr(suites, ",,")) {
+            snprintf(err, cap, "--suite \"%s\": empty suite name in the list", suites);
+            goto cleanup;
+        }
+    }
+    if (out->n == 0) {
+        snprintf(err, cap, "no case matches --suite %s%s%s%s (try bnbench list)",
+                 suites && *suites ? suites : "(default)", have_re ? " --case \"" : "",
+                 have_re ? case_regex : "", have_re ? "\"" : "");
+        goto cleanup;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(err, cap, "selecting cases: out of memory");
+cleanup:
+    if (rc != 0)
+        bnb_selection_free(out);
+    if (have_re)
+        regfree(&re);
+    free(list);
+    return rc;
+}
+
+void bnb_selection_free(bnb_selection *s)
+{
+    free(s->c);
+    s->c = NULL;
+    s->n = 0;
+}

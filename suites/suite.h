@@ -1,0 +1,93 @@
+/*
+ * suite.h - the suite registry: what a benchmark suite declares so the
+ * runner can list, select, verify and time its cases.
+ *
+ * A suite is one file (suites/suite_<name>.c) that defines a `const
+ * bnb_suite bnb_suite_<name>` with a static table of cases, plus one line
+ * BNB_SUITE(<name>) in suites/suite_list.h. (The line is needed because the
+ * harness is linked from a static archive: an object file nothing refers to
+ * is never linked in, so self-registering constructors would silently drop
+ * suites.)
+ *
+ * A case's callbacks, in the order the runner calls them:
+ *   available  optional: false with a reason -> stored as skipped
+ *   setup      untimed: builds the inputs (state)
+ *   verify     untimed, once per run, before any timing: compares the output
+ *              with the reference implementation; a wrong answer fails the
+ *              case (stored as failed with the message, never timed)
+ *   run        the timed region: `iters` iterations of the operation
+ *   metrics    optional, untimed, after the statistics are known: derived
+ *              figures, e.g. GFLOPS = 2*M*N*K / median / 1e9 (DESIGN.md)
+ *   teardown   frees the state (called whenever setup succeeded)
+ */
+#ifndef BNB_SUITE_H
+#define BNB_SUITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collectors/timer.h"
+#include "collectors/topo.h"
+#include "suites/bnb.h"
+
+/* What the runner tells a case about where it runs. */
+typedef struct bnb_case_env {
+    const bnb_topo_summary *topo; /* caches (llc_bytes), cores ... ; never NULL */
+    const bnb_timer_info *timer;  /* never NULL */
+    const bnb_cpulist *cpus;      /* the selected PUs; the caller runs on cpus->cpu[0] */
+    bool quick;                   /* --quick: smaller operands where a case allows */
+} bnb_case_env;
+
+typedef struct bnb_case_def {
+    const char *name; /* "fma/avx512": unique within the suite */
+    int nparams;
+    bnb_param params[BNB_MAX_PARAMS]; /* fixed parameters, part of the full name */
+    const char *code_version;         /* bump when the timed region changes */
+    const void *arg;                  /* constant data for the callbacks */
+    bool (*available)(const void *arg, char *why, size_t cap);
+    int (*setup)(const bnb_case_env *env, const void *arg, void **state, char *err, size_t cap);
+    int (*verify)(void *state, char *err, size_t cap);
+    void (*run)(void *state, int64_t iters);
+    int (*metrics)(void *state, bnb_case_result *r);
+    void (*teardown)(void *state);
+} bnb_case_def;
+
+typedef struct bnb_suite {
+    const char *name;
+    const char *description;
+    bool in_default; /* part of the default `bnbench run` */
+    const bnb_case_def *cases;
+    int ncases;
+} bnb_suite;
+
+/* Every registered suite, in suite_list.h order; *n receives the count. */
+const bnb_suite *const *bnb_suites(int *n);
+/* The suite of that name, or NULL. */
+const bnb_suite *bnb_suite_find(const char *name);
+
+/* One selected case. */
+typedef struct bnb_selected {
+    const bnb_suite *suite;
+    const bnb_case_def *def;
+    char fullname[BNB_NAME_MAX + 160];
+} bnb_selected;
+
+typedef struct bnb_selection {
+    int n;
+    bnb_selected *c; /* malloc'd */
+} bnb_selection;
+
+/* Selects cases: `suites` is a comma-separated list of suite names, "all",
+ * or NULL/"" for the default suites; `case_regex` (POSIX extended, NULL =
+ * every case) must match somewhere in the full case name. Returns 0, or -1
+ * with a one-line message for an unknown suite (naming the known ones), a
+ * bad regex, or a selection with no case. */
+int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, char *err,
+               size_t cap);
+void bnb_selection_free(bnb_selection *s);
+
+/* Fills a result's identity (suite, name, params, code version) from a case. */
+void bnb_case_identity(const bnb_suite *s, const bnb_case_def *d, bnb_case_result *r);
+
+#endif
