@@ -366,7 +366,9 @@ static void print_verdicts(const bnb_target_set *ts, const bnb_verdict *v)
     for (int i = 0; i < ts->n; i++) {
         const bnb_target *t = &ts->t[i];
         char thr[64], meas[64];
-        if (t->relative_to[0])
+        if (t->relative_to[0] && !isfinite(v[i].bound))
+            snprintf(thr, sizeof thr, "%s %.4g x %s", t->op, t->threshold, "(ref not measured)");
+        else if (t->relative_to[0])
             snprintf(thr, sizeof thr, "%s %.4g x ref = %.4g", t->op, t->threshold, v[i].bound);
         else
             snprintf(thr, sizeof thr, "%s %.4g", t->op, t->threshold);

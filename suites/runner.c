@@ -57,7 +57,7 @@ void bnb_runner_opts_default(bnb_runner_opts *o)
 static void fail_case(bnb_case_result *r, bnb_case_status st, const char *prefix, const char *msg)
 {
     r->status = st;
-    snprintf(r->message, sizeof r->message, "%s%s", prefix, msg);
+    snprintf(r->message, sizeof r->message, "%.40s%.200s", prefix, msg);
 }
 
 /* Grows iterations until one call of run lasts >= target seconds. */
