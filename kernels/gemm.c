@@ -28,13 +28,19 @@ typedef void (*ukr_fn)(int64_t k, const float *a, const float *b, float *c, int6
                        float alpha, float beta);
 typedef void (*gemv_fn)(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,
                         float *y);
+typedef void (*pack_fn)(int64_t rows_or_k, int64_t k_or_cols, const float *X, int64_t rs,
+                        int64_t cs, float *dst);
 
 typedef struct gemm_desc {
     int mr, nr;
     int64_t mc, kc, nc; /* cache blocks; mc a multiple of mr, nc of nr */
     ukr_fn ukr;
     gemv_fn dot, axpy;
+    pack_fn pack_a, pack_b; /* (mc, kc, A, ...) and (kc, nc, B, ...) */
 } gemm_desc;
+
+static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa, float *dst);
+static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst);
 
 /* Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core): see gemm.h. */
 static const gemm_desc desc_avx512 = {
@@ -46,6 +52,8 @@ static const gemm_desc desc_avx512 = {
     .ukr = bnk_sgemm_ukr_avx512,
     .dot = bnk_sgemv_dot_avx512,
     .axpy = bnk_sgemv_axpy_avx512,
+    .pack_a = bnk_sgemm_pack_a_avx512,
+    .pack_b = bnk_sgemm_pack_b_avx512,
 };
 
 static const gemm_desc desc_avx2 = {
@@ -57,6 +65,8 @@ static const gemm_desc desc_avx2 = {
     .ukr = bnk_sgemm_ukr_avx2,
     .dot = bnk_sgemv_dot_avx2,
     .axpy = bnk_sgemv_axpy_avx2,
+    .pack_a = pack_a_16,
+    .pack_b = pack_b_6,
 };
 
 #define ALIGN_BYTES 64
@@ -223,26 +233,15 @@ static inline void pack_b_nr(int64_t kc, int64_t nc, const float *B, int64_t rsb
     }
 }
 
-static void pack_a(const gemm_desc *d, int64_t mc, int64_t kc, const float *A, int64_t rsa,
-                   int64_t csa, float *dst)
+/* Portable packers of the AVX2 shape (MR = 16, NR = 6). */
+static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa, float *dst)
 {
-    if (d->mr == 32)
-        pack_a_mr(mc, kc, A, rsa, csa, dst, 32);
-    else if (d->mr == 16)
-        pack_a_mr(mc, kc, A, rsa, csa, dst, 16);
-    else
-        BN_ASSERT(!"unsupported MR");
+    pack_a_mr(mc, kc, A, rsa, csa, dst, 16);
 }
 
-static void pack_b(const gemm_desc *d, int64_t kc, int64_t nc, const float *B, int64_t rsb,
-                   int64_t csb, float *dst)
+static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst)
 {
-    if (d->nr == 12)
-        pack_b_nr(kc, nc, B, rsb, csb, dst, 12);
-    else if (d->nr == 6)
-        pack_b_nr(kc, nc, B, rsb, csb, dst, 6);
-    else
-        BN_ASSERT(!"unsupported NR");
+    pack_b_nr(kc, nc, B, rsb, csb, dst, 6);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -369,10 +368,10 @@ static bn_status sgemm_packed(const gemm_desc *d, int64_t M, int64_t N, int64_t 
         for (int64_t pc = 0; pc < K; pc += d->kc) {
             int64_t kcb = min64(d->kc, K - pc);
             float beta_p = pc == 0 ? beta : 1.0f;
-            pack_b(d, kcb, ncb, B + pc * rsb + jc * csb, rsb, csb, bp);
+            d->pack_b(kcb, ncb, B + pc * rsb + jc * csb, rsb, csb, bp);
             for (int64_t ic = 0; ic < M; ic += d->mc) {
                 int64_t mcb = min64(d->mc, M - ic);
-                pack_a(d, mcb, kcb, A + ic * rsa + pc * csa, rsa, csa, ap);
+                d->pack_a(mcb, kcb, A + ic * rsa + pc * csa, rsa, csa, ap);
                 for (int64_t jr = 0; jr < ncb; jr += nr) {
                     int64_t nrb = min64(nr, ncb - jr);
                     const float *b = bp + jr * kcb;

@@ -182,3 +182,109 @@ void bnk_sgemv_axpy_avx512(int64_t m, int64_t k, const float *A, int64_t lda, co
         _mm512_mask_storeu_ps(y + i, mk, y0);
     }
 }
+
+/* ---- packing ------------------------------------------------------------ */
+
+/* In-register transpose of the 16 x 16 block r[0..15] (row i = r[i]) into
+ * out[0..15] (out[j] = column j). Three stages: 32-bit and 64-bit
+ * interleaves within 128-bit lanes, then two 128-bit lane shuffles. */
+static inline void transpose16(const __m512 r[16], __m512 out[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 1]), d = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+        __m512 w1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 w3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        out[c] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+        out[c + 8] = _mm512_shuffle_f32x4(w0, w2, 0xDD);
+        out[c + 4] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+        out[c + 12] = _mm512_shuffle_f32x4(w1, w3, 0xDD);
+    }
+}
+
+/* Packs A (mc x kc) into MR-row micro-panels (layout in gemm.h). Fast paths
+ * for full panels: column-major A is a copy per k, row-major A goes through
+ * 16 x 16 register transposes; edges and other strides are scalar. */
+void bnk_sgemm_pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,
+                             float *restrict dst)
+{
+    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+        int64_t m = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = A + i0 * rsa;
+        int64_t p = 0;
+        if (m == MR && rsa == 1) {
+            for (; p < kc; p++) {
+                const float *s = src + p * csa;
+                _mm512_store_ps(dst + p * MR, _mm512_loadu_ps(s));
+                _mm512_store_ps(dst + p * MR + 16, _mm512_loadu_ps(s + 16));
+            }
+        } else if (m == MR && csa == 1) {
+            for (; p + 16 <= kc; p += 16) {
+                for (int h = 0; h < 2; h++) {
+                    __m512 r[16], o[16];
+                    for (int i = 0; i < 16; i++)
+                        r[i] = _mm512_loadu_ps(src + (h * 16 + i) * rsa + p);
+                    transpose16(r, o);
+                    for (int c = 0; c < 16; c++)
+                        _mm512_store_ps(dst + (p + c) * MR + h * 16, o[c]);
+                }
+            }
+        }
+        for (; p < kc; p++) {
+            for (int64_t i = 0; i < m; i++)
+                dst[p * MR + i] = src[i * rsa + p * csa];
+            for (int64_t i = m; i < MR; i++)
+                dst[p * MR + i] = 0.0f;
+        }
+        dst += MR * kc;
+    }
+}
+
+/* Packs B (kc x nc) into NR-column micro-panels (layout in gemm.h). Fast
+ * paths for full panels: row-major B is a 12-float copy per k, column-major
+ * B (12 rows of B^T) goes through 16 x 16 transposes with 4 zero rows. */
+void bnk_sgemm_pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb,
+                             float *restrict dst)
+{
+    const __mmask16 m12 = 0x0FFF;
+    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+        int64_t n = nc - j0 < NR ? nc - j0 : NR;
+        const float *src = B + j0 * csb;
+        int64_t p = 0;
+        if (n == NR && csb == 1) {
+            for (; p < kc; p++)
+                _mm512_mask_storeu_ps(dst + p * NR, m12, _mm512_maskz_loadu_ps(m12, src + p * rsb));
+        } else if (n == NR && rsb == 1) {
+            for (; p + 16 <= kc; p += 16) {
+                __m512 r[16], o[16];
+                for (int j = 0; j < NR; j++)
+                    r[j] = _mm512_loadu_ps(src + j * csb + p);
+                for (int j = NR; j < 16; j++)
+                    r[j] = _mm512_setzero_ps();
+                transpose16(r, o);
+                for (int c = 0; c < 16; c++)
+                    _mm512_mask_storeu_ps(dst + (p + c) * NR, m12, o[c]);
+            }
+        }
+        for (; p < kc; p++) {
+            for (int64_t j = 0; j < n; j++)
+                dst[p * NR + j] = src[p * rsb + j * csb];
+            for (int64_t j = n; j < NR; j++)
+                dst[p * NR + j] = 0.0f;
+        }
+        dst += NR * kc;
+    }
+}
