@@ -26,6 +26,8 @@
 /* What the framework needs from one ISA. */
 typedef void (*ukr_fn)(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                        float alpha, float beta);
+typedef void (*ukr_bt_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
+                          int64_t ldc, float alpha, float beta);
 typedef void (*gemv_fn)(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,
                         float *y);
 typedef void (*pack_fn)(int64_t rows_or_k, int64_t k_or_cols, const float *X, int64_t rs,
@@ -35,6 +37,7 @@ typedef struct gemm_desc {
     int mr, nr;
     int64_t mc, kc, nc; /* cache blocks; mc a multiple of mr, nc of nr */
     ukr_fn ukr;
+    ukr_bt_fn ukr_bt; /* B unpacked (B^T row-major), or NULL */
     gemv_fn dot, axpy;
     pack_fn pack_a, pack_b; /* (mc, kc, A, ...) and (kc, nc, B, ...) */
 } gemm_desc;
@@ -43,13 +46,14 @@ static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64
 static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst);
 
 /* Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core): see gemm.h. */
-static const gemm_desc desc_avx512 = {
+static gemm_desc desc_avx512 = {
     .mr = BNK_SGEMM_AVX512_MR,
     .nr = BNK_SGEMM_AVX512_NR,
     .mc = 192,
     .kc = 384,
     .nc = 4080,
     .ukr = bnk_sgemm_ukr_avx512,
+    .ukr_bt = bnk_sgemm_ukr_bt_avx512,
     .dot = bnk_sgemv_dot_avx512,
     .axpy = bnk_sgemv_axpy_avx512,
     .pack_a = bnk_sgemm_pack_a_avx512,
@@ -333,6 +337,16 @@ static bn_status sgemm_packed(const gemm_desc *d, int64_t M, int64_t N, int64_t 
         return BN_OK;
     }
 
+#ifdef GEMM_TUNE
+    gemm_desc dd = *d;
+    if (getenv("MC"))
+        dd.mc = atoi(getenv("MC"));
+    if (getenv("KC"))
+        dd.kc = atoi(getenv("KC"));
+    if (getenv("NC"))
+        dd.nc = atoi(getenv("NC"));
+    d = &dd;
+#endif
     size_t need = ws_bytes(d, M, N, K);
     char *ws = workspace != NULL ? workspace : tls_workspace(need);
     if (ws == NULL)
@@ -363,23 +377,39 @@ static bn_status sgemm_packed(const gemm_desc *d, int64_t M, int64_t N, int64_t 
     }
 
     const int64_t mr = d->mr, nr = d->nr;
+    /* Few rows: read B in place rather than pack it (see gemm.h). */
+    const int direct_b = d->ukr_bt != NULL && rsb == 1 && M <= d->mc;
     for (int64_t jc = 0; jc < N; jc += d->nc) {
         int64_t ncb = min64(d->nc, N - jc);
         for (int64_t pc = 0; pc < K; pc += d->kc) {
             int64_t kcb = min64(d->kc, K - pc);
             float beta_p = pc == 0 ? beta : 1.0f;
-            d->pack_b(kcb, ncb, B + pc * rsb + jc * csb, rsb, csb, bp);
+            if (!direct_b)
+                d->pack_b(kcb, ncb, B + pc * rsb + jc * csb, rsb, csb, bp);
             for (int64_t ic = 0; ic < M; ic += d->mc) {
                 int64_t mcb = min64(d->mc, M - ic);
                 d->pack_a(mcb, kcb, A + ic * rsa + pc * csa, rsa, csa, ap);
                 for (int64_t jr = 0; jr < ncb; jr += nr) {
                     int64_t nrb = min64(nr, ncb - jr);
                     const float *b = bp + jr * kcb;
+                    const float *bd = B + pc + (jc + jr) * csb;
+                    int use_bt = direct_b && nrb == nr;
+                    if (direct_b && !use_bt) {
+                        d->pack_b(kcb, nrb, bd, rsb, csb, bp);
+                        b = bp;
+                    }
                     for (int64_t ir = 0; ir < mcb; ir += mr) {
                         int64_t mrb = min64(mr, mcb - ir);
                         const float *a = ap + ir * kcb;
                         float *c = C + (ic + ir) * rsc + (jc + jr) * csc;
-                        if (mrb == mr && nrb == nr && rsc == 1) {
+                        if (use_bt) {
+                            if (mrb == mr && rsc == 1) {
+                                d->ukr_bt(kcb, a, bd, csb, c, csc, alpha, beta_p);
+                            } else {
+                                d->ukr_bt(kcb, a, bd, csb, tile, mr, 1.0f, 0.0f);
+                                merge_tile(mrb, nrb, tile, mr, alpha, beta_p, c, rsc, csc);
+                            }
+                        } else if (mrb == mr && nrb == nr && rsc == 1) {
                             d->ukr(kcb, a, b, c, csc, alpha, beta_p);
                         } else {
                             d->ukr(kcb, a, b, tile, mr, 1.0f, 0.0f);

@@ -155,6 +155,12 @@ void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, 
  *          a broadcast of B per k step; k unrolled by 4, A prefetched ahead.
  * AVX2:    MR = 16 (two ymm), NR = 6: 12 ymm accumulators (the Haswell shape).
  *
+ * bnk_sgemm_ukr_bt_<isa>(k, a, b, ldb, c, ldc, alpha, beta) is the same
+ * tile with B unpacked: element (p, j) at b[j * ldb + p] (B^T row-major).
+ * The framework uses it when B has unit row stride and M <= MC (typically
+ * C = X W^T with few rows in X), where packing B would cost as much as the
+ * product; partial NR panels still go through the packed kernel.
+ *
  * bnk_sgemm_pack_a_<isa>(mc, kc, A, rsa, csa, dst) packs the mc x kc block
  * of A (general strides) into ceil(mc / MR) micro-panels of MR x kc, panel q
  * at dst + q * MR * kc, rows past mc zero; bnk_sgemm_pack_b_<isa>(kc, nc, B,
@@ -173,6 +179,8 @@ void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, 
 
 void bnk_sgemm_ukr_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta);
+void bnk_sgemm_ukr_bt_avx512(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
+                             int64_t ldc, float alpha, float beta);
 void bnk_sgemm_ukr_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                         float alpha, float beta);
 void bnk_sgemm_pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,

@@ -92,6 +92,55 @@ void bnk_sgemm_ukr_avx512(int64_t k, const float *restrict a, const float *restr
     }
 }
 
+/* The same tile with B read in place instead of packed: element (p, j) of
+ * the k x 12 micro-panel at b[j * ldb + p] (12 rows of B^T, each contiguous
+ * in k). Used when B^T is row-major and M is small, so each B element is
+ * used by few tiles and packing it would cost as much as the product. */
+#define FMA_COL_T(j)                                                                               \
+    {                                                                                              \
+        __m512 bj = _mm512_set1_ps(b##j[u]);                                                       \
+        c0_##j = _mm512_fmadd_ps(a0, bj, c0_##j);                                                  \
+        c1_##j = _mm512_fmadd_ps(a1, bj, c1_##j);                                                  \
+    }
+#define BROW_DECL(j)   const float *b##j = b + (j)*ldb;
+#define BROW_STEP(j)   b##j += 4;
+#define BROW_STEP_1(j) b##j += 1;
+#define BROW_PF(j)     _mm_prefetch((const char *)(b##j + 128), _MM_HINT_T0);
+
+void bnk_sgemm_ukr_bt_avx512(int64_t k, const float *restrict a, const float *restrict b,
+                             int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta)
+{
+    FOR_COLS(ACC_DECL)
+    FOR_COLS(BROW_DECL)
+    FOR_COLS(PREFETCH_C)
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        FOR_COLS(BROW_PF)
+        for (int u = 0; u < 4; u++) {
+            __m512 a0 = _mm512_load_ps(a + u * MR);
+            __m512 a1 = _mm512_load_ps(a + u * MR + 16);
+            FOR_COLS(FMA_COL_T)
+        }
+        a += 4 * MR;
+        FOR_COLS(BROW_STEP)
+    }
+    for (; p < k; p++) {
+        const int u = 0;
+        __m512 a0 = _mm512_load_ps(a);
+        __m512 a1 = _mm512_load_ps(a + 16);
+        FOR_COLS(FMA_COL_T)
+        a += MR;
+        FOR_COLS(BROW_STEP_1)
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+    if (beta == 0.0f) {
+        FOR_COLS(STORE_B0)
+    } else {
+        __m512 vb = _mm512_set1_ps(beta);
+        FOR_COLS(STORE_BETA)
+    }
+}
+
 /* y[i] += sum_p A[i*lda + p] x[p]: four rows at a time, two accumulators
  * per row, masked loads for the k tail. */
 void bnk_sgemv_dot_avx512(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,
@@ -188,7 +237,7 @@ void bnk_sgemv_axpy_avx512(int64_t m, int64_t k, const float *A, int64_t lda, co
 /* In-register transpose of the 16 x 16 block r[0..15] (row i = r[i]) into
  * out[0..15] (out[j] = column j). Three stages: 32-bit and 64-bit
  * interleaves within 128-bit lanes, then two 128-bit lane shuffles. */
-static inline void transpose16(const __m512 r[16], __m512 out[16])
+static inline __attribute__((always_inline)) void transpose16(const __m512 r[16], __m512 out[16])
 {
     __m512 t[16], u[16];
     for (int i = 0; i < 8; i++) {
@@ -235,8 +284,11 @@ void bnk_sgemm_pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rsa
             for (; p + 16 <= kc; p += 16) {
                 for (int h = 0; h < 2; h++) {
                     __m512 r[16], o[16];
-                    for (int i = 0; i < 16; i++)
+                    for (int i = 0; i < 16; i++) {
+                        _mm_prefetch((const char *)(src + (h * 16 + i) * rsa + p + 256),
+                                     _MM_HINT_T0);
                         r[i] = _mm512_loadu_ps(src + (h * 16 + i) * rsa + p);
+                    }
                     transpose16(r, o);
                     for (int c = 0; c < 16; c++)
                         _mm512_store_ps(dst + (p + c) * MR + h * 16, o[c]);
@@ -270,13 +322,21 @@ void bnk_sgemm_pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rsb
         } else if (n == NR && rsb == 1) {
             for (; p + 16 <= kc; p += 16) {
                 __m512 r[16], o[16];
-                for (int j = 0; j < NR; j++)
+                for (int j = 0; j < NR; j++) {
+                    /* 12 strided streams: the hardware prefetcher alone
+                     * leaves these loads waiting on memory. */
+                    _mm_prefetch((const char *)(src + j * csb + p + 256), _MM_HINT_T0);
                     r[j] = _mm512_loadu_ps(src + j * csb + p);
+                }
                 for (int j = NR; j < 16; j++)
                     r[j] = _mm512_setzero_ps();
                 transpose16(r, o);
-                for (int c = 0; c < 16; c++)
-                    _mm512_mask_storeu_ps(dst + (p + c) * NR, m12, o[c]);
+                /* Full stores in increasing k: each one's 4 surplus floats
+                 * are overwritten by the next; only the last is masked so
+                 * nothing past this block is touched. */
+                for (int c = 0; c < 15; c++)
+                    _mm512_storeu_ps(dst + (p + c) * NR, o[c]);
+                _mm512_mask_storeu_ps(dst + (p + 15) * NR, m12, o[15]);
             }
         }
         for (; p < kc; p++) {
