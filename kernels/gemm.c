@@ -36,6 +36,7 @@ typedef void (*pack_fn)(int64_t rows_or_k, int64_t k_or_cols, const float *X, in
 typedef struct gemm_desc {
     int mr, nr;
     int64_t mc, kc, nc; /* cache blocks; mc a multiple of mr, nc of nr */
+    int64_t direct_m;   /* read B in place (ukr_bt) when M <= direct_m */
     ukr_fn ukr;
     ukr_bt_fn ukr_bt; /* B unpacked (B^T row-major), or NULL */
     gemv_fn dot, axpy;
@@ -46,12 +47,13 @@ static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64
 static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst);
 
 /* Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core): see gemm.h. */
-static gemm_desc desc_avx512 = {
+static const gemm_desc desc_avx512 = {
     .mr = BNK_SGEMM_AVX512_MR,
     .nr = BNK_SGEMM_AVX512_NR,
     .mc = 192,
     .kc = 384,
-    .nc = 4080,
+    .nc = 1024,
+    .direct_m = 512,
     .ukr = bnk_sgemm_ukr_avx512,
     .ukr_bt = bnk_sgemm_ukr_bt_avx512,
     .dot = bnk_sgemv_dot_avx512,
@@ -65,7 +67,7 @@ static const gemm_desc desc_avx2 = {
     .nr = BNK_SGEMM_AVX2_NR,
     .mc = 192,
     .kc = 384,
-    .nc = 4080,
+    .nc = 1020,
     .ukr = bnk_sgemm_ukr_avx2,
     .dot = bnk_sgemv_dot_avx2,
     .axpy = bnk_sgemv_axpy_avx2,
@@ -337,16 +339,6 @@ static bn_status sgemm_packed(const gemm_desc *d, int64_t M, int64_t N, int64_t 
         return BN_OK;
     }
 
-#ifdef GEMM_TUNE
-    gemm_desc dd = *d;
-    if (getenv("MC"))
-        dd.mc = atoi(getenv("MC"));
-    if (getenv("KC"))
-        dd.kc = atoi(getenv("KC"));
-    if (getenv("NC"))
-        dd.nc = atoi(getenv("NC"));
-    d = &dd;
-#endif
     size_t need = ws_bytes(d, M, N, K);
     char *ws = workspace != NULL ? workspace : tls_workspace(need);
     if (ws == NULL)
@@ -378,7 +370,7 @@ static bn_status sgemm_packed(const gemm_desc *d, int64_t M, int64_t N, int64_t 
 
     const int64_t mr = d->mr, nr = d->nr;
     /* Few rows: read B in place rather than pack it (see gemm.h). */
-    const int direct_b = d->ukr_bt != NULL && rsb == 1 && M <= d->mc;
+    const int direct_b = d->ukr_bt != NULL && rsb == 1 && M <= d->direct_m;
     for (int64_t jc = 0; jc < N; jc += d->nc) {
         int64_t ncb = min64(d->nc, N - jc);
         for (int64_t pc = 0; pc < K; pc += d->kc) {

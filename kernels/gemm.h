@@ -43,14 +43,19 @@
  *     can fail: the call then returns BN_ERR_OOM with C untouched.
  * The reference kernel uses no workspace.
  *
- * Blocking (gemm.c, chosen for Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 shared):
- * KC = 384 (a KC x NR micro-panel of B, 18 KiB at NR = 12, stays in L1),
- * MC = 192 (an MC x KC block of packed A, 288 KiB, stays in L2), NC = 4080 (a
- * KC x NC panel of packed B, 6.0 MiB, lives in L3). The loop nest is
+ * Blocking (gemm.c, tuned on Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 shared).
+ * AVX-512: KC = 384 (a KC x NR micro-panel of B, 12 KiB, stays in L1),
+ * MC = 192 (an MC x KC block of packed A, 288 KiB, stays in L2), NC = 1024
+ * (a KC x NC panel of packed B, 1.5 MiB, in L2/L3; a small NC also keeps the
+ * MC x NC block of C cache-resident across the KC loop). AVX2: the same with
+ * NC = 1020. The loop nest is
  * jc (NC) -> pc (KC, pack B) -> ic (MC, pack A) -> jr (NR) -> ir (MR) -> kernel.
  * When C is row-major (csc == 1 and rsc != 1) the framework computes
  * C^T = B^T A^T instead, so that the micro-kernel's vectors run along C's
- * unit stride. M == 1 or N == 1 goes to a GEMV path (no packing).
+ * unit stride. M == 1 or N == 1 goes to a GEMV path (no packing). When (after
+ * that swap) B has unit row stride and M <= 512 (AVX-512), B is read in place
+ * by ukr_bt instead of packed (row-major C = A B^T-style products with few
+ * rows, e.g. activations x weights).
  *
  * The reference returns BN_OK always; ISA entries return BN_OK or BN_ERR_OOM.
  * NULL A/B/C with a non-empty operation is a programmer error (BN_ASSERT).
@@ -86,8 +91,8 @@ bn_status bnk_sgemm_avx2(int64_t M, int64_t N, int64_t K, float alpha, const flo
                          int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta,
                          float *C, int64_t rsc, int64_t csc, void *workspace);
 
-/* Packed GEMM with the AVX-512F micro-kernel (32 x 12). The CPU must have
- * AVX-512F (bnk_gemm_impls[].available). */
+/* Packed GEMM with the AVX-512 micro-kernel (32 x 8). The CPU must have
+ * AVX-512 F/BW/VL/DQ (bnk_gemm_impls[].available). */
 bn_status bnk_sgemm_avx512(int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                            int64_t rsa, int64_t csa, const float *B, int64_t rsb, int64_t csb,
                            float beta, float *C, int64_t rsc, int64_t csc, void *workspace);
@@ -151,13 +156,15 @@ void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, 
  * stride tiles on an aligned MR x NR scratch tile (beta = 0, alpha = 1) and
  * merges it into C with alpha and beta itself.
  *
- * AVX-512: MR = 32 (two zmm), NR = 12: 24 zmm accumulators, 2 zmm of A and
+ * AVX-512: MR = 32 (two zmm), NR = 8: 16 zmm accumulators, 2 zmm of A and
  *          a broadcast of B per k step; k unrolled by 4, A prefetched ahead.
+ *          (32 x 12 runs at the same speed in L1 but wastes a third of a
+ *          tile at every power-of-two edge; 32 x 8 tiles 2^n sizes exactly.)
  * AVX2:    MR = 16 (two ymm), NR = 6: 12 ymm accumulators (the Haswell shape).
  *
  * bnk_sgemm_ukr_bt_<isa>(k, a, b, ldb, c, ldc, alpha, beta) is the same
  * tile with B unpacked: element (p, j) at b[j * ldb + p] (B^T row-major).
- * The framework uses it when B has unit row stride and M <= MC (typically
+ * The framework uses it when B has unit row stride and M <= 512 (typically
  * C = X W^T with few rows in X), where packing B would cost as much as the
  * product; partial NR panels still go through the packed kernel.
  *
@@ -173,7 +180,7 @@ void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, 
  * alignment, m and k any size >= 0. They are the N == 1 / M == 1 path.
  */
 #define BNK_SGEMM_AVX512_MR 32
-#define BNK_SGEMM_AVX512_NR 12
+#define BNK_SGEMM_AVX512_NR 8
 #define BNK_SGEMM_AVX2_MR   16
 #define BNK_SGEMM_AVX2_NR   6
 
