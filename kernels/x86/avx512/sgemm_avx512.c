@@ -279,38 +279,51 @@ static inline __attribute__((always_inline)) void transpose16(const __m512 r[16]
 void bnk_sgemm_pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,
                              float *restrict dst)
 {
-    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    int64_t full = mc / MR * MR; /* rows in full panels */
+    int64_t i0 = 0;
+    if (rsa == 1 && full > 0) {
+        /* Column-major A: walk k outermost so each column of the block is
+         * one contiguous read of `full` floats. */
+        for (int64_t p = 0; p < kc; p++) {
+            const float *s = A + p * csa;
+            for (int64_t q = 0; q < full; q += MR) {
+                float *d = dst + q * kc + p * MR;
+                _mm512_store_ps(d, _mm512_loadu_ps(s + q));
+                _mm512_store_ps(d + 16, _mm512_loadu_ps(s + q + 16));
+            }
+        }
+        i0 = full;
+    }
+    for (; i0 < mc; i0 += MR) {
         int64_t m = mc - i0 < MR ? mc - i0 : MR;
         const float *src = A + i0 * rsa;
+        float *d = dst + i0 * kc;
         int64_t p = 0;
-        if (m == MR && rsa == 1) {
-            for (; p < kc; p++) {
-                const float *s = src + p * csa;
-                _mm512_store_ps(dst + p * MR, _mm512_loadu_ps(s));
-                _mm512_store_ps(dst + p * MR + 16, _mm512_loadu_ps(s + 16));
-            }
-        } else if (m == MR && csa == 1) {
+        if (m == MR && csa == 1) {
+            /* Row-major A: 16 x 16 transposes; the next panel's rows are
+             * prefetched at the same k while this one is transposed. */
+            int pf = i0 + 2 * MR <= mc;
             for (; p + 16 <= kc; p += 16) {
                 for (int h = 0; h < 2; h++) {
                     __m512 r[16], o[16];
                     for (int i = 0; i < 16; i++) {
-                        _mm_prefetch((const char *)(src + (h * 16 + i) * rsa + p + 256),
-                                     _MM_HINT_T0);
-                        r[i] = _mm512_loadu_ps(src + (h * 16 + i) * rsa + p);
+                        const float *row = src + (h * 16 + i) * rsa + p;
+                        if (pf)
+                            _mm_prefetch((const char *)(row + MR * rsa), _MM_HINT_T0);
+                        r[i] = _mm512_loadu_ps(row);
                     }
                     transpose16(r, o);
                     for (int c = 0; c < 16; c++)
-                        _mm512_store_ps(dst + (p + c) * MR + h * 16, o[c]);
+                        _mm512_store_ps(d + (p + c) * MR + h * 16, o[c]);
                 }
             }
         }
         for (; p < kc; p++) {
             for (int64_t i = 0; i < m; i++)
-                dst[p * MR + i] = src[i * rsa + p * csa];
+                d[p * MR + i] = src[i * rsa + p * csa];
             for (int64_t i = m; i < MR; i++)
-                dst[p * MR + i] = 0.0f;
+                d[p * MR + i] = 0.0f;
         }
-        dst += MR * kc;
     }
 }
 
@@ -329,13 +342,16 @@ void bnk_sgemm_pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rsb
             for (; p < kc; p++)
                 _mm512_mask_storeu_ps(dst + p * NR, mnr, _mm512_maskz_loadu_ps(mnr, src + p * rsb));
         } else if (n == NR && rsb == 1) {
+            /* NR short strided streams defeat the hardware prefetcher:
+             * prefetch the next panel's rows at the same k meanwhile. */
+            int pf = j0 + 2 * NR <= nc;
             for (; p + 16 <= kc; p += 16) {
                 __m512 r[16], o[16];
                 for (int j = 0; j < NR; j++) {
-                    /* NR strided streams: the hardware prefetcher alone
-                     * leaves these loads waiting on memory. */
-                    _mm_prefetch((const char *)(src + j * csb + p + 256), _MM_HINT_T0);
-                    r[j] = _mm512_loadu_ps(src + j * csb + p);
+                    const float *row = src + j * csb + p;
+                    if (pf)
+                        _mm_prefetch((const char *)(row + NR * csb), _MM_HINT_T0);
+                    r[j] = _mm512_loadu_ps(row);
                 }
                 for (int j = NR; j < 16; j++)
                     r[j] = _mm512_setzero_ps();
