@@ -3,8 +3,9 @@
  *
  * Every ISA the CPU has is compared with bnk_sgemm_ref (double accumulation)
  * at odd sizes built from {1, 7, 15, 17, 63, 65, 1000, 1023}, with row-major,
- * column-major (transposed), padded and general (non-unit) strides for A, B
- * and C, with alpha/beta variants, beta == 0 over a NaN-filled C, and alpha
+ * column-major (transposed), padded, general (non-unit), negative (reversed)
+ * strides for A, B and C and zero (broadcast) strides for A and B, with alpha/beta variants, beta
+ * == 0 over a NaN-filled C, and alpha
  * == 0 over NaN operands. Large products (up to 2048) are checked by random
  * projection (Freivalds): C x against A (B x) in double. ISAs the CPU lacks are
  * skipped with the reason.
@@ -35,7 +36,16 @@ static float frand(void)
 }
 
 /* A rows x cols matrix view over its own buffer, in one of these layouts. */
-typedef enum layout { ROW, COL, ROW_PAD, COL_PAD, GENERAL } layout;
+typedef enum layout {
+    ROW,
+    COL,
+    ROW_PAD,
+    COL_PAD,
+    GENERAL,
+    REVERSED,  /* row-major with the row order reversed: rs < 0 */
+    BROADCAST, /* every column the same: cs == 0 */
+    LAYOUT_COUNT
+} layout;
 
 typedef struct mat {
     float *buf;   /* allocation (freed by mat_free) */
@@ -64,15 +74,29 @@ static mat mat_new(int64_t r, int64_t c, layout l)
     case GENERAL:
         m.rs = 2, m.cs = 2 * r + 1;
         break;
+    case REVERSED:
+        m.rs = -c, m.cs = 1;
+        break;
+    case BROADCAST:
+        m.rs = 1, m.cs = 0;
+        break;
+    default:
+        cr_assert_fail("bad layout %d", (int)l);
     }
-    m.n = (size_t)((r - 1) * m.rs + (c - 1) * m.cs + 1) + 7;
+    /* Offsets of the first and last elements (strides may be negative). */
+    int64_t lo = 0, hi = 0;
+    int64_t ext_r = (r - 1) * m.rs, ext_c = (c - 1) * m.cs;
+    lo += ext_r < 0 ? ext_r : 0;
+    hi += ext_r > 0 ? ext_r : 0;
+    lo += ext_c < 0 ? ext_c : 0;
+    hi += ext_c > 0 ? ext_c : 0;
+    m.n = (size_t)(hi - lo + 1) + 7;
     m.buf = malloc(m.n * sizeof(float));
     cr_assert_not_null(m.buf);
     /* Gaps (padding) hold a sentinel so writes outside the view are caught. */
     for (size_t i = 0; i < m.n; i++)
         m.buf[i] = 12345.0f;
-    m.p = m.buf + 3; /* unaligned on purpose */
-    m.n -= 3;
+    m.p = m.buf + 3 - lo; /* unaligned on purpose */
     for (int64_t i = 0; i < r; i++)
         for (int64_t j = 0; j < c; j++)
             m.p[i * m.rs + j * m.cs] = frand();
@@ -88,9 +112,9 @@ static void mat_free(mat *m)
 static mat mat_clone(const mat *m)
 {
     mat d = *m;
-    d.buf = malloc((m->n + 3) * sizeof(float));
+    d.buf = malloc(m->n * sizeof(float));
     cr_assert_not_null(d.buf);
-    memcpy(d.buf, m->buf, (m->n + 3) * sizeof(float));
+    memcpy(d.buf, m->buf, m->n * sizeof(float));
     d.p = d.buf + (m->p - m->buf);
     return d;
 }
@@ -148,10 +172,10 @@ static void check_case(const bnk_gemm_impl *im, int64_t M, int64_t N, int64_t K,
     cr_assert_not_null(inside);
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++)
-            inside[i * C.rs + j * C.cs] = 1;
+            inside[(C.p - C.buf) + i * C.rs + j * C.cs] = 1;
     for (size_t q = 0; q < C.n; q++)
         if (!inside[q])
-            cr_assert_eq(C.p[q], 12345.0f, "%s: wrote outside C at offset %zu", im->name, q);
+            cr_assert_eq(C.buf[q], 12345.0f, "%s: wrote outside C at offset %zu", im->name, q);
     free(inside);
     mat_free(&A);
     mat_free(&B);
@@ -163,7 +187,7 @@ static void check_case(const bnk_gemm_impl *im, int64_t M, int64_t N, int64_t K,
 /* ---- odd sizes, layouts, alpha/beta ------------------------------------- */
 
 static const int64_t small_sizes[] = {1, 7, 17, 65};
-static const layout layouts[] = {ROW, COL, ROW_PAD, COL_PAD, GENERAL};
+static const layout layouts[] = {ROW, COL, ROW_PAD, COL_PAD, GENERAL, REVERSED};
 static const float alphas[] = {1.0f, 0.5f, -2.0f};
 static const float betas[] = {0.0f, -1.5f, 1.0f};
 
@@ -192,13 +216,19 @@ static void large_odd_sizes(const char *name)
     }
 }
 
+/* Every combination of layouts (C never BROADCAST: its elements must be
+ * distinct), at a size with edge tiles in both directions; and at a size
+ * where C^T B^T A^T takes the packed paths (M and N > 512). */
 static void every_layout(const char *name)
 {
     const bnk_gemm_impl *im = impl_or_skip(name);
-    for (int la = 0; la < 5; la++)
-        for (int lb = 0; lb < 5; lb++)
-            for (int lc = 0; lc < 5; lc++)
-                check_case(im, 37, 29, 45, layouts[la], layouts[lb], layouts[lc], 1.25f, 0.75f, 0);
+    for (int la = 0; la < LAYOUT_COUNT; la++)
+        for (int lb = 0; lb < LAYOUT_COUNT; lb++)
+            for (int lc = 0; lc < BROADCAST; lc++)
+                check_case(im, 37, 29, 45, (layout)la, (layout)lb, (layout)lc, 1.25f, 0.75f, 0);
+    for (int la = 0; la < LAYOUT_COUNT; la++)
+        check_case(im, 530, 521, 19, (layout)la, (layout)((la + 1) % LAYOUT_COUNT),
+                   (layout)(la % BROADCAST), 1.0f, 0.5f, 0);
 }
 
 static void alpha_beta(const char *name)
@@ -315,7 +345,7 @@ static void explicit_workspace(const char *name)
     cr_assert_eq(
         im->sgemm(M, N, K, 1.0f, A.p, A.rs, A.cs, B.p, B.rs, B.cs, 0.5f, D.p, D.rs, D.cs, NULL),
         BN_OK);
-    cr_assert_eq(memcmp(C.buf, D.buf, (C.n + 3) * sizeof(float)), 0);
+    cr_assert_eq(memcmp(C.buf, D.buf, C.n * sizeof(float)), 0);
     bnk_sgemm_release_thread_workspace();
     bnk_sgemm_release_thread_workspace(); /* twice is fine */
     free(w);
