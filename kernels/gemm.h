@@ -53,7 +53,7 @@
  * When C is row-major (csc == 1 and rsc != 1) the framework computes
  * C^T = B^T A^T instead, so that the micro-kernel's vectors run along C's
  * unit stride. M == 1 or N == 1 goes to a GEMV path (no packing). When (after
- * that swap) B has unit row stride and M <= 512 (AVX-512), B is read in place
+ * that swap) B has unit row stride and M <= 512, B is read in place
  * by ukr_bt instead of packed (row-major C = A B^T-style products with few
  * rows, e.g. activations x weights).
  *
@@ -188,6 +188,8 @@ void bnk_sgemm_ukr_avx512(int64_t k, const float *a, const float *b, float *c, i
                           float alpha, float beta);
 void bnk_sgemm_ukr_bt_avx512(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
                              int64_t ldc, float alpha, float beta);
+void bnk_sgemm_ukr_bt_avx2(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
+                           int64_t ldc, float alpha, float beta);
 void bnk_sgemm_ukr_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                         float alpha, float beta);
 void bnk_sgemm_pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,

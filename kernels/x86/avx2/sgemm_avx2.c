@@ -6,7 +6,8 @@
  * broadcasts of packed B): 12 ymm accumulators, 2 for A, 2 for broadcasts -
  * all 16 ymm registers, the classic Haswell shape. Per k step: 12 FMAs
  * against 2 loads and 6 broadcasts. k is unrolled by 4 with packed A
- * prefetched ahead; the C tile is prefetched before the loop.
+ * prefetched ahead; the C tile is prefetched before the loop. The unpacked-B
+ * variant (ukr_bt) reads 6 rows of B^T in place (see gemm.h).
  */
 #include <immintrin.h>
 
@@ -75,6 +76,53 @@ void bnk_sgemm_ukr_avx2(int64_t k, const float *restrict a, const float *restric
         KSTEP(0)
         a += MR;
         b += NR;
+    }
+    __m256 va = _mm256_set1_ps(alpha);
+    if (beta == 0.0f) {
+        FOR_COLS(STORE_B0)
+    } else {
+        __m256 vb = _mm256_set1_ps(beta);
+        FOR_COLS(STORE_BETA)
+    }
+}
+
+/* The same tile with B read in place: element (p, j) of the k x 6 micro-
+ * panel at b[j * ldb + p] (6 rows of B^T, contiguous in k). */
+#define FMA_COL_T(j)                                                                               \
+    {                                                                                              \
+        __m256 bj = _mm256_broadcast_ss(b##j + u);                                                 \
+        c0_##j = _mm256_fmadd_ps(a0, bj, c0_##j);                                                  \
+        c1_##j = _mm256_fmadd_ps(a1, bj, c1_##j);                                                  \
+    }
+#define BROW_DECL(j)   const float *b##j = b + (j)*ldb;
+#define BROW_STEP(j)   b##j += 4;
+#define BROW_STEP_1(j) b##j += 1;
+#define BROW_PF(j)     _mm_prefetch((const char *)(b##j + 128), _MM_HINT_T0);
+
+void bnk_sgemm_ukr_bt_avx2(int64_t k, const float *restrict a, const float *restrict b, int64_t ldb,
+                           float *restrict c, int64_t ldc, float alpha, float beta)
+{
+    FOR_COLS(ACC_DECL)
+    FOR_COLS(BROW_DECL)
+    FOR_COLS(PREFETCH_C)
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        FOR_COLS(BROW_PF)
+        for (int u = 0; u < 4; u++) {
+            __m256 a0 = _mm256_load_ps(a + u * MR);
+            __m256 a1 = _mm256_load_ps(a + u * MR + 8);
+            FOR_COLS(FMA_COL_T)
+        }
+        a += 4 * MR;
+        FOR_COLS(BROW_STEP)
+    }
+    for (; p < k; p++) {
+        const int u = 0;
+        __m256 a0 = _mm256_load_ps(a);
+        __m256 a1 = _mm256_load_ps(a + 8);
+        FOR_COLS(FMA_COL_T)
+        a += MR;
+        FOR_COLS(BROW_STEP_1)
     }
     __m256 va = _mm256_set1_ps(alpha);
     if (beta == 0.0f) {
