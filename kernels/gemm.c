@@ -4,9 +4,10 @@
  * workspace, and the dispatch table (contract in kernels/gemm.h).
  *
  * This file is compiled without ISA flags, so it is portable C only: it calls
- * the micro-kernels and GEMV kernels of kernels/x86/<isa>/ through a small
- * descriptor and never executes an instruction the CPU may lack unless that
- * ISA was chosen (and bnk_gemm_impls[].available() said yes).
+ * the micro-kernels, packers and GEMV kernels of kernels/x86/<isa>/ through a
+ * small descriptor (packing is ISA code because the transposing cases need
+ * register transposes to keep up with the kernels) and never executes an instruction the CPU may
+ * lack unless that ISA was chosen (and bnk_gemm_impls[].available() said yes).
  *
  * Loop nest (Goto / BLIS):
  *   jc over N by NC     B panel   KC x NC  packed once per (jc, pc), L2/L3
@@ -48,9 +49,6 @@ typedef struct gemm_desc {
     pack_fn pack_a, pack_b; /* (mc, kc, A, ...) and (kc, nc, B, ...) */
 } gemm_desc;
 
-static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa, float *dst);
-static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst);
-
 /* Blocking for Zen 4 (L1d 32 KiB, L2 1 MiB per core): see gemm.h. */
 static const gemm_desc desc_avx512 = {
     .mr = BNK_SGEMM_AVX512_MR,
@@ -78,8 +76,8 @@ static const gemm_desc desc_avx2 = {
     .ukr_bt = bnk_sgemm_ukr_bt_avx2,
     .dot = bnk_sgemv_dot_avx2,
     .axpy = bnk_sgemv_axpy_avx2,
-    .pack_a = pack_a_16,
-    .pack_b = pack_b_6,
+    .pack_a = bnk_sgemm_pack_a_avx2,
+    .pack_b = bnk_sgemm_pack_b_avx2,
 };
 
 #define ALIGN_BYTES 64
@@ -170,91 +168,6 @@ static void *tls_workspace(size_t bytes)
     tls_ws = p;
     tls_ws_size = align_up(bytes);
     return p;
-}
-
-/* ---- packing ------------------------------------------------------------ */
-
-/*
- * Packs the mc x kc block A (element (i, p) at A[i*rsa + p*csa]) into
- * micro-panels of MR rows: panel q holds rows q*MR.., element (i, p) at
- * dst[q*MR*kc + p*MR + i]; rows past mc are zero. MR is a compile-time
- * constant in each instantiation so the copies vectorise.
- */
-static inline void pack_a_mr(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,
-                             float *restrict dst, const int MR)
-{
-    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-        int64_t m = min64(MR, mc - i0);
-        const float *src = A + i0 * rsa;
-        if (rsa == 1 && m == MR) {
-            for (int64_t p = 0; p < kc; p++) {
-                const float *s = src + p * csa;
-                for (int i = 0; i < MR; i++)
-                    dst[p * MR + i] = s[i];
-            }
-        } else if (csa == 1) {
-            for (int64_t i = 0; i < m; i++) {
-                const float *s = src + i * rsa;
-                for (int64_t p = 0; p < kc; p++)
-                    dst[p * MR + i] = s[p];
-            }
-            for (int64_t p = 0; p < kc; p++)
-                for (int64_t i = m; i < MR; i++)
-                    dst[p * MR + i] = 0.0f;
-        } else {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t i = 0; i < m; i++)
-                    dst[p * MR + i] = src[i * rsa + p * csa];
-                for (int64_t i = m; i < MR; i++)
-                    dst[p * MR + i] = 0.0f;
-            }
-        }
-        dst += MR * kc;
-    }
-}
-
-/*
- * Packs the kc x nc block B (element (p, j) at B[p*rsb + j*csb]) into
- * micro-panels of NR columns: panel q holds columns q*NR.., element (p, j) at
- * dst[q*NR*kc + p*NR + j]; columns past nc are zero.
- */
-static inline void pack_b_nr(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb,
-                             float *restrict dst, const int NR)
-{
-    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
-        int64_t n = min64(NR, nc - j0);
-        const float *src = B + j0 * csb;
-        if (csb == 1 && n == NR) {
-            for (int64_t p = 0; p < kc; p++) {
-                const float *s = src + p * rsb;
-                for (int j = 0; j < NR; j++)
-                    dst[p * NR + j] = s[j];
-            }
-        } else if (rsb == 1 && n == NR) {
-            for (int64_t p = 0; p < kc; p++)
-                for (int j = 0; j < NR; j++)
-                    dst[p * NR + j] = src[p + j * csb];
-        } else {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t j = 0; j < n; j++)
-                    dst[p * NR + j] = src[p * rsb + j * csb];
-                for (int64_t j = n; j < NR; j++)
-                    dst[p * NR + j] = 0.0f;
-            }
-        }
-        dst += NR * kc;
-    }
-}
-
-/* Portable packers of the AVX2 shape (MR = 16, NR = 6). */
-static void pack_a_16(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa, float *dst)
-{
-    pack_a_mr(mc, kc, A, rsa, csa, dst, 16);
-}
-
-static void pack_b_6(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb, float *dst)
-{
-    pack_b_nr(kc, nc, B, rsb, csb, dst, 6);
 }
 
 /* ---- helpers ------------------------------------------------------------ */

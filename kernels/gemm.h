@@ -172,7 +172,7 @@ void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, 
  * of A (general strides) into ceil(mc / MR) micro-panels of MR x kc, panel q
  * at dst + q * MR * kc, rows past mc zero; bnk_sgemm_pack_b_<isa>(kc, nc, B,
  * rsb, csb, dst) likewise packs kc x nc of B into NR-column micro-panels.
- * dst is 64-byte aligned. (AVX2 uses the portable packers of gemm.c.)
+ * dst is 64-byte aligned.
  *
  * bnk_sgemv_{dot,axpy}_<isa>(m, k, A, lda, x, y) accumulate y[i] += sum_p
  * A(i, p) x[p] for i < m, with A(i, p) = A[i * lda + p] (dot: rows contiguous)
@@ -200,6 +200,10 @@ void bnk_sgemv_dot_avx512(int64_t m, int64_t k, const float *A, int64_t lda, con
                           float *y);
 void bnk_sgemv_axpy_avx512(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,
                            float *y);
+void bnk_sgemm_pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,
+                           float *dst);
+void bnk_sgemm_pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb,
+                           float *dst);
 void bnk_sgemv_dot_avx2(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,
                         float *y);
 void bnk_sgemv_axpy_avx2(int64_t m, int64_t k, const float *A, int64_t lda, const float *x,

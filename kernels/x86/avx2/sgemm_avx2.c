@@ -236,3 +236,127 @@ void bnk_sgemv_axpy_avx2(int64_t m, int64_t k, const float *A, int64_t lda, cons
         y[i] += s;
     }
 }
+
+/* ---- packing ------------------------------------------------------------ */
+
+/* In-register transpose of the 8 x 8 block r[0..7] into out[0..7]
+ * (out[j] = column j): 32-bit and 64-bit interleaves within 128-bit lanes,
+ * then a lane exchange. */
+static inline __attribute__((always_inline)) void transpose8(const __m256 r[8], __m256 out[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; g++) {
+        u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        out[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        out[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+/* Packs A (mc x kc) into MR-row micro-panels (layout in gemm.h): column-major
+ * A is copied walking k outermost, row-major A goes through 8 x 8 register
+ * transposes with the next panel's rows prefetched; the rest is scalar. */
+void bnk_sgemm_pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rsa, int64_t csa,
+                           float *restrict dst)
+{
+    int64_t full = mc / MR * MR;
+    int64_t i0 = 0;
+    if (rsa == 1 && full > 0) {
+        for (int64_t p = 0; p < kc; p++) {
+            const float *s = A + p * csa;
+            for (int64_t q = 0; q < full; q += MR) {
+                float *d = dst + q * kc + p * MR;
+                _mm256_store_ps(d, _mm256_loadu_ps(s + q));
+                _mm256_store_ps(d + 8, _mm256_loadu_ps(s + q + 8));
+            }
+        }
+        i0 = full;
+    }
+    for (; i0 < mc; i0 += MR) {
+        int64_t m = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = A + i0 * rsa;
+        float *d = dst + i0 * kc;
+        int64_t p = 0;
+        if (m == MR && csa == 1) {
+            int pf = i0 + 2 * MR <= mc;
+            for (; p + 8 <= kc; p += 8) {
+                for (int h = 0; h < 2; h++) {
+                    __m256 r[8], o[8];
+                    for (int i = 0; i < 8; i++) {
+                        const float *row = src + (h * 8 + i) * rsa + p;
+                        if (pf)
+                            _mm_prefetch((const char *)(row + MR * rsa), _MM_HINT_T0);
+                        r[i] = _mm256_loadu_ps(row);
+                    }
+                    transpose8(r, o);
+                    for (int c = 0; c < 8; c++)
+                        _mm256_store_ps(d + (p + c) * MR + h * 8, o[c]);
+                }
+            }
+        }
+        for (; p < kc; p++) {
+            for (int64_t i = 0; i < m; i++)
+                d[p * MR + i] = src[i * rsa + p * csa];
+            for (int64_t i = m; i < MR; i++)
+                d[p * MR + i] = 0.0f;
+        }
+    }
+}
+
+/* Packs B (kc x nc) into NR-column micro-panels (layout in gemm.h): row-major
+ * B is a 4 + 2 float copy per k, column-major B (6 rows of B^T) goes through
+ * 8 x 8 transposes with 2 zero rows; the rest is scalar. */
+void bnk_sgemm_pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rsb, int64_t csb,
+                           float *restrict dst)
+{
+    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+        int64_t n = nc - j0 < NR ? nc - j0 : NR;
+        const float *src = B + j0 * csb;
+        int64_t p = 0;
+        if (n == NR && csb == 1) {
+            for (; p < kc; p++) {
+                const float *s = src + p * rsb;
+                float *d = dst + p * NR;
+                _mm_storeu_ps(d, _mm_loadu_ps(s));
+                _mm_storel_pi((__m64 *)(d + 4),
+                              _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(s + 4)));
+            }
+        } else if (n == NR && rsb == 1) {
+            int pf = j0 + 2 * NR <= nc;
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8], o[8];
+                for (int j = 0; j < NR; j++) {
+                    const float *row = src + j * csb + p;
+                    if (pf)
+                        _mm_prefetch((const char *)(row + NR * csb), _MM_HINT_T0);
+                    r[j] = _mm256_loadu_ps(row);
+                }
+                for (int j = NR; j < 8; j++)
+                    r[j] = _mm256_setzero_ps();
+                transpose8(r, o);
+                /* Full stores in increasing k (each one's 2 surplus floats
+                 * are overwritten by the next); the last stores just 6. */
+                for (int c = 0; c < 7; c++)
+                    _mm256_storeu_ps(dst + (p + c) * NR, o[c]);
+                float *d = dst + (p + 7) * NR;
+                _mm_storeu_ps(d, _mm256_castps256_ps128(o[7]));
+                _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(o[7], 1));
+            }
+        }
+        for (; p < kc; p++) {
+            for (int64_t j = 0; j < n; j++)
+                dst[p * NR + j] = src[p * rsb + j * csb];
+            for (int64_t j = n; j < NR; j++)
+                dst[p * NR + j] = 0.0f;
+        }
+        dst += NR * kc;
+    }
+}
