@@ -126,6 +126,12 @@ static size_t ws_bytes(const gemm_desc *d, int64_t M, int64_t N, int64_t K)
 
 static _Thread_local void *tls_ws;
 static _Thread_local size_t tls_ws_size;
+static _Thread_local int tls_fail_allocs; /* fault injection, see gemm.h */
+
+void bnk_sgemm__fail_allocs(int n)
+{
+    tls_fail_allocs = n > 0 ? n : 0;
+}
 static pthread_key_t ws_key;
 static int ws_key_ok;
 static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
@@ -158,6 +164,10 @@ static void *tls_workspace(size_t bytes)
         return tls_ws;
     pthread_once(&ws_once, ws_key_init);
     bnk_sgemm_release_thread_workspace();
+    if (tls_fail_allocs > 0) {
+        tls_fail_allocs--;
+        return NULL;
+    }
     void *p = aligned_alloc(ALIGN_BYTES, align_up(bytes));
     if (p == NULL)
         return NULL;

@@ -135,6 +135,10 @@ size_t bnk_sgemm_workspace_size(const bnk_gemm_impl *impl, int64_t M, int64_t N,
  * Safe to call at any time on any thread; the next call re-allocates. */
 void bnk_sgemm_release_thread_workspace(void);
 
+/* Fault injection for tests: the next n growths of this thread's workspace
+ * fail as if out of memory (n <= 0 turns it off). */
+void bnk_sgemm__fail_allocs(int n);
+
 /* Splits [0, n) into `parts` contiguous ranges whose boundaries are multiples
  * of `granule` (except the last end, n), as even as that allows: range p is
  * [*lo, *hi); empty when there is too little work. Use granule = impl->mr for

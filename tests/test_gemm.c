@@ -355,6 +355,41 @@ static void explicit_workspace(const char *name)
     mat_free(&D);
 }
 
+/* Out of memory while growing the thread-local workspace: BN_ERR_OOM with a
+ * message naming the size, C untouched; the next call works. A caller-given
+ * workspace and the GEMV path (no workspace) are not affected. */
+static void out_of_memory(const char *name)
+{
+    const bnk_gemm_impl *im = impl_or_skip(name);
+    mat A = mat_new(70, 50, ROW), B = mat_new(50, 60, ROW), C = mat_new(70, 60, ROW);
+    mat C0 = mat_clone(&C);
+    bnk_sgemm_release_thread_workspace();
+    bnk_sgemm__fail_allocs(1);
+    cr_assert_eq(
+        im->sgemm(70, 60, 50, 1.0f, A.p, A.rs, A.cs, B.p, B.rs, B.cs, 0.0f, C.p, C.rs, C.cs, NULL),
+        BN_ERR_OOM);
+    cr_assert(strstr(bn_last_error(), "workspace") != NULL, "message: %s", bn_last_error());
+    cr_assert_eq(memcmp(C.buf, C0.buf, C.n * sizeof(float)), 0, "C changed on failure");
+    bnk_sgemm__fail_allocs(1);
+    cr_assert_eq(
+        im->sgemm(70, 1, 50, 1.0f, A.p, A.rs, A.cs, B.p, B.rs, B.cs, 0.0f, C.p, C.rs, C.cs, NULL),
+        BN_OK); /* GEMV needs no workspace */
+    size_t wsz = bnk_sgemm_workspace_size(im, 70, 60, 50);
+    void *w = aligned_alloc(64, (wsz + 63) / 64 * 64);
+    cr_assert_not_null(w);
+    cr_assert_eq(
+        im->sgemm(70, 60, 50, 1.0f, A.p, A.rs, A.cs, B.p, B.rs, B.cs, 0.0f, C.p, C.rs, C.cs, w),
+        BN_OK);
+    free(w);
+    bnk_sgemm__fail_allocs(0);
+    check_case(im, 70, 60, 50, ROW, ROW, ROW, 1.0f, 0.0f, 0);
+    bnk_sgemm_release_thread_workspace();
+    mat_free(&A);
+    mat_free(&B);
+    mat_free(&C);
+    mat_free(&C0);
+}
+
 typedef struct part_arg {
     const bnk_gemm_impl *im;
     const mat *A, *B, *C;
@@ -446,6 +481,10 @@ static void threads_on_disjoint_blocks(const char *name)
     Test(gemm_##isa, explicit_workspace_equals_thread_local)                                       \
     {                                                                                              \
         explicit_workspace(#isa);                                                                  \
+    }                                                                                              \
+    Test(gemm_##isa, out_of_memory_is_an_error_return)                                             \
+    {                                                                                              \
+        out_of_memory(#isa);                                                                       \
     }                                                                                              \
     Test(gemm_##isa, threads_on_disjoint_blocks_equal_one_call)                                    \
     {                                                                                              \
