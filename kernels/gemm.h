@@ -31,7 +31,7 @@
  * splits work by calling the same function on disjoint sub-blocks of C, i.e.
  * with C + i0*rsc + j0*csc, A + i0*rsa, B + j0*csb and M = i1-i0, N = j1-j0.
  * bnk_sgemm_split() picks block boundaries aligned to the micro-tile so the
- * pieces tile C with no extra edge tiles. Concurrent calls on disjoint C blocks
+ * pieces add no edge tiles. Concurrent calls on disjoint C blocks
  * are safe (no shared mutable state; see workspace below).
  *
  * Workspace (packing buffers). workspace may be:
@@ -141,8 +141,10 @@ void bnk_sgemm__fail_allocs(int n);
 
 /* Splits [0, n) into `parts` contiguous ranges whose boundaries are multiples
  * of `granule` (except the last end, n), as even as that allows: range p is
- * [*lo, *hi); empty when there is too little work. Use granule = impl->mr for
- * a split over M and impl->nr for a split over N (or a multiple of them). */
+ * [*lo, *hi); empty when there is too little work. Any granule >= 1 gives
+ * correct results; a multiple of both impl->mr and impl->nr (32 for avx512,
+ * 48 for avx2) adds no edge tiles whichever way the framework orients C
+ * (a row-major C swaps the roles of M and N internally). */
 void bnk_sgemm_split(int64_t n, int64_t granule, int parts, int p, int64_t *lo, int64_t *hi);
 
 /* ---- micro-kernel contracts (internal to gemm.c and the ISA files) ------
