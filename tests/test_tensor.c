@@ -174,9 +174,9 @@ Test(tensor, wrap_shares_user_memory_and_releases_once)
     int64_t strides[2] = {4, 2}; /* every other element of the first 3 rows of 4 */
     bn_tensor *t;
     released = 0;
-    cr_assert_eq(bn_tensor_wrap(BN_F32, 2, shape, strides, user, sizeof user, count_release,
-                                &released, &t),
-                 BN_OK);
+    cr_assert_eq(
+        bn_tensor_wrap(BN_F32, 2, shape, strides, user, sizeof user, count_release, &released, &t),
+        BN_OK);
     cr_assert_eq(bn_tensor_data(t), (void *)user, "no copy");
     cr_assert_not(bn_tensor_is_contiguous(t));
     float out[6];
