@@ -43,12 +43,13 @@
 #define VM_EXP_HI 89.0f           /* above: e^x overflows */
 
 /*
- * e^(x + xl) as p * s1 * s2 (s1, s2 powers of two). xl is the low part of the
+ * e^(x + xl) as (1 + q r) * s1 * s2 (s1, s2 powers of two; callers that
+ * multiply the result by h can form h + (h q) r with one rounding). xl is the low part of the
  * argument (|xl| <= ulp(x)); it is ignored where x < -150 (the result is 0
  * anyway), so an infinite or NaN xl there does no harm. x is clamped to
  * [VM_EXP_LO, VM_EXP_HI]; NaN propagates into p.
  */
-static inline void vm_exp_parts(vf x, vf xl, vf *p, vf *s1, vf *s2)
+static inline void vm_exp_qr(vf x, vf xl, vf *qo, vf *ro, vf *s1, vf *s2)
 {
     xl = v_blend(v_lt(x, v_set1(-150.0f)), xl, v_zero());
     x = v_min(v_set1(VM_EXP_HI), v_max(v_set1(VM_EXP_LO), x)); /* operand order keeps NaN */
@@ -61,12 +62,20 @@ static inline void vm_exp_parts(vf x, vf xl, vf *p, vf *s1, vf *s2)
     q = v_fma(q, r, v_set1(1.0f / 24));
     q = v_fma(q, r, v_set1(1.0f / 6));
     q = v_fma(q, r, v_set1(0.5f));
-    q = v_fma(q, r, v_set1(1.0f));
-    *p = v_fma(q, r, v_set1(1.0f));
+    *qo = v_fma(q, r, v_set1(1.0f));
+    *ro = r;
     vf k1, k2;
     v_halves(k, &k1, &k2);
     *s1 = v_pow2i(k1);
     *s2 = v_pow2i(k2);
+}
+
+/* e^(x + xl) = p * s1 * s2 with p = 1 + q r rounded once */
+static inline void vm_exp_parts(vf x, vf xl, vf *p, vf *s1, vf *s2)
+{
+    vf q, r;
+    vm_exp_qr(x, xl, &q, &r, s1, s2);
+    *p = v_fma(q, r, v_set1(1.0f));
 }
 
 static inline vf vm_exp2(vf x, vf xl)
@@ -99,18 +108,43 @@ static inline vf vm_expm1_pos(vf z)
     return v_fma(s, q, v_sub(s, v_set1(1.0f)));
 }
 
-/* tanh x = sign(x) t / (t + 2), t = e^{2|x|} - 1; |x| >= 9.5 rounds to 1. */
+/* Horner over coefficients c[0..n], constant first */
+#define VM_HORNER(s, c, n, out)                                                                    \
+    do {                                                                                           \
+        vf h_ = v_set1((c)[n]);                                                                    \
+        for (int j_ = (n)-1; j_ >= 0; j_--)                                                        \
+            h_ = v_fma(h_, (s), v_set1((c)[j_]));                                                  \
+        (out) = h_;                                                                                \
+    } while (0)
+
+/*
+ * tanh: for |x| < 0.55, x + x^3 T(x^2) with T a Chebyshev fit of
+ * (tanh x - x) / x^3 (fit error 0.38 ulp of T, which carries at most 1/10 of
+ * the result); otherwise sign(x) t / (t + 2), t = e^{2|x|} - 1 >= 2.0, and
+ * |x| >= 9.5 rounds to 1. tanh(-0) = -0.
+ */
 static inline vf vm_tanh(vf x)
 {
+    /* T(s), s = x^2 / 0.15125 - 1 */
+    static const float T[6] = {-3.143299818e-01f, 1.790723205e-02f,  -1.032819273e-03f,
+                               5.964475349e-05f,  -3.462267614e-06f, 1.999758013e-07f};
     vf a = v_min(v_set1(9.5f), v_abs(x));
     vf t = vm_expm1_pos(v_add(a, a));
-    return v_or(v_div(t, v_add(t, v_set1(2.0f))), v_signbit(x));
+    vf ylarge = v_or(v_div(t, v_add(t, v_set1(2.0f))), v_signbit(x));
+    vf x2 = v_mul(x, x), ts, tp;
+    ts = v_fms(x2, v_set1(1.0f / 0.15125f), v_set1(1.0f));
+    VM_HORNER(ts, T, 5, tp);
+    vf ysmall = v_or(v_fma(v_mul(x2, x), tp, x), v_signbit(x)); /* tanh(-0) = -0 */
+    return v_blend(v_lt(a, v_set1(0.55f)), ylarge, ysmall);
 }
 
 /*
  * f * sigmoid(z + zl). With a = -|z|, e = e^a: f / (1 + e) for z >= 0 and
  * f e / (1 + e) for z < 0, the latter as ((f p) / (1 + e)) s1 s2 so that a
- * subnormal result is rounded once. Where a < VM_EXP_LO (z = -inf
+ * subnormal result is rounded once. The rounding errors of 1 + e and f p and
+ * of the division are corrected by one first-order step (its 1/d from the
+ * approximate reciprocal instruction: the step is ~1 ulp, so 12 bits are
+ * plenty), which leaves essentially the error of e alone. Where a < VM_EXP_LO (z = -inf
  * included) and z < 0 the result is f * 0 (NaN for an infinite f, like the
  * reference).
  */
@@ -122,8 +156,17 @@ static inline vf vm_xsig(vf f, vf z, vf zl)
     vf p, s1, s2;
     vm_exp_parts(a, al, &p, &s1, &s2);
     vf one = v_set1(1.0f);
-    vf d = v_add(one, v_mul(v_mul(p, s1), s2));
-    vf y = v_div(v_mul(f, v_blend(neg, one, p)), d);
+    vf e = v_mul(v_mul(p, s1), s2);
+    vf d = v_add(one, e), dl = v_add(v_sub(one, d), e); /* 1 + e = d + dl exactly */
+    vf num = v_blend(neg, one, p);
+    vf nh = v_mul(f, num), nl = v_fms(f, num, nh); /* f num = nh + nl exactly */
+    vf q = v_div(nh, d);
+    /* q' = (nh + nl) / (d + dl) to first order: the residual of the division
+     * (exact by FMA) and the two known errors, scaled by an approximate 1/d */
+    vf res = v_fnma(q, d, nh);
+    vf corr = v_mul(v_fnma(q, dl, v_add(res, nl)), v_rcp(d));
+    /* no correction for an infinite f (NaN corr) or a zero q (keeps -0) */
+    vf y = v_blend(v_mor(v_isnan(corr), v_eq(q, v_zero())), v_add(q, corr), q);
     y = v_mul(v_mul(y, v_blend(neg, one, s1)), v_blend(neg, one, s2));
     return v_blend(v_mand(neg, v_lt(a, v_set1(VM_EXP_LO))), y, v_mul(f, v_zero()));
 }
@@ -146,15 +189,6 @@ static inline vf vm_gelu_tanh(vf x)
     vm_gelu_tanh_arg(x, &zh, &zl);
     return vm_xsig(x, zh, zl);
 }
-
-/* Horner over coefficients c[0..n], constant first */
-#define VM_HORNER(s, c, n, out)                                                                    \
-    do {                                                                                           \
-        vf h_ = v_set1((c)[n]);                                                                    \
-        for (int j_ = (n)-1; j_ >= 0; j_--)                                                        \
-            h_ = v_fma(h_, (s), v_set1((c)[j_]));                                                  \
-        (out) = h_;                                                                                \
-    } while (0)
 
 static inline vf vm_gelu(vf x)
 {
@@ -180,9 +214,11 @@ static inline vf vm_gelu(vf x)
     VM_HORNER(hs, H, 10, hv);
     vf x2l = v_fms(x, x, x2); /* x^2 = x2 + x2l exactly */
     vf arg = v_mul(x2, v_set1(-0.5f)), argl = v_mul(x2l, v_set1(-0.5f));
-    vf p, s1, s2;
-    vm_exp_parts(arg, argl, &p, &s1, &s2);
-    vf yneg = v_sub(v_zero(), v_mul(v_mul(v_mul(hv, p), s1), s2));
+    vf q, r, s1, s2;
+    vm_exp_qr(arg, argl, &q, &r, &s1, &s2);
+    vf p = v_fma(q, r, v_set1(1.0f));
+    /* H e^{-x^2/2} as (H + (H q) r) s1 s2: one rounding for H p */
+    vf yneg = v_xor(v_mul(v_mul(v_fma(v_mul(hv, q), r, hv), s1), s2), v_set1(-0.0f));
     yneg = v_blend(v_lt(arg, v_set1(VM_EXP_LO)), yneg, v_mul(x, v_zero()));
     vf ypos = v_fnma(hv, v_mul(v_mul(p, s1), s2), x);
     vf ylarge = v_blend(v_lt(x, v_zero()), ypos, yneg);
@@ -191,9 +227,9 @@ static inline vf vm_gelu(vf x)
 
 /*
  * log x: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
- * s = (m - 1) / (m + 1), |s| <= 0.1716, odd series to s^9; e ln 2 added in
- * two parts. Subnormals are scaled by 2^23 first. 0 -> -inf, x < 0 -> NaN,
- * +inf -> +inf, NaN -> NaN.
+ * s = (m - 1) / (m + 1), |s| <= 0.1716, odd series to s^9 (truncation
+ * 2e-9 relative); e ln 2 added in two parts. Subnormals are scaled by 2^23 first. 0 -> -inf, x < 0
+ * -> NaN, +inf -> +inf, NaN -> NaN.
  */
 static inline vf vm_log(vf x)
 {
@@ -210,8 +246,9 @@ static inline vf vm_log(vf x)
     vf q = v_fma(v_set1(2.0f / 9), s2, v_set1(2.0f / 7));
     q = v_fma(q, s2, v_set1(2.0f / 5));
     q = v_fma(q, s2, v_set1(2.0f / 3));
-    /* log m = 2s + s^3 q, computed as f - (f - 2s) ... kept simple: */
-    vf lm = v_fma(v_mul(s, s2), q, v_add(s, s));
+    /* log m = 2s + s^3 q and 2s = f - s f, so log m = f - s (f - s^2 q): the
+     * rounding errors of s only enter through the small correction term */
+    vf lm = v_fnma(s, v_fnma(s2, q, f), f);
     vf y = v_fma(e, v_set1(VM_LN2_HI), v_fma(e, v_set1(VM_LN2_LO), lm));
     y = v_blend(v_eq(x, v_zero()), y, v_set1(-__builtin_inff()));
     y = v_blend(v_lt(x, v_zero()), y, v_set1(__builtin_nanf("")));

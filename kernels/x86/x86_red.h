@@ -38,7 +38,8 @@
  *     rmsnorm, layernorm: the reference's double formula per element with
  *       the statistics above: <= 1 ulp (0.5 ulp + the statistics' 2^-45).
  *     softmax: <= 2 ulp (f32 exp of an exact x - max, double sum and scale).
- *     log_softmax: <= 1 ulp + 2^-22 |log sum| (the sum's f32 exp terms).
+ *     log_softmax: <= 1 ulp + 2^-22 absolute (the log of a sum of f32
+ *       exponentials, each within 1 ulp).
  */
 #ifndef BITNET_KERNELS_X86_RED_H
 #define BITNET_KERNELS_X86_RED_H

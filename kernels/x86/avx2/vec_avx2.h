@@ -72,6 +72,11 @@ static inline vf v_div(vf a, vf b)
 {
     return _mm256_div_ps(a, b);
 }
+/* 1/a to about 12 bits */
+static inline vf v_rcp(vf a)
+{
+    return _mm256_rcp_ps(a);
+}
 /* a * b + c, one rounding */
 static inline vf v_fma(vf a, vf b, vf c)
 {

@@ -62,6 +62,11 @@ static inline vf v_div(vf a, vf b)
 {
     return _mm512_div_ps(a, b);
 }
+/* 1/a to about 14 bits */
+static inline vf v_rcp(vf a)
+{
+    return _mm512_rcp14_ps(a);
+}
 static inline vf v_fma(vf a, vf b, vf c)
 {
     return _mm512_fmadd_ps(a, b, c);
