@@ -73,6 +73,29 @@ void ops__copy_raw(const bn_tensor *src, bn_tensor *dst);
  * (temporaries of the ops themselves). */
 bn_status ops__contig_copy(const bn_tensor *src, bn_dtype dt, bn_tensor **out);
 
+/*
+ * Row parallelism of the unary, reduction and normalisation ops: work of at
+ * least OPS_PAR_MIN elements is split over the thread pool (bn_parallel_for)
+ * in pieces of about OPS_PAR_PIECE elements; smaller work stays on the
+ * caller. Every piece is computed exactly as the serial loop computes it, so
+ * results do not depend on the thread count.
+ */
+enum { OPS_PAR_MIN = 1 << 15, OPS_PAR_PIECE = 1 << 14 };
+
+/* Element positions (one per operand) of row `row` of a freshly initialised
+ * iterator, as bn_iter_next reaches them; 0 <= row < it->rows_left. */
+static inline void ops__iter_row(const bn_iter *it, int64_t row, int64_t *pos)
+{
+    for (int k = 0; k < it->nops; k++)
+        pos[k] = it->base[k];
+    for (int d = it->ndim - 2; d >= 0; d--) {
+        int64_t i = row % it->shape[d];
+        row /= it->shape[d];
+        for (int k = 0; k < it->nops; k++)
+            pos[k] += i * it->strides[k][d];
+    }
+}
+
 /* Normalises axis into [0, ndim); BN_ERR_ARG naming op and the axis range. */
 bn_status ops__axis(bn_op op, int ndim, int axis, int *out);
 
