@@ -3,8 +3,8 @@
  *
  * Same shape as ops_binary.c with one input: walk input and output with
  * bn_iter, hand rows to the kernel table (over the thread pool when large),
- * widen f16/bf16 through f32 scratch. Integer dtypes take neg, abs, relu and clamp (exact); neg/abs of
- * the most negative value wrap to itself (two's complement).
+ * widen f16/bf16 through f32 scratch. Integer dtypes take neg, abs, relu and clamp (exact); neg/abs
+ * of the most negative value wrap to itself (two's complement).
  */
 #include <math.h>
 
