@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/kernels.h"
 #include "db/db.h"
 #include "db/export.h"
 #include "suites/bnb.h"
@@ -524,6 +525,10 @@ int main(int argc, char **argv)
     const command *c = find_command(name);
     if (!c)
         return usage_error("unknown command \"%s\" (see bnbench --help)", name);
+    /* a BN_KERNELS the library cannot honour would store runs of the wrong
+     * kernel set under the asked-for name: stop instead */
+    if (bn_kernels_init() != BN_OK)
+        return usage_error("%s", bn_last_error());
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);

@@ -248,6 +248,10 @@ Test(cli, usage_errors_are_one_line_exit_2)
     expect_usage(&r, "db: unknown subcommand \"vacuum\"");
     BNBENCH(&r, "help", "nope");
     expect_usage(&r, "help: unknown command \"nope\"");
+    setenv("BN_KERNELS", "avx3", 1); /* inherited by the spawned bnbench */
+    BNBENCH(&r, "runs", "--db", dbpath);
+    unsetenv("BN_KERNELS");
+    expect_usage(&r, "BN_KERNELS=avx3: unknown kernel set (valid: ref, avx2, avx512)");
     cr_assert_not(exists(dbpath), "a usage error created the DB");
 }
 
