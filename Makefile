@@ -166,7 +166,7 @@ install: $(LIBA) $(LIBSO)
 	ln -sf libbitnet.so.0 $(DESTDIR)$(PREFIX)/lib/libbitnet.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bitnet.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bitnet.pc
-	$(if $(BNBENCH),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(BNBENCH) $(DESTDIR)$(PREFIX)/bin/,)
+	$(if $(BNBENCH),install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bitnet && install -m 755 $(BNBENCH) $(DESTDIR)$(PREFIX)/bin/ && install -m 644 suites/targets.json $(DESTDIR)$(PREFIX)/share/bitnet/,)
 
 clean:
 	rm -rf build build-debug build-address build-undefined build-thread
