@@ -34,7 +34,7 @@ endif
 DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson criterion openblas
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-             -Wno-unused-parameter -Werror
+             -Wno-unused-parameter -Wno-format-truncation -Werror
 BASEFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -pthread $(WARN) \
              -Iengine/include -Iengine -Ikernels -I. \
              -DBN_VERSION=\"$(VERSION)\" \
