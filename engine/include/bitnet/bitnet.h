@@ -13,6 +13,7 @@
 #include "bitnet/pool.h"
 #include "bitnet/threads.h"
 #include "bitnet/kernels.h"
+#include "bitnet/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
