@@ -4,3 +4,4 @@
  */
 BNB_SUITE(peak)
 BNB_SUITE(alloc)
+BNB_SUITE(zerocopy)
