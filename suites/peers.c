@@ -16,7 +16,7 @@
 
 #include "suites/suite.h"
 
-const bnb_metric *bnb_env_metric(const bnb_case_env *env, const char *fullname, const char *metric)
+const bnb_case_result *bnb_env_case(const bnb_case_env *env, const char *fullname)
 {
     if (!env || !env->done)
         return NULL;
@@ -26,12 +26,17 @@ const bnb_metric *bnb_env_metric(const bnb_case_env *env, const char *fullname, 
         if (r->status != BNB_CASE_OK)
             continue;
         bnb_case_fullname(r, full, sizeof full);
-        if (strcmp(full, fullname) != 0)
-            continue;
-        const bnb_metric *m = bnb_case_metric(r, metric);
-        return m && m->available ? m : NULL;
+        if (strcmp(full, fullname) == 0)
+            return r;
     }
     return NULL;
+}
+
+const bnb_metric *bnb_env_metric(const bnb_case_env *env, const char *fullname, const char *metric)
+{
+    const bnb_case_result *r = bnb_env_case(env, fullname);
+    const bnb_metric *m = r ? bnb_case_metric(r, metric) : NULL;
+    return m && m->available ? m : NULL;
 }
 
 #define PEER_MAX 8

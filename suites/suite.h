@@ -106,6 +106,9 @@ void bnb_selection_free(bnb_selection *s);
  * env->done, when that case was measured (status ok) and the metric is
  * available; NULL otherwise. */
 const bnb_metric *bnb_env_metric(const bnb_case_env *env, const char *fullname, const char *metric);
+/* The case called `fullname` among env->done when it was measured (status
+ * ok), else NULL. */
+const bnb_case_result *bnb_env_case(const bnb_case_env *env, const char *fullname);
 
 /* Prints, for each suite with peers among `cases`, a table with one row per
  * compared case and one column per peer (skipped or failed peers say so).

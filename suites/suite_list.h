@@ -5,3 +5,5 @@
 BNB_SUITE(peak)
 BNB_SUITE(alloc)
 BNB_SUITE(zerocopy)
+BNB_SUITE(elementwise)
+BNB_SUITE(reduce)
