@@ -132,12 +132,12 @@ static void print_suite(FILE *f, const bnb_suite *s, const bnb_case_result *case
     }
     if (nrows == 0)
         goto cleanup;
-    fprintf(f, "\nside by side: %s (%s)\n%-28s", s->name, s->peer_metrics, "case");
+    fprintf(f, "\nside by side: %s (%s)\n%-36s", s->name, s->peer_metrics, "case");
     for (int k = 0; k < npeer; k++)
         fprintf(f, " %22s", peer[k]);
     fputc('\n', f);
     for (int j = 0; j < nrows; j++) {
-        fprintf(f, "%-28s", rows[j]);
+        fprintf(f, "%-36s", rows[j]);
         for (int k = 0; k < npeer; k++) {
             char c[64];
             cell(grid[j][k], s->peer_metrics, c, sizeof c);
