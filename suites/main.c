@@ -27,6 +27,7 @@
 #include "db/export.h"
 #include "suites/bnb.h"
 #include "suites/commands.h"
+#include "suites/suite.h"
 
 #ifndef BN_VERSION
 #define BN_VERSION "unknown"
@@ -342,6 +343,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
         show_case(&cases[i]);
     if (n == 0)
         printf("(no cases stored)\n");
+    bnb_print_peers(stdout, cases, n);
     printf("\ntargets\n");
     for (int i = 0; i < ts.n; i++)
         printf("  %-20s %-15s %s\n", v[i].target->id, v[i].verdict, v[i].reason);
@@ -529,6 +531,8 @@ int main(int argc, char **argv)
      * kernel set under the asked-for name: stop instead */
     if (bn_kernels_init() != BN_OK)
         return usage_error("%s", bn_last_error());
+    if (!strcmp(name, "run"))
+        bnb_alloc_prepare_exec(argv);
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);
