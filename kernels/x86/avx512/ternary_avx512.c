@@ -1,0 +1,220 @@
+/*
+ * ternary_avx512.c - W1.58A8 kernels on AVX-512 VNNI (contract in
+ * kernels/ternary.h; layout in bitnet/quant.h).
+ *
+ * vpdpbusd multiplies 64 unsigned bytes by 64 signed bytes and adds each
+ * group of four products into an int32 lane: the t2k codes (w + 1 in
+ * {0, 1, 2}) are the unsigned operand, the int8 activations the signed one,
+ * and the code offset is removed at the end with the activation row sum.
+ *
+ * Decode (n == 1) is bound by how fast a block is turned into vpdpbusd
+ * operands, so it avoids shifts: block & 0x03, & 0x0C, & 0x30, & 0xC0 are the
+ * four fields' codes times 1, 4, 16, 64, each fed to its own accumulator and
+ * the accumulators combined with exact arithmetic shifts (every lane of the
+ * 4^f accumulator is a multiple of 4^f). Four weight rows share each
+ * activation load (16 accumulators).
+ *
+ * Prefill (n > 1) reuses each unpacked weight vector ((block >> 2f) & 3, a
+ * shift and an AND) across up to 6 activation rows: a 4 x 6 tile of
+ * accumulators, 24 vpdpbusd per 4 weight loads and 6 activation loads.
+ * Weight panels (4 rows) stay in L1 while activation rows stream from L2.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/ternary.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* ---- decode: n == 1 ----------------------------------------------------- */
+
+INLINE void gemv_block(int R, __m512i acc[4][4], const uint8_t *w, size_t rb, const int8_t *xb)
+{
+    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0C);
+    const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xC0);
+    __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512(xb + 64);
+    __m512i x2 = _mm512_loadu_si512(xb + 128), x3 = _mm512_loadu_si512(xb + 192);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m512i wv = _mm512_loadu_si512(w + r * rb);
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], _mm512_and_si512(wv, m0), x0);
+        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], _mm512_and_si512(wv, m1), x1);
+        acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], _mm512_and_si512(wv, m2), x2);
+        acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], _mm512_and_si512(wv, m3), x3);
+    }
+}
+
+INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int32_t xsum,
+                      int32_t *y)
+{
+    __m512i acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int f = 0; f < 4; f++)
+            acc[r][f] = _mm512_setzero_si512();
+    int64_t nfull = K / BN_T2K_BLOCK;
+    for (int64_t b = 0; b < nfull; b++) {
+        _mm_prefetch((const char *)(w + 64 * b + 1024), _MM_HINT_T0);
+        if (R > 2)
+            _mm_prefetch((const char *)(w + 2 * rb + 64 * b + 1024), _MM_HINT_T0);
+        gemv_block(R, acc, w + 64 * b, rb, x + BN_T2K_BLOCK * b);
+    }
+    int64_t rest = K - nfull * BN_T2K_BLOCK;
+    if (rest > 0) {
+        int8_t tail[BN_T2K_BLOCK] __attribute__((aligned(64)));
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, x + nfull * BN_T2K_BLOCK, (size_t)rest);
+        gemv_block(R, acc, w + 64 * nfull, rb, tail);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m512i t = _mm512_add_epi32(acc[r][0], _mm512_srai_epi32(acc[r][1], 2));
+        t = _mm512_add_epi32(t, _mm512_srai_epi32(acc[r][2], 4));
+        t = _mm512_add_epi32(t, _mm512_srai_epi32(acc[r][3], 6));
+        y[r] = _mm512_reduce_add_epi32(t) - xsum;
+    }
+}
+
+/* ---- prefill: n > 1 ----------------------------------------------------- */
+
+#define TILE_R 4
+#define TILE_C 6
+
+INLINE void tile_block(int R, int C, __m512i acc[TILE_R][TILE_C], const uint8_t *w, size_t rb,
+                       const int8_t *xb[TILE_C])
+{
+    const __m512i m0 = _mm512_set1_epi8(0x03);
+#pragma GCC unroll 4
+    for (int f = 0; f < 4; f++) {
+        __m512i wv[TILE_R];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            wv[r] = _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(w + r * rb), 2 * f), m0);
+#pragma GCC unroll 6
+        for (int c = 0; c < C; c++) {
+            __m512i xv = _mm512_loadu_si512(xb[c] + 64 * f);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], wv[r], xv);
+        }
+    }
+}
+
+INLINE void tile(int R, int C, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int64_t ldx,
+                 const int32_t *xsum, int32_t *y, int64_t ldy)
+{
+    __m512i acc[TILE_R][TILE_C];
+#pragma GCC unroll 4
+    for (int r = 0; r < TILE_R; r++)
+#pragma GCC unroll 6
+        for (int c = 0; c < TILE_C; c++)
+            acc[r][c] = _mm512_setzero_si512();
+    const int8_t *xb[TILE_C];
+    int64_t nfull = K / BN_T2K_BLOCK;
+    for (int64_t b = 0; b < nfull; b++) {
+#pragma GCC unroll 6
+        for (int c = 0; c < C; c++)
+            xb[c] = x + c * ldx + BN_T2K_BLOCK * b;
+        tile_block(R, C, acc, w + 64 * b, rb, xb);
+    }
+    int64_t rest = K - nfull * BN_T2K_BLOCK;
+    if (rest > 0) {
+        int8_t tail[TILE_C][BN_T2K_BLOCK] __attribute__((aligned(64)));
+        for (int c = 0; c < C; c++) {
+            memset(tail[c], 0, BN_T2K_BLOCK);
+            memcpy(tail[c], x + c * ldx + nfull * BN_T2K_BLOCK, (size_t)rest);
+            xb[c] = tail[c];
+        }
+        tile_block(R, C, acc, w + 64 * nfull, rb, xb);
+    }
+#pragma GCC unroll 6
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            y[c * ldy + r] = _mm512_reduce_add_epi32(acc[r][c]) - xsum[c];
+}
+
+#define TILE_CASE(R, C)                                                                            \
+    case (R)*8 + (C):                                                                              \
+        tile(R, C, K, wp, rb, xp, ldx, xsum + j, yp, ldy);                                         \
+        break;
+#define TILE_ROW(R)                                                                                \
+    TILE_CASE(R, 1) TILE_CASE(R, 2) TILE_CASE(R, 3) TILE_CASE(R, 4) TILE_CASE(R, 5) TILE_CASE(R, 6)
+
+void bnk_t2k_gemm_avx512(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                         int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy)
+{
+    size_t rb = bn_t2k_row_bytes(K);
+    if (M <= 0 || n <= 0)
+        return;
+    if (n == 1) {
+        int64_t i = 0;
+        for (; i + 4 <= M; i += 4)
+            gemv_rows(4, K, w + i * rb, rb, x, xsum[0], y + i);
+        switch (M - i) {
+        case 3:
+            gemv_rows(3, K, w + i * rb, rb, x, xsum[0], y + i);
+            break;
+        case 2:
+            gemv_rows(2, K, w + i * rb, rb, x, xsum[0], y + i);
+            break;
+        case 1:
+            gemv_rows(1, K, w + i * rb, rb, x, xsum[0], y + i);
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    for (int64_t i = 0; i < M; i += TILE_R) {
+        int R = M - i < TILE_R ? (int)(M - i) : TILE_R;
+        const uint8_t *wp = w + i * rb;
+        for (int64_t j = 0; j < n; j += TILE_C) {
+            int C = n - j < TILE_C ? (int)(n - j) : TILE_C;
+            const int8_t *xp = x + j * ldx;
+            int32_t *yp = y + j * ldy + i;
+            switch (R * 8 + C) {
+                TILE_ROW(1)
+                TILE_ROW(2)
+                TILE_ROW(3)
+                TILE_ROW(4)
+            default:
+                break;
+            }
+        }
+    }
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+float bnk_absmax_avx512(int64_t K, const float *x)
+{
+    __m512 m = _mm512_setzero_ps();
+    __mmask16 nan = 0;
+    int64_t k = 0;
+    for (; k < K; k += 16) {
+        __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + k);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+    }
+    return nan ? __builtin_nanf("") : _mm512_reduce_max_ps(m);
+}
+
+int32_t bnk_act_quant_avx512(int64_t K, const float *x, float mul, int8_t *q)
+{
+    const __m512 vm = _mm512_set1_ps(mul);
+    const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
+    __m512i sum = _mm512_setzero_si512();
+    int64_t k = 0;
+    for (; k < K; k += 16) {
+        __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + k), vm);
+        __m512i iv = _mm512_cvtps_epi32(v); /* MXCSR default: nearest, ties to even */
+        iv = _mm512_max_epi32(_mm512_min_epi32(iv, hi), lo);
+        sum = _mm512_add_epi32(sum, iv);
+        _mm_mask_storeu_epi8(q + k, mk, _mm512_cvtepi32_epi8(iv));
+    }
+    return _mm512_reduce_add_epi32(sum);
+}
