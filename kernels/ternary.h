@@ -88,4 +88,10 @@ void bnk_t2k_gemm_avx512(int64_t M, int64_t n, int64_t K, const uint8_t *w, cons
 float bnk_absmax_avx512(int64_t K, const float *x);
 int32_t bnk_act_quant_avx512(int64_t K, const float *x, float mul, int8_t *q);
 
+/* Peak probe: `blocks` x BNK_VNNI_PEAK_PER_BLOCK independent zmm vpdpbusd
+ * (64 multiply-adds each) on 10 accumulators; returns their sum (8 * 64 *
+ * 10 * blocks ... wrapped) so the work cannot be optimised away. */
+#define BNK_VNNI_PEAK_PER_BLOCK 10
+int32_t bnk_vnni_peak_probe_avx512(int64_t blocks);
+
 #endif

@@ -26,54 +26,66 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* acc += vpdpbusd(u8, s8). Inline asm because GCC 12 copies the accumulator
+ * around the intrinsic (a register move per instruction in the hot loops). */
+#define DPBUSD(acc, u8, s8) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "vm"(s8))
+
 /* ---- decode: n == 1 ----------------------------------------------------- */
 
-INLINE void gemv_block(int R, __m512i acc[4][4], const uint8_t *w, size_t rb, const int8_t *xb)
-{
-    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0C);
-    const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xC0);
-    __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512(xb + 64);
-    __m512i x2 = _mm512_loadu_si512(xb + 128), x3 = _mm512_loadu_si512(xb + 192);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-        __m512i wv = _mm512_loadu_si512(w + r * rb);
-        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], _mm512_and_si512(wv, m0), x0);
-        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], _mm512_and_si512(wv, m1), x1);
-        acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], _mm512_and_si512(wv, m2), x2);
-        acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], _mm512_and_si512(wv, m3), x3);
-    }
-}
+/* One weight row r of the 4-row panel against the block's four activation
+ * vectors: four ANDs, four vpdpbusd into that row's accumulators. */
+#define GEMV_ROW(r)                                                                                \
+    do {                                                                                           \
+        __m512i wv = _mm512_loadu_si512(wb + (r)*rb);                                              \
+        DPBUSD(a##r##0, _mm512_and_si512(wv, m0), x0);                                             \
+        DPBUSD(a##r##1, _mm512_and_si512(wv, m1), x1);                                             \
+        DPBUSD(a##r##2, _mm512_and_si512(wv, m2), x2);                                             \
+        DPBUSD(a##r##3, _mm512_and_si512(wv, m3), x3);                                             \
+    } while (0)
 
+#define GEMV_SUM(r)                                                                                \
+    _mm512_reduce_add_epi32(_mm512_add_epi32(                                                      \
+        _mm512_add_epi32(a##r##0, _mm512_srai_epi32(a##r##1, 2)),                                  \
+        _mm512_add_epi32(_mm512_srai_epi32(a##r##2, 4), _mm512_srai_epi32(a##r##3, 6))))
+
+/* R (1..4) rows of w against one activation row. Written with named
+ * accumulators and a single loop (the partial last block reads a zero-padded
+ * copy of the activations) so that the 16 accumulators stay in registers. */
 INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int32_t xsum,
                       int32_t *y)
 {
-    __m512i acc[4][4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int f = 0; f < 4; f++)
-            acc[r][f] = _mm512_setzero_si512();
-    int64_t nfull = K / BN_T2K_BLOCK;
-    for (int64_t b = 0; b < nfull; b++) {
-        _mm_prefetch((const char *)(w + 64 * b + 1024), _MM_HINT_T0);
-        if (R > 2)
-            _mm_prefetch((const char *)(w + 2 * rb + 64 * b + 1024), _MM_HINT_T0);
-        gemv_block(R, acc, w + 64 * b, rb, x + BN_T2K_BLOCK * b);
-    }
-    int64_t rest = K - nfull * BN_T2K_BLOCK;
-    if (rest > 0) {
-        int8_t tail[BN_T2K_BLOCK] __attribute__((aligned(64)));
+    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0C);
+    const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xC0);
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+    __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    int64_t nfull = K / BN_T2K_BLOCK, nb = (K + BN_T2K_BLOCK - 1) / BN_T2K_BLOCK;
+    int8_t tail[BN_T2K_BLOCK] __attribute__((aligned(64)));
+    if (nb > nfull) {
         memset(tail, 0, sizeof tail);
-        memcpy(tail, x + nfull * BN_T2K_BLOCK, (size_t)rest);
-        gemv_block(R, acc, w + 64 * nfull, rb, tail);
+        memcpy(tail, x + nfull * BN_T2K_BLOCK, (size_t)(K - nfull * BN_T2K_BLOCK));
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-        __m512i t = _mm512_add_epi32(acc[r][0], _mm512_srai_epi32(acc[r][1], 2));
-        t = _mm512_add_epi32(t, _mm512_srai_epi32(acc[r][2], 4));
-        t = _mm512_add_epi32(t, _mm512_srai_epi32(acc[r][3], 6));
-        y[r] = _mm512_reduce_add_epi32(t) - xsum;
+    for (int64_t b = 0; b < nb; b++) {
+        const int8_t *xb = b < nfull ? x + BN_T2K_BLOCK * b : tail;
+        const uint8_t *wb = w + 64 * b;
+        __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512(xb + 64);
+        __m512i x2 = _mm512_loadu_si512(xb + 128), x3 = _mm512_loadu_si512(xb + 192);
+        GEMV_ROW(0);
+        if (R > 1)
+            GEMV_ROW(1);
+        if (R > 2)
+            GEMV_ROW(2);
+        if (R > 3)
+            GEMV_ROW(3);
     }
+    y[0] = GEMV_SUM(0) - xsum;
+    if (R > 1)
+        y[1] = GEMV_SUM(1) - xsum;
+    if (R > 2)
+        y[2] = GEMV_SUM(2) - xsum;
+    if (R > 3)
+        y[3] = GEMV_SUM(3) - xsum;
 }
 
 /* ---- prefill: n > 1 ----------------------------------------------------- */
@@ -217,4 +229,29 @@ int32_t bnk_act_quant_avx512(int64_t K, const float *x, float mul, int8_t *q)
         _mm_mask_storeu_epi8(q + k, mk, _mm512_cvtepi32_epi8(iv));
     }
     return _mm512_reduce_add_epi32(sum);
+}
+
+/* ---- the int8 multiply-add ceiling ---------------------------------------- */
+
+int32_t bnk_vnni_peak_probe_avx512(int64_t blocks)
+{
+    __m512i u = _mm512_set1_epi8(1), v = _mm512_set1_epi8(2);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+    __m512i a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0;
+    for (int64_t i = 0; i < blocks; i++) {
+        DPBUSD(a0, u, v);
+        DPBUSD(a1, u, v);
+        DPBUSD(a2, u, v);
+        DPBUSD(a3, u, v);
+        DPBUSD(a4, u, v);
+        DPBUSD(a5, u, v);
+        DPBUSD(a6, u, v);
+        DPBUSD(a7, u, v);
+        DPBUSD(a8, u, v);
+        DPBUSD(a9, u, v);
+    }
+    __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), a2),
+                                 _mm512_add_epi32(_mm512_add_epi32(a3, a4), a5));
+    s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a6, a7), _mm512_add_epi32(a8, a9)));
+    return _mm512_reduce_add_epi32(s);
 }
