@@ -14,6 +14,7 @@
 #include "bitnet/threads.h"
 #include "bitnet/kernels.h"
 #include "bitnet/rng.h"
+#include "bitnet/quant.h"
 
 #ifdef __cplusplus
 extern "C" {
