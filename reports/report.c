@@ -927,7 +927,7 @@ static void sec_header(out *o, const rep *r)
     trow(o, "ll", 2, "run", runid);
     trow(o, "ll", 2, "date (started, UTC)", r->row.started_at);
     trow(o, "ll", 2, "finished", r->row.finished_at[0] ? r->row.finished_at : "not finished");
-    trow(o, "ll", 2, "status, reason", r->row.status);
+    trow(o, "ll", 2, "status", r->row.status);
     trow(o, "ll", 2, "reason", r->ri.reason);
     trow(o, "ll", 2, "machine", r->ri.machine_name);
     trow(o, "ll", 2, "fingerprint", r->ri.fingerprint);
