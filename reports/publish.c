@@ -67,6 +67,7 @@ int bnb_publish_file(const char *path, const char *url, const char *method, long
     char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", content_type(path));
     hdr = curl_slist_append(hdr, ct);
+    hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
     const char *tok = getenv("BNB_PUBLISH_TOKEN");
     char auth[512];
     if (tok && *tok) {
