@@ -113,8 +113,8 @@ int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap)
                     where, 100.0 * (r2.ratio - 1.0), r2.p);
         } else {
             refuted++;
-            fprintf(f, "  %s: not confirmed: re-run%s says %s (%+.1f%%, p = %.2g)\n", r->key,
-                    where, bnb_cmp_verdict_str(r2.verdict), 100.0 * (r2.ratio - 1.0), r2.p);
+            fprintf(f, "  %s: not confirmed: re-run%s says %s (%+.1f%%, p = %.2g)\n", r->key, where,
+                    bnb_cmp_verdict_str(r2.verdict), 100.0 * (r2.ratio - 1.0), r2.p);
         }
         bnb_case_free(&again);
     }

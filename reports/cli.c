@@ -217,7 +217,8 @@ const char bnb_usage_report[] =
     "usage: bnbench report [RUN] [--format md|html|json] [-o FILE] [--baseline NAME]\n"
     "                      [--history N] [--db PATH]\n"
     "\n"
-    "Writes the production-readiness report of a stored run (default: the latest):\n"
+    "Writes the production-readiness report of a stored run (default: the latest\n"
+    "one that is not a re-run stored by check):\n"
     "machine and build, an overall score with its formula and inputs, targets,\n"
     "per-suite tables with % of the measured ceilings, roofline, history on this\n"
     "machine, comparison with the baseline, environment and counters, and what was\n"
@@ -235,8 +236,8 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     int rc = parse("report", bnb_usage_report, argc, argv, &a, 1);
     if (rc >= 0)
         return rc;
-    bnb_report_opts o = {.format = BNB_REPORT_MD, .baseline = a.baseline,
-                         .history = (int)a.history};
+    bnb_report_opts o = {
+        .format = BNB_REPORT_MD, .baseline = a.baseline, .history = (int)a.history};
     const char *fmt = a.format;
     if (!fmt && a.output) {
         const char *dot = strrchr(a.output, '.');
@@ -253,7 +254,9 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     char *text = NULL;
     double score = 0;
     rc = BNB_EXIT_USAGE;
-    if (bnb_db_resolve_run(db, a.npos ? a.pos[0] : "latest", &id, err) ||
+    /* the default is the latest measured run, not a re-run stored by check */
+    if ((a.npos ? bnb_db_resolve_run(db, a.pos[0], &id, err)
+                : bnb_latest_measured_run(db, &id, err, sizeof err)) ||
         bnb_report_render(db, id, &o, &text, &score, err, sizeof err)) {
         fprintf(stderr, "bnbench: %s\n", err);
         goto out;
@@ -317,9 +320,10 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
         return uerr("compare: give two runs, or --machine X --machine Y (not both)");
     if (!bym && a.npos != 2)
         return uerr("compare: give two runs A and B (see bnbench compare --help)");
-    int fmt = !strcmp(a.format, "text") ? 0 : !strcmp(a.format, "md") ? 1
-                                          : !strcmp(a.format, "json") ? 2
-                                                                      : -1;
+    int fmt = !strcmp(a.format, "text")   ? 0
+              : !strcmp(a.format, "md")   ? 1
+              : !strcmp(a.format, "json") ? 2
+                                          : -1;
     if (fmt < 0)
         return uerr("compare: --format must be text, md or json, got \"%s\"", a.format);
     bnb_db *db = NULL;
@@ -342,8 +346,10 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
         fprintf(stderr, "bnbench: compare: %s\n", err);
         goto out;
     }
-    snprintf(la, sizeof la, "run %lld%s%s%s", (long long)ia, bym ? " (" : " (", bym ? a.machine[0] : a.pos[0], ")");
-    snprintf(lb, sizeof lb, "run %lld%s%s%s", (long long)ib, " (", bym ? a.machine[1] : a.pos[1], ")");
+    snprintf(la, sizeof la, "run %lld%s%s%s", (long long)ia, bym ? " (" : " (",
+             bym ? a.machine[0] : a.pos[0], ")");
+    snprintf(lb, sizeof lb, "run %lld%s%s%s", (long long)ib, " (", bym ? a.machine[1] : a.pos[1],
+             ")");
     bnb_cmp_opts co = {.threshold = a.threshold};
     if (bnb_compare_runs(ca, na, cb, nb, &co, &rows, &nrows)) {
         uerr("compare: out of memory");
@@ -428,7 +434,8 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (!n++)
-            printf("%-20s %6s  %-20s %-26s %s\n", "name", "run", "machine", "run started", "set at");
+            printf("%-20s %6s  %-20s %-26s %s\n", "name", "run", "machine", "run started",
+                   "set at");
         printf("%-20s %6lld  %-20s %-26s %s\n", sqlite3_column_text(st, 0),
                (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 3),
                sqlite3_column_text(st, 4), sqlite3_column_text(st, 2));
@@ -473,17 +480,17 @@ static void regex_quote(const char *s, char *out, size_t cap)
     out[k] = '\0';
 }
 
-static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result *out,
-                     int64_t *rid, char *err, size_t cap)
+static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result *out, int64_t *rid,
+                     char *err, size_t cap)
 {
     rerun_ctx *ctx = vctx;
     char full[BNB_NAME_MAX + 160], re[2 * (BNB_NAME_MAX + 160) + 4], reps[16];
     bnb_case_fullname(latest, full, sizeof full);
     regex_quote(full, re, sizeof re);
     snprintf(reps, sizeof reps, "%d", latest->nsamples < 9 ? 9 : latest->nsamples);
-    char *av[] = {"run",      "--db",   (char *)ctx->db, "--suite",       (char *)latest->suite,
-                  "--case",   re,       "--repetitions", reps,            "--reason",
-                  "confirm",  "--machine", ctx->machine, "--quiet",       NULL};
+    char *av[] = {"run",     "--db",      (char *)ctx->db, "--suite", (char *)latest->suite,
+                  "--case",  re,          "--repetitions", reps,      "--reason",
+                  "confirm", "--machine", ctx->machine,    "--quiet", NULL};
     int ac = (int)(sizeof av / sizeof av[0]) - 1;
     fflush(stdout);
     int rc = bnb_cmd_run(ac, av);

@@ -15,7 +15,7 @@ int bnb_cmd_history(int argc, char **argv, const char *db);
 int bnb_cmd_publish(int argc, char **argv, const char *db);
 int bnb_cmd_gendb(int argc, char **argv, const char *db);
 
-extern const char bnb_usage_report[], bnb_usage_compare[], bnb_usage_baseline[],
-    bnb_usage_check[], bnb_usage_history[], bnb_usage_publish[];
+extern const char bnb_usage_report[], bnb_usage_compare[], bnb_usage_baseline[], bnb_usage_check[],
+    bnb_usage_history[], bnb_usage_publish[];
 
 #endif

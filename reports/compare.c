@@ -115,8 +115,9 @@ void bnb_compare_case(const bnb_case_result *a, const bnb_case_result *b, const 
     if (row->p < d.alpha && fabs(change) > d.threshold)
         row->verdict = change > 0 ? BNB_CMP_SLOWER : BNB_CMP_FASTER;
     else if (row->p < d.alpha)
-        snprintf(row->note, sizeof row->note, "significant but %+.1f%% is within the %.0f%% threshold",
-                 100.0 * change, 100.0 * d.threshold);
+        snprintf(row->note, sizeof row->note,
+                 "significant but %+.1f%% is within the %.0f%% threshold", 100.0 * change,
+                 100.0 * d.threshold);
     else if (fabs(change) > d.threshold)
         snprintf(row->note, sizeof row->note, "%+.1f%% but not significant (p = %.3g)",
                  100.0 * change, row->p);
@@ -193,8 +194,8 @@ static void counts(const bnb_cmp_row *rows, int n, int c[5])
         c[rows[i].verdict]++;
 }
 
-void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows,
-                            int n, const bnb_cmp_opts *o)
+void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows, int n,
+                            const bnb_cmp_opts *o)
 {
     bnb_cmp_opts d;
     opts_or_default(o, &d);
@@ -237,8 +238,9 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
 {
     bnb_cmp_opts d;
     opts_or_default(o, &d);
-    fprintf(f, "A = %s, B = %s. Verdict rule: Mann-Whitney U p < %g **and** median change "
-               "beyond %.0f%%; ratio = median B / median A (time, < 1 is faster).\n\n",
+    fprintf(f,
+            "A = %s, B = %s. Verdict rule: Mann-Whitney U p < %g **and** median change "
+            "beyond %.0f%%; ratio = median B / median A (time, < 1 is faster).\n\n",
             la, lb, d.alpha, 100 * d.threshold);
     fprintf(f, "| case | median A | median B | B/A | 95%% CI | p | verdict |\n");
     fprintf(f, "|---|---:|---:|---:|---|---:|---|\n");

@@ -31,23 +31,23 @@
 #define BNB_CMP_ALPHA     0.01
 
 typedef enum bnb_cmp_verdict {
-    BNB_CMP_SAME = 0,         /* no change */
-    BNB_CMP_FASTER,           /* B faster than A */
-    BNB_CMP_SLOWER,           /* B slower than A: a regression when A is the baseline */
-    BNB_CMP_INSUFFICIENT,     /* too few samples for the U test to reach alpha */
-    BNB_CMP_NOT_COMPARABLE,   /* missing, failed, skipped or different code version */
+    BNB_CMP_SAME = 0,       /* no change */
+    BNB_CMP_FASTER,         /* B faster than A */
+    BNB_CMP_SLOWER,         /* B slower than A: a regression when A is the baseline */
+    BNB_CMP_INSUFFICIENT,   /* too few samples for the U test to reach alpha */
+    BNB_CMP_NOT_COMPARABLE, /* missing, failed, skipped or different code version */
 } bnb_cmp_verdict;
 
 typedef struct bnb_cmp_row {
     char key[BNB_NAME_MAX + 160]; /* full case name */
     char suite[32];
-    int na, nb;                   /* samples */
-    double med_a, med_b;          /* seconds per iteration; NAN when absent */
+    int na, nb;                       /* samples */
+    double med_a, med_b;              /* seconds per iteration; NAN when absent */
     double ratio, ratio_lo, ratio_hi; /* med_b / med_a and its interval; NAN when absent */
-    double p;                     /* U test p; NAN when not run */
-    double min_p;                 /* smallest p reachable with na, nb */
+    double p;                         /* U test p; NAN when not run */
+    double min_p;                     /* smallest p reachable with na, nb */
     bnb_cmp_verdict verdict;
-    char note[200];               /* why not comparable / insufficient */
+    char note[200]; /* why not comparable / insufficient */
 } bnb_cmp_row;
 
 typedef struct bnb_cmp_opts {
@@ -75,8 +75,8 @@ int bnb_compare_runs(const bnb_case_result *a, int na, const bnb_case_result *b,
 /* Writers of a comparison; la/lb label the two sides (run ids, machine
  * names). Text is a fixed-width terminal table; md a GitHub/GitLab table;
  * json a versioned object (schema_version 1), malloc'd, NULL on OOM. */
-void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows,
-                            int n, const bnb_cmp_opts *o);
+void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows, int n,
+                            const bnb_cmp_opts *o);
 void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows, int n,
                           const bnb_cmp_opts *o);
 char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, int n,

@@ -115,8 +115,12 @@ int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
             if (s)
                 goto fail;
         }
-        bnb_verdict vd = {.target = &tgt, .measured = gemm, .measured_ok = true, .ci_lo = NAN,
-                          .ci_hi = NAN, .bound = 0.8 * peak};
+        bnb_verdict vd = {.target = &tgt,
+                          .measured = gemm,
+                          .measured_ok = true,
+                          .ci_lo = NAN,
+                          .ci_hi = NAN,
+                          .bound = 0.8 * peak};
         snprintf(vd.verdict, sizeof vd.verdict, "%s", gemm >= 0.8 * peak ? "met" : "missed");
         if (bnb_db_store_verdicts(db, id, &vd, 1, e2) ||
             bnb_db_end_run(db, id, BNB_RUN_COMPLETE, e2))

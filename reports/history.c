@@ -53,7 +53,8 @@ int bnb_history_load(bnb_db *db, const char *case_full, const char *metric, int6
              "SELECT r.id, r.started_at, %s FROM cases c JOIN runs r ON r.id = c.run_id %s "
              "WHERE c.full_name = ?1 AND c.status = 'ok' AND (?3 <= 0 OR r.machine_id = ?3) "
              "AND (?4 <= 0 OR r.started_at < (SELECT started_at FROM runs WHERE id = ?4) "
-             "OR r.id = ?4) ORDER BY r.started_at DESC, r.id DESC LIMIT ?5",
+             "OR r.id = ?4) AND (r.reason <> 'confirm' OR r.id = ?4) ORDER BY r.started_at DESC, "
+             "r.id DESC LIMIT ?5",
              med ? "s.median" : "m.value",
              med ? "JOIN stats s ON s.case_id = c.id"
                  : "JOIN metrics m ON m.case_id = c.id AND m.name = ?2 AND m.available = 1");

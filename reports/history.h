@@ -5,7 +5,8 @@
  *
  * A figure is "<full case name>:<metric>"; the metric "median_s" reads the
  * case's median time (stats), any other name a stored metric. Only cases
- * with status ok and available metrics count.
+ * with status ok and available metrics count; runs with reason "confirm"
+ * (single-case re-runs of the CI gate) are left out unless asked for as upto.
  *
  * z-score: the latest value x against the `window` values before it:
  * z = (x - mean) / stddev (sample stddev, n-1); undefined (NAN) with fewer

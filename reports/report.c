@@ -80,7 +80,7 @@ typedef struct category {
     const char *id, *name;
     double weight;
     bool measured;
-    double score;   /* 0..100 when measured */
+    double score;    /* 0..100 when measured */
     char basis[600]; /* the inputs, in words */
 } category;
 
@@ -193,7 +193,8 @@ static void parse_machine(rep *r)
             snprintf(r->isa, sizeof r->isa, "%s", s);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "topology");
         if (t) {
-            double c = json_num(t, "cores"), p = json_num(t, "pus"), b = json_num(t, "memory_bytes");
+            double c = json_num(t, "cores"), p = json_num(t, "pus"),
+                   b = json_num(t, "memory_bytes");
             r->cores = isfinite(c) ? (int)c : -1;
             r->pus = isfinite(p) ? (int)p : -1;
             r->mem_gib = isfinite(b) ? b / (1024.0 * 1024 * 1024) : NAN;
@@ -396,9 +397,10 @@ static void score(rep *r)
     const char *san = strchr(r->ri.build_type, '+');
     char santxt[160];
     if (san)
-        snprintf(santxt, sizeof santxt,
-                 "the build is instrumented (%s) but no sanitizer findings are recorded with the run",
-                 san + 1);
+        snprintf(
+            santxt, sizeof santxt,
+            "the build is instrumented (%s) but no sanitizer findings are recorded with the run",
+            san + 1);
     else
         snprintf(santxt, sizeof santxt, "sanitizer status: not recorded (uninstrumented build)");
     if (mchk > 0) {
@@ -427,8 +429,8 @@ static void score(rep *r)
         if (wpart < 0)
             wpart = 0;
         c[3].measured = true;
-        c[3].score = 60.0 * cvok / ncase + 20.0 * (1.0 - (double)flagged / (double)samples) +
-                     20.0 * wpart;
+        c[3].score =
+            60.0 * cvok / ncase + 20.0 * (1.0 - (double)flagged / (double)samples) + 20.0 * wpart;
         snprintf(c[3].basis, sizeof c[3].basis,
                  "60 x %d/%d cases with CV <= %.0f%% + 20 x (1 - %ld/%ld Tukey-flagged samples) "
                  "+ 20 x max(0, 1 - %d warnings/%.0f)",
@@ -673,7 +675,8 @@ static int gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, rep *r, 
 {
     char e2[BNB_ERR_MAX];
     r->run_id = run_id;
-    if (bnb_db_load_run(db, run_id, &r->ri, NULL, e2) || bnb_db_get_run_row(db, run_id, &r->row, e2) ||
+    if (bnb_db_load_run(db, run_id, &r->ri, NULL, e2) ||
+        bnb_db_get_run_row(db, run_id, &r->row, e2) ||
         bnb_db_load_cases(db, run_id, &r->cases, &r->ncases, e2) ||
         bnb_db_load_verdicts(db, run_id, &r->ts, &r->v, e2)) {
         snprintf(err, cap, "report: %s", e2);
@@ -939,8 +942,9 @@ static void sec_header(out *o, const rep *r)
     else
         snprintf(cores, sizeof cores, "not recorded");
     trow(o, "ll", 2, "cores", cores);
-    trow(o, "ll", 2, "memory", isfinite(r->mem_gib) ? (snprintf(a, sizeof a, "%.1f GiB", r->mem_gib), a)
-                                                    : "not recorded");
+    trow(o, "ll", 2, "memory",
+         isfinite(r->mem_gib) ? (snprintf(a, sizeof a, "%.1f GiB", r->mem_gib), a)
+                              : "not recorded");
     trow(o, "ll", 2, "OS", r->os);
     trow(o, "ll", 2, "compiler", r->ri.compiler[0] ? r->ri.compiler : "not recorded");
     trow(o, "ll", 2, "flags", r->ri.cflags[0] ? r->ri.cflags : "not recorded");
@@ -964,8 +968,9 @@ static void sec_score(out *o, const rep *r)
                 "</span><br>evidence coverage: %.0f%% of the weight is measured</div>\n",
                 s, status_word(r), r->coverage);
     else
-        fprintf(o->f, "**Overall readiness score: %s** (%s); evidence coverage %.0f%% of the "
-                      "weight is measured.\n\n",
+        fprintf(o->f,
+                "**Overall readiness score: %s** (%s); evidence coverage %.0f%% of the "
+                "weight is measured.\n\n",
                 s, status_word(r), r->coverage);
     para(o, "Formula: score = sum over the five categories of weight x category score / sum of "
             "all weights (100). A category with nothing measured scores 0 and is marked "
@@ -1005,8 +1010,9 @@ static void sec_critical(out *o, const rep *r)
         if (!c->measured)
             sl_add(&cl, "%s %s: not measured", o->html ? "\u2610" : "[ ]", c->name);
         else
-            sl_add(&cl, "%s %s: %.1f/100", pass ? (o->html ? "\u2611" : "[x]") : (o->html ? "\u2610" : "[ ]"),
-                   c->name, c->score);
+            sl_add(&cl, "%s %s: %.1f/100",
+                   pass ? (o->html ? "\u2611" : "[x]") : (o->html ? "\u2610" : "[ ]"), c->name,
+                   c->score);
     }
     if (o->html) {
         list(o, &cl, "");
@@ -1025,7 +1031,8 @@ static void sec_targets(out *o, const rep *r)
         para(o, "No target verdicts are stored with this run.");
         return;
     }
-    thead(o, "llllll", 6, "target", "figure", "threshold", "measured [95% CI]", "verdict", "reason");
+    thead(o, "llllll", 6, "target", "figure", "threshold", "measured [95% CI]", "verdict",
+          "reason");
     for (int i = 0; i < r->ts.n; i++) {
         const bnb_verdict *v = &r->v[i];
         const bnb_target *t = v->target;
@@ -1034,8 +1041,8 @@ static void sec_targets(out *o, const rep *r)
             snprintf(thr, sizeof thr, "%s %.4g x %s = %.4g", t->op, t->threshold, t->relative_to,
                      v->bound);
         else if (t->relative_to[0])
-            snprintf(thr, sizeof thr, "%s %.4g x %s (reference not measured)", t->op,
-                     t->threshold, t->relative_to);
+            snprintf(thr, sizeof thr, "%s %.4g x %s (reference not measured)", t->op, t->threshold,
+                     t->relative_to);
         else
             snprintf(thr, sizeof thr, "%s %.4g", t->op, t->threshold);
         if (!v->measured_ok)
@@ -1053,9 +1060,10 @@ static void sec_suites(out *o, const rep *r)
 {
     heading(o, 2, "suites", "Results per suite");
     char pk[64], bw[64];
-    para(o, "Ceilings measured in this run: FMA peak %s GFLOP/s (%s), triad bandwidth %s GB/s. "
-            "Medians are seconds per iteration; CI is the bootstrap 95%% interval of the median; "
-            "MAD unscaled; outliers are Tukey-flagged samples (kept).",
+    para(o,
+         "Ceilings measured in this run: FMA peak %s GFLOP/s (%s), triad bandwidth %s GB/s. "
+         "Medians are seconds per iteration; CI is the bootstrap 95%% interval of the median; "
+         "MAD unscaled; outliers are Tukey-flagged samples (kept).",
          fnum(r->peak, "%.4g", pk, sizeof pk), r->peak_case[0] ? r->peak_case : "not measured",
          fnum(r->bw, "%.4g", bw, sizeof bw));
     const char *cur = NULL;
@@ -1131,8 +1139,8 @@ static void sec_roofline(out *o, const rep *r)
         svg_point *pts = calloc((size_t)(r->nroof ? r->nroof : 1), sizeof *pts);
         if (pts) {
             for (int i = 0; i < r->nroof; i++)
-                pts[i] = (svg_point){.label = r->roof[i].label, .x = r->roof[i].ai,
-                                     .y = r->roof[i].gflops};
+                pts[i] = (svg_point){
+                    .label = r->roof[i].label, .x = r->roof[i].ai, .y = r->roof[i].gflops};
             svg_roofline(o->f, r->peak, r->bw, pts, r->nroof);
             free(pts);
         }
@@ -1141,9 +1149,8 @@ static void sec_roofline(out *o, const rep *r)
         thead(o, "lrrr", 4, "case", "AI (flop/B)", "GFLOP/s", "% of roof");
         for (int i = 0; i < r->nroof; i++) {
             char ai[32], g[32], p[32];
-            double roof = isfinite(r->peak) && isfinite(r->bw)
-                              ? fmin(r->peak, r->bw * r->roof[i].ai)
-                              : NAN;
+            double roof =
+                isfinite(r->peak) && isfinite(r->bw) ? fmin(r->peak, r->bw * r->roof[i].ai) : NAN;
             trow(o, "lrrr", 4, r->roof[i].label, fnum(r->roof[i].ai, "%.4g", ai, sizeof ai),
                  fnum(r->roof[i].gflops, "%.4g", g, sizeof g),
                  fnum(100.0 * r->roof[i].gflops / roof, "%.1f%%", p, sizeof p));
@@ -1163,9 +1170,10 @@ static void sec_history(out *o, const rep *r)
         para(o, "No throughput figure in this run to follow over time.");
         return;
     }
-    para(o, "Each key figure over the last runs of this machine (oldest first, this run last); "
-            "z = (this run - mean) / stddev of the %d runs before it (undefined with fewer than "
-            "3).",
+    para(o,
+         "Each key figure over the last runs of this machine (oldest first, this run last); "
+         "z = (this run - mean) / stddev of the %d runs before it (undefined with fewer than "
+         "3).",
          BNB_HISTORY_WINDOW);
     if (o->html) {
         fputs("<div class=\"charts\">\n", o->f);
@@ -1205,10 +1213,11 @@ static void sec_baseline(out *o, const rep *r)
         para(o, "Not measured: %s.", r->base_note);
         return;
     }
-    para(o, "Baseline \"%s\" is run %lld. Ratio = median of this run / median of the baseline "
-            "(time, below 1 is faster). Verdict: Mann-Whitney U p < %g and the median moved by "
-            "more than %.0f%%; too few samples for the test to reach p < %g are reported as "
-            "insufficient samples, never as a regression.",
+    para(o,
+         "Baseline \"%s\" is run %lld. Ratio = median of this run / median of the baseline "
+         "(time, below 1 is faster). Verdict: Mann-Whitney U p < %g and the median moved by "
+         "more than %.0f%%; too few samples for the test to reach p < %g are reported as "
+         "insufficient samples, never as a regression.",
          r->base_name, (long long)r->base_id, BNB_CMP_ALPHA, 100 * BNB_CMP_THRESHOLD,
          BNB_CMP_ALPHA);
     if (o->html) {
@@ -1216,7 +1225,8 @@ static void sec_baseline(out *o, const rep *r)
         int nb = 0;
         for (int i = 0; bars && i < r->ncmp; i++)
             if (isfinite(r->cmp[i].ratio))
-                bars[nb++] = (svg_bar){.label = r->cmp[i].key, .value = r->cmp[i].ratio - 1.0,
+                bars[nb++] = (svg_bar){.label = r->cmp[i].key,
+                                       .value = r->cmp[i].ratio - 1.0,
                                        .cls = r->cmp[i].verdict == BNB_CMP_SLOWER   ? "bad"
                                               : r->cmp[i].verdict == BNB_CMP_FASTER ? "good"
                                                                                     : "na"};
@@ -1285,7 +1295,7 @@ static const char css[] =
     "h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}h3{font-size:1.05em}"
     "table{border-collapse:collapse;margin:.6em 0;font-size:.85em;width:100%}"
     "th,td{border:1px solid #ccd;padding:.25em .5em;vertical-align:top;text-align:left;"
-    "word-break:break-word}th{background:#eef1f5}td.r,th.r{text-align:right;"
+    "word-break:break-word}th{background:#eef1f5;white-space:nowrap}td.r,th.r{text-align:right;"
     "font-variant-numeric:tabular-nums}"
     ".v{font-weight:600;padding:0 .3em;border-radius:3px}.good{color:#0a6b2d;background:#dff5e5}"
     ".bad{color:#a0111b;background:#fde2e4}.na{color:#5b5f66;background:#eceef1}"
@@ -1301,10 +1311,11 @@ static void write_mdhtml(FILE *f, const rep *r, bool html)
 {
     out o = {.f = f, .html = html};
     if (html) {
-        fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                   "<title>bnbench readiness report: run %lld</title><style>%s</style></head>"
-                   "<body>\n",
+        fprintf(f,
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<title>bnbench readiness report: run %lld</title><style>%s</style></head>"
+                "<body>\n",
                 (long long)r->run_id, css);
         fputs("<nav><a href=\"#score\">Score</a><a href=\"#critical\">Critical issues</a>"
               "<a href=\"#targets\">Targets</a><a href=\"#suites\">Suites</a>"

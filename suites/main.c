@@ -447,10 +447,14 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", NULL, bnb_cmd_run, NULL},           {"list", NULL, bnb_cmd_list, NULL},
-    {"runs", cmd_runs, NULL, usage_runs},       {"show", cmd_show, NULL, usage_show},
-    {"export", cmd_export, NULL, usage_export}, {"topo", NULL, bnb_cmd_topo, NULL},
-    {"counters", NULL, bnb_cmd_counters, NULL}, {"db", cmd_db, NULL, usage_db},
+    {"run", NULL, bnb_cmd_run, NULL},
+    {"list", NULL, bnb_cmd_list, NULL},
+    {"runs", cmd_runs, NULL, usage_runs},
+    {"show", cmd_show, NULL, usage_show},
+    {"export", cmd_export, NULL, usage_export},
+    {"topo", NULL, bnb_cmd_topo, NULL},
+    {"counters", NULL, bnb_cmd_counters, NULL},
+    {"db", cmd_db, NULL, usage_db},
     {"report", bnb_cmd_report, NULL, bnb_usage_report},
     {"compare", bnb_cmd_compare, NULL, bnb_usage_compare},
     {"baseline", bnb_cmd_baseline, NULL, bnb_usage_baseline},

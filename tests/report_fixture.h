@@ -115,8 +115,12 @@ static inline void fx_verdict(bnb_db *db, int64_t run, const char *id, const cha
     snprintf(t.figure, sizeof t.figure, "%s", figure);
     snprintf(t.op, sizeof t.op, "%s", op);
     t.threshold = threshold;
-    bnb_verdict v = {.target = &t, .measured = measured, .measured_ok = ok, .ci_lo = NAN,
-                     .ci_hi = NAN, .bound = threshold};
+    bnb_verdict v = {.target = &t,
+                     .measured = measured,
+                     .measured_ok = ok,
+                     .ci_lo = NAN,
+                     .ci_hi = NAN,
+                     .bound = threshold};
     snprintf(v.verdict, sizeof v.verdict, "%s", verdict);
     snprintf(v.reason, sizeof v.reason, "%s", reason);
     char err[BNB_ERR_MAX];

@@ -261,8 +261,8 @@ typedef struct planted_rerun {
     char last[160];
 } planted_rerun;
 
-static int fake_rerun(void *ctx, const bnb_case_result *latest, bnb_case_result *out,
-                      int64_t *rid, char *err, size_t cap)
+static int fake_rerun(void *ctx, const bnb_case_result *latest, bnb_case_result *out, int64_t *rid,
+                      char *err, size_t cap)
 {
     planted_rerun *p = ctx;
     p->calls++;
@@ -300,8 +300,8 @@ static int gate(planted_rerun *p, bool with_rerun, char *outbuf, size_t cap)
     FILE *f = fmemopen(outbuf, cap, "w");
     cr_assert_not_null(f);
     char err[BNB_ERR_MAX] = "";
-    bnb_check_opts o = {.baseline = "base", .rerun = with_rerun ? fake_rerun : NULL,
-                        .rerun_ctx = p, .out = f};
+    bnb_check_opts o = {
+        .baseline = "base", .rerun = with_rerun ? fake_rerun : NULL, .rerun_ctx = p, .out = f};
     int rc = bnb_check(db, &o, err, sizeof err);
     fclose(f);
     cr_assert_geq(rc, 0, "%s", err);
@@ -461,5 +461,12 @@ Test(compare, cli_check_reruns_through_the_runner)
               "%s", r->out);
     FX_BNBENCH(r, dir, "--db", path, "runs");
     cr_assert(strstr(r->out, "confirm"), "%s", r->out);
+    /* the report's default run is the latest measured one, not the re-run */
+    FX_BNBENCH(r, dir, "--db", path, "report", "--format", "json");
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cJSON *j = cJSON_Parse(r->out);
+    cr_assert_not_null(j);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "run"), "id")->valueint, 2);
+    cJSON_Delete(j);
     free(r);
 }

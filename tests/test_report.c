@@ -55,8 +55,8 @@ TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
 
 #define GEMM_WORK (2.0 * 256 * 256 * 256 / 1e9) /* GFLOP per call */
 
-static void store_status_case(int64_t run, const char *suite, const char *name,
-                              bnb_case_status st, const char *msg)
+static void store_status_case(int64_t run, const char *suite, const char *name, bnb_case_status st,
+                              const char *msg)
 {
     bnb_case_result r;
     memset(&r, 0, sizeof r);
@@ -82,8 +82,8 @@ static void store_fma(int64_t run, double centre)
     cr_assert_not_null(r.samples);
     fx_dist(r.samples, 15, centre, 0.02, 0);
     bnb_stats_compute(r.samples, 15, 1, &r.stats, NULL);
-    cr_assert_not_null(bnb_case_add_metric(&r, "gflops", "GFLOP/s", 5.12e5 / r.stats.median / 1e9,
-                                           true));
+    cr_assert_not_null(
+        bnb_case_add_metric(&r, "gflops", "GFLOP/s", 5.12e5 / r.stats.median / 1e9, true));
     cr_assert_not_null(bnb_case_add_unavailable(&r, "counter.PAPI_TOT_CYC", "count",
                                                 "PAPI_query_event: Event does not exist"));
     char err[BNB_ERR_MAX];
@@ -114,8 +114,7 @@ static void plant(void)
                         "[\"running in a VM: steal time adds noise\"]");
     store_fma(r2, 4e-6);
     store_rate(r2, "peak", "triad", NULL, NULL, 1e-2, "gbps", "GB/s", 0.24);
-    store_rate(r2, "matmul", "engine/sgemm", "n", "256", 4.32e-4, "gflops", "GFLOP/s",
-               GEMM_WORK);
+    store_rate(r2, "matmul", "engine/sgemm", "n", "256", 4.32e-4, "gflops", "GFLOP/s", GEMM_WORK);
     store_status_case(r2, "matmul", "ternary/i2s", BNB_CASE_FAILED,
                       "wrong answer: element 7 differs from the reference by 0.5");
     store_status_case(r2, "device", "h2d", BNB_CASE_SKIPPED, "requires cuda");
@@ -123,8 +122,8 @@ static void plant(void)
                GEMM_WORK / 4.32e-4, true, "met", "");
     fx_verdict(db, r2, "pool-hit-rate", "alloc/pool-trace:hit_rate", ">=", 0.98, 0.9, true,
                "missed", "");
-    fx_verdict(db, r2, "zero-copy", "zerocopy/block:ratio", ">=", 0.8, NAN, false,
-               "not measured", "no case zerocopy/block in this run");
+    fx_verdict(db, r2, "zero-copy", "zerocopy/block:ratio", ">=", 0.8, NAN, false, "not measured",
+               "no case zerocopy/block in this run");
     fx_end(db, r2);
 }
 
@@ -178,8 +177,7 @@ Test(report, json_score_categories_and_targets)
     cr_assert_eq(cJSON_GetArraySize(tg), 3);
     cJSON *t0 = cJSON_GetArrayItem(tg, 0);
     cr_assert_str_eq(cJSON_GetObjectItem(t0, "id")->valuestring, "gemm-floor");
-    cr_assert_float_eq(cJSON_GetObjectItem(t0, "measured")->valuedouble, GEMM_WORK / 4.32e-4,
-                       1e-9);
+    cr_assert_float_eq(cJSON_GetObjectItem(t0, "measured")->valuedouble, GEMM_WORK / 4.32e-4, 1e-9);
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(tg, 1), "verdict")->valuestring,
                      "missed");
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(tg, 2), "measured")));
@@ -306,9 +304,8 @@ Test(report, memory_category_from_recorded_figures)
     char *t = render(r3, BNB_REPORT_JSON, NULL);
     cJSON *j = cJSON_Parse(t);
     cr_assert_not_null(j);
-    cJSON *mem = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "score"),
-                                                        "categories"),
-                                    2);
+    cJSON *mem =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "score"), "categories"), 2);
     cr_assert_str_eq(cJSON_GetObjectItem(mem, "id")->valuestring, "memory");
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(mem, "measured")));
     /* failures 0 / 1e-3 s = 0 passes; leaks 1e-3 / 1e-3 s = 1 fails */
@@ -413,8 +410,9 @@ static void *serve(void *arg)
     if (hend)
         s->body = hend + 4;
     char resp[128];
-    int n = snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: "
-                                        "close\r\n\r\n",
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: "
+                     "close\r\n\r\n",
                      s->status);
     ssize_t w = write(c, resp, (size_t)n);
     (void)w;
@@ -488,8 +486,7 @@ Test(report, publish_reports_http_errors_and_dead_servers)
     cr_assert(strstr(err, "onnect"), "libcurl's cause is kept: %s", err);
 
     cr_assert_eq(bnb_publish_file(file, "ftp://x/y", "PUT", 10, NULL, err, sizeof err), -1);
-    cr_assert(strstr(err, "URL must start with http:// or https://, got \"ftp://x/y\""), "%s",
-              err);
+    cr_assert(strstr(err, "URL must start with http:// or https://, got \"ftp://x/y\""), "%s", err);
     cr_assert_eq(bnb_publish_file(file, url, "DELETE", 10, NULL, err, sizeof err), -1);
     cr_assert(strstr(err, "method must be PUT or POST, got \"DELETE\""), "%s", err);
     char missing[256];
@@ -501,8 +498,8 @@ Test(report, publish_reports_http_errors_and_dead_servers)
     cr_assert_not_null(r);
     FX_BNBENCH(r, dir, "publish", file, "--url", url);
     cr_assert_eq(r->code, 1);
-    cr_assert(strstr(r->err, "bnbench: publish: PUT") && strstr(r->err, "is the server up"),
-              "%s", r->err);
+    cr_assert(strstr(r->err, "bnbench: publish: PUT") && strstr(r->err, "is the server up"), "%s",
+              r->err);
     FX_BNBENCH(r, dir, "publish", file);
     cr_assert_eq(r->code, 2);
     cr_assert(strstr(r->err, "--url URL is required"), "%s", r->err);
