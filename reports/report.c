@@ -406,8 +406,8 @@ static void score(rep *r)
     if (mchk > 0) {
         c[2].measured = true;
         c[2].score = 100.0 * mpass / mchk;
-        snprintf(c[2].basis, sizeof c[2].basis, "%d of %d memory checks are zero (%s); %s", mpass,
-                 mchk, mlist, santxt);
+        snprintf(c[2].basis, sizeof c[2].basis, "%d of %d memory checks are zero (%.300s); %.150s",
+                 mpass, mchk, mlist, santxt);
     } else {
         snprintf(c[2].basis, sizeof c[2].basis,
                  "no pool-failure or leak figure was recorded in this run; %s", santxt);
