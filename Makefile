@@ -146,7 +146,7 @@ endif
 
 run: all
 	@if [ -z "$(BNBENCH)" ]; then echo "bitnet-c: bnbench is not built yet"; exit 2; fi
-	$(BUILD)/bnbench run --db bnbench.db --reason manual $(RUN_ARGS)
+	$(BUILD)/bnbench run --db bnbench.db --reason manual $(RUN_ARGS); rc=$$?; $(BUILD)/bnbench report --db bnbench.db -o bnbench-report.md && $(BUILD)/bnbench report --db bnbench.db -o bnbench-report.html && exit $$rc
 
 bench: all
 	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)
