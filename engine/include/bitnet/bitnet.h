@@ -12,6 +12,7 @@
 #include "bitnet/opstats.h"
 #include "bitnet/pool.h"
 #include "bitnet/threads.h"
+#include "bitnet/linalg.h"
 
 #ifdef __cplusplus
 extern "C" {
