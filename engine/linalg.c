@@ -43,22 +43,29 @@ typedef struct la_env {
 /* Calls fn_f64 or fn_f32 with the same (void *) arguments. */
 #define LA_T(is64, fn, ...) ((is64) ? fn##_f64(__VA_ARGS__) : fn##_f32(__VA_ARGS__))
 /* Calls the kernel table's entry of the right type. */
-#define LA_K(e, is64, fn, ...) ((is64) ? (e)->k->fn##_f64(__VA_ARGS__) : (e)->k->fn##_f32(__VA_ARGS__))
+#define LA_K(e, is64, fn, ...)                                                                     \
+    ((is64) ? (e)->k->fn##_f64(__VA_ARGS__) : (e)->k->fn##_f32(__VA_ARGS__))
 
 /* ---- environment: kernel table and GEMM workspaces ---------------------- */
 
-static void la_env_free(la_env *e)
+/* Workspaces come from the default pool, whose cache of large blocks makes
+ * repeated calls on the same sizes skip mmap and the page faults after it. */
+static void *la_alloc(size_t bytes)
 {
-    free(e->ctx.sws);
-    free(e->ctx.dpack);
-    e->ctx.sws = NULL;
-    e->ctx.dpack = NULL;
+    return bn_pool_alloc(bn_pool_default(), bytes ? bytes : 1, 64);
 }
 
-static void *la_aligned(size_t bytes)
+static void la_free(void *p)
 {
-    bytes = (bytes + 63) / 64 * 64;
-    return aligned_alloc(64, bytes ? bytes : 64);
+    bn_pool_free(bn_pool_default(), p);
+}
+
+static void la_env_free(la_env *e)
+{
+    la_free(e->ctx.sws);
+    la_free(e->ctx.dpack);
+    e->ctx.sws = NULL;
+    e->ctx.dpack = NULL;
 }
 
 /* dim: the largest M, N or K of any GEMM the call will make. */
@@ -82,8 +89,8 @@ static bn_status la_env_init(la_env *e, const char *op, int64_t dim)
     e->ctx.sgemm = g->sgemm;
     size_t ws = bnk_sgemm_workspace_size(g, dim, dim, dim);
     if (ws)
-        e->ctx.sws = la_aligned(ws);
-    e->ctx.dpack = la_aligned(BNK_LA_DPACK * sizeof(double));
+        e->ctx.sws = la_alloc(ws);
+    e->ctx.dpack = la_alloc(BNK_LA_DPACK * sizeof(double));
     if ((ws && !e->ctx.sws) || !e->ctx.dpack) {
         la_env_free(e);
         return bn_error(BN_ERR_OOM, "%s: cannot allocate the GEMM workspace (%zu bytes)", op, ws);
@@ -98,8 +105,9 @@ static bn_status la_check(const char *op, const char *what, const bn_tensor *t, 
     BN_ASSERT(t != NULL);
     char s[160];
     if (t->dtype != BN_F32 && t->dtype != BN_F64)
-        return bn_error(BN_ERR_DTYPE, "%s: %s has dtype %s; linalg supports f32 and f64 (cast first)",
-                        op, what, bn_dtype_name(t->dtype));
+        return bn_error(BN_ERR_DTYPE,
+                        "%s: %s has dtype %s; linalg supports f32 and f64 (cast first)", op, what,
+                        bn_dtype_name(t->dtype));
     if (t->ndim < 2)
         return bn_error(BN_ERR_SHAPE, "%s: %s must have at least 2 dims [..., m, n], got %s", op,
                         what, bn_shape_str(t->ndim, t->shape, s, sizeof s));
@@ -163,19 +171,21 @@ static void la_load(const bn_tensor *t, int lead, int64_t b, bool vec, bool tran
 }
 
 /* Stores the r x c column-major src (ld; src^T when trans) into batch entry
- * b of the contiguous out [..., r, c] (or [..., r] when c is a vector). */
-static void la_store(bn_tensor *out, int64_t b, int64_t r, int64_t c, const void *src, int64_t ld,
-                     bool trans)
+ * b of the contiguous out [..., r, c] (or [..., r] when c is a vector).
+ * tri 'L' / 'U' stores zeros above / below the diagonal instead of src. */
+static void la_store_tri(bn_tensor *out, int64_t b, int64_t r, int64_t c, const void *src,
+                         int64_t ld, bool trans, char tri)
 {
     int64_t off = out->offset + b * r * c;
     void *base = tensor__base(out);
     for (int64_t i = 0; i < r; i++) {
         for (int64_t j = 0; j < c; j++) {
             int64_t s = trans ? j + i * ld : i + j * ld;
+            bool zero = (tri == 'L' && j > i) || (tri == 'U' && j < i);
             if (out->dtype == BN_F64)
-                ((double *)base)[off + i * c + j] = ((const double *)src)[s];
+                ((double *)base)[off + i * c + j] = zero ? 0 : ((const double *)src)[s];
             else
-                ((float *)base)[off + i * c + j] = ((const float *)src)[s];
+                ((float *)base)[off + i * c + j] = zero ? 0 : ((const float *)src)[s];
         }
     }
 }
@@ -194,15 +204,10 @@ static bn_status la_new(const bn_tensor *like, int lead, int ntail, int64_t d0, 
     return bn_tensor_empty(like->dtype, lead + ntail, shape, out);
 }
 
-static bn_tensor *la_set_triangle(bn_tensor *t, int64_t count, bool lower)
+static void la_store(bn_tensor *out, int64_t b, int64_t r, int64_t c, const void *src, int64_t ld,
+                     bool trans)
 {
-    int64_t r = t->shape[t->ndim - 2], c = t->shape[t->ndim - 1];
-    for (int64_t b = 0; b < count; b++)
-        for (int64_t i = 0; i < r; i++)
-            for (int64_t j = 0; j < c; j++)
-                if (lower ? j > i : j < i)
-                    tensor__store(t->dtype, tensor__base(t), t->offset + (b * r + i) * c + j, 0);
-    return t;
+    la_store_tri(out, b, r, c, src, ld, trans, 0);
 }
 
 static double la_eps(bn_dtype dt)
@@ -239,7 +244,8 @@ bn_status bn_qr(const bn_tensor *a, bn_qr_mode mode, bn_tensor **q, bn_tensor **
     if (st)
         return st;
     if (mode != BN_QR_REDUCED && mode != BN_QR_COMPLETE)
-        return bn_error(BN_ERR_ARG, "qr: mode %d is not BN_QR_REDUCED or BN_QR_COMPLETE", (int)mode);
+        return bn_error(BN_ERR_ARG, "qr: mode %d is not BN_QR_REDUCED or BN_QR_COMPLETE",
+                        (int)mode);
     int lead = a->ndim - 2;
     int64_t m = a->shape[lead], n = a->shape[lead + 1], k = la_min(m, n);
     int64_t qc = mode == BN_QR_COMPLETE ? m : k, rr = qc, nb = la_count(a, lead);
@@ -251,14 +257,15 @@ bn_status bn_qr(const bn_tensor *a, bn_qr_mode mode, bn_tensor **q, bn_tensor **
         return st;
     bn_tensor *tq = NULL, *tr = NULL;
     int64_t nblk = (k + BNK_LA_NB - 1) / BNK_LA_NB;
-    void *w = malloc(es * (size_t)(m * n + m * qc + k + nblk * BNK_LA_NB * BNK_LA_NB) + 64);
-    void *work = malloc(es * bnk_la_qr_work(m, la_max(n, qc)));
+    void *w = la_alloc(es * (size_t)(m * n + m * qc + k + nblk * BNK_LA_NB * BNK_LA_NB) + 64);
+    void *work = la_alloc(es * bnk_la_qr_work(m, la_max(n, qc)));
     if (!w || !work) {
         st = bn_error(BN_ERR_OOM, "qr: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
         goto cleanup;
     }
-    if ((q && (st = la_new(a, lead, 2, m, qc, &tq))) || (r && (st = la_new(a, lead, 2, rr, n, &tr))))
+    if ((q && (st = la_new(a, lead, 2, m, qc, &tq))) ||
+        (r && (st = la_new(a, lead, 2, rr, n, &tr))))
         goto cleanup;
     void *wa = w, *wq = la_at(wa, es, m * n), *tau = la_at(wq, es, m * qc);
     void *tfac = la_at(tau, es, k);
@@ -268,10 +275,8 @@ bn_status bn_qr(const bn_tensor *a, bn_qr_mode mode, bn_tensor **q, bn_tensor **
         if (q)
             la_store(tq, b, m, qc, wq, m, false);
         if (r)
-            la_store(tr, b, rr, n, wa, m, false);
+            la_store_tri(tr, b, rr, n, wa, m, false, 'U');
     }
-    if (r && nb > 0 && rr > 0)
-        la_set_triangle(tr, nb, false);
 cleanup:
     if (st) {
         bn_tensor_free(tq);
@@ -282,8 +287,8 @@ cleanup:
         *q = tq;
     if (r)
         *r = tr;
-    free(w);
-    free(work);
+    la_free(w);
+    la_free(work);
     la_env_free(&e);
     return st;
 }
@@ -305,7 +310,7 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
     if (st)
         return st;
     bn_tensor *out = NULL;
-    void *w = malloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
+    void *w = la_alloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
     if (!w) {
         st = bn_error(BN_ERR_OOM, "cholesky: cannot allocate a %lldx%lld workspace", (long long)n,
                       (long long)n);
@@ -325,17 +330,15 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
                           la_where(wb, sizeof wb, lead, b), (long long)j, bad, (long long)(j + 1));
             goto cleanup;
         }
-        la_store(out, b, n, n, w, n, false);
+        la_store_tri(out, b, n, n, w, n, false, 'L');
     }
-    if (nb > 0 && n > 0)
-        la_set_triangle(out, nb, true);
 cleanup:
     if (st) {
         bn_tensor_free(out);
         out = NULL;
     }
     *l = out;
-    free(w);
+    la_free(w);
     la_env_free(&e);
     return st;
 }
@@ -357,8 +360,8 @@ bn_status bn_lu(const bn_tensor *a, bn_tensor **lu, bn_tensor **piv)
     if (st)
         return st;
     bn_tensor *tlu = NULL, *tp = NULL;
-    void *w = malloc(bn_dtype_size(a->dtype) * (size_t)(m * n) + 64);
-    int32_t *p = malloc(sizeof(int32_t) * (size_t)(k + 1));
+    void *w = la_alloc(bn_dtype_size(a->dtype) * (size_t)(m * n) + 64);
+    int32_t *p = la_alloc(sizeof(int32_t) * (size_t)(k + 1));
     if (!w || !p) {
         st = bn_error(BN_ERR_OOM, "lu: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
@@ -386,8 +389,8 @@ cleanup:
     }
     *lu = tlu;
     *piv = tp;
-    free(w);
-    free(p);
+    la_free(w);
+    la_free(p);
     la_env_free(&e);
     return st;
 }
@@ -431,8 +434,8 @@ static bn_status la_solve(const char *op, const bn_tensor *a, const bn_tensor *b
     if (st)
         return st;
     bn_tensor *out = NULL;
-    void *w = malloc(es * (size_t)(n * n + n * k) + 64);
-    int32_t *p = malloc(sizeof(int32_t) * (size_t)(n + 1));
+    void *w = la_alloc(es * (size_t)(n * n + n * k) + 64);
+    int32_t *p = la_alloc(sizeof(int32_t) * (size_t)(n + 1));
     if (!w || !p) {
         st = bn_error(BN_ERR_OOM, "%s: cannot allocate the workspace for n = %lld, k = %lld", op,
                       (long long)n, (long long)k);
@@ -473,8 +476,8 @@ cleanup:
         out = NULL;
     }
     *x = out;
-    free(w);
-    free(p);
+    la_free(w);
+    la_free(p);
     la_env_free(&e);
     return st;
 }
@@ -505,8 +508,8 @@ bn_status bn_det(const bn_tensor *a, bn_tensor **out)
     if (st)
         return st;
     bn_tensor *t = NULL;
-    void *w = malloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
-    int32_t *p = malloc(sizeof(int32_t) * (size_t)(n + 1));
+    void *w = la_alloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
+    int32_t *p = la_alloc(sizeof(int32_t) * (size_t)(n + 1));
     if (!w || !p) {
         st = bn_error(BN_ERR_OOM, "det: cannot allocate a %lldx%lld workspace", (long long)n,
                       (long long)n);
@@ -525,8 +528,8 @@ cleanup:
         t = NULL;
     }
     *out = t;
-    free(w);
-    free(p);
+    la_free(w);
+    la_free(p);
     la_env_free(&e);
     return st;
 }
@@ -566,8 +569,9 @@ bn_status bn_lstsq(const bn_tensor *a, const bn_tensor *b, bn_tensor **x)
         return st;
     bn_tensor *out = NULL;
     int64_t nblk = (mn + BNK_LA_NB - 1) / BNK_LA_NB;
-    void *w = malloc(es * (size_t)(m * n + m * k + n * k + mn + nblk * BNK_LA_NB * BNK_LA_NB) + 64);
-    void *work = malloc(es * bnk_la_qr_work(mx, la_max(mx, k)));
+    void *w =
+        la_alloc(es * (size_t)(m * n + m * k + n * k + mn + nblk * BNK_LA_NB * BNK_LA_NB) + 64);
+    void *work = la_alloc(es * bnk_la_qr_work(mx, la_max(mx, k)));
     if (!w || !work) {
         st = bn_error(BN_ERR_OOM, "lstsq: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
@@ -600,8 +604,8 @@ cleanup:
         out = NULL;
     }
     *x = out;
-    free(w);
-    free(work);
+    la_free(w);
+    la_free(work);
     la_env_free(&e);
     return st;
 }
@@ -630,9 +634,9 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
         return st;
     bn_tensor *tu = NULL, *ts = NULL, *tv = NULL;
     size_t welems = (size_t)(mm * nn + nn + (vecs ? mm * ucols + 2 * nn * nn + mm : 0));
-    void *w = malloc(es * welems + 64);
-    void *idx = malloc(sizeof(int64_t) * (size_t)(ucols + nn + 1) + sizeof(double) * (size_t)(nn + 1) +
-                       (size_t)ucols + 1);
+    void *w = la_alloc(es * welems + 64);
+    void *idx = la_alloc(sizeof(int64_t) * (size_t)(ucols + nn + 1) +
+                         sizeof(double) * (size_t)(nn + 1) + (size_t)ucols + 1);
     if (!w || !idx) {
         st = bn_error(BN_ERR_OOM, "svd: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
@@ -663,8 +667,8 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
                 goto cleanup;
             }
         }
-        int sw = LA_T(is64, la_svd_one, &e, mm, nn, g, sig, vecs ? ug : (void *)NULL, ucols, vg, v, tmp,
-                      okf, fill, order, norms);
+        int sw = LA_T(is64, la_svd_one, &e, mm, nn, g, sig, vecs ? ug : (void *)NULL, ucols, vg, v,
+                      tmp, okf, fill, order, norms);
         if (sw < 0) {
             char where[48];
             st = bn_error(BN_ERR_NUMERIC, "svd: one-sided Jacobi did not converge in %d sweeps%s",
@@ -694,8 +698,8 @@ cleanup:
         *u = tu;
         *vt = tv;
     }
-    free(w);
-    free(idx);
+    la_free(w);
+    la_free(idx);
     la_env_free(&e);
     return st;
 }

@@ -61,8 +61,8 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
  *   complete_basis  fills listed columns of u to an orthonormal set
  *   gemm    C = alpha A B + beta C (C column-major: rsc == 1) */
 #define BNK_LA_FNS(T, S)                                                                           \
-    int64_t (*potrf##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad);        \
-    int64_t (*getrf##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda,           \
+    int64_t (*potrf##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad);         \
+    int64_t (*getrf##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda,            \
                         int32_t *piv);                                                             \
     void (*getrs##S)(int64_t n, const T *lu, int64_t lda, const int32_t *piv, int64_t k, T *b,     \
                      int64_t ldb);                                                                 \
@@ -72,8 +72,8 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
                      int64_t lda, const T *tfac, int64_t ncols, T *c, int64_t ldc, T *work);       \
     void (*orgqr##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
                      int64_t lda, const T *tfac, T *q, int64_t ldq, T *work);                      \
-    int (*jacobi##S)(int64_t m, int64_t n, T *g, T *v, int max_sweeps);                            \
-    void (*complete_basis##S)(int64_t m, T *u, const int64_t *fill, int64_t nfill, bool *ok,       \
+    int (*jacobi##S)(int64_t m, int64_t n, T * g, T * v, int max_sweeps);                          \
+    void (*complete_basis##S)(int64_t m, T * u, const int64_t *fill, int64_t nfill, bool *ok,      \
                               int64_t want, T *tmp);                                               \
     void (*gemm##S)(const bnk_la_ctx *ctx, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
                     int64_t rsa, int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C,  \

@@ -108,7 +108,8 @@ static void F(gemm)(const bnk_la_ctx *ctx, int64_t M, int64_t N, int64_t K, T al
 {
     if (M <= 0 || N <= 0)
         return;
-    bn_status st = ctx->sgemm(M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc, ctx->sws);
+    bn_status st =
+        ctx->sgemm(M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc, ctx->sws);
     BN_ASSERT(st == BN_OK);
 }
 #endif
@@ -252,7 +253,8 @@ static int64_t F(getf2)(int64_t m, int64_t n, T *a, int64_t lda, int32_t *piv)
 
 /* Right-looking blocked LU (getrf). piv[j] absolute 0-based. Returns the first
  * zero pivot or -1. */
-static int64_t F(getrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, int32_t *piv)
+static int64_t F(getrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda,
+                        int32_t *piv)
 {
     int64_t k = m < n ? m : n, first_zero = -1;
     for (int64_t j = 0; j < k; j += NB) {
@@ -365,7 +367,8 @@ static void F(build_v)(int64_t rows, int64_t jb, const T *a, int64_t lda, T *v)
 /* T factor (jb x jb, ldt = jb, upper, zeros below) of the block reflector
  * H_0 ... H_{jb-1} = I - V T V^T (larft, forward, columnwise). g is jb x jb
  * scratch. Uses G = V^T V from GEMM. */
-static void F(larft)(const bnk_la_ctx *ctx, int64_t rows, int64_t jb, const T *v, const T *tau, T *t, T *g)
+static void F(larft)(const bnk_la_ctx *ctx, int64_t rows, int64_t jb, const T *v, const T *tau,
+                     T *t, T *g)
 {
     GEMM(ctx, jb, jb, rows, 1, v, rows, 1, v, 1, rows, 0, g, 1, jb);
     for (int64_t i = 0; i < jb * jb; i++)
@@ -386,8 +389,8 @@ static void F(larft)(const bnk_la_ctx *ctx, int64_t rows, int64_t jb, const T *v
  * Applies the block reflector H = I - V T V^T (V rows x jb, T jb x jb) from
  * the left to C (rows x ncols, ldc): trans ? H^T C : H C. w1, w2: jb x ncols.
  */
-static void F(larfb)(const bnk_la_ctx *ctx, bool trans, int64_t rows, int64_t jb, int64_t ncols, const T *v, const T *t,
-                     T *c, int64_t ldc, T *w1, T *w2)
+static void F(larfb)(const bnk_la_ctx *ctx, bool trans, int64_t rows, int64_t jb, int64_t ncols,
+                     const T *v, const T *t, T *c, int64_t ldc, T *w1, T *w2)
 {
     if (ncols <= 0 || jb <= 0)
         return;
@@ -410,7 +413,8 @@ static void F(larfb)(const bnk_la_ctx *ctx, bool trans, int64_t rows, int64_t jb
  * of each block, block b at tfac + b * NB * NB (ldt = jb of that block).
  * work: bnk_la_qr_work(m, n).
  */
-static void F(geqrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *tau, T *tfac, T *work)
+static void F(geqrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *tau,
+                     T *tfac, T *work)
 {
     int64_t k = m < n ? m : n;
     T *v = work, *g = v + m * NB, *w1 = g + NB * NB, *w2 = w1 + NB * (n > 0 ? n : 1);
@@ -431,8 +435,8 @@ static void F(geqrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t 
  * Applies Q = H_0 H_1 ... H_{k-1} (trans: Q^T) from geqrf of the m x k'
  * factored matrix a to C (m x ncols, ldc). work: bnk_la_qr_work(m, ncols).
  */
-static void F(ormqr)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, const T *a, int64_t lda, const T *tfac,
-                     int64_t ncols, T *c, int64_t ldc, T *work)
+static void F(ormqr)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, const T *a,
+                     int64_t lda, const T *tfac, int64_t ncols, T *c, int64_t ldc, T *work)
 {
     T *v = work, *w1 = v + m * NB + NB * NB, *w2 = w1 + NB * (ncols > 0 ? ncols : 1);
     int64_t nblk = (k + NB - 1) / NB;
@@ -449,8 +453,8 @@ static void F(ormqr)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, co
  * factored a (orgqr), backward over the blocks so each block touches only
  * rows and columns >= its start. work: bnk_la_qr_work(m, qc).
  */
-static void F(orgqr)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a, int64_t lda, const T *tfac,
-                     T *q, int64_t ldq, T *work)
+static void F(orgqr)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,
+                     int64_t lda, const T *tfac, T *q, int64_t ldq, T *work)
 {
     for (int64_t j = 0; j < qc; j++)
         for (int64_t i = 0; i < m; i++)
@@ -460,7 +464,8 @@ static void F(orgqr)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, co
     for (int64_t b = nblk - 1; b >= 0; b--) {
         int64_t j = b * NB, jb = k - j < NB ? k - j : NB;
         F(build_v)(m - j, jb, a + j + j * lda, lda, v);
-        F(larfb)(ctx, false, m - j, jb, qc - j, v, tfac + b * NB * NB, q + j + j * ldq, ldq, w1, w2);
+        F(larfb)
+        (ctx, false, m - j, jb, qc - j, v, tfac + b * NB * NB, q + j + j * ldq, ldq, w1, w2);
     }
 }
 

@@ -196,8 +196,8 @@ static void check_qr(bn_dtype dt, const double *a0, int64_t m, int64_t n, bn_qr_
 
 Test(linalg, qr_random_shapes)
 {
-    static const int64_t shapes[][2] = {{1, 1}, {5, 5}, {64, 64}, {100, 37}, {37, 100},
-                                        {130, 130}, {200, 70}, {3, 9}};
+    static const int64_t shapes[][2] = {{1, 1},    {5, 5},     {64, 64},  {100, 37},
+                                        {37, 100}, {130, 130}, {200, 70}, {3, 9}};
     bn_dtype dts[2] = {BN_F32, BN_F64};
     for (int d = 0; d < 2; d++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -396,8 +396,8 @@ static void check_svd(bn_dtype dt, const double *a0, int64_t m, int64_t n, bool 
         if (i)
             cr_assert_leq(s[i], s[i - 1], "%s: not sorted at %lld", what, (long long)i);
         cr_assert_leq(fabs(s[i] - ref[i]), t * (ref[0] > 0 ? ref[0] : 1),
-                      "%s %s: s[%lld] = %.17g, LAPACK %.17g", what, bn_dtype_name(dt),
-                      (long long)i, s[i], ref[i]);
+                      "%s %s: s[%lld] = %.17g, LAPACK %.17g", what, bn_dtype_name(dt), (long long)i,
+                      s[i], ref[i]);
     }
     /* U S Vt (only the first k columns / rows carry singular values) */
     double *us = calloc((size_t)(m * n > 0 ? m * n : 1), sizeof(double));
@@ -443,8 +443,8 @@ static void check_svd(bn_dtype dt, const double *a0, int64_t m, int64_t n, bool 
 
 Test(linalg, svd_random_shapes)
 {
-    static const int64_t shapes[][2] = {{1, 1}, {1, 5}, {6, 1}, {8, 8}, {64, 64}, {90, 40},
-                                        {40, 90}, {128, 128}};
+    static const int64_t shapes[][2] = {{1, 1},   {1, 5},   {6, 1},   {8, 8},
+                                        {64, 64}, {90, 40}, {40, 90}, {128, 128}};
     bn_dtype dts[2] = {BN_F32, BN_F64};
     for (int d = 0; d < 2; d++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -487,8 +487,8 @@ Test(linalg, svd_ill_conditioned_small_values_f64)
     bn_tensor *A = mk2(BN_F64, n, n, a), *S = NULL;
     cr_assert_eq(bn_svd(A, false, NULL, &S, NULL), BN_OK);
     double *s = td(S), *ref = lapack_sv(a, n, n);
-    cr_assert_leq(fabs(s[n - 1] - ref[n - 1]) / ref[n - 1], 1e-8, "s_min %.17g vs %.17g",
-                  s[n - 1], ref[n - 1]);
+    cr_assert_leq(fabs(s[n - 1] - ref[n - 1]) / ref[n - 1], 1e-8, "s_min %.17g vs %.17g", s[n - 1],
+                  ref[n - 1]);
     cr_assert_leq(fabs(s[n - 1] - 1e-6) / 1e-6, 1e-8);
     free(s);
     free(ref);
@@ -637,10 +637,10 @@ Test(linalg, singular_matrix_errors)
 
 Test(linalg, det_sign_and_values)
 {
-    double perm[4] = {0, 1, 1, 0}; /* one swap: -1 */
-    double p3[9] = {0, 1, 0, 0, 0, 1, 1, 0, 0}; /* cyclic permutation: +1 */
+    double perm[4] = {0, 1, 1, 0};                /* one swap: -1 */
+    double p3[9] = {0, 1, 0, 0, 0, 1, 1, 0, 0};   /* cyclic permutation: +1 */
     double tri[9] = {2, 7, 1, 0, -3, 5, 0, 0, 4}; /* -24 */
-    double m2[4] = {1, 2, 3, 4}; /* -2, pivoting swaps rows */
+    double m2[4] = {1, 2, 3, 4};                  /* -2, pivoting swaps rows */
     bn_dtype dts[2] = {BN_F32, BN_F64};
     struct {
         const double *v;
@@ -692,9 +692,8 @@ static void check_lstsq(bn_dtype dt, int64_t m, int64_t n, int64_t k, uint64_t s
     double *la = malloc(sizeof(double) * (size_t)(m * n)), *lb = calloc((size_t)(rows * k), 8);
     memcpy(la, a, sizeof(double) * (size_t)(m * n));
     memcpy(lb, b, sizeof(double) * (size_t)(m * k));
-    cr_assert_eq(LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (int)m, (int)n, (int)k, la, (int)n, lb,
-                               (int)ldb),
-                 0);
+    cr_assert_eq(
+        LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (int)m, (int)n, (int)k, la, (int)n, lb, (int)ldb), 0);
     double e = rel_diff(lb, x, n * k);
     double t = dt == BN_F64 ? tol(dt, rows) : 1e-3; /* f32: cond(A) ~ 10 amplifies */
     cr_assert_leq(e, t, "%s %lldx%lld: ||x - x_lapack||/||x|| = %g > %g", bn_dtype_name(dt),
@@ -783,8 +782,8 @@ Test(linalg, transposed_and_sliced_views)
         cr_assert_eq(bn_inverse(S, &i1), BN_OK);
         cr_assert_eq(bn_inverse(Sc, &i2), BN_OK);
         same_tensor(i1, i2);
-        bn_tensor *all[] = {big, T, S, S1, Tc, Sc, q1, r1, q2, r2, u1, s1,
-                            v1, u2, s2, v2, d1, d2, i1, i2};
+        bn_tensor *all[] = {big, T,  S,  S1, Tc, Sc, q1, r1, q2, r2,
+                            u1,  s1, v1, u2, s2, v2, d1, d2, i1, i2};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
             bn_tensor_free(all[i]);
         free(v);
