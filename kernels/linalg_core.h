@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bitnet/status.h"
 #include "linalg.h"
@@ -22,6 +23,36 @@
 #define F(name)     CAT_(name, SFX)
 #define GEMM        F(gemm)
 #define NB          BNK_LA_NB
+#define LA_JB       32 /* Jacobi column block: 2 x 32 columns of G and V stay in L2 */
+
+/* ---- vector helpers ------------------------------------------------------ */
+
+/* Reductions use GCC vector extensions: 8 lanes of double, whatever the
+ * ISA; the compiler lowers them to zmm, ymm pairs or xmm quads. (A plain
+ * running sum is a serial chain the compiler may not reorder, and it does not
+ * vectorize 8 scalar partial sums on its own either.) */
+#ifndef LA_V8D_DEFINED
+#define LA_V8D_DEFINED
+typedef double la_v8d __attribute__((vector_size(64)));
+/* (vectors go by pointer: passing a 64-byte vector by value changes the ABI
+ * between the ISA builds) */
+static inline double la_hsum(const la_v8d *v)
+{
+    double s = 0;
+    for (int l = 0; l < 8; l++)
+        s += (*v)[l];
+    return s;
+}
+#endif
+typedef T F(la_v8t) __attribute__((vector_size(8 * sizeof(T))));
+
+/* 8 elements from p (any alignment) widened to double */
+static inline void F(ld8)(const T *p, la_v8d *out)
+{
+    F(la_v8t) x;
+    memcpy(&x, p, sizeof x);
+    *out = __builtin_convertvector(x, la_v8d);
+}
 
 /* ---- GEMM --------------------------------------------------------------- */
 
@@ -127,12 +158,20 @@ static double F(nrm2)(int64_t n, const T *x)
     }
     if (scale == 0 || !isfinite(scale))
         return scale;
+    la_v8d acc = {0};
     double s = 0, inv = 1.0 / scale;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        la_v8d v;
+        F(ld8)(x + i, &v);
+        v *= inv;
+        acc += v * v;
+    }
+    for (; i < n; i++) {
         double v = (double)x[i] * inv;
         s += v * v;
     }
-    return scale * sqrt(s);
+    return scale * sqrt(s + la_hsum(&acc));
 }
 
 /* y[0..n) -= alpha * x[0..n) */
@@ -142,12 +181,56 @@ static void F(axpy_sub)(int64_t n, T alpha, const T *restrict x, T *restrict y)
         y[i] -= alpha * x[i];
 }
 
+/* Dot product accumulated in double. */
 static T F(dot)(int64_t n, const T *x, const T *y)
 {
+    la_v8d acc = {0};
     double s = 0;
-    for (int64_t i = 0; i < n; i++)
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        la_v8d u, v;
+        F(ld8)(x + i, &u);
+        F(ld8)(y + i, &v);
+        acc += u * v;
+    }
+    for (; i < n; i++)
         s += (double)x[i] * (double)y[i];
-    return (T)s;
+    return (T)(s + la_hsum(&acc));
+}
+
+/* x.x, y.y and x.y in one pass, accumulated in double. */
+static void F(dot3)(int64_t n, const T *x, const T *y, double *xx, double *yy, double *xy)
+{
+    la_v8d a = {0}, b = {0}, c = {0};
+    double sa = 0, sb = 0, sc = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        la_v8d u, v;
+        F(ld8)(x + i, &u);
+        F(ld8)(y + i, &v);
+        a += u * u;
+        b += v * v;
+        c += u * v;
+    }
+    for (; i < n; i++) {
+        double u = x[i], v = y[i];
+        sa += u * u;
+        sb += v * v;
+        sc += u * v;
+    }
+    *xx = sa + la_hsum(&a);
+    *yy = sb + la_hsum(&b);
+    *xy = sc + la_hsum(&c);
+}
+
+/* [x y] = [x y] [c s; -s c]: x' = c x - s y, y' = s x + c y */
+static void F(rot)(int64_t n, T *restrict x, T *restrict y, T c, T s)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T u = x[i], v = y[i];
+        x[i] = c * u - s * v;
+        y[i] = s * u + c * v;
+    }
 }
 
 /* ---- Cholesky ----------------------------------------------------------- */
@@ -486,36 +569,30 @@ static int F(jacobi)(int64_t m, int64_t n, T *g, T *v, int max_sweeps)
                 v[i + j * n] = i == j ? 1 : 0;
     double tol = sqrt((double)m) * EPS;
     int sweep;
+    /* Pairs are visited block pair by block pair (LA_JB columns a block), so
+     * the columns one block pair touches stay in cache; every pair p < q is
+     * still visited once per sweep. */
     for (sweep = 0; sweep < max_sweeps; sweep++) {
         int64_t rotated = 0;
-        for (int64_t p = 0; p < n - 1; p++) {
-            for (int64_t q = p + 1; q < n; q++) {
-                T *gp = g + p * m, *gq = g + q * m;
-                double alpha = 0, beta = 0, gamma = 0;
-                for (int64_t i = 0; i < m; i++) {
-                    double x = gp[i], y = gq[i];
-                    alpha += x * x;
-                    beta += y * y;
-                    gamma += x * y;
-                }
-                if (alpha == 0 || beta == 0 || fabs(gamma) <= tol * sqrt(alpha) * sqrt(beta))
-                    continue;
-                rotated++;
-                double zeta = (beta - alpha) / (2 * gamma);
-                double t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1 + zeta * zeta));
-                double cs = 1 / sqrt(1 + t * t), sn = cs * t;
-                T c = (T)cs, s = (T)sn;
-                for (int64_t i = 0; i < m; i++) {
-                    T x = gp[i], y = gq[i];
-                    gp[i] = c * x - s * y;
-                    gq[i] = s * x + c * y;
-                }
-                if (v) {
-                    T *vp = v + p * n, *vq = v + q * n;
-                    for (int64_t i = 0; i < n; i++) {
-                        T x = vp[i], y = vq[i];
-                        vp[i] = c * x - s * y;
-                        vq[i] = s * x + c * y;
+        for (int64_t bp = 0; bp < n; bp += LA_JB) {
+            for (int64_t bq = bp; bq < n; bq += LA_JB) {
+                int64_t pe = bp + LA_JB < n ? bp + LA_JB : n;
+                int64_t qe = bq + LA_JB < n ? bq + LA_JB : n;
+                for (int64_t p = bp; p < pe; p++) {
+                    for (int64_t q = bq > p ? bq : p + 1; q < qe; q++) {
+                        T *gp = g + p * m, *gq = g + q * m;
+                        double alpha, beta, gamma;
+                        F(dot3)(m, gp, gq, &alpha, &beta, &gamma);
+                        if (alpha == 0 || beta == 0 ||
+                            fabs(gamma) <= tol * sqrt(alpha) * sqrt(beta))
+                            continue;
+                        rotated++;
+                        double zeta = (beta - alpha) / (2 * gamma);
+                        double t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1 + zeta * zeta));
+                        double cs = 1 / sqrt(1 + t * t), sn = cs * t;
+                        F(rot)(m, gp, gq, (T)cs, (T)sn);
+                        if (v)
+                            F(rot)(n, v + p * n, v + q * n, (T)cs, (T)sn);
                     }
                 }
             }
@@ -573,6 +650,7 @@ static void F(complete_basis)(int64_t m, T *u, const int64_t *fill, int64_t nfil
 #undef F
 #undef GEMM
 #undef NB
+#undef LA_JB
 #undef CAT_
 #undef CAT2_
 
