@@ -15,6 +15,7 @@
 #include "bitnet/kernels.h"
 #include "bitnet/rng.h"
 #include "bitnet/quant.h"
+#include "bitnet/linalg.h"
 
 #ifdef __cplusplus
 extern "C" {
