@@ -508,6 +508,7 @@ int bnb_cmd_run(int argc, char **argv)
         store_failed = true;
     }
     print_cases(&out);
+    bnb_print_peers(stdout, out.cases, out.ncases);
     print_verdicts(&ts, verdicts);
 
     /* 9. end the run */

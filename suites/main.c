@@ -22,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/kernels.h"
 #include "db/db.h"
 #include "db/export.h"
 #include "reports/cli.h"
 #include "suites/bnb.h"
 #include "suites/commands.h"
+#include "suites/suite.h"
 
 #ifndef BN_VERSION
 #define BN_VERSION "unknown"
@@ -350,6 +352,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
         show_case(&cases[i]);
     if (n == 0)
         printf("(no cases stored)\n");
+    bnb_print_peers(stdout, cases, n);
     printf("\ntargets\n");
     for (int i = 0; i < ts.n; i++)
         printf("  %-20s %-15s %s\n", v[i].target->id, v[i].verdict, v[i].reason);
@@ -544,6 +547,12 @@ int main(int argc, char **argv)
     const command *c = find_command(name);
     if (!c)
         return usage_error("unknown command \"%s\" (see bnbench --help)", name);
+    /* a BN_KERNELS the library cannot honour would store runs of the wrong
+     * kernel set under the asked-for name: stop instead */
+    if (bn_kernels_init() != BN_OK)
+        return usage_error("%s", bn_last_error());
+    if (!strcmp(name, "run"))
+        bnb_alloc_prepare_exec(argv);
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);
