@@ -46,6 +46,8 @@ ifneq ($(SANITIZER),)
   endif
 endif
 CFLAGS    += $(BASEFLAGS) $(SANFLAGS)
+# recorded with every bnbench run (collectors/context.c)
+CFLAGS    += -DBN_CFLAGS='"$(OPT) $(SANFLAGS) | avx2: $(AVX2_FLAGS) | avx512: $(AVX512_FLAGS)"'
 LDFLAGS   += $(SANFLAGS) -pthread
 DEP_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null) -llapacke -ldl -lm
