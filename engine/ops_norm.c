@@ -90,7 +90,7 @@ static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tens
     lane_job j = {.l = l, .n = n, .sx = x->strides[ax], .sy = y->strides[ax], .x = x, .y = y};
     bn_iter_init(&j.it, x->ndim, shape, 2, strides, offs);
     int64_t lanes = j.it.rows_left * j.it.inner;
-    bool par = lanes >= 2 && lanes * n >= OPS_PAR_MIN;
+    bool par = lanes >= 2 && lanes * n >= 2 * OPS_PAR_GRAIN;
     int nthreads = par ? bn_threads_count() : 1;
     if (x->dtype != BN_F32) {
         j.scratch = malloc((size_t)n * (size_t)nthreads * sizeof *j.scratch);
@@ -99,7 +99,7 @@ static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tens
                             bn_op_name(l->op), (long long)n);
     }
     if (par) {
-        int64_t grain = (OPS_PAR_PIECE + n - 1) / n;
+        int64_t grain = (OPS_PAR_GRAIN + n - 1) / n;
         /* a pool that cannot start runs everything on the caller */
         (void)bn_parallel_for(lanes, grain, run_lane_range, &j);
     } else {

@@ -237,7 +237,7 @@ static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int 
     const int64_t *ostr[1] = {p.ostrides};
     bn_iter_init(&job.outer, p.nouter, p.oshape, 1, ostr, &a->offset);
     int64_t nout = bn_tensor_numel(y);
-    bool par = nout >= 2 && nout * p.r >= OPS_PAR_MIN;
+    bool par = nout >= 2 && nout * p.r >= 2 * OPS_PAR_GRAIN;
     int nthreads = par ? bn_threads_count() : 1;
     if (!is_int && !job.in_place && nout > 0) {
         job.rlen = p.r ? p.r : 1;
@@ -250,7 +250,7 @@ static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int 
         job.scratch = scratch;
     }
     if (par) {
-        int64_t grain = p.r >= OPS_PAR_PIECE ? 1 : (OPS_PAR_PIECE + p.r - 1) / (p.r ? p.r : 1);
+        int64_t grain = p.r >= OPS_PAR_GRAIN ? 1 : (OPS_PAR_GRAIN + p.r - 1) / (p.r ? p.r : 1);
         /* a pool that cannot start runs everything on the caller */
         (void)bn_parallel_for(nout, grain, reduce_range, &job);
     } else {

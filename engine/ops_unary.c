@@ -2,11 +2,9 @@
  * ops_unary.c - element-wise unary ops (neg .. silu) and clamp.
  *
  * Same shape as ops_binary.c with one input: walk input and output with
- * bn_iter, hand rows to the kernel table, widen f16/bf16 through f32
- * scratch. Large tensors are cut into row pieces run over the thread pool
- * (OPS_PAR_MIN in ops_internal.h); the values do not depend on the cut. Integer dtypes take neg,
- * abs, relu and clamp (exact); neg/abs of the most negative value wrap to itself (two's
- * complement).
+ * bn_iter, hand rows to the kernel table (over the thread pool when large),
+ * widen f16/bf16 through f32 scratch. Integer dtypes take neg, abs, relu and clamp (exact); neg/abs
+ * of the most negative value wrap to itself (two's complement).
  */
 #include <math.h>
 
@@ -23,30 +21,26 @@ typedef struct clamp_args {
     int32_t ilo, ihi;
 } clamp_args;
 
-/* One piece of work: elements [j0, j1) of the row starting at positions
- * pos (output, input) with strides sy, sx. */
 typedef struct unary_job {
     bn_op op;
-    bn_dtype dt;
     const bnk_table *k;
-    const clamp_args *c;
+    bn_dtype dt;
     void *yb;
     const void *xb;
-    bn_iter it; /* fresh: rows are found with ops__iter_row */
-    int64_t pieces_per_row, piece;
+    const clamp_args *c;
 } unary_job;
 
-static void run_piece(const unary_job *u, const int64_t *pos, int64_t j0, int64_t j1)
+static void unary_piece(void *ctx, const bn_iter *it, const int64_t *pos, int64_t n)
 {
-    const bnk_table *k = u->k;
-    const clamp_args *c = u->c;
-    bn_op op = u->op;
-    int64_t n = j1 - j0, sy = u->it.istride[0], sx = u->it.istride[1];
-    int64_t py = pos[0] + j0 * sy, px = pos[1] + j0 * sx;
-    switch (u->dt) {
+    const unary_job *j = ctx;
+    const bnk_table *k = j->k;
+    const clamp_args *c = j->c;
+    bn_op op = j->op;
+    int64_t sy = it->istride[0], sx = it->istride[1];
+    switch (j->dt) {
     case BN_F32: {
-        const float *x = (const float *)u->xb + px;
-        float *y = (float *)u->yb + py;
+        const float *x = (const float *)j->xb + pos[1];
+        float *y = (float *)j->yb + pos[0];
         if (op == BN_OP_CLAMP)
             k->clamp_f32(n, x, sx, y, sy, c->flo, c->fhi);
         else
@@ -54,8 +48,8 @@ static void run_piece(const unary_job *u, const int64_t *pos, int64_t j0, int64_
         break;
     }
     case BN_I32: {
-        const int32_t *x = (const int32_t *)u->xb + px;
-        int32_t *y = (int32_t *)u->yb + py;
+        const int32_t *x = (const int32_t *)j->xb + pos[1];
+        int32_t *y = (int32_t *)j->yb + pos[0];
         if (op == BN_OP_CLAMP)
             k->clamp_i32(n, x, sx, y, sy, c->ilo, c->ihi);
         else
@@ -63,8 +57,8 @@ static void run_piece(const unary_job *u, const int64_t *pos, int64_t j0, int64_
         break;
     }
     case BN_I8: {
-        const int8_t *x = (const int8_t *)u->xb + px;
-        int8_t *y = (int8_t *)u->yb + py;
+        const int8_t *x = (const int8_t *)j->xb + pos[1];
+        int8_t *y = (int8_t *)j->yb + pos[0];
         if (op == BN_OP_CLAMP)
             k->clamp_i8(n, x, sx, y, sy, (int8_t)c->ilo, (int8_t)c->ihi);
         else
@@ -73,58 +67,35 @@ static void run_piece(const unary_job *u, const int64_t *pos, int64_t j0, int64_
     }
     default: { /* f16, bf16 */
         float x[OPS_CHUNK];
-        for (int64_t j = 0; j < n; j += OPS_CHUNK) {
-            int64_t m = n - j < OPS_CHUNK ? n - j : OPS_CHUNK;
-            ops__load_f32(u->dt, u->xb, px + j * sx, sx, m, x);
+        for (int64_t i = 0; i < n; i += OPS_CHUNK) {
+            int64_t m = n - i < OPS_CHUNK ? n - i : OPS_CHUNK;
+            ops__load_f32(j->dt, j->xb, pos[1] + i * sx, sx, m, x);
             if (op == BN_OP_CLAMP)
                 k->clamp_f32(m, x, 1, x, 1, c->flo, c->fhi);
             else
                 k->unary_f32[op](m, x, 1, x, 1);
-            ops__store_f32(u->dt, u->yb, py + j * sy, sy, m, x);
+            ops__store_f32(j->dt, j->yb, pos[0] + i * sy, sy, m, x);
         }
         break;
     }
     }
 }
 
-/* bn_parallel_for body: pieces [begin, end) */
-static void run_pieces(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    const unary_job *u = ctx;
-    int64_t pos[2];
-    for (int64_t p = begin; p < end; p++) {
-        int64_t row = p / u->pieces_per_row, j0 = p % u->pieces_per_row * u->piece;
-        int64_t j1 = j0 + u->piece < u->it.inner ? j0 + u->piece : u->it.inner;
-        ops__iter_row(&u->it, row, pos);
-        run_piece(u, pos, j0, j1);
-    }
-}
-
+/* Input and output walked together, row pieces to the active table, large
+ * results split over the thread pool (ops__for_pieces). */
 static void run_rows(bn_op op, const bn_tensor *a, bn_tensor *out, const clamp_args *c)
 {
-    unary_job u = {.op = op,
-                   .dt = out->dtype,
-                   .k = bnk_active(),
-                   .c = c,
-                   .yb = tensor__base(out),
-                   .xb = tensor__base(a)};
     const int64_t *strides[2] = {out->strides, a->strides};
     int64_t offs[2] = {out->offset, a->offset};
-    bn_iter_init(&u.it, out->ndim, out->shape, 2, strides, offs);
-    int64_t rows = u.it.rows_left, inner = u.it.inner;
-    if (rows * inner >= OPS_PAR_MIN) {
-        /* rows cut into pieces of about OPS_PAR_PIECE elements */
-        u.pieces_per_row = (inner + OPS_PAR_PIECE - 1) / OPS_PAR_PIECE;
-        u.piece = (inner + u.pieces_per_row - 1) / u.pieces_per_row;
-        int64_t grain = (OPS_PAR_PIECE + u.piece - 1) / u.piece;
-        /* a pool that cannot start runs everything on the caller: the
-         * result is complete either way */
-        (void)bn_parallel_for(rows * u.pieces_per_row, grain, run_pieces, &u);
-        return;
-    }
-    bn_iter it = u.it;
-    while (bn_iter_next(&it))
-        run_piece(&u, it.pos, 0, it.inner);
+    bn_iter it;
+    bn_iter_init(&it, out->ndim, out->shape, 2, strides, offs);
+    unary_job job = {.op = op,
+                     .k = bnk_active(),
+                     .dt = out->dtype,
+                     .yb = tensor__base(out),
+                     .xb = tensor__base(a),
+                     .c = c};
+    ops__for_pieces(&it, unary_piece, &job);
 }
 
 static bn_status check_op(bn_op op)

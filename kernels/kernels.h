@@ -156,4 +156,10 @@ const bnk_table *bnk_active(void);
 /* The set behind bnk_active(). */
 bnk_isa bnk_active_isa(void);
 
+/* Runs the BN_KERNELS selection again, as at first use (tests: selection
+ * from the environment happens once per process otherwise). Logs and
+ * records errors exactly as the first selection does. Must not race with
+ * bn_kernels_how(). */
+void bnk__select_from_env(void);
+
 #endif

@@ -9,8 +9,10 @@
  *   - BN_KERNELS unset or empty: the last (fastest) set bnk_isa_supported()
  *     accepts;
  *   - BN_KERNELS=name: that set, when known and supported; otherwise the
- *     automatic choice, one line on stderr, and the error kept for
- *     bn_kernels_init() to return.
+ *     automatic choice and the error kept for bn_kernels_init() to return.
+ *     A program that never asks bn_kernels_init() gets the error as one line
+ *     on stderr at the first use of the kernels (bnk_active); one that asks
+ *     (bnbench) reports it itself, so the user sees it once.
  * The active table is an atomic pointer, so bn_kernels_select() can switch
  * sets at run time (tests, A/B runs) without locks on the op path.
  *
@@ -162,16 +164,18 @@ static const char *const isa_names[BNK_ISA_COUNT] = {
 
 static struct {
     pthread_once_t once;
+    pthread_mutex_t lock;            /* env_status, env_msg, how_str */
     bnk_table tables[BNK_ISA_COUNT]; /* complete; valid where supported[] */
     bool supported[BNK_ISA_COUNT];
     char supported_str[64];
     bnk_isa best;
-    _Atomic(int) active;  /* bnk_isa */
-    _Atomic(int) how;     /* HOW_* */
-    bn_status env_status; /* of BN_KERNELS, fixed at init */
-    char env_msg[256];    /* its message */
-    char how_str[96];     /* "forced (BN_KERNELS=avx2)" */
-} R = {.once = PTHREAD_ONCE_INIT};
+    _Atomic(int) active;     /* bnk_isa */
+    _Atomic(int) how;        /* HOW_* */
+    _Atomic(int) env_status; /* bn_status of BN_KERNELS */
+    _Atomic(int) warned;     /* the env error was logged or handed to the caller */
+    char env_msg[256];       /* its message */
+    char how_str[96];        /* "forced (BN_KERNELS=avx2)" */
+} R = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 enum { HOW_AUTO, HOW_ENV, HOW_SELECT };
 
@@ -272,6 +276,41 @@ static bool verbose(void)
     return v && *v && strcmp(v, "0") != 0;
 }
 
+/* Chooses the active set from BN_KERNELS (or automatically) and records
+ * how; R.lock held. */
+static void choose_locked(void)
+{
+    bnk_isa pick = R.best;
+    int how = HOW_AUTO;
+    R.env_status = BN_OK;
+    R.env_msg[0] = 0;
+    snprintf(R.how_str, sizeof R.how_str, "auto");
+    const char *env = getenv("BN_KERNELS");
+    if (env && *env) {
+        bnk_isa want;
+        if (bnk_isa_from_name(env, &want) != BN_OK) {
+            R.env_status = BN_ERR_ARG;
+            snprintf(R.env_msg, sizeof R.env_msg,
+                     "BN_KERNELS=%.32s: unknown kernel set (valid: ref, avx2, avx512)", env);
+        } else if (!R.supported[want]) {
+            R.env_status = BN_ERR_UNSUPPORTED;
+            snprintf(R.env_msg, sizeof R.env_msg,
+                     "BN_KERNELS=%s: this CPU does not support the %s kernel set (supported: %s)",
+                     env, env, R.supported_str);
+        } else {
+            pick = want;
+            how = HOW_ENV;
+            snprintf(R.how_str, sizeof R.how_str, "forced (BN_KERNELS=%s)", env);
+        }
+    }
+    atomic_store(&R.warned, 0);
+    atomic_store(&R.active, (int)pick);
+    atomic_store(&R.how, how);
+    if (verbose())
+        fprintf(stderr, "bitnet: kernels %s (%s; supported: %s)\n", isa_names[pick], R.how_str,
+                R.supported_str);
+}
+
 static void init(void)
 {
     detect(R.supported);
@@ -291,34 +330,9 @@ static void init(void)
         len += (size_t)snprintf(R.supported_str + len, sizeof R.supported_str - len, "%s%s",
                                 len ? " " : "", isa_names[i]);
     }
-    bnk_isa pick = R.best;
-    int how = HOW_AUTO;
-    snprintf(R.how_str, sizeof R.how_str, "auto");
-    const char *env = getenv("BN_KERNELS");
-    if (env && *env) {
-        bnk_isa want;
-        if (bnk_isa_from_name(env, &want) != BN_OK) {
-            R.env_status = BN_ERR_ARG;
-            snprintf(R.env_msg, sizeof R.env_msg,
-                     "BN_KERNELS=%s: unknown kernel set (valid: ref, avx2, avx512)", env);
-        } else if (!R.supported[want]) {
-            R.env_status = BN_ERR_UNSUPPORTED;
-            snprintf(R.env_msg, sizeof R.env_msg,
-                     "BN_KERNELS=%s: this CPU does not support the %s kernel set (supported: %s)",
-                     env, env, R.supported_str);
-        } else {
-            pick = want;
-            how = HOW_ENV;
-            snprintf(R.how_str, sizeof R.how_str, "forced (BN_KERNELS=%s)", env);
-        }
-        if (R.env_status)
-            fprintf(stderr, "bitnet: %s; using %s\n", R.env_msg, isa_names[pick]);
-    }
-    atomic_store(&R.active, (int)pick);
-    atomic_store(&R.how, how);
-    if (verbose())
-        fprintf(stderr, "bitnet: kernels %s (%s; supported: %s)\n", isa_names[pick], R.how_str,
-                R.supported_str);
+    pthread_mutex_lock(&R.lock);
+    choose_locked();
+    pthread_mutex_unlock(&R.lock);
 }
 
 static void ensure_init(void)
@@ -346,9 +360,23 @@ const bnk_table *bnk_table_get(bnk_isa isa)
     return &R.tables[isa];
 }
 
+/* A BN_KERNELS error nobody asked bn_kernels_init() about is logged once,
+ * at the first use of the kernels. */
+static void warn_once(void)
+{
+    if (atomic_load_explicit(&R.env_status, memory_order_relaxed) == BN_OK ||
+        atomic_exchange(&R.warned, 1))
+        return;
+    pthread_mutex_lock(&R.lock);
+    if (R.env_status)
+        fprintf(stderr, "bitnet: %s; using %s\n", R.env_msg, isa_names[atomic_load(&R.active)]);
+    pthread_mutex_unlock(&R.lock);
+}
+
 const bnk_table *bnk_active(void)
 {
     ensure_init();
+    warn_once();
     return &R.tables[atomic_load_explicit(&R.active, memory_order_acquire)];
 }
 
@@ -360,11 +388,25 @@ bnk_isa bnk_active_isa(void)
 
 /* ---- public API (bitnet/kernels.h) -------------------------------------- */
 
+void bnk__select_from_env(void)
+{
+    ensure_init();
+    pthread_mutex_lock(&R.lock);
+    choose_locked();
+    pthread_mutex_unlock(&R.lock);
+}
+
 bn_status bn_kernels_init(void)
 {
     ensure_init();
-    if (R.env_status)
-        return bn_error(R.env_status, "%s", R.env_msg);
+    pthread_mutex_lock(&R.lock);
+    bn_status st = R.env_status;
+    atomic_store(&R.warned, 1); /* the caller reports it */
+    char msg[sizeof R.env_msg];
+    memcpy(msg, R.env_msg, sizeof msg);
+    pthread_mutex_unlock(&R.lock);
+    if (st)
+        return bn_error(st, "%s", msg);
     return BN_OK;
 }
 
@@ -390,7 +432,7 @@ const char *bn_kernels_how(void)
     ensure_init();
     switch (atomic_load(&R.how)) {
     case HOW_ENV:
-        return R.how_str;
+        return R.how_str; /* fixed between selections from the environment */
     case HOW_SELECT:
         return "forced (bn_kernels_select)";
     default:

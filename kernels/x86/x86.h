@@ -7,8 +7,12 @@
  * Row contracts are those of kernels/kernels.h. Accuracy against the
  * reference:
  *  - add, sub, mul, div, maximum, minimum, fma: bit-identical (they are the
- *    same correctly rounded IEEE operations; NaN inputs give the same NaN as
- *    the reference's scalar code: the first operand's when both are NaN).
+ *    same correctly rounded IEEE operations; a single NaN input comes out
+ *    quieted with its payload, as in the reference). Where two or more
+ *    inputs are NaN the result is a NaN whose payload may be either input's:
+ *    IEEE 754 leaves that open, x86 returns the first source operand's, and
+ *    compilers commute the operands of a + b freely, so not even the
+ *    reference's own choice is fixed across builds.
  *  - f16/bf16 conversions: bit-identical with bn_f16_to_f32 & co., NaN
  *    payloads, infinities and subnormals included. (AVX-512 BF16's
  *    vcvtneps2bf16 is not used: it flushes subnormal inputs to zero, where

@@ -13,6 +13,9 @@
 #include "bitnet/pool.h"
 #include "bitnet/threads.h"
 #include "bitnet/kernels.h"
+#include "bitnet/rng.h"
+#include "bitnet/quant.h"
+#include "bitnet/linalg.h"
 
 #ifdef __cplusplus
 extern "C" {

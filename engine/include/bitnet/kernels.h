@@ -10,11 +10,13 @@
  * set instead, for A/B runs.
  *
  * A BN_KERNELS value that is unknown, or names a set this CPU lacks, is an
- * error: the library writes one line to stderr ("bitnet: BN_KERNELS=...: ..."),
- * runs with the automatic choice so that nothing it computes is wrong, and
- * bn_kernels_init() returns the error every time it is called. Programs that
- * must not run with a choice other than the one asked for (bnbench) check
- * bn_kernels_init() at start and stop.
+ * error: the library runs with the automatic choice (so nothing it computes
+ * is wrong) and bn_kernels_init() returns the error every time it is called.
+ * Programs that must not run with a choice other than the one asked for
+ * (bnbench) check bn_kernels_init() at start and stop. If the program never
+ * calls bn_kernels_init(), the library writes the error as one line to
+ * stderr at the first op ("bitnet: BN_KERNELS=avx3: unknown kernel set
+ * (valid: ref, avx2, avx512); using avx512"), so it is never silent.
  *
  * With BN_VERBOSE set (to anything but "" or "0") the choice is logged once to
  * stderr: "bitnet: kernels avx512 (auto; supported: ref avx2 avx512)".

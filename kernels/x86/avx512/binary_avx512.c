@@ -10,7 +10,7 @@
  * whose results equal the vector lanes bit for bit.
  *
  * maximum/minimum follow the reference exactly: NaN in either input gives
- * a + b (the first operand's NaN when both are NaN, as addps does); else
+ * a + b (a NaN; whose payload when both are NaN is open, see x86.h); else
  * a > b ? a : b, which is what vmaxps(a, b) computes (it returns b for
  * equal inputs, so max(+0, -0) = -0 as in the reference).
  */
