@@ -111,19 +111,24 @@ static void pieces_range(void *vctx, int64_t begin, int64_t end, int tid)
     }
 }
 
-void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx)
+void ops__for_pieces_grain(const bn_iter *it, int64_t grain, ops_piece_fn fn, void *ctx)
 {
     int64_t numel = it->rows_left * it->inner;
     if (numel <= 0)
         return;
     pieces_job job = {.it = it, .fn = fn, .ctx = ctx};
-    if (numel < 2 * OPS_PAR_GRAIN) {
+    if (numel < 2 * grain) {
         pieces_range(&job, 0, numel, 0);
         return;
     }
     /* the work is done on the caller even when the pool cannot start, so a
      * start failure does not change the result */
-    (void)bn_parallel_for(numel, OPS_PAR_GRAIN, pieces_range, &job);
+    (void)bn_parallel_for(numel, grain, pieces_range, &job);
+}
+
+void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx)
+{
+    ops__for_pieces_grain(it, OPS_PAR_GRAIN, fn, ctx);
 }
 
 void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_t n, float *dst)

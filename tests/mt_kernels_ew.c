@@ -44,7 +44,7 @@ static void run(const char *name, void (*fn)(void))
         passed++;
 }
 
-static bn_tensor *A, *B, *W, *Ysum, *Ymm; /* inputs and single-thread results */
+static bn_tensor *A, *B, *W, *Ysum, *Ymm, *Bat, *Ybat; /* inputs, single-thread results */
 
 static bool same(const bn_tensor *x, const bn_tensor *y)
 {
@@ -61,6 +61,10 @@ static void *op_thread(void *arg)
         CHECK(y && same(y, Ysum));
         CHECK(bn_matmul(A, W, &m) == BN_OK);
         CHECK(m && same(m, Ymm));
+        bn_tensor_free(m);
+        m = NULL;
+        CHECK(bn_matmul(Bat, W, &m) == BN_OK); /* a batch cut into pieces */
+        CHECK(m && same(m, Ybat));
         bn_tensor_free(y);
         bn_tensor_free(m);
     }
@@ -120,10 +124,11 @@ int main(void)
         fprintf(stderr, "mt_kernels_ew: %s\n", bn_last_error());
         return 2;
     }
-    int64_t sa[2] = {300, 517}, sb[1] = {517}, sw[2] = {517, 160};
+    int64_t sa[2] = {300, 517}, sb[1] = {517}, sw[2] = {517, 160}, sbat[3] = {64, 4, 517};
     if (bn_tensor_rand(BN_F32, 2, sa, 1, BN_RAND_UNIFORM, -1, 1, &A) ||
         bn_tensor_rand(BN_F32, 1, sb, 2, BN_RAND_UNIFORM, -1, 1, &B) ||
-        bn_tensor_rand(BN_F32, 2, sw, 3, BN_RAND_UNIFORM, -1, 1, &W)) {
+        bn_tensor_rand(BN_F32, 2, sw, 3, BN_RAND_UNIFORM, -1, 1, &W) ||
+        bn_tensor_rand(BN_F32, 3, sbat, 4, BN_RAND_UNIFORM, -1, 1, &Bat)) {
         fprintf(stderr, "mt_kernels_ew: %s\n", bn_last_error());
         return 2;
     }
@@ -131,7 +136,7 @@ int main(void)
      * element-wise pieces are independent, GEMM blocks cover disjoint C) */
     int threads = bn_threads_count();
     if (bn_threads_set(1) || bn_add(A, B, &Ysum) || bn_matmul(A, W, &Ymm) ||
-        bn_threads_set(threads < 2 ? 2 : threads)) {
+        bn_matmul(Bat, W, &Ybat) || bn_threads_set(threads < 2 ? 2 : threads)) {
         fprintf(stderr, "mt_kernels_ew: %s\n", bn_last_error());
         return 2;
     }
@@ -144,6 +149,8 @@ int main(void)
     bn_tensor_free(W);
     bn_tensor_free(Ysum);
     bn_tensor_free(Ymm);
+    bn_tensor_free(Bat);
+    bn_tensor_free(Ybat);
     printf("mt_kernels_ew: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
