@@ -181,8 +181,13 @@ static bool byte_extent(const bn_tensor *t, uintptr_t *lo, uintptr_t *hi)
         last += (t->shape[d] - 1) * t->strides[d];
     const bn_dtype_traits *tr = bn_dtype_info(t->dtype);
     uintptr_t base = (uintptr_t)tensor__base(t);
-    *lo = base + (uintptr_t)(t->offset / tr->block) * tr->block_bytes;
-    *hi = base + (uintptr_t)(last / tr->block + 1) * tr->block_bytes;
+    if (tr->block == 1) { /* every unpacked dtype: no division on the op path */
+        *lo = base + (uintptr_t)t->offset * tr->block_bytes;
+        *hi = base + (uintptr_t)(last + 1) * tr->block_bytes;
+    } else {
+        *lo = base + (uintptr_t)(t->offset / tr->block) * tr->block_bytes;
+        *hi = base + (uintptr_t)(last / tr->block + 1) * tr->block_bytes;
+    }
     return true;
 }
 
