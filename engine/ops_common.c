@@ -23,6 +23,11 @@ bn_status ops__check_dtype(bn_op op, bn_dtype dt, bool int_ok)
                         "%s: packed dtype %s is not supported; convert with bn_cast to f32 or i8 "
                         "first",
                         bn_op_name(op), tr->name);
+    if (dt == BN_F64)
+        return bn_error(BN_ERR_DTYPE,
+                        "%s: dtype f64 is supported by copy, cast and linalg only; cast to f32 "
+                        "first",
+                        bn_op_name(op));
     if (tr->is_int && !int_ok)
         return bn_error(BN_ERR_DTYPE, "%s: not defined for integer dtype %s (f32, f16, bf16 only)",
                         bn_op_name(op), tr->name);
@@ -224,7 +229,9 @@ static void copy_unpacked(const bn_tensor *src, bn_tensor *dst)
     void *db = tensor__base(dst);
     size_t es = bn_dtype_size(src->dtype);
     bool same = src->dtype == dst->dtype;
-    bool floats = bn_dtype_info(src->dtype)->is_float && bn_dtype_info(dst->dtype)->is_float;
+    /* f16/bf16/f32 convert through f32 chunks; f64 and ints go through double (exact) */
+    bool floats = bn_dtype_info(src->dtype)->is_float && bn_dtype_info(dst->dtype)->is_float &&
+                  src->dtype != BN_F64 && dst->dtype != BN_F64;
     while (bn_iter_next(&it)) {
         int64_t n = it.inner, ds = it.istride[0], ss = it.istride[1];
         if (same && ds == 1 && ss == 1) {

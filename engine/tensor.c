@@ -423,6 +423,8 @@ double tensor__load(bn_dtype dt, const void *base, int64_t i)
         return ((const int8_t *)base)[i];
     case BN_I32:
         return ((const int32_t *)base)[i];
+    case BN_F64:
+        return ((const double *)base)[i];
     default: {
         float f;
         bn_dtype_info(dt)->to_f32(base, i, &f, 1);
@@ -448,6 +450,9 @@ void tensor__store(bn_dtype dt, void *base, int64_t i, double v)
         break;
     case BN_I32:
         ((int32_t *)base)[i] = (int32_t)clamp_round(v, -2147483648.0, 2147483647.0);
+        break;
+    case BN_F64:
+        ((double *)base)[i] = v;
         break;
     default: {
         float f = (float)clamp_round(v, -1, 1);

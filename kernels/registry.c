@@ -34,6 +34,7 @@
 #include <cpuid.h>
 #define BNK_X86 1
 #include "kernels/x86/x86.h"
+#include "kernels/x86/x86_red.h"
 #else
 #define BNK_X86 0
 #endif
@@ -147,7 +148,7 @@ static const bnk_table ref_table = {
             },                                                                                     \
         .fma_f32 = bnk_##isa##_fma_f32, .f16_to_f32 = bnk_##isa##_f16_to_f32,                      \
         .f32_to_f16 = bnk_##isa##_f32_to_f16, .bf16_to_f32 = bnk_##isa##_bf16_to_f32,              \
-        .f32_to_bf16 = bnk_##isa##_f32_to_bf16,                                                    \
+        .f32_to_bf16 = bnk_##isa##_f32_to_bf16, BNK_X86_RED_ENTRIES(isa)                           \
     }
 
 static const bnk_table avx2_partial = X86_TABLE(avx2);

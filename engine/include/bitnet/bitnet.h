@@ -14,6 +14,8 @@
 #include "bitnet/threads.h"
 #include "bitnet/kernels.h"
 #include "bitnet/rng.h"
+#include "bitnet/quant.h"
+#include "bitnet/linalg.h"
 
 #ifdef __cplusplus
 extern "C" {
