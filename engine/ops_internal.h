@@ -34,6 +34,9 @@ typedef void (*ops_piece_fn)(void *ctx, const bn_iter *it, const int64_t *pos, i
  * outputs). A pool that fails to start leaves the work done on the caller.
  */
 void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx);
+/* The same with pieces of at least `grain` (>= 1) elements, parallel from
+ * 2 * grain elements on (matmul walks its batch of matrices this way). */
+void ops__for_pieces_grain(const bn_iter *it, int64_t grain, ops_piece_fn fn, void *ctx);
 
 /* Shape as "[2,3]" in a caller buffer; for messages. */
 typedef struct ops_shape_str {
