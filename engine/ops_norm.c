@@ -59,10 +59,13 @@ static void run_lane_range(void *ctx, int64_t begin, int64_t end, int tid)
     const void *xb = tensor__base(j->x);
     void *yb = tensor__base(j->y);
     float *scratch = j->scratch ? j->scratch + (size_t)tid * (size_t)j->n : NULL;
-    int64_t pos[2];
-    for (int64_t lane = begin; lane < end; lane++) {
-        int64_t r = lane / j->it.inner, c = lane % j->it.inner;
-        ops__iter_row(&j->it, r, pos);
+    int64_t pos[2], r = begin / j->it.inner, c = begin % j->it.inner;
+    ops__iter_row(&j->it, r, pos);
+    for (int64_t lane = begin; lane < end; lane++, c++) {
+        if (c == j->it.inner) { /* next row of lanes */
+            c = 0;
+            ops__iter_row(&j->it, ++r, pos);
+        }
         int64_t py = pos[0] + c * j->it.istride[0], px = pos[1] + c * j->it.istride[1];
         if (j->x->dtype == BN_F32) {
             run_lane(j->l, j->n, (const float *)xb + px, j->sx, (float *)yb + py, j->sy);

@@ -163,9 +163,15 @@ static void reduce_range(void *ctx, int64_t begin, int64_t end, int tid)
     void *yb = tensor__base(job->y);
     const void *ab = tensor__base(job->a);
     float *scratch = job->scratch ? job->scratch + (size_t)tid * (size_t)job->rlen : NULL;
-    for (int64_t k = begin; k < end; k++) {
-        int64_t pos, row = k / job->outer.inner, j = k % job->outer.inner;
-        ops__iter_row(&job->outer, row, &pos);
+    if (begin >= end) /* also: no result elements, where outer.inner may be 0 */
+        return;
+    int64_t pos, row = begin / job->outer.inner, j = begin % job->outer.inner;
+    ops__iter_row(&job->outer, row, &pos);
+    for (int64_t k = begin; k < end; k++, j++) {
+        if (j == job->outer.inner) { /* next row of results */
+            j = 0;
+            ops__iter_row(&job->outer, ++row, &pos);
+        }
         int64_t base = pos + j * job->outer.istride[0];
         if (job->is_int) {
             int64_t v = reduce_int(p, job->a, base);
