@@ -130,7 +130,10 @@ test: all $(TEST_BIN)
 
 run: all
 	@if [ -z "$(BNBENCH)" ]; then echo "bitnet-c: bnbench is not built yet"; exit 2; fi
-	$(BUILD)/bnbench run --db bnbench.db --reason manual $(RUN_ARGS)
+	@echo "bnbench run --db bnbench.db --reason manual $(RUN_ARGS)  (default suites, about 1.5 minutes)"
+	@$(BUILD)/bnbench run --db bnbench.db --reason manual $(RUN_ARGS); rc=$$?; \
+	  if [ $$rc = 1 ]; then echo "bnbench: exit 1 (a target missed or a case failed; see above)"; \
+	  elif [ $$rc != 0 ]; then exit $$rc; fi
 
 bench: all
 	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)

@@ -10,7 +10,8 @@
  *                                  read transposed, no copy)
  *   impl: engine (bnk_gemm_best(): the packed AVX-512 / AVX2 GEMM of
  *   kernels/gemm.h) | openblas (cblas_sgemm, openblas_set_num_threads(1)).
- *   Each shape's openblas case runs just before its engine case.
+ *   Each shape's openblas case runs just before its engine case. n = 2048
+ *   is left out by --quick.
  *
  *   :gflops = 2 M N K / median / 1e9 (DESIGN.md), on both;
  *   :pct_peak = gflops / the best peak/fma/<isa>:gflops of the run x 100,
