@@ -278,10 +278,16 @@ LIN_ARGS(6912, 128)
     .code_version = "1", .setup = mm_setup, .verify = mm_verify, .run = mm_run,                    \
     .metrics = mm_metrics, .teardown = mm_teardown
 
-#define SQ(n)                                                                                      \
-    {.name = "openblas/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_o_##n, MM_CB},      \
+#define SQ(n, sq)                                                                                  \
+    {.name = "openblas/sgemm",                                                                     \
+     .nparams = 1,                                                                                 \
+     .params = {{"n", #n}},                                                                        \
+     .arg = &sq_o_##n,                                                                             \
+     .skip_quick = sq,                                                                             \
+     MM_CB},                                                                                       \
     {                                                                                              \
-        .name = "engine/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_e_##n, MM_CB       \
+        .name = "engine/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_e_##n,             \
+        .skip_quick = sq, MM_CB                                                                    \
     }
 #define LIN(out, t)                                                                                \
     {.name = "openblas/linear",                                                                    \
@@ -295,8 +301,8 @@ LIN_ARGS(6912, 128)
     }
 
 static const bnb_case_def mm_cases[] = {
-    SQ(64),        SQ(256),        SQ(512),      SQ(1024),      SQ(2048),       LIN(2560, 1),
-    LIN(2560, 32), LIN(2560, 128), LIN(6912, 1), LIN(6912, 32), LIN(6912, 128),
+    SQ(64, false), SQ(256, false), SQ(512, false), SQ(1024, false), SQ(2048, true), LIN(2560, 1),
+    LIN(2560, 32), LIN(2560, 128), LIN(6912, 1),   LIN(6912, 32),   LIN(6912, 128),
 };
 
 const bnb_suite bnb_suite_matmul = {
