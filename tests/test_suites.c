@@ -82,7 +82,7 @@ static bool has_case(const bnb_selection *s, const char *fullname)
     return false;
 }
 
-Test(suites, default_list_is_peak_alloc_zerocopy_elementwise_reduce_matmul)
+Test(suites, default_list_starts_peak_alloc_zerocopy_elementwise_reduce_matmul)
 {
     bnb_selection s;
     char err[512];
@@ -90,13 +90,12 @@ Test(suites, default_list_is_peak_alloc_zerocopy_elementwise_reduce_matmul)
     const char *want[] = {"peak", "alloc", "zerocopy", "elementwise", "reduce", "matmul"};
     int w = 0;
     for (int i = 0; i < s.n; i++) {
-        if (i == 0 || s.c[i].suite != s.c[i - 1].suite) {
-            cr_assert_lt(w, 6, "unexpected default suite %s", s.c[i].suite->name);
+        if ((i == 0 || s.c[i].suite != s.c[i - 1].suite) && w < 6) {
             cr_assert_str_eq(s.c[i].suite->name, want[w]);
             w++;
         }
     }
-    cr_assert_eq(w, 6);
+    cr_assert_eq(w, 6); /* later issues may add default suites after these */
     /* the figures targets.json names exist */
     cr_assert(has_case(&s, "matmul/engine/sgemm/n=1024"));
     cr_assert(has_case(&s, "matmul/openblas/sgemm/n=1024"));
