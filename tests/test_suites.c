@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/threads.h"
 #include "collectors/timer.h"
 #include "suites/kbench.h"
 #include "suites/runner.h"
@@ -297,6 +298,13 @@ Test(suites, matmul_engine_and_openblas_side_by_side, .init = init, .fini = fini
         cr_assert_eq(metric(e, "vs_openblas"), ge / go);
         cr_assert_null(bnb_case_metric(o, "vs_openblas"));
     }
+    /* the engine's op through tensors, on one thread; the pool size comes back */
+    int threads = bn_threads_count();
+    const bnb_case_result *b = measure("matmul/bn_matmul/sgemm/n=64");
+    cr_assert_eq(b->status, BNB_CASE_OK, "%s", b->message);
+    cr_assert_eq(bn_threads_count(), threads);
+    cr_assert_eq(metric(b, "threads"), 1);
+    cr_assert_eq(metric(b, "vs_openblas"), metric(b, "gflops") / metric(&done[0], "gflops"));
     /* side by side: one row per shape, engine and openblas columns */
     char *buf = NULL;
     size_t len = 0;
@@ -310,6 +318,7 @@ Test(suites, matmul_engine_and_openblas_side_by_side, .init = init, .fini = fini
     const char *line = strstr(buf, "sgemm/n=64");
     cr_assert_not_null(line, "%s", buf);
     cr_assert(strstr(line, row), "row lacks the engine figure %s:\n%s", row, buf);
+    cr_assert(strstr(buf, "bn_matmul"), "%s", buf);
     cr_assert_null(strstr(buf, "side by side: alloc"));
     free(buf);
 }
