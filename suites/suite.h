@@ -59,6 +59,9 @@ typedef struct bnb_case_def {
     void (*run)(void *state, int64_t iters);
     int (*metrics)(void *state, bnb_case_result *r);
     void (*teardown)(void *state);
+    /* A long case --quick leaves out: stored as skipped, with the reason,
+     * so a quick run stays short and says what it did not measure. */
+    bool skip_quick;
 } bnb_case_def;
 
 typedef struct bnb_suite {
