@@ -25,7 +25,7 @@
 #include "bitnet/dtype.h"
 
 static_assert(sizeof(float) == 4, "f32 must be IEEE 754 binary32");
-static_assert(BN_DTYPE_COUNT == 7, "new dtype: add its traits, conversions and tests");
+static_assert(BN_DTYPE_COUNT == 8, "new dtype: add its traits, conversions and tests");
 
 /* ---- bit access --------------------------------------------------------- */
 
@@ -249,6 +249,20 @@ static void i32_from_f32(const float *src, void *dst, int64_t first, int64_t n)
         d[i] = f32_to_i32(src[i]);
 }
 
+static void f64_to_f32(const void *src, int64_t first, float *dst, int64_t n)
+{
+    const double *s = (const double *)src + first;
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = (float)s[i];
+}
+
+static void f64_from_f32(const float *src, void *dst, int64_t first, int64_t n)
+{
+    double *d = (double *)dst + first;
+    for (int64_t i = 0; i < n; i++)
+        d[i] = src[i];
+}
+
 /* t2: an invalid code (3) reads as NaN so corruption cannot pass for data. */
 static void t2_to_f32(const void *src, int64_t first, float *dst, int64_t n)
 {
@@ -357,6 +371,13 @@ static const bn_dtype_traits dtype_traits[BN_DTYPE_COUNT] = {
                  .is_packed = true,
                  .to_f32 = t16_to_f32,
                  .from_f32 = t16_from_f32},
+    [BN_F64] = {.name = "f64",
+                .bits = 64,
+                .block = 1,
+                .block_bytes = 8,
+                .is_float = true,
+                .to_f32 = f64_to_f32,
+                .from_f32 = f64_from_f32},
 };
 
 bool bn_dtype_valid(int dt)

@@ -110,6 +110,7 @@ Test(dtype, traits_table)
         {BN_I32, "i32", 32, 1, 4, 4, false, true, false},
         {BN_T2, "t2", 2, 4, 1, 0, false, false, true},
         {BN_T1_6, "t1.6", 0, 5, 1, 0, false, false, true},
+        {BN_F64, "f64", 64, 1, 8, 8, true, false, false},
     };
     cr_assert_eq(sizeof want / sizeof want[0], (size_t)BN_DTYPE_COUNT);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -142,7 +143,7 @@ Test(dtype, valid)
 
 Test(dtype, from_name_errors)
 {
-    static const char *bad[] = {"f64", "", "F32", "t1_6", "f32 ", "int8"};
+    static const char *bad[] = {"f128", "", "F32", "t1_6", "f32 ", "int8"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         bn_dtype dt = BN_I32;
         cr_assert_eq(bn_dtype_from_name(bad[i], &dt), BN_ERR_DTYPE, "\"%s\"", bad[i]);
@@ -150,7 +151,7 @@ Test(dtype, from_name_errors)
         char quoted[32];
         snprintf(quoted, sizeof quoted, "\"%s\"", bad[i]);
         cr_assert_not_null(strstr(bn_last_error(), quoted), "message: %s", bn_last_error());
-        cr_assert_not_null(strstr(bn_last_error(), "f32, f16, bf16, i8, i32, t2, t1.6"),
+        cr_assert_not_null(strstr(bn_last_error(), "f32, f16, bf16, i8, i32, t2, t1.6, f64"),
                            "message lists valid names: %s", bn_last_error());
     }
     bn_dtype dt;

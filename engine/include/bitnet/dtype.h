@@ -23,6 +23,11 @@
  * (0x55 for t2, 121 for t1.6) before partial writes.
  * Packed tensors are always contiguous streams of blocks; views that would
  * split a block are refused with BN_ERR_DTYPE (convert to i8 first).
+ *
+ * f64 is a storage and linear-algebra type: tensors of it can be created,
+ * viewed, copied and cast (through double, exactly), and linalg.h computes in
+ * it; the element-wise ops, reductions and matmul refuse it with BN_ERR_DTYPE
+ * (cast to f32 first). Its to_f32/from_f32 round to nearest.
  */
 #ifndef BITNET_DTYPE_H
 #define BITNET_DTYPE_H
@@ -45,7 +50,8 @@ extern "C" {
     X(I8, "i8")                                                                                    \
     X(I32, "i32")                                                                                  \
     X(T2, "t2")                                                                                    \
-    X(T1_6, "t1.6")
+    X(T1_6, "t1.6")                                                                                \
+    X(F64, "f64")
 
 typedef enum bn_dtype {
 #define BN_DTYPE_ENUM_(sfx, name) BN_##sfx,
@@ -66,7 +72,7 @@ typedef struct bn_dtype_traits {
     int bits;                /* storage bits per element for unpacked types; 2 for t2, 0 for t1.6 */
     int64_t block;           /* elements per storage block: 1, 4 (t2) or 5 (t1.6) */
     size_t block_bytes;      /* bytes per block: element size for unpacked types, 1 for packed */
-    bool is_float;           /* f32, f16, bf16 */
+    bool is_float;           /* f32, f16, bf16, f64 */
     bool is_int;             /* i8, i32 */
     bool is_packed;          /* t2, t1.6 */
     bn_to_f32_fn to_f32;     /* never NULL */

@@ -1,0 +1,92 @@
+/*
+ * linalg.h (kernels) - the numerical core of engine/linalg.c: LAPACK-style
+ * routines on column-major working copies, one table per ISA.
+ *
+ * The routines are written once, as portable C, in kernels/linalg_core.h and
+ * compiled three times: kernels/ref/linalg_ref.c (no ISA flags, the portable
+ * twin), kernels/x86/avx2/linalg_avx2.c and kernels/x86/avx512/linalg_avx512.c
+ * (the same source with the ISA's flags and -O3, so the column loops - axpy,
+ * dot, Jacobi rotations, the f64 GEMM's inner loop - become AVX2/AVX-512
+ * vector code). The engine picks the table that matches bnk_gemm_best().
+ *
+ * Layout: element (i, j) of a matrix at a[i + j * lda] (column-major).
+ * Bulk updates go through GEMM: f32 through ctx->sgemm (the engine's packed
+ * sgemm with a workspace sized for the largest call, so it cannot fail); f64
+ * through the core's own cache-blocked dgemm (C column-major), which packs A
+ * blocks into ctx->dpack.
+ *
+ * Accuracy: Householder QR, Cholesky and partial-pivoting LU are backward
+ * stable (errors O(n eps ||A||)); one-sided Jacobi stops when every column
+ * pair is orthogonal to sqrt(m) eps relative to the columns' norms.
+ * Every routine is reentrant (no state outside its arguments).
+ */
+#ifndef BITNET_KERNELS_LINALG_H
+#define BITNET_KERNELS_LINALG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gemm.h"
+
+/* Block size of the blocked factorizations (columns per panel). */
+#define BNK_LA_NB 64
+/* f64 GEMM blocking: A blocks of MC x KC are packed column-major. */
+#define BNK_LA_DMC   256
+#define BNK_LA_DKC   128
+#define BNK_LA_DPACK (BNK_LA_DMC * BNK_LA_DKC) /* doubles in ctx->dpack */
+
+typedef struct bnk_la_ctx {
+    bnk_sgemm_fn sgemm; /* f32 GEMM */
+    void *sws;          /* its workspace, large enough for every call made */
+    double *dpack;      /* BNK_LA_DPACK doubles for the f64 GEMM */
+} bnk_la_ctx;
+
+/* Elements of workspace geqrf / ormqr / orgqr need for m rows and up to
+ * wcols trailing columns: V (m x NB), G (NB x NB), W1, W2 (NB x wcols). */
+static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
+{
+    return (size_t)(m * BNK_LA_NB + BNK_LA_NB * BNK_LA_NB +
+                    2 * BNK_LA_NB * (wcols > 0 ? wcols : 1));
+}
+
+/* The routines for one element type (see linalg_core.h for each contract):
+ *   potrf   blocked lower Cholesky; -1 or the failing pivot (value in *bad)
+ *   getrf   blocked LU, piv 0-based absolute; -1 or the first zero pivot
+ *   getrs   solve with getrf's factors, in place on B (n x k)
+ *   geqrf   blocked Householder QR; tau[k], T factors NB x NB per block
+ *   ormqr   C = Q C or Q^T C with geqrf's factors
+ *   orgqr   the first qc columns of Q
+ *   jacobi  one-sided Jacobi (m >= n); returns sweeps used
+ *   complete_basis  fills listed columns of u to an orthonormal set
+ *   gemm    C = alpha A B + beta C (C column-major: rsc == 1) */
+#define BNK_LA_FNS(T, S)                                                                           \
+    int64_t (*potrf##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad);         \
+    int64_t (*getrf##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda,            \
+                        int32_t *piv);                                                             \
+    void (*getrs##S)(int64_t n, const T *lu, int64_t lda, const int32_t *piv, int64_t k, T *b,     \
+                     int64_t ldb);                                                                 \
+    void (*geqrf##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *tau,       \
+                     T *tfac, T *work);                                                            \
+    void (*ormqr##S)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, const T *a,          \
+                     int64_t lda, const T *tfac, int64_t ncols, T *c, int64_t ldc, T *work);       \
+    void (*orgqr##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
+                     int64_t lda, const T *tfac, T *q, int64_t ldq, T *work);                      \
+    int (*jacobi##S)(int64_t m, int64_t n, T * g, T * v, int max_sweeps);                          \
+    void (*complete_basis##S)(int64_t m, T * u, const int64_t *fill, int64_t nfill, bool *ok,      \
+                              int64_t want, T *tmp);                                               \
+    void (*gemm##S)(const bnk_la_ctx *ctx, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
+                    int64_t rsa, int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C,  \
+                    int64_t rsc, int64_t csc);
+
+typedef struct bnk_linalg {
+    const char *name; /* "ref", "avx2", "avx512" */
+    BNK_LA_FNS(float, _f32)
+    BNK_LA_FNS(double, _f64)
+} bnk_linalg;
+
+extern const bnk_linalg bnk_linalg_ref;
+extern const bnk_linalg bnk_linalg_avx2;
+extern const bnk_linalg bnk_linalg_avx512;
+
+#endif

@@ -1,0 +1,916 @@
+/*
+ * test_linalg.c - QR, Cholesky, SVD, LU, solve, inverse, det and least
+ * squares (bitnet/linalg.h) on f32 and f64.
+ *
+ * Inputs: random (normal), ill-conditioned (condition number 1e6, built as
+ * U diag(s) V^T from random orthogonal factors made by LAPACK, so the
+ * construction does not depend on the code under test), rank deficient,
+ * zero, identity, 1x1, tall and wide; transposed and sliced views; batches.
+ *
+ * Tolerance: tol(n) = base * (1 + n / 16) with base = 1e-5 (f32) or 1e-12
+ * (f64), applied to relative reconstruction errors ||A - QR||_F / ||A||_F
+ * (and the same for L L^T, U S V^T, P^T L U), to orthogonality
+ * ||Q^T Q - I||_F / sqrt(k), to singular values against LAPACK's dgesdd
+ * (|s - s_ref| <= tol * s_max) and to solve residuals. All references are
+ * computed in double from the tensors' stored values.
+ */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitnet/bitnet.h"
+
+static double tol(bn_dtype dt, int64_t n)
+{
+    return (dt == BN_F64 ? 1e-12 : 1e-5) * (1.0 + (double)n / 16.0);
+}
+
+/* ---- double-precision helpers (row-major) ------------------------------- */
+
+/* All elements of t row-major as double (malloc'd). */
+static double *td(const bn_tensor *t)
+{
+    int64_t n = bn_tensor_numel(t);
+    double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    cr_assert_not_null(d);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = bn_tensor_get_flat(t, i);
+    return d;
+}
+
+static bn_tensor *mk(bn_dtype dt, int nd, const int64_t *shape, const double *v)
+{
+    bn_tensor *t = NULL;
+    cr_assert_eq(bn_tensor_empty(dt, nd, shape, &t), BN_OK, "%s", bn_last_error());
+    int64_t n = bn_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++)
+        bn_tensor_set_flat(t, i, v[i]);
+    return t;
+}
+
+static bn_tensor *mk2(bn_dtype dt, int64_t r, int64_t c, const double *v)
+{
+    int64_t s[2] = {r, c};
+    return mk(dt, 2, s, v);
+}
+
+static double *randn(int64_t n, uint64_t seed)
+{
+    bn_tensor *t = NULL;
+    int64_t s[1] = {n};
+    cr_assert_eq(bn_tensor_rand(BN_F64, 1, s, seed, BN_RAND_NORMAL, 0, 1, &t), BN_OK);
+    double *d = td(t);
+    bn_tensor_free(t);
+    return d;
+}
+
+/* C (r x c) = A (r x k) B (k x c); ta/tb: use the transpose of A / B. */
+static double *mul(const double *A, bool ta, const double *B, bool tb, int64_t r, int64_t k,
+                   int64_t c)
+{
+    double *C = calloc((size_t)(r * c > 0 ? r * c : 1), sizeof(double));
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t j = 0; j < c; j++) {
+            long double s = 0;
+            for (int64_t p = 0; p < k; p++)
+                s += (long double)(ta ? A[p * r + i] : A[i * k + p]) *
+                     (tb ? B[j * k + p] : B[p * c + j]);
+            C[i * c + j] = (double)s;
+        }
+    return C;
+}
+
+static double fro(const double *a, int64_t n)
+{
+    long double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (long double)a[i] * a[i];
+    return (double)sqrtl(s);
+}
+
+/* ||A - B||_F / ||A||_F (absolute when A is zero) */
+static double rel_diff(const double *a, const double *b, int64_t n)
+{
+    long double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (long double)(a[i] - b[i]) * (a[i] - b[i]);
+    double na = fro(a, n);
+    return (double)sqrtl(s) / (na > 0 ? na : 1);
+}
+
+/* ||Q^T Q - I||_F / sqrt(c) for Q (r x c) */
+static double orth_err(const double *q, int64_t r, int64_t c)
+{
+    double *g = mul(q, true, q, false, c, r, c);
+    long double s = 0;
+    for (int64_t i = 0; i < c; i++)
+        for (int64_t j = 0; j < c; j++) {
+            double e = g[i * c + j] - (i == j);
+            s += (long double)e * e;
+        }
+    free(g);
+    return c ? (double)sqrtl(s) / sqrt((double)c) : 0;
+}
+
+/* Random n x n orthogonal matrix (row-major) from LAPACK's QR of a normal one. */
+static double *rand_orth(int64_t n, uint64_t seed)
+{
+    double *a = randn(n * n, seed), *tau = malloc(sizeof(double) * (size_t)n);
+    cr_assert_eq(LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (int)n, (int)n, a, (int)n, tau), 0);
+    cr_assert_eq(LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (int)n, (int)n, (int)n, a, (int)n, tau), 0);
+    free(tau);
+    return a;
+}
+
+/* m x n matrix U diag(s) V^T with s log-spaced from 1 down to 1/cond over the
+ * first `rank` values (zero after them). */
+static double *make_cond(int64_t m, int64_t n, double cond, int64_t rank, uint64_t seed)
+{
+    double *u = rand_orth(m, seed), *v = rand_orth(n, seed + 1);
+    int64_t k = m < n ? m : n;
+    double *a = calloc((size_t)(m * n), sizeof(double));
+    for (int64_t p = 0; p < k && p < rank; p++) {
+        double s = rank > 1 ? pow(cond, -(double)p / (double)(rank - 1)) : 1;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                a[i * n + j] += u[i * m + p] * s * v[j * n + p];
+    }
+    free(u);
+    free(v);
+    return a;
+}
+
+/* Singular values of the m x n row-major a by LAPACK (dgesdd), descending. */
+static double *lapack_sv(const double *a, int64_t m, int64_t n)
+{
+    int64_t k = m < n ? m : n;
+    double *c = malloc(sizeof(double) * (size_t)(m * n)), *s = malloc(sizeof(double) * (size_t)k);
+    memcpy(c, a, sizeof(double) * (size_t)(m * n));
+    cr_assert_eq(LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (int)m, (int)n, c, (int)n, s, NULL, (int)m,
+                                NULL, (int)n),
+                 0);
+    free(c);
+    return s;
+}
+
+/* ---- QR ----------------------------------------------------------------- */
+
+static void check_qr(bn_dtype dt, const double *a0, int64_t m, int64_t n, bn_qr_mode mode,
+                     const char *what)
+{
+    bn_tensor *A = mk2(dt, m, n, a0), *Q = NULL, *R = NULL;
+    cr_assert_eq(bn_qr(A, mode, &Q, &R), BN_OK, "%s: %s", what, bn_last_error());
+    int64_t k = m < n ? m : n, qc = mode == BN_QR_COMPLETE ? m : k;
+    cr_assert_eq(Q->shape[0], m);
+    cr_assert_eq(Q->shape[1], qc);
+    cr_assert_eq(R->shape[0], qc);
+    cr_assert_eq(R->shape[1], n);
+    double *a = td(A), *q = td(Q), *r = td(R);
+    for (int64_t i = 0; i < qc; i++)
+        for (int64_t j = 0; j < n; j++) {
+            if (j < i)
+                cr_assert_eq(r[i * n + j], 0.0, "%s: R[%lld,%lld] below the diagonal", what,
+                             (long long)i, (long long)j);
+            if (i == j)
+                cr_assert_geq(r[i * n + j], 0.0, "%s: R[%lld,%lld] = %g < 0", what, (long long)i,
+                              (long long)i, r[i * n + j]);
+        }
+    double *qr = mul(q, false, r, false, m, qc, n);
+    double t = tol(dt, m > n ? m : n);
+    double e1 = rel_diff(a, qr, m * n), e2 = orth_err(q, m, qc);
+    cr_assert_leq(e1, t, "%s %s %lldx%lld: ||A-QR||/||A|| = %g > %g", what, bn_dtype_name(dt),
+                  (long long)m, (long long)n, e1, t);
+    cr_assert_leq(e2, t, "%s %s %lldx%lld: ||Q^TQ-I|| = %g > %g", what, bn_dtype_name(dt),
+                  (long long)m, (long long)n, e2, t);
+    free(a);
+    free(q);
+    free(r);
+    free(qr);
+    bn_tensor_free(A);
+    bn_tensor_free(Q);
+    bn_tensor_free(R);
+}
+
+Test(linalg, qr_random_shapes)
+{
+    static const int64_t shapes[][2] = {{1, 1},    {5, 5},     {64, 64},  {100, 37},
+                                        {37, 100}, {130, 130}, {200, 70}, {3, 9}};
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int64_t m = shapes[s][0], n = shapes[s][1];
+            double *a = randn(m * n, 10 + s);
+            check_qr(dts[d], a, m, n, BN_QR_REDUCED, "random reduced");
+            check_qr(dts[d], a, m, n, BN_QR_COMPLETE, "random complete");
+            free(a);
+        }
+}
+
+Test(linalg, qr_hard_inputs)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    int64_t n = 96;
+    for (int d = 0; d < 2; d++) {
+        double *ill = make_cond(n, n, 1e6, n, 3);
+        check_qr(dts[d], ill, n, n, BN_QR_REDUCED, "cond 1e6");
+        double *def = make_cond(80, 60, 10, 20, 4); /* rank 20 */
+        check_qr(dts[d], def, 80, 60, BN_QR_COMPLETE, "rank deficient");
+        double *z = calloc(40 * 30, sizeof(double));
+        check_qr(dts[d], z, 40, 30, BN_QR_COMPLETE, "zero");
+        double *id = calloc((size_t)(n * n), sizeof(double));
+        for (int64_t i = 0; i < n; i++)
+            id[i * n + i] = 1;
+        check_qr(dts[d], id, n, n, BN_QR_REDUCED, "identity");
+        double neg[1] = {-3};
+        check_qr(dts[d], neg, 1, 1, BN_QR_REDUCED, "1x1 negative");
+        free(ill);
+        free(def);
+        free(z);
+        free(id);
+    }
+}
+
+Test(linalg, qr_r_only_and_identity_exact)
+{
+    double v[4] = {0, 2, -3, 0}; /* [[0,2],[-3,0]] = Q R with R = [[3,0],[0,2]] */
+    bn_tensor *A = mk2(BN_F64, 2, 2, v), *R = NULL;
+    cr_assert_eq(bn_qr(A, BN_QR_REDUCED, NULL, &R), BN_OK);
+    double *r = td(R);
+    cr_assert_float_eq(r[0], 3.0, 1e-15);
+    cr_assert_float_eq(r[1], 0.0, 1e-15);
+    cr_assert_float_eq(r[3], 2.0, 1e-15);
+    free(r);
+    bn_tensor_free(A);
+    bn_tensor_free(R);
+}
+
+/* ---- Cholesky ----------------------------------------------------------- */
+
+/* B B^T + shift I for a random n x n B */
+static double *make_spd(int64_t n, double shift, uint64_t seed)
+{
+    double *b = randn(n * n, seed);
+    double *a = mul(b, false, b, true, n, n, n);
+    for (int64_t i = 0; i < n; i++)
+        a[i * n + i] += shift;
+    free(b);
+    return a;
+}
+
+static void check_chol(bn_dtype dt, const double *a0, int64_t n, const char *what)
+{
+    bn_tensor *A = mk2(dt, n, n, a0), *L = NULL;
+    cr_assert_eq(bn_cholesky(A, &L), BN_OK, "%s: %s", what, bn_last_error());
+    double *a = td(A), *l = td(L);
+    for (int64_t i = 0; i < n; i++) {
+        cr_assert_gt(l[i * n + i], 0.0, "%s: L[%lld,%lld] not positive", what, (long long)i,
+                     (long long)i);
+        for (int64_t j = i + 1; j < n; j++)
+            cr_assert_eq(l[i * n + j], 0.0, "%s: L above the diagonal", what);
+    }
+    double *llt = mul(l, false, l, true, n, n, n);
+    double e = rel_diff(a, llt, n * n), t = tol(dt, n);
+    cr_assert_leq(e, t, "%s %s n=%lld: ||A-LL^T||/||A|| = %g > %g", what, bn_dtype_name(dt),
+                  (long long)n, e, t);
+    free(a);
+    free(l);
+    free(llt);
+    bn_tensor_free(A);
+    bn_tensor_free(L);
+}
+
+Test(linalg, cholesky_inputs)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    static const int64_t ns[] = {1, 7, 64, 65, 150};
+    for (int d = 0; d < 2; d++) {
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+            double *a = make_spd(ns[i], (double)ns[i], 20 + i);
+            check_chol(dts[d], a, ns[i], "random SPD");
+            free(a);
+        }
+        int64_t n = 80;
+        double *id = calloc((size_t)(n * n), sizeof(double));
+        for (int64_t i = 0; i < n; i++)
+            id[i * n + i] = 1;
+        check_chol(dts[d], id, n, "identity");
+        free(id);
+    }
+    /* f64 with condition number 1e6: Q diag Q^T */
+    int64_t n = 100;
+    double *q = rand_orth(n, 7), *a = calloc((size_t)(n * n), sizeof(double));
+    for (int64_t p = 0; p < n; p++) {
+        double s = pow(1e6, -(double)p / (double)(n - 1));
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++)
+                a[i * n + j] += q[i * n + p] * s * q[j * n + p];
+    }
+    for (int64_t i = 0; i < n; i++) /* exact symmetry */
+        for (int64_t j = 0; j < i; j++)
+            a[j * n + i] = a[i * n + j];
+    check_chol(BN_F64, a, n, "cond 1e6");
+    free(q);
+    free(a);
+}
+
+Test(linalg, cholesky_reads_lower_triangle_only)
+{
+    double v[9] = {4, 99, 99, 2, 5, 99, -2, 1, 6}; /* upper part is garbage */
+    double s[9] = {4, 2, -2, 2, 5, 1, -2, 1, 6};
+    bn_tensor *A = mk2(BN_F64, 3, 3, v), *As = mk2(BN_F64, 3, 3, s), *L1 = NULL, *L2 = NULL;
+    cr_assert_eq(bn_cholesky(A, &L1), BN_OK);
+    cr_assert_eq(bn_cholesky(As, &L2), BN_OK);
+    double *l1 = td(L1), *l2 = td(L2);
+    for (int i = 0; i < 9; i++)
+        cr_assert_eq(l1[i], l2[i]);
+    cr_assert_float_eq(l1[0], 2.0, 1e-15); /* L = [[2,0,0],[1,2,0],[-1,1,2]] */
+    cr_assert_float_eq(l1[3], 1.0, 1e-15);
+    cr_assert_float_eq(l1[4], 2.0, 1e-15);
+    cr_assert_float_eq(l1[6], -1.0, 1e-15);
+    cr_assert_float_eq(l1[7], 1.0, 1e-15);
+    cr_assert_float_eq(l1[8], 2.0, 1e-15);
+    free(l1);
+    free(l2);
+    bn_tensor_free(A);
+    bn_tensor_free(As);
+    bn_tensor_free(L1);
+    bn_tensor_free(L2);
+}
+
+Test(linalg, cholesky_not_spd_names_pivot)
+{
+    /* leading minors 1, then 1*1 - 2*2 = -3: pivot 1 fails with value -3 */
+    double v[9] = {1, 2, 0, 2, 1, 0, 0, 0, 1};
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        bn_tensor *A = mk2(dts[d], 3, 3, v), *L = (bn_tensor *)1;
+        cr_assert_eq(bn_cholesky(A, &L), BN_ERR_NOT_SPD);
+        cr_assert_null(L);
+        const char *msg = bn_last_error();
+        cr_assert_not_null(strstr(msg, "not positive definite"), "%s", msg);
+        cr_assert_not_null(strstr(msg, "pivot 1 is -3"), "%s", msg);
+        bn_tensor_free(A);
+    }
+    /* zero matrix fails at pivot 0; a batch names its entry */
+    double z[8] = {4, 0, 0, 4, 0, 0, 0, 0};
+    int64_t s[3] = {2, 2, 2};
+    bn_tensor *B = mk(BN_F64, 3, s, z), *L = NULL;
+    cr_assert_eq(bn_cholesky(B, &L), BN_ERR_NOT_SPD);
+    cr_assert_not_null(strstr(bn_last_error(), "batch entry 1: pivot 0 is 0"), "%s",
+                       bn_last_error());
+    bn_tensor_free(B);
+    /* a failure inside a later block of the blocked algorithm */
+    int64_t n = 150;
+    double *a = make_spd(n, 1, 5);
+    a[140 * n + 140] = -1e6;
+    bn_tensor *C = mk2(BN_F64, n, n, a);
+    cr_assert_eq(bn_cholesky(C, &L), BN_ERR_NOT_SPD);
+    cr_assert_not_null(strstr(bn_last_error(), "pivot 140 is"), "%s", bn_last_error());
+    bn_tensor_free(C);
+    free(a);
+}
+
+/* ---- SVD ---------------------------------------------------------------- */
+
+static void check_svd(bn_dtype dt, const double *a0, int64_t m, int64_t n, bool full,
+                      const char *what)
+{
+    bn_tensor *A = mk2(dt, m, n, a0), *U = NULL, *S = NULL, *Vt = NULL;
+    cr_assert_eq(bn_svd(A, full, &U, &S, &Vt), BN_OK, "%s: %s", what, bn_last_error());
+    int64_t k = m < n ? m : n, uc = full ? m : k, vr = full ? n : k;
+    cr_assert_eq(S->ndim, 1);
+    cr_assert_eq(S->shape[0], k);
+    cr_assert_eq(U->shape[0], m);
+    cr_assert_eq(U->shape[1], uc);
+    cr_assert_eq(Vt->shape[0], vr);
+    cr_assert_eq(Vt->shape[1], n);
+    double *a = td(A), *u = td(U), *s = td(S), *vt = td(Vt);
+    double t = tol(dt, m > n ? m : n);
+    /* values: sorted, non-negative, equal to LAPACK's on the stored input */
+    double *ref = lapack_sv(a, m, n);
+    for (int64_t i = 0; i < k; i++) {
+        cr_assert_geq(s[i], 0.0);
+        if (i)
+            cr_assert_leq(s[i], s[i - 1], "%s: not sorted at %lld", what, (long long)i);
+        cr_assert_leq(fabs(s[i] - ref[i]), t * (ref[0] > 0 ? ref[0] : 1),
+                      "%s %s: s[%lld] = %.17g, LAPACK %.17g", what, bn_dtype_name(dt), (long long)i,
+                      s[i], ref[i]);
+    }
+    /* U S Vt (only the first k columns / rows carry singular values) */
+    double *us = calloc((size_t)(m * n > 0 ? m * n : 1), sizeof(double));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            long double acc = 0;
+            for (int64_t p = 0; p < k; p++)
+                acc += (long double)u[i * uc + p] * s[p] * vt[p * n + j];
+            us[i * n + j] = (double)acc;
+        }
+    double e1 = rel_diff(a, us, m * n), e2 = orth_err(u, m, uc);
+    double *v = malloc(sizeof(double) * (size_t)(n * vr)); /* V = Vt^T, n x vr */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < vr; j++)
+            v[i * vr + j] = vt[j * n + i];
+    double e3 = orth_err(v, n, vr);
+    cr_assert_leq(e1, t, "%s %s %lldx%lld: ||A-USV^T||/||A|| = %g > %g", what, bn_dtype_name(dt),
+                  (long long)m, (long long)n, e1, t);
+    cr_assert_leq(e2, t, "%s %s %lldx%lld: U orthogonality %g > %g", what, bn_dtype_name(dt),
+                  (long long)m, (long long)n, e2, t);
+    cr_assert_leq(e3, t, "%s %s %lldx%lld: V orthogonality %g > %g", what, bn_dtype_name(dt),
+                  (long long)m, (long long)n, e3, t);
+    /* values only: the same numbers */
+    bn_tensor *S2 = NULL;
+    cr_assert_eq(bn_svd(A, false, NULL, &S2, NULL), BN_OK);
+    double *s2 = td(S2);
+    for (int64_t i = 0; i < k; i++)
+        cr_assert_eq(s2[i], s[i], "%s: values-only s[%lld] differs", what, (long long)i);
+    free(s2);
+    bn_tensor_free(S2);
+    free(a);
+    free(u);
+    free(s);
+    free(vt);
+    free(v);
+    free(ref);
+    free(us);
+    bn_tensor_free(A);
+    bn_tensor_free(U);
+    bn_tensor_free(S);
+    bn_tensor_free(Vt);
+}
+
+Test(linalg, svd_random_shapes)
+{
+    static const int64_t shapes[][2] = {{1, 1},   {1, 5},   {6, 1},   {8, 8},
+                                        {64, 64}, {90, 40}, {40, 90}, {128, 128}};
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int64_t m = shapes[s][0], n = shapes[s][1];
+            double *a = randn(m * n, 100 + s);
+            check_svd(dts[d], a, m, n, false, "random thin");
+            if (m * n <= 90 * 40)
+                check_svd(dts[d], a, m, n, true, "random full");
+            free(a);
+        }
+}
+
+Test(linalg, svd_hard_inputs)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        double *ill = make_cond(80, 80, 1e6, 80, 30);
+        check_svd(dts[d], ill, 80, 80, false, "cond 1e6");
+        double *def = make_cond(50, 40, 10, 12, 31); /* rank 12 */
+        check_svd(dts[d], def, 50, 40, true, "rank deficient");
+        double *z = calloc(30 * 20, sizeof(double));
+        check_svd(dts[d], z, 30, 20, true, "zero");
+        check_svd(dts[d], z, 20, 30, false, "zero wide");
+        double id[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+        check_svd(dts[d], id, 4, 4, true, "identity");
+        double one[1] = {-2.5};
+        check_svd(dts[d], one, 1, 1, true, "1x1");
+        free(ill);
+        free(def);
+        free(z);
+    }
+}
+
+Test(linalg, svd_ill_conditioned_small_values_f64)
+{
+    /* one-sided Jacobi gets the small singular values to high relative
+     * accuracy: check s_min of a cond-1e6 matrix relative to itself */
+    int64_t n = 60;
+    double *a = make_cond(n, n, 1e6, n, 40);
+    bn_tensor *A = mk2(BN_F64, n, n, a), *S = NULL;
+    cr_assert_eq(bn_svd(A, false, NULL, &S, NULL), BN_OK);
+    double *s = td(S), *ref = lapack_sv(a, n, n);
+    cr_assert_leq(fabs(s[n - 1] - ref[n - 1]) / ref[n - 1], 1e-8, "s_min %.17g vs %.17g", s[n - 1],
+                  ref[n - 1]);
+    cr_assert_leq(fabs(s[n - 1] - 1e-6) / 1e-6, 1e-8);
+    free(s);
+    free(ref);
+    free(a);
+    bn_tensor_free(A);
+    bn_tensor_free(S);
+}
+
+/* ---- LU, solve, inverse, det -------------------------------------------- */
+
+Test(linalg, lu_reconstructs_with_pivots)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    static const int64_t shapes[][2] = {{1, 1}, {9, 9}, {130, 130}, {70, 40}, {40, 70}};
+    for (int d = 0; d < 2; d++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            int64_t m = shapes[si][0], n = shapes[si][1], k = m < n ? m : n;
+            double *a0 = randn(m * n, 200 + si);
+            bn_tensor *A = mk2(dts[d], m, n, a0), *LU = NULL, *P = NULL;
+            cr_assert_eq(bn_lu(A, &LU, &P), BN_OK, "%s", bn_last_error());
+            cr_assert_eq(P->dtype, BN_I32);
+            cr_assert_eq(P->shape[0], k);
+            double *a = td(A), *lu = td(LU), *p = td(P);
+            double *l = calloc((size_t)(m * k), sizeof(double));
+            double *u = calloc((size_t)(k * n), sizeof(double));
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < k; j++)
+                    l[i * k + j] = i == j ? 1 : i > j ? lu[i * n + j] : 0;
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t j = i; j < n; j++)
+                    u[i * n + j] = lu[i * n + j];
+            for (int64_t i = 0; i < m; i++) /* partial pivoting: |L| <= 1 */
+                for (int64_t j = 0; j < k; j++)
+                    cr_assert_leq(fabs(l[i * k + j]), 1.0);
+            /* P A: apply the swaps in order */
+            double *pa = malloc(sizeof(double) * (size_t)(m * n));
+            memcpy(pa, a, sizeof(double) * (size_t)(m * n));
+            for (int64_t j = 0; j < k; j++) {
+                int64_t r = (int64_t)p[j];
+                cr_assert(r >= j && r < m, "piv[%lld] = %lld", (long long)j, (long long)r);
+                for (int64_t c = 0; c < n; c++) {
+                    double t = pa[j * n + c];
+                    pa[j * n + c] = pa[r * n + c];
+                    pa[r * n + c] = t;
+                }
+            }
+            double *plu = mul(l, false, u, false, m, k, n);
+            double e = rel_diff(pa, plu, m * n);
+            cr_assert_leq(e, tol(dts[d], m > n ? m : n), "%lldx%lld: ||PA-LU||/||A|| = %g",
+                          (long long)m, (long long)n, e);
+            free(a0);
+            free(a);
+            free(lu);
+            free(p);
+            free(l);
+            free(u);
+            free(pa);
+            free(plu);
+            bn_tensor_free(A);
+            bn_tensor_free(LU);
+            bn_tensor_free(P);
+        }
+}
+
+Test(linalg, solve_and_inverse_residuals)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    static const int64_t ns[] = {1, 5, 64, 129};
+    for (int d = 0; d < 2; d++)
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+            int64_t n = ns[i], k = 3;
+            double *a0 = randn(n * n, 300 + i), *b0 = randn(n * k, 400 + i);
+            bn_tensor *A = mk2(dts[d], n, n, a0), *B = mk2(dts[d], n, k, b0), *X = NULL;
+            cr_assert_eq(bn_solve(A, B, &X), BN_OK, "%s", bn_last_error());
+            double *a = td(A), *b = td(B), *x = td(X);
+            /* backward error ||AX - B|| / (||A|| ||X||) */
+            double *ax = mul(a, false, x, false, n, n, k);
+            double e = rel_diff(b, ax, n * k) * fro(b, n * k) / (fro(a, n * n) * fro(x, n * k));
+            cr_assert_leq(e, tol(dts[d], n), "solve n=%lld: backward error %g", (long long)n, e);
+            /* vector right-hand side gives the first column */
+            int64_t vs[1] = {n};
+            double *bv = malloc(sizeof(double) * (size_t)n);
+            for (int64_t r = 0; r < n; r++)
+                bv[r] = b[r * k];
+            bn_tensor *Bv = mk(dts[d], 1, vs, bv), *Xv = NULL;
+            cr_assert_eq(bn_solve(A, Bv, &Xv), BN_OK);
+            cr_assert_eq(Xv->ndim, 1);
+            for (int64_t r = 0; r < n; r++)
+                cr_assert_eq(bn_tensor_get_flat(Xv, r), x[r * k]);
+            /* inverse: A A^-1 = I */
+            bn_tensor *Ai = NULL;
+            cr_assert_eq(bn_inverse(A, &Ai), BN_OK);
+            double *ai = td(Ai), *prod = mul(a, false, ai, false, n, n, n);
+            for (int64_t r = 0; r < n; r++)
+                prod[r * n + r] -= 1;
+            double ei = fro(prod, n * n) / (fro(a, n * n) * fro(ai, n * n));
+            cr_assert_leq(ei, tol(dts[d], n), "inverse n=%lld: %g", (long long)n, ei);
+            free(a0);
+            free(b0);
+            free(a);
+            free(b);
+            free(x);
+            free(ax);
+            free(bv);
+            free(ai);
+            free(prod);
+            bn_tensor_free(A);
+            bn_tensor_free(B);
+            bn_tensor_free(X);
+            bn_tensor_free(Bv);
+            bn_tensor_free(Xv);
+            bn_tensor_free(Ai);
+        }
+}
+
+Test(linalg, singular_matrix_errors)
+{
+    double v[9] = {1, 2, 3, 2, 4, 6, 1, 0, 1}; /* row 2 = 2 * row 1 */
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        bn_tensor *A = mk2(dts[d], 3, 3, v), *X = (bn_tensor *)1, *B = NULL;
+        cr_assert_eq(bn_inverse(A, &X), BN_ERR_SINGULAR);
+        cr_assert_null(X);
+        cr_assert_not_null(strstr(bn_last_error(), "inverse: matrix is singular"), "%s",
+                           bn_last_error());
+        cr_assert_not_null(strstr(bn_last_error(), "is 0"), "%s", bn_last_error());
+        double ones[3] = {1, 1, 1};
+        int64_t s1[1] = {3};
+        B = mk(dts[d], 1, s1, ones);
+        cr_assert_eq(bn_solve(A, B, &X), BN_ERR_SINGULAR);
+        cr_assert_not_null(strstr(bn_last_error(), "solve: matrix is singular"), "%s",
+                           bn_last_error());
+        bn_tensor *D = NULL;
+        cr_assert_eq(bn_det(A, &D), BN_OK);
+        cr_assert_eq(bn_tensor_get_flat(D, 0), 0.0);
+        bn_tensor_free(D);
+        bn_tensor_free(A);
+        bn_tensor_free(B);
+    }
+    double z[4] = {0, 0, 0, 0};
+    bn_tensor *Z = mk2(BN_F64, 2, 2, z), *X = NULL;
+    cr_assert_eq(bn_inverse(Z, &X), BN_ERR_SINGULAR);
+    cr_assert_not_null(strstr(bn_last_error(), "pivot 0"), "%s", bn_last_error());
+    bn_tensor_free(Z);
+}
+
+Test(linalg, det_sign_and_values)
+{
+    double perm[4] = {0, 1, 1, 0};                /* one swap: -1 */
+    double p3[9] = {0, 1, 0, 0, 0, 1, 1, 0, 0};   /* cyclic permutation: +1 */
+    double tri[9] = {2, 7, 1, 0, -3, 5, 0, 0, 4}; /* -24 */
+    double m2[4] = {1, 2, 3, 4};                  /* -2, pivoting swaps rows */
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    struct {
+        const double *v;
+        int64_t n;
+        double want;
+    } cases[] = {{perm, 2, -1}, {p3, 3, 1}, {tri, 3, -24}, {m2, 2, -2}};
+    for (int d = 0; d < 2; d++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            bn_tensor *A = mk2(dts[d], cases[i].n, cases[i].n, cases[i].v), *D = NULL;
+            cr_assert_eq(bn_det(A, &D), BN_OK);
+            cr_assert_eq(D->ndim, 0);
+            double got = bn_tensor_get_flat(D, 0);
+            cr_assert_leq(fabs(got - cases[i].want), 1e-5 * fabs(cases[i].want),
+                          "case %zu: det %g, want %g", i, got, cases[i].want);
+            bn_tensor_free(A);
+            bn_tensor_free(D);
+        }
+    /* random: det = product of the singular values in magnitude; sign from LAPACK's LU */
+    int64_t n = 40;
+    double *a = randn(n * n, 77), *lu = malloc(sizeof(double) * (size_t)(n * n));
+    memcpy(lu, a, sizeof(double) * (size_t)(n * n));
+    lapack_int ipiv[40];
+    cr_assert_eq(LAPACKE_dgetrf(LAPACK_ROW_MAJOR, (int)n, (int)n, lu, (int)n, ipiv), 0);
+    double want = 1;
+    for (int64_t i = 0; i < n; i++)
+        want *= lu[i * n + i] * (ipiv[i] != i + 1 ? -1 : 1);
+    bn_tensor *A = mk2(BN_F64, n, n, a), *D = NULL;
+    cr_assert_eq(bn_det(A, &D), BN_OK);
+    cr_assert_leq(fabs(bn_tensor_get_flat(D, 0) - want), 1e-10 * fabs(want), "det %.17g vs %.17g",
+                  bn_tensor_get_flat(D, 0), want);
+    free(a);
+    free(lu);
+    bn_tensor_free(A);
+    bn_tensor_free(D);
+}
+
+/* ---- least squares ------------------------------------------------------ */
+
+static void check_lstsq(bn_dtype dt, int64_t m, int64_t n, int64_t k, uint64_t seed)
+{
+    double *a0 = randn(m * n, seed), *b0 = randn(m * k, seed + 1);
+    bn_tensor *A = mk2(dt, m, n, a0), *B = mk2(dt, m, k, b0), *X = NULL;
+    cr_assert_eq(bn_lstsq(A, B, &X), BN_OK, "%s", bn_last_error());
+    cr_assert_eq(X->shape[0], n);
+    cr_assert_eq(X->shape[1], k);
+    double *a = td(A), *b = td(B), *x = td(X);
+    /* LAPACK dgels on the same stored values (minimum norm when m < n) */
+    int64_t ldb = k, rows = m > n ? m : n;
+    double *la = malloc(sizeof(double) * (size_t)(m * n)), *lb = calloc((size_t)(rows * k), 8);
+    memcpy(la, a, sizeof(double) * (size_t)(m * n));
+    memcpy(lb, b, sizeof(double) * (size_t)(m * k));
+    cr_assert_eq(
+        LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (int)m, (int)n, (int)k, la, (int)n, lb, (int)ldb), 0);
+    double e = rel_diff(lb, x, n * k);
+    double t = dt == BN_F64 ? tol(dt, rows) : 1e-3; /* f32: cond(A) ~ 10 amplifies */
+    cr_assert_leq(e, t, "%s %lldx%lld: ||x - x_lapack||/||x|| = %g > %g", bn_dtype_name(dt),
+                  (long long)m, (long long)n, e, t);
+    free(a0);
+    free(b0);
+    free(a);
+    free(b);
+    free(x);
+    free(la);
+    free(lb);
+    bn_tensor_free(A);
+    bn_tensor_free(B);
+    bn_tensor_free(X);
+}
+
+Test(linalg, lstsq_tall_wide_square)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        check_lstsq(dts[d], 100, 30, 2, 500);
+        check_lstsq(dts[d], 30, 100, 3, 510);
+        check_lstsq(dts[d], 20, 20, 1, 520);
+        check_lstsq(dts[d], 150, 80, 1, 530);
+    }
+}
+
+Test(linalg, lstsq_rank_deficient_error)
+{
+    double v[6] = {1, 2, 2, 4, 3, 6}; /* 3x2, column 2 = 2 * column 1 */
+    double b[3] = {1, 2, 3};
+    int64_t s[1] = {3};
+    bn_tensor *A = mk2(BN_F64, 3, 2, v), *B = mk(BN_F64, 1, s, b), *X = (bn_tensor *)1;
+    cr_assert_eq(bn_lstsq(A, B, &X), BN_ERR_SINGULAR);
+    cr_assert_null(X);
+    cr_assert_not_null(strstr(bn_last_error(), "rank deficient"), "%s", bn_last_error());
+    cr_assert_not_null(strstr(bn_last_error(), "R[1,1]"), "%s", bn_last_error());
+    bn_tensor_free(A);
+    bn_tensor_free(B);
+}
+
+/* ---- views and batches --------------------------------------------------- */
+
+/* The same function of a view and of its contiguous copy gives identical
+ * bits: the working copy reads through the strides. */
+static void same_tensor(const bn_tensor *x, const bn_tensor *y)
+{
+    cr_assert_eq(x->ndim, y->ndim);
+    int64_t n = bn_tensor_numel(x);
+    cr_assert_eq(n, bn_tensor_numel(y));
+    for (int64_t i = 0; i < n; i++)
+        cr_assert_eq(bn_tensor_get_flat(x, i), bn_tensor_get_flat(y, i), "element %lld",
+                     (long long)i);
+}
+
+Test(linalg, transposed_and_sliced_views)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        int64_t s[2] = {90, 140};
+        double *v = randn(90 * 140, 600);
+        bn_tensor *big = mk(dts[d], 2, s, v), *T = NULL, *S = NULL, *Tc = NULL, *Sc = NULL;
+        cr_assert_eq(bn_transpose(big, 0, 1, &T), BN_OK); /* 140 x 90 view */
+        bn_tensor *S1 = NULL;
+        cr_assert_eq(bn_slice(big, 1, 3, 140, 2, &S1), BN_OK); /* 90 x 69, column step 2 */
+        cr_assert_eq(bn_slice(S1, 0, 5, 74, 1, &S), BN_OK);    /* 69 x 69 */
+        cr_assert_eq(bn_contiguous(T, &Tc), BN_OK);
+        cr_assert_eq(bn_contiguous(S, &Sc), BN_OK);
+        cr_assert_not(bn_tensor_is_contiguous(T));
+        cr_assert_not(bn_tensor_is_contiguous(S));
+        bn_tensor *q1, *r1, *q2, *r2;
+        cr_assert_eq(bn_qr(T, BN_QR_REDUCED, &q1, &r1), BN_OK);
+        cr_assert_eq(bn_qr(Tc, BN_QR_REDUCED, &q2, &r2), BN_OK);
+        same_tensor(q1, q2);
+        same_tensor(r1, r2);
+        bn_tensor *u1, *s1, *v1, *u2, *s2, *v2;
+        cr_assert_eq(bn_svd(T, false, &u1, &s1, &v1), BN_OK);
+        cr_assert_eq(bn_svd(Tc, false, &u2, &s2, &v2), BN_OK);
+        same_tensor(u1, u2);
+        same_tensor(s1, s2);
+        same_tensor(v1, v2);
+        bn_tensor *d1, *d2, *i1, *i2;
+        cr_assert_eq(bn_det(S, &d1), BN_OK);
+        cr_assert_eq(bn_det(Sc, &d2), BN_OK);
+        same_tensor(d1, d2);
+        cr_assert_eq(bn_inverse(S, &i1), BN_OK);
+        cr_assert_eq(bn_inverse(Sc, &i2), BN_OK);
+        same_tensor(i1, i2);
+        bn_tensor *all[] = {big, T,  S,  S1, Tc, Sc, q1, r1, q2, r2,
+                            u1,  s1, v1, u2, s2, v2, d1, d2, i1, i2};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            bn_tensor_free(all[i]);
+        free(v);
+    }
+}
+
+Test(linalg, batched_matches_single)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        int64_t n = 20, shape[4] = {2, 3, n, n};
+        double *v = malloc(sizeof(double) * 6 * (size_t)(n * n));
+        for (int b = 0; b < 6; b++) {
+            double *spd = make_spd(n, (double)n, 700 + b);
+            memcpy(v + b * n * n, spd, sizeof(double) * (size_t)(n * n));
+            free(spd);
+        }
+        bn_tensor *A = mk(dts[d], 4, shape, v);
+        bn_tensor *L = NULL, *Q = NULL, *R = NULL, *S = NULL, *D = NULL, *X = NULL;
+        cr_assert_eq(bn_cholesky(A, &L), BN_OK);
+        cr_assert_eq(bn_qr(A, BN_QR_REDUCED, &Q, &R), BN_OK);
+        cr_assert_eq(bn_svd(A, false, NULL, &S, NULL), BN_OK);
+        cr_assert_eq(bn_det(A, &D), BN_OK);
+        cr_assert_eq(bn_inverse(A, &X), BN_OK);
+        cr_assert_eq(S->ndim, 3);
+        cr_assert_eq(D->ndim, 2);
+        cr_assert_eq(D->shape[0], 2);
+        cr_assert_eq(D->shape[1], 3);
+        for (int64_t b = 0; b < 6; b++) {
+            bn_tensor *Ab = mk2(dts[d], n, n, v + b * n * n);
+            bn_tensor *l, *q, *r, *s, *det, *x;
+            cr_assert_eq(bn_cholesky(Ab, &l), BN_OK);
+            cr_assert_eq(bn_qr(Ab, BN_QR_REDUCED, &q, &r), BN_OK);
+            cr_assert_eq(bn_svd(Ab, false, NULL, &s, NULL), BN_OK);
+            cr_assert_eq(bn_det(Ab, &det), BN_OK);
+            cr_assert_eq(bn_inverse(Ab, &x), BN_OK);
+            for (int64_t i = 0; i < n * n; i++) {
+                cr_assert_eq(bn_tensor_get_flat(L, b * n * n + i), bn_tensor_get_flat(l, i));
+                cr_assert_eq(bn_tensor_get_flat(Q, b * n * n + i), bn_tensor_get_flat(q, i));
+                cr_assert_eq(bn_tensor_get_flat(R, b * n * n + i), bn_tensor_get_flat(r, i));
+                cr_assert_eq(bn_tensor_get_flat(X, b * n * n + i), bn_tensor_get_flat(x, i));
+            }
+            for (int64_t i = 0; i < n; i++)
+                cr_assert_eq(bn_tensor_get_flat(S, b * n + i), bn_tensor_get_flat(s, i));
+            cr_assert_eq(bn_tensor_get_flat(D, b), bn_tensor_get_flat(det, 0));
+            bn_tensor *all[] = {Ab, l, q, r, s, det, x};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+                bn_tensor_free(all[i]);
+        }
+        bn_tensor *all[] = {A, L, Q, R, S, D, X};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            bn_tensor_free(all[i]);
+        free(v);
+    }
+}
+
+/* ---- bad input ----------------------------------------------------------- */
+
+Test(linalg, bad_input_errors)
+{
+    int64_t s2[2] = {3, 3}, s23[2] = {2, 3}, s1[1] = {3};
+    bn_tensor *I8 = NULL, *V = NULL, *R = NULL, *F = NULL, *G = NULL, *out = (bn_tensor *)1;
+    cr_assert_eq(bn_tensor_zeros(BN_I8, 2, s2, &I8), BN_OK);
+    cr_assert_eq(bn_tensor_zeros(BN_F32, 1, s1, &V), BN_OK);
+    cr_assert_eq(bn_tensor_ones(BN_F32, 2, s23, &R), BN_OK);
+    cr_assert_eq(bn_tensor_ones(BN_F32, 2, s2, &F), BN_OK);
+    cr_assert_eq(bn_tensor_ones(BN_F64, 2, s2, &G), BN_OK);
+    cr_assert_eq(bn_cholesky(I8, &out), BN_ERR_DTYPE);
+    cr_assert_null(out);
+    cr_assert_not_null(strstr(bn_last_error(), "dtype i8"), "%s", bn_last_error());
+    cr_assert_eq(bn_svd(V, false, NULL, &out, NULL), BN_ERR_SHAPE);
+    cr_assert_not_null(strstr(bn_last_error(), "[3]"), "%s", bn_last_error());
+    cr_assert_eq(bn_cholesky(R, &out), BN_ERR_SHAPE);
+    cr_assert_not_null(strstr(bn_last_error(), "square"), "%s", bn_last_error());
+    cr_assert_eq(bn_inverse(R, &out), BN_ERR_SHAPE);
+    cr_assert_eq(bn_det(R, &out), BN_ERR_SHAPE);
+    cr_assert_eq(bn_solve(F, G, &out), BN_ERR_DTYPE);
+    cr_assert_eq(bn_solve(F, R, &out), BN_ERR_SHAPE);
+    cr_assert_not_null(strstr(bn_last_error(), "[2,3]"), "%s", bn_last_error());
+    bn_tensor *q = NULL, *r = NULL;
+    cr_assert_eq(bn_qr(F, (bn_qr_mode)7, &q, &r), BN_ERR_ARG);
+    cr_assert_null(q);
+    /* NaN input to SVD is a numeric error, not a hang */
+    bn_tensor_set_flat(G, 4, NAN);
+    bn_tensor *s = NULL;
+    cr_assert_eq(bn_svd(G, false, NULL, &s, NULL), BN_ERR_NUMERIC);
+    cr_assert_null(s);
+    bn_tensor *all[] = {I8, V, R, F, G};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        bn_tensor_free(all[i]);
+}
+
+Test(linalg, empty_matrices)
+{
+    int64_t s[2] = {0, 0}, s3[3] = {0, 4, 4};
+    bn_tensor *E = NULL, *B = NULL, *L = NULL, *D = NULL, *S = NULL;
+    cr_assert_eq(bn_tensor_empty(BN_F64, 2, s, &E), BN_OK);
+    cr_assert_eq(bn_cholesky(E, &L), BN_OK);
+    cr_assert_eq(bn_tensor_numel(L), 0);
+    cr_assert_eq(bn_det(E, &D), BN_OK);
+    cr_assert_eq(bn_tensor_get_flat(D, 0), 1.0); /* empty product */
+    cr_assert_eq(bn_tensor_empty(BN_F32, 3, s3, &B), BN_OK);
+    cr_assert_eq(bn_svd(B, false, NULL, &S, NULL), BN_OK);
+    cr_assert_eq(S->shape[0], 0);
+    cr_assert_eq(S->shape[1], 4);
+    bn_tensor *all[] = {E, B, L, D, S};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        bn_tensor_free(all[i]);
+}
+
+/* ---- f64 as a tensor dtype ----------------------------------------------- */
+
+Test(linalg, f64_dtype_storage_and_cast)
+{
+    int64_t s[1] = {3};
+    double v[3] = {0.1, -1e300, 3.0};
+    bn_tensor *t = mk(BN_F64, 1, s, v), *f = NULL, *back = NULL, *y = NULL;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(bn_tensor_get_flat(t, i), v[i]); /* exact */
+    cr_assert_eq(bn_cast(t, BN_F32, &f), BN_OK);
+    cr_assert_eq(bn_tensor_get_flat(f, 0), (double)0.1f);
+    cr_assert(isinf(bn_tensor_get_flat(f, 1)));
+    cr_assert_eq(bn_cast(f, BN_F64, &back), BN_OK);
+    cr_assert_eq(bn_tensor_get_flat(back, 0), (double)0.1f);
+    cr_assert_eq(bn_add(t, t, &y), BN_ERR_DTYPE);
+    cr_assert_not_null(strstr(bn_last_error(), "f64"), "%s", bn_last_error());
+    bn_tensor_free(t);
+    bn_tensor_free(f);
+    bn_tensor_free(back);
+}
