@@ -3,12 +3,15 @@
  * one (contract in kernels/ternary.h).
  *
  * Compiled without ISA flags: it only compares CPUID answers and hands out
- * function pointers; the ISA code lives in kernels/x86/<isa>/. BN_KERNELS
- * (ref | avx2 | avx512 | amx) forces a set for A/B runs; a forced set the CPU
- * lacks, or an unknown name, falls back to the best available one, and the
- * choice is printed once to stderr when BN_KERNELS_VERBOSE is set.
+ * function pointers; the ISA code lives in kernels/x86/<isa>/. The active set
+ * follows the engine's kernel registry (kernels/kernels.h: BN_KERNELS,
+ * bn_kernels_select): ref -> ref, avx2 -> avx2, avx512 -> amx where the CPU
+ * and OS allow AMX, else avx512 (VNNI), else the next set down that this CPU
+ * has (the engine's avx512 set does not need VNNI; this one does).
  */
 #include "kernels/ternary.h"
+
+#include "kernels/kernels.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -134,27 +137,33 @@ const bnk_ternary_impl *bnk_ternary_find(const char *name)
     return NULL;
 }
 
-static const bnk_ternary_impl *active;
-static pthread_once_t active_once = PTHREAD_ONCE_INIT;
+/* Availability is asked once per set (CPUID does not change under us). */
+static int avail_cache[BNK_TERNARY_ISA_COUNT];
+static pthread_once_t avail_once = PTHREAD_ONCE_INIT;
 
-static void choose(void)
+static void avail_fill(void)
 {
-    const bnk_ternary_impl *best = &bnk_ternary_impls[BNK_TERNARY_REF];
-    for (int i = BNK_TERNARY_ISA_COUNT - 1; i >= 0; i--)
-        if (bnk_ternary_impls[i].available()) {
-            best = &bnk_ternary_impls[i];
-            break;
-        }
-    const char *env = getenv("BN_KERNELS");
-    const bnk_ternary_impl *want = env && *env ? bnk_ternary_find(env) : NULL;
-    active = want && want->available() ? want : best;
-    if (getenv("BN_KERNELS_VERBOSE"))
-        fprintf(stderr, "bitnet: ternary kernels %s (BN_KERNELS=%s)\n", active->name,
-                env ? env : "");
+    for (int i = 0; i < BNK_TERNARY_ISA_COUNT; i++)
+        avail_cache[i] = bnk_ternary_impls[i].available();
 }
 
 const bnk_ternary_impl *bnk_ternary_active(void)
 {
-    pthread_once(&active_once, choose);
-    return active;
+    pthread_once(&avail_once, avail_fill);
+    /* follow the engine's kernel set (BN_KERNELS, bn_kernels_select) */
+    int want;
+    switch (bnk_active_isa()) {
+    case BNK_ISA_AVX512:
+        want = BNK_TERNARY_AMX;
+        break;
+    case BNK_ISA_AVX2:
+        want = BNK_TERNARY_AVX2;
+        break;
+    default:
+        want = BNK_TERNARY_REF;
+        break;
+    }
+    while (want > BNK_TERNARY_REF && !avail_cache[want])
+        want--;
+    return &bnk_ternary_impls[want];
 }

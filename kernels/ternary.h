@@ -72,8 +72,9 @@ extern const bnk_ternary_impl bnk_ternary_impls[BNK_TERNARY_ISA_COUNT];
 
 /* The set called name, or NULL when unknown (check ->available()). */
 const bnk_ternary_impl *bnk_ternary_find(const char *name);
-/* The set in use: BN_KERNELS (ref | avx2 | avx512) when set and available on
- * this CPU, else the best available. Decided once; thread-safe. */
+/* The set in use, following the engine's active kernel set (bnk_active_isa:
+ * BN_KERNELS or bn_kernels_select): ref -> ref, avx2 -> avx2, avx512 -> amx,
+ * each stepping down to the next set this CPU has. Thread-safe, cheap. */
 const bnk_ternary_impl *bnk_ternary_active(void);
 
 /* sum of x[0..K) */
