@@ -130,6 +130,7 @@ typedef struct rep {
     strlist roof_skipped;
     strlist not_measured;
     strlist critical;
+    strlist findings; /* said plainly next to the critical issues, not blocking */
     strlist counters; /* "name: available in a of b cases" */
     int nfailed, nskipped, nok, nmissed, nmet;
 } rep;
@@ -148,6 +149,7 @@ static void rep_free(rep *r)
     sl_free(&r->roof_skipped);
     sl_free(&r->not_measured);
     sl_free(&r->critical);
+    sl_free(&r->findings);
     sl_free(&r->counters);
 }
 
@@ -625,7 +627,7 @@ static void inventory(rep *r)
         unavailable += cs[j].avail < cs[j].total;
     }
     if (unavailable)
-        sl_add(&r->critical,
+        sl_add(&r->findings,
                "hardware counters unavailable: %d of %d counters could not be read in some or "
                "all cases (timings still ran; see Environment)",
                unavailable, ncs);
@@ -692,8 +694,8 @@ static int gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, rep *r, 
         return -1;
     score(r);
     finish_lists(r);
-    if (r->warn.oom || r->not_measured.oom || r->critical.oom || r->counters.oom ||
-        r->roof_skipped.oom || !r->roof) {
+    if (r->warn.oom || r->not_measured.oom || r->critical.oom || r->findings.oom ||
+        r->counters.oom || r->roof_skipped.oom || !r->roof) {
         snprintf(err, cap, "report: out of memory");
         return -1;
     }
@@ -1002,6 +1004,10 @@ static void sec_critical(out *o, const rep *r)
 {
     heading(o, 2, "critical", "Critical issues");
     list(o, &r->critical, "None found in the measured evidence (see what was not measured below).");
+    if (r->findings.n) {
+        para(o, "Also found (does not block readiness on its own):");
+        list(o, &r->findings, "");
+    }
     heading(o, 2, "checklist", "Checklist");
     strlist cl = {0};
     for (int i = 0; i < NCATS; i++) {
@@ -1505,6 +1511,7 @@ static char *write_json(const rep *r)
     cJSON_AddStringToObject(env, "papi", r->papi);
     cJSON_AddItemToObject(env, "counters", jlist(&r->counters));
     cJSON_AddItemToObject(j, "critical_issues", jlist(&r->critical));
+    cJSON_AddItemToObject(j, "findings", jlist(&r->findings));
     cJSON_AddItemToObject(j, "not_measured", jlist(&r->not_measured));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);

@@ -201,6 +201,13 @@ Test(report, json_score_categories_and_targets)
     cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "history"), 0);
     cr_assert_str_eq(cJSON_GetObjectItem(h, "figure")->valuestring, "peak/fma/avx512:gflops");
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(h, "points")), 2);
+    /* a missed target, a failed case and a regression block readiness;
+     * unavailable counters are said plainly but do not */
+    cJSON *crit = cJSON_GetObjectItem(j, "critical_issues");
+    cr_assert_eq(cJSON_GetArraySize(crit), 3);
+    cJSON *fnd = cJSON_GetObjectItem(j, "findings");
+    cr_assert_eq(cJSON_GetArraySize(fnd), 1);
+    cr_assert(strstr(cJSON_GetArrayItem(fnd, 0)->valuestring, "hardware counters unavailable"));
     cJSON *bl = cJSON_GetObjectItem(j, "baseline");
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(bl, "present")));
     cr_assert_str_eq(cJSON_GetObjectItem(bl, "name")->valuestring, "nightly");
