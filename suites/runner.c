@@ -89,6 +89,10 @@ int bnb_runner_measure(const bnb_selected *sc, const bnb_case_env *env, const bn
         fail_case(out, BNB_CASE_SKIPPED, "", err[0] ? err : "not available here");
         return 0;
     }
+    if (d->large && env->quick) {
+        fail_case(out, BNB_CASE_SKIPPED, "", "large operands: not run under --quick");
+        return 0;
+    }
     if (d->setup && d->setup(env, d->arg, &state, err, sizeof err) != 0) {
         fail_case(out, BNB_CASE_FAILED, "set-up failed: ", err);
         return 0;

@@ -3,3 +3,4 @@
  * (see suite.h). The order is the order of `bnbench list` and of a run.
  */
 BNB_SUITE(peak)
+BNB_SUITE(linalg)
