@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct bnb_topo {
     hwloc_topology_t topo;
@@ -91,8 +92,13 @@ void bnb_topo_summarize(const bnb_topo *t, bnb_topo_summary *s)
         if (w > s->pus_per_core)
             s->pus_per_core = w;
     }
+    /* Installed memory from the kernel (MemTotal). hwloc's total_memory sums
+     * NUMA nodes' local memory, which some VMs report as a moving figure
+     * (seen here: 4.3 then 5.2 GiB on a 24 GiB guest), and the machine
+     * fingerprint must not move. hwloc's figure is the fallback. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     hwloc_obj_t root = hwloc_get_root_obj(topo);
-    s->memory_bytes = root->total_memory;
+    s->memory_bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : root->total_memory;
 
     static const hwloc_obj_type_t types[] = {
         HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,

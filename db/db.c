@@ -281,8 +281,8 @@ static int case_status_parse(const char *s, bnb_case_status *st)
 
 bool bnb_reason_valid(const char *reason)
 {
-    return reason &&
-           (!strcmp(reason, "nightly") || !strcmp(reason, "pr") || !strcmp(reason, "manual"));
+    return reason && (!strcmp(reason, "nightly") || !strcmp(reason, "pr") ||
+                      !strcmp(reason, "manual") || !strcmp(reason, "confirm"));
 }
 
 /* ---- open / migrate --------------------------------------------------------- */
@@ -514,8 +514,8 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
         return -1;
     }
     if (!bnb_reason_valid(ri->reason)) {
-        seterr(err, "DB %s: run reason must be nightly, pr or manual, got \"%s\"", db->path,
-               ri->reason);
+        seterr(err, "DB %s: run reason must be nightly, pr, manual or confirm, got \"%s\"",
+               db->path, ri->reason);
         return -1;
     }
     if (ri->uuid[0])

@@ -63,7 +63,8 @@ struct sqlite3 *bnb_db_handle(bnb_db *db);
 /* "running", "complete", ... / "ok", "failed", "skipped"; "?" when out of range. */
 const char *bnb_run_status_str(bnb_run_status st);
 const char *bnb_case_status_str(bnb_case_status st);
-/* True for the reasons a run may carry: nightly, pr, manual. */
+/* True for the reasons a run may carry: nightly, pr, manual, confirm (a
+ * re-run of a regressed case by bnbench check). */
 bool bnb_reason_valid(const char *reason);
 
 /* Stores the verdicts of a target evaluation (target id, description,

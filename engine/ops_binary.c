@@ -7,7 +7,9 @@
  * with bn_iter, which merges dims so rows are as long as the layouts allow.
  * Each row goes to the active kernel table (kernels/kernels.h): f32 and the
  * integer types directly with their strides, f16/bf16 through f32 scratch
- * chunks (widened, computed, rounded back).
+ * chunks (widened, computed, rounded back by the table's conversion
+ * kernels). Results of at least 2 * OPS_PAR_GRAIN elements are cut into
+ * row pieces spread over the thread pool; smaller ones stay on the caller.
  *
  * In place: `out` may be an input. When out overlaps an input other than
  * element for element (a transposed or broadcast view of the same memory),
@@ -54,45 +56,64 @@ static bn_status binary_prepare(bn_op op, const bn_tensor *a, const bn_tensor *b
     return bn_broadcast_shapes(bn_op_name(op), a->ndim, a->shape, b->ndim, b->shape, nd, shape);
 }
 
+typedef struct binary_job {
+    bn_op op;
+    const bnk_table *k;
+    bn_dtype dt;
+    void *yb;
+    const void *ab, *bb;
+} binary_job;
+
+static void binary_piece(void *ctx, const bn_iter *it, const int64_t *pos, int64_t n)
+{
+    const binary_job *j = ctx;
+    const bnk_table *k = j->k;
+    bn_op op = j->op;
+    int64_t sy = it->istride[0], s0 = it->istride[1], s1 = it->istride[2];
+    switch (j->dt) {
+    case BN_F32:
+        k->binary_f32[op](n, (const float *)j->ab + pos[1], s0, (const float *)j->bb + pos[2], s1,
+                          (float *)j->yb + pos[0], sy);
+        break;
+    case BN_I32:
+        k->binary_i32[op](n, (const int32_t *)j->ab + pos[1], s0, (const int32_t *)j->bb + pos[2],
+                          s1, (int32_t *)j->yb + pos[0], sy);
+        break;
+    case BN_I8:
+        k->binary_i8[op](n, (const int8_t *)j->ab + pos[1], s0, (const int8_t *)j->bb + pos[2], s1,
+                         (int8_t *)j->yb + pos[0], sy);
+        break;
+    default: { /* f16, bf16 */
+        float x0[OPS_CHUNK], x1[OPS_CHUNK], y[OPS_CHUNK];
+        for (int64_t i = 0; i < n; i += OPS_CHUNK) {
+            int64_t m = n - i < OPS_CHUNK ? n - i : OPS_CHUNK;
+            ops__load_f32(j->dt, j->ab, pos[1] + i * s0, s0, m, x0);
+            ops__load_f32(j->dt, j->bb, pos[2] + i * s1, s1, m, x1);
+            k->binary_f32[op](m, x0, 1, x1, 1, y, 1);
+            ops__store_f32(j->dt, j->yb, pos[0] + i * sy, sy, m, y);
+        }
+        break;
+    }
+    }
+}
+
+/* The three operands walked together (rows merged as far as the layouts
+ * allow), each row piece to the active table; large results are split over
+ * the thread pool (ops__for_pieces). */
 static void run_rows(bn_op op, const bn_tensor *a, const int64_t *sa, const bn_tensor *b,
                      const int64_t *sb, bn_tensor *out)
 {
-    const bnk_table *k = bnk_active();
     const int64_t *strides[3] = {out->strides, sa, sb};
     int64_t offs[3] = {out->offset, a->offset, b->offset};
     bn_iter it;
     bn_iter_init(&it, out->ndim, out->shape, 3, strides, offs);
-    void *yb = tensor__base(out);
-    const void *ab = tensor__base(a), *bb = tensor__base(b);
-    bn_dtype dt = out->dtype;
-    while (bn_iter_next(&it)) {
-        int64_t n = it.inner, sy = it.istride[0], s0 = it.istride[1], s1 = it.istride[2];
-        switch (dt) {
-        case BN_F32:
-            k->binary_f32[op](n, (const float *)ab + it.pos[1], s0, (const float *)bb + it.pos[2],
-                              s1, (float *)yb + it.pos[0], sy);
-            break;
-        case BN_I32:
-            k->binary_i32[op](n, (const int32_t *)ab + it.pos[1], s0,
-                              (const int32_t *)bb + it.pos[2], s1, (int32_t *)yb + it.pos[0], sy);
-            break;
-        case BN_I8:
-            k->binary_i8[op](n, (const int8_t *)ab + it.pos[1], s0, (const int8_t *)bb + it.pos[2],
-                             s1, (int8_t *)yb + it.pos[0], sy);
-            break;
-        default: { /* f16, bf16 */
-            float x0[OPS_CHUNK], x1[OPS_CHUNK], y[OPS_CHUNK];
-            for (int64_t j = 0; j < n; j += OPS_CHUNK) {
-                int64_t m = n - j < OPS_CHUNK ? n - j : OPS_CHUNK;
-                ops__load_f32(dt, ab, it.pos[1] + j * s0, s0, m, x0);
-                ops__load_f32(dt, bb, it.pos[2] + j * s1, s1, m, x1);
-                k->binary_f32[op](m, x0, 1, x1, 1, y, 1);
-                ops__store_f32(dt, yb, it.pos[0] + j * sy, sy, m, y);
-            }
-            break;
-        }
-        }
-    }
+    binary_job job = {.op = op,
+                      .k = bnk_active(),
+                      .dt = out->dtype,
+                      .yb = tensor__base(out),
+                      .ab = tensor__base(a),
+                      .bb = tensor__base(b)};
+    ops__for_pieces(&it, binary_piece, &job);
 }
 
 /* out has the result shape and dtype; inputs may overlap it. */

@@ -5,6 +5,7 @@
  * conversion copy behind bn_cast, bn_copy and the ops' own temporaries.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops_internal.h"
@@ -78,6 +79,58 @@ void ops__record(bn_op op, const bn_tensor *alloc_out, const bn_tensor *out, con
     bn_op_record(op, shared, bytes, 0);
 }
 
+typedef struct pieces_job {
+    const bn_iter *it;
+    ops_piece_fn fn;
+    void *ctx;
+} pieces_job;
+
+/* Elements [begin, end) of the walk, in row pieces. */
+static void pieces_range(void *vctx, int64_t begin, int64_t end, int tid)
+{
+    const pieces_job *job = vctx;
+    const bn_iter *it = job->it;
+    int64_t inner = it->inner, row = begin / inner, col = begin % inner;
+    int64_t idx[BN_MAX_DIMS];
+    int outer = it->ndim - 1; /* dims above the row */
+    for (int d = outer - 1; d >= 0; d--) {
+        idx[d] = row % it->shape[d];
+        row /= it->shape[d];
+    }
+    while (begin < end) {
+        int64_t pos[BN_ITER_MAX_OPS];
+        for (int k = 0; k < it->nops; k++) {
+            pos[k] = it->base[k] + col * it->istride[k];
+            for (int d = 0; d < outer; d++)
+                pos[k] += idx[d] * it->strides[k][d];
+        }
+        int64_t m = inner - col < end - begin ? inner - col : end - begin;
+        job->fn(job->ctx, it, pos, m);
+        begin += m;
+        col = 0;
+        for (int d = outer - 1; d >= 0; d--) { /* next row: odometer */
+            if (++idx[d] < it->shape[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+}
+
+void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx)
+{
+    int64_t numel = it->rows_left * it->inner;
+    if (numel <= 0)
+        return;
+    pieces_job job = {.it = it, .fn = fn, .ctx = ctx};
+    if (numel < 2 * OPS_PAR_GRAIN) {
+        pieces_range(&job, 0, numel, 0);
+        return;
+    }
+    /* the work is done on the caller even when the pool cannot start, so a
+     * start failure does not change the result */
+    (void)bn_parallel_for(numel, OPS_PAR_GRAIN, pieces_range, &job);
+}
+
 void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_t n, float *dst)
 {
     switch (dt) {
@@ -87,18 +140,12 @@ void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_
             dst[i] = p[i * s];
         break;
     }
-    case BN_F16: {
-        const uint16_t *p = (const uint16_t *)base + pos;
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = bn_f16_to_f32(p[i * s]);
+    case BN_F16:
+        bnk_active()->f16_to_f32(n, (const uint16_t *)base + pos, s, dst);
         break;
-    }
-    case BN_BF16: {
-        const uint16_t *p = (const uint16_t *)base + pos;
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = bn_bf16_to_f32(p[i * s]);
+    case BN_BF16:
+        bnk_active()->bf16_to_f32(n, (const uint16_t *)base + pos, s, dst);
         break;
-    }
     default:
         BN_ASSERT(!"ops__load_f32: not a float dtype");
     }
@@ -113,18 +160,12 @@ void ops__store_f32(bn_dtype dt, void *base, int64_t pos, int64_t s, int64_t n, 
             p[i * s] = src[i];
         break;
     }
-    case BN_F16: {
-        uint16_t *p = (uint16_t *)base + pos;
-        for (int64_t i = 0; i < n; i++)
-            p[i * s] = bn_f32_to_f16(src[i]);
+    case BN_F16:
+        bnk_active()->f32_to_f16(n, src, (uint16_t *)base + pos, s);
         break;
-    }
-    case BN_BF16: {
-        uint16_t *p = (uint16_t *)base + pos;
-        for (int64_t i = 0; i < n; i++)
-            p[i * s] = bn_f32_to_bf16(src[i]);
+    case BN_BF16:
+        bnk_active()->f32_to_bf16(n, src, (uint16_t *)base + pos, s);
         break;
-    }
     default:
         BN_ASSERT(!"ops__store_f32: not a float dtype");
     }

@@ -13,6 +13,28 @@
 /* Elements per f32 scratch chunk when widening f16/bf16 rows. */
 enum { OPS_CHUNK = 256 };
 
+/* Element-wise ops with at least 2 * OPS_PAR_GRAIN elements run over the
+ * thread pool in pieces of at least OPS_PAR_GRAIN elements (128 KiB of f32
+ * per operand: large enough that waking the workers costs a few percent at
+ * most, small enough that L2-sized problems already use every core). */
+enum { OPS_PAR_GRAIN = 32768 };
+
+/*
+ * One piece of a row of an element-wise walk: m elements starting at element
+ * index pos[k] of operand k, with stride it->istride[k] (the iterator the
+ * walk was started with). Called from any worker thread; pieces are disjoint.
+ */
+typedef void (*ops_piece_fn)(void *ctx, const bn_iter *it, const int64_t *pos, int64_t m);
+
+/*
+ * Calls fn on every element of it's walk (bn_iter_init'ed, not yet advanced)
+ * in row pieces; with numel >= 2 * OPS_PAR_GRAIN the elements are split over
+ * the thread pool (bn_parallel_for), else everything runs on the caller.
+ * The kernels' writes to disjoint pieces must not conflict (element-wise
+ * outputs). A pool that fails to start leaves the work done on the caller.
+ */
+void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx);
+
 /* Shape as "[2,3]" in a caller buffer; for messages. */
 typedef struct ops_shape_str {
     char s[160];

@@ -8,11 +8,27 @@
  * widened once into f32 temporaries and the f32 result is rounded back. An
  * `out` that overlaps an operand is computed into a temporary first.
  *
- * Accuracy of the reference: every dot product is accumulated in double and
- * rounded once, so each f32 result is within 1 ulp of the exact value plus
- * K * 2^-53 * sum|a_ik b_kj| (double accumulation error).
+ * With a SIMD kernel set active (bn_kernels_selected() != "ref") each f32
+ * matrix goes to the packed GEMM of that ISA (kernels/gemm.h): strides are
+ * passed through, so transposed and broadcast views are read in place; a
+ * product of at least MATMUL_PAR_FLOPS is cut into N blocks (or M blocks
+ * when M > N) aligned to the micro-tile and spread over the thread pool
+ * (bnk_sgemm_split). Batches are walked one matrix after another.
+ *
+ * Accuracy: with the reference set every dot product is accumulated in
+ * double and rounded once (within 1 ulp of the exact value plus
+ * K * 2^-53 * sum|a_ik b_kj|); with a SIMD set the GEMM accumulates in f32,
+ * |C - exact| <= 2 (K + 2) * 2^-23 * sum_k |a_ik b_kj| (ops.h).
  */
+#include <stdatomic.h>
+
+#include "kernels/gemm.h"
 #include "ops_internal.h"
+
+/* Products of at least this many flops (2 M N K) are split over the thread
+ * pool: about 20 us of single-core work at this machine's GEMM speed, well
+ * above the cost of waking the workers. */
+#define MATMUL_PAR_FLOPS (4.0 * 1024 * 1024)
 
 static bn_status matmul_prepare(const bn_tensor *a, const bn_tensor *b, int *nd, int64_t *shape)
 {
@@ -43,10 +59,105 @@ static bn_status matmul_prepare(const bn_tensor *a, const bn_tensor *b, int *nd,
     return BN_OK;
 }
 
-/* f32 operands, f32 y of the result shape, no overlap. */
-static void matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y)
+/* One GEMM call of the packed kernels: C = A B for the C block [i0,i1) x
+ * [j0,j1) of one matrix (every pointer already at the matrix's origin). */
+typedef struct gemm_job {
+    const bnk_gemm_impl *impl;
+    int64_t M, N, K;
+    const float *a, *b;
+    float *c;
+    int64_t sam, sak, sbk, sbn, scm, scn;
+    int parts;
+    bool split_n;       /* split N (else M) into parts */
+    int64_t granule;    /* block boundaries: multiples of mr and nr */
+    _Atomic int failed; /* a call met BN_ERR_OOM */
+} gemm_job;
+
+static void gemm_block(gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
+{
+    if (i1 <= i0 || j1 <= j0)
+        return;
+    bn_status st = g->impl->sgemm(i1 - i0, j1 - j0, g->K, 1.0f, g->a + i0 * g->sam, g->sam, g->sak,
+                                  g->b + j0 * g->sbn, g->sbk, g->sbn, 0.0f,
+                                  g->c + i0 * g->scm + j0 * g->scn, g->scm, g->scn, NULL);
+    if (st)
+        atomic_store(&g->failed, 1);
+}
+
+static void gemm_part(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    gemm_job *g = ctx;
+    for (int64_t p = begin; p < end; p++) {
+        int64_t lo, hi;
+        bnk_sgemm_split(g->split_n ? g->N : g->M, g->granule, g->parts, (int)p, &lo, &hi);
+        if (g->split_n)
+            gemm_block(g, 0, g->M, lo, hi);
+        else
+            gemm_block(g, lo, hi, 0, g->N);
+    }
+}
+
+static int64_t gcd64(int64_t x, int64_t y)
+{
+    while (y) {
+        int64_t t = x % y;
+        x = y;
+        y = t;
+    }
+    return x;
+}
+
+/* One matrix with the packed GEMM: on the caller when small, else cut into
+ * N (or M) blocks over the thread pool. BN_ERR_OOM when a packing buffer
+ * could not be allocated. */
+static bn_status gemm_one(const bnk_gemm_impl *impl, int64_t M, int64_t N, int64_t K,
+                          const float *a, int64_t sam, int64_t sak, const float *b, int64_t sbk,
+                          int64_t sbn, float *c, int64_t scm, int64_t scn)
+{
+    gemm_job g = {.impl = impl,
+                  .M = M,
+                  .N = N,
+                  .K = K,
+                  .a = a,
+                  .b = b,
+                  .c = c,
+                  .sam = sam,
+                  .sak = sak,
+                  .sbk = sbk,
+                  .sbn = sbn,
+                  .scm = scm,
+                  .scn = scn,
+                  .parts = 1};
+    atomic_init(&g.failed, 0);
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    int threads = flops >= MATMUL_PAR_FLOPS ? bn_threads_count() : 1;
+    if (threads > 1) {
+        g.granule = impl->mr / gcd64(impl->mr, impl->nr) * impl->nr;
+        g.split_n = N >= M;
+        int64_t dim = g.split_n ? N : M;
+        int64_t blocks = (dim + g.granule - 1) / g.granule;
+        g.parts = blocks < threads ? (int)blocks : threads;
+    }
+    if (g.parts <= 1)
+        gemm_block(&g, 0, M, 0, N);
+    else
+        (void)bn_parallel_for(g.parts, 1, gemm_part, &g); /* work done even if the pool fails */
+    if (atomic_load(&g.failed))
+        return bn_error(BN_ERR_OOM,
+                        "matmul: out of memory for the GEMM packing buffers (M=%lld, N=%lld, "
+                        "K=%lld)",
+                        (long long)M, (long long)N, (long long)K);
+    return BN_OK;
+}
+
+/* f32 operands, f32 y of the result shape, no overlap. With the reference
+ * kernel set each matrix goes to the table's gemm (double accumulation);
+ * otherwise to the packed GEMM of the same ISA (kernels/gemm.h). */
+static bn_status matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y)
 {
     const bnk_table *k = bnk_active();
+    bnk_isa isa = bnk_active_isa();
+    const bnk_gemm_impl *impl = isa == BNK_ISA_REF ? NULL : bnk_gemm_find(bnk_isa_name(isa));
     int nb = y->ndim - 2;
     int64_t sa[BN_MAX_DIMS], sb[BN_MAX_DIMS];
     bn_tensor ah = *a, bh = *b; /* batch part only; headers are not retained */
@@ -65,13 +176,22 @@ static void matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y)
     const float *ab = tensor__base(a), *bb = tensor__base(b);
     float *yb = tensor__base(y);
     if (bn_tensor_numel(y) == 0)
-        return;
+        return BN_OK;
     while (bn_iter_next(&it)) {
-        for (int64_t j = 0; j < it.inner; j++)
-            k->gemm_f32(M, N, K, ab + it.pos[1] + j * it.istride[1], sam, sak,
-                        bb + it.pos[2] + j * it.istride[2], sbk, sbn,
-                        yb + it.pos[0] + j * it.istride[0], sym, syn);
+        for (int64_t j = 0; j < it.inner; j++) {
+            const float *pa = ab + it.pos[1] + j * it.istride[1];
+            const float *pb = bb + it.pos[2] + j * it.istride[2];
+            float *pc = yb + it.pos[0] + j * it.istride[0];
+            if (!impl) {
+                k->gemm_f32(M, N, K, pa, sam, sak, pb, sbk, sbn, pc, sym, syn);
+                continue;
+            }
+            bn_status st = gemm_one(impl, M, N, K, pa, sam, sak, pb, sbk, sbn, pc, sym, syn);
+            if (st)
+                return st;
+        }
     }
+    return BN_OK;
 }
 
 /* Computes into out (result shape and dtype), through temporaries when
@@ -94,10 +214,12 @@ static bn_status matmul_run(const bn_tensor *a, const bn_tensor *b, bn_tensor *o
         st = bn_tensor_empty(BN_F32, out->ndim, out->shape, &ty);
         if (st)
             goto cleanup;
-        matmul_f32(a, b, ty);
+        st = matmul_f32(a, b, ty);
+        if (st)
+            goto cleanup;
         ops__copy_raw(ty, out);
     } else {
-        matmul_f32(a, b, out);
+        st = matmul_f32(a, b, out);
     }
 cleanup:
     bn_tensor_free(ta);

@@ -2,9 +2,9 @@
  * ops_unary.c - element-wise unary ops (neg .. silu) and clamp.
  *
  * Same shape as ops_binary.c with one input: walk input and output with
- * bn_iter, hand rows to the kernel table, widen f16/bf16 through f32
- * scratch. Integer dtypes take neg, abs, relu and clamp (exact); neg/abs of
- * the most negative value wrap to itself (two's complement).
+ * bn_iter, hand rows to the kernel table (over the thread pool when large),
+ * widen f16/bf16 through f32 scratch. Integer dtypes take neg, abs, relu and clamp (exact); neg/abs
+ * of the most negative value wrap to itself (two's complement).
  */
 #include <math.h>
 
@@ -21,61 +21,81 @@ typedef struct clamp_args {
     int32_t ilo, ihi;
 } clamp_args;
 
+typedef struct unary_job {
+    bn_op op;
+    const bnk_table *k;
+    bn_dtype dt;
+    void *yb;
+    const void *xb;
+    const clamp_args *c;
+} unary_job;
+
+static void unary_piece(void *ctx, const bn_iter *it, const int64_t *pos, int64_t n)
+{
+    const unary_job *j = ctx;
+    const bnk_table *k = j->k;
+    const clamp_args *c = j->c;
+    bn_op op = j->op;
+    int64_t sy = it->istride[0], sx = it->istride[1];
+    switch (j->dt) {
+    case BN_F32: {
+        const float *x = (const float *)j->xb + pos[1];
+        float *y = (float *)j->yb + pos[0];
+        if (op == BN_OP_CLAMP)
+            k->clamp_f32(n, x, sx, y, sy, c->flo, c->fhi);
+        else
+            k->unary_f32[op](n, x, sx, y, sy);
+        break;
+    }
+    case BN_I32: {
+        const int32_t *x = (const int32_t *)j->xb + pos[1];
+        int32_t *y = (int32_t *)j->yb + pos[0];
+        if (op == BN_OP_CLAMP)
+            k->clamp_i32(n, x, sx, y, sy, c->ilo, c->ihi);
+        else
+            k->unary_i32[op](n, x, sx, y, sy);
+        break;
+    }
+    case BN_I8: {
+        const int8_t *x = (const int8_t *)j->xb + pos[1];
+        int8_t *y = (int8_t *)j->yb + pos[0];
+        if (op == BN_OP_CLAMP)
+            k->clamp_i8(n, x, sx, y, sy, (int8_t)c->ilo, (int8_t)c->ihi);
+        else
+            k->unary_i8[op](n, x, sx, y, sy);
+        break;
+    }
+    default: { /* f16, bf16 */
+        float x[OPS_CHUNK];
+        for (int64_t i = 0; i < n; i += OPS_CHUNK) {
+            int64_t m = n - i < OPS_CHUNK ? n - i : OPS_CHUNK;
+            ops__load_f32(j->dt, j->xb, pos[1] + i * sx, sx, m, x);
+            if (op == BN_OP_CLAMP)
+                k->clamp_f32(m, x, 1, x, 1, c->flo, c->fhi);
+            else
+                k->unary_f32[op](m, x, 1, x, 1);
+            ops__store_f32(j->dt, j->yb, pos[0] + i * sy, sy, m, x);
+        }
+        break;
+    }
+    }
+}
+
+/* Input and output walked together, row pieces to the active table, large
+ * results split over the thread pool (ops__for_pieces). */
 static void run_rows(bn_op op, const bn_tensor *a, bn_tensor *out, const clamp_args *c)
 {
-    const bnk_table *k = bnk_active();
     const int64_t *strides[2] = {out->strides, a->strides};
     int64_t offs[2] = {out->offset, a->offset};
     bn_iter it;
     bn_iter_init(&it, out->ndim, out->shape, 2, strides, offs);
-    void *yb = tensor__base(out);
-    const void *xb = tensor__base(a);
-    bn_dtype dt = out->dtype;
-    while (bn_iter_next(&it)) {
-        int64_t n = it.inner, sy = it.istride[0], sx = it.istride[1];
-        switch (dt) {
-        case BN_F32: {
-            const float *x = (const float *)xb + it.pos[1];
-            float *y = (float *)yb + it.pos[0];
-            if (op == BN_OP_CLAMP)
-                k->clamp_f32(n, x, sx, y, sy, c->flo, c->fhi);
-            else
-                k->unary_f32[op](n, x, sx, y, sy);
-            break;
-        }
-        case BN_I32: {
-            const int32_t *x = (const int32_t *)xb + it.pos[1];
-            int32_t *y = (int32_t *)yb + it.pos[0];
-            if (op == BN_OP_CLAMP)
-                k->clamp_i32(n, x, sx, y, sy, c->ilo, c->ihi);
-            else
-                k->unary_i32[op](n, x, sx, y, sy);
-            break;
-        }
-        case BN_I8: {
-            const int8_t *x = (const int8_t *)xb + it.pos[1];
-            int8_t *y = (int8_t *)yb + it.pos[0];
-            if (op == BN_OP_CLAMP)
-                k->clamp_i8(n, x, sx, y, sy, (int8_t)c->ilo, (int8_t)c->ihi);
-            else
-                k->unary_i8[op](n, x, sx, y, sy);
-            break;
-        }
-        default: { /* f16, bf16 */
-            float x[OPS_CHUNK];
-            for (int64_t j = 0; j < n; j += OPS_CHUNK) {
-                int64_t m = n - j < OPS_CHUNK ? n - j : OPS_CHUNK;
-                ops__load_f32(dt, xb, it.pos[1] + j * sx, sx, m, x);
-                if (op == BN_OP_CLAMP)
-                    k->clamp_f32(m, x, 1, x, 1, c->flo, c->fhi);
-                else
-                    k->unary_f32[op](m, x, 1, x, 1);
-                ops__store_f32(dt, yb, it.pos[0] + j * sy, sy, m, x);
-            }
-            break;
-        }
-        }
-    }
+    unary_job job = {.op = op,
+                     .k = bnk_active(),
+                     .dt = out->dtype,
+                     .yb = tensor__base(out),
+                     .xb = tensor__base(a),
+                     .c = c};
+    ops__for_pieces(&it, unary_piece, &job);
 }
 
 static bn_status check_op(bn_op op)

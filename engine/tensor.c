@@ -225,41 +225,6 @@ bn_status bn_tensor_arange(bn_dtype dt, double start, double stop, double step, 
     return BN_OK;
 }
 
-/* xoshiro256** seeded by splitmix64: fixed, portable, reproducible. */
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng *r)
-{
-    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-static double rng_unit(rng *r) /* [0, 1) */
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 bn_status bn_tensor_rand(bn_dtype dt, int ndim, const int64_t *shape, uint64_t seed,
                          bn_rand_dist dist, double a, double b, bn_tensor **out)
 {
@@ -276,22 +241,20 @@ bn_status bn_tensor_rand(bn_dtype dt, int ndim, const int64_t *shape, uint64_t s
     bn_status st = bn_tensor_empty(dt, ndim, shape, out);
     if (st)
         return st;
-    rng r;
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r.s[i] = splitmix64(&x);
+    bn_rng r;
+    bn_rng_seed(&r, seed);
     int64_t n = bn_tensor_numel(*out);
     void *base = tensor__base(*out);
     for (int64_t i = 0; i < n; i++) {
         double v;
         if (dist == BN_RAND_UNIFORM) {
-            v = a + (b - a) * rng_unit(&r);
+            v = a + (b - a) * bn_rng_unit(&r);
         } else if (dist == BN_RAND_NORMAL) {
             /* Box-Muller, one value per pair of uniforms (keeps i -> value simple) */
-            double u1 = 1.0 - rng_unit(&r), u2 = rng_unit(&r);
+            double u1 = 1.0 - bn_rng_unit(&r), u2 = bn_rng_unit(&r);
             v = a + b * sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
         } else {
-            uint64_t bits = rng_next(&r);
+            uint64_t bits = bn_rng_next(&r);
             v = (double)(bits >> 11) * 0x1.0p-53 < a ? 0.0 : ((bits & 1) ? 1.0 : -1.0);
         }
         tensor__store(dt, base, i, v);

@@ -5,9 +5,11 @@
  * strided views row by row, widening f16/bf16 into f32 scratch rows - and
  * hands each innermost row to a function from this table. A row is `n`
  * elements with a stride per operand (in elements; 0 for a broadcast input).
- * Today the only table is the portable reference (kernels/ref/); the SIMD
- * issue adds ISA tables and run-time selection behind bnk_active() without
- * changing the engine.
+ * There is one table per kernel set (bnk_isa): the portable reference
+ * (kernels/ref/) and the x86 SIMD sets (kernels/x86/avx2, kernels/x86/avx512).
+ * registry.c picks the active set once per process (CPUID + OS support, or
+ * BN_KERNELS) and fills every entry a SIMD set lacks from the reference, so a
+ * table returned here never has a NULL where the reference has a kernel.
  *
  * Contract for every row kernel:
  *  - n >= 0; n == 0 touches no memory.
@@ -25,6 +27,7 @@
 #ifndef BITNET_KERNELS_H
 #define BITNET_KERNELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bitnet/ops.h"
@@ -73,6 +76,19 @@ typedef void (*bnk_gemm_f32_fn)(int64_t M, int64_t N, int64_t K, const float *a,
                                 int64_t sak, const float *b, int64_t sbk, int64_t sbn, float *c,
                                 int64_t scm, int64_t scn);
 
+/* y[i*sy] = fma(a[i*sa], b[i*sb], c[i*sc]) : a*b + c rounded once (C fmaf) */
+typedef void (*bnk_fma_f32_fn)(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
+                               const float *c, int64_t sc, float *y, int64_t sy);
+/*
+ * Half-precision conversions of one row, bit-exact with bn_f16_to_f32 /
+ * bn_f32_to_f16 / bn_bf16_to_f32 / bn_f32_to_bf16 (dtype.h: round to nearest
+ * even, NaN kept quiet with its top payload bits, subnormals exact).
+ * Widening: y[i] = f32(x[i*sx]), y contiguous. Narrowing: y[i*sy] = h(x[i]),
+ * x contiguous. Buffers must not overlap.
+ */
+typedef void (*bnk_to_f32_fn)(int64_t n, const uint16_t *x, int64_t sx, float *y);
+typedef void (*bnk_from_f32_fn)(int64_t n, const float *x, uint16_t *y, int64_t sy);
+
 typedef struct bnk_table {
     const char *name;                          /* "ref" */
     bnk_binary_f32_fn binary_f32[BN_OP_COUNT]; /* ADD .. MINIMUM */
@@ -96,14 +112,54 @@ typedef struct bnk_table {
     bnk_softmax_f32_fn log_softmax_f32;
     bnk_rmsnorm_f32_fn rmsnorm_f32;
     bnk_layernorm_f32_fn layernorm_f32;
-    bnk_gemm_f32_fn gemm_f32;
+    bnk_gemm_f32_fn gemm_f32; /* reference semantics (double accumulation) */
+    bnk_fma_f32_fn fma_f32;
+    bnk_to_f32_fn f16_to_f32;
+    bnk_from_f32_fn f32_to_f16;
+    bnk_to_f32_fn bf16_to_f32;
+    bnk_from_f32_fn f32_to_bf16;
 } bnk_table;
 
-/* The portable reference table (kernels/ref/). */
-extern const bnk_table bnk_ref_table;
+/* The kernel sets, in order of preference (a later one is faster where the
+ * CPU has it). The names are the BN_KERNELS spellings. */
+typedef enum bnk_isa { BNK_ISA_REF = 0, BNK_ISA_AVX2, BNK_ISA_AVX512, BNK_ISA_COUNT } bnk_isa;
 
-/* The table the engine uses. Today always the reference; the SIMD issue
- * chooses here at init. Never NULL; thread-safe. */
+/* "ref", "avx2", "avx512"; BN_ASSERTs isa is valid. */
+const char *bnk_isa_name(bnk_isa isa);
+
+/* true when this CPU and its OS can run the set: avx2 needs AVX2 + FMA + F16C,
+ * avx512 needs AVX-512 F/BW/VL/DQ (plus the avx2 set's features); both need
+ * the OS to save the wider registers (XGETBV). ref is always supported.
+ * Thread-safe; false for an invalid isa. */
+bool bnk_isa_supported(bnk_isa isa);
+
+/* The portable reference table (kernels/ref/). Never NULL. */
+const bnk_table *bnk_ref_table(void);
+
+/*
+ * The complete table of set isa (entries the set has no kernel for are the
+ * reference's), or NULL when the CPU does not support it (or isa is invalid).
+ * Tables live for the whole process. Thread-safe. This is how tests and
+ * suites run one set against the reference in the same process.
+ */
+const bnk_table *bnk_table_get(bnk_isa isa);
+
+/* The set called name ("ref", "avx2", "avx512"): BN_OK and *isa, or
+ * BN_ERR_ARG for an unknown name (message lists the valid names). Says
+ * nothing about CPU support. */
+bn_status bnk_isa_from_name(const char *name, bnk_isa *isa);
+
+/* The table the engine uses: the one bn_kernels_init() chose (it runs on
+ * first use). Never NULL; thread-safe; cheap (one atomic load after init). */
 const bnk_table *bnk_active(void);
+
+/* The set behind bnk_active(). */
+bnk_isa bnk_active_isa(void);
+
+/* Runs the BN_KERNELS selection again, as at first use (tests: selection
+ * from the environment happens once per process otherwise). Logs and
+ * records errors exactly as the first selection does. Must not race with
+ * bn_kernels_how(). */
+void bnk__select_from_env(void);
 
 #endif

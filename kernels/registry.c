@@ -1,17 +1,56 @@
 /*
- * registry.c - the kernel tables and the choice of the active one.
+ * registry.c - the kernel tables, the CPU's support for each set, and the
+ * choice of the active set (kernels/kernels.h, bitnet/kernels.h).
  *
- * Only the portable reference table exists yet; bnk_active() returns it. The
- * SIMD issue adds ISA tables here and picks one at init from CPUID (and
- * BN_KERNELS), keeping the reference as the fallback for every NULL entry.
+ * Each SIMD set is declared below as a partial table: only the entries that
+ * set has its own kernel for. On first use (pthread_once) every partial table
+ * is completed from the reference, so a caller never meets a NULL the
+ * reference does not have, and the active set is chosen:
+ *   - BN_KERNELS unset or empty: the last (fastest) set bnk_isa_supported()
+ *     accepts;
+ *   - BN_KERNELS=name: that set, when known and supported; otherwise the
+ *     automatic choice and the error kept for bn_kernels_init() to return.
+ *     A program that never asks bn_kernels_init() gets the error as one line
+ *     on stderr at the first use of the kernels (bnk_active); one that asks
+ *     (bnbench) reports it itself, so the user sees it once.
+ * The active table is an atomic pointer, so bn_kernels_select() can switch
+ * sets at run time (tests, A/B runs) without locks on the op path.
+ *
+ * CPU support: __builtin_cpu_supports (libgcc) already clears the AVX and
+ * AVX-512 features when the OS has not enabled their register state, but
+ * that is an implementation detail, so the OS support is checked here too
+ * with CPUID.OSXSAVE and XGETBV (XCR0 bits 1-2 for ymm, 5-7 for zmm). This
+ * file is compiled without ISA flags; XGETBV is only executed when OSXSAVE
+ * says the instruction exists.
  */
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define BNK_X86 1
+#include "kernels/x86/x86.h"
+#include "kernels/x86/x86_red.h"
+#else
+#define BNK_X86 0
+#endif
+
+#include "bitnet/kernels.h"
 #include "kernels/ref/ref.h"
+
+/* Every entry of bnk_table is a pointer (name + 6 op-indexed arrays + the
+ * single kernels below); a new field needs a line in complete() too. */
+#define BNK_TABLE_SINGLES 21
+static_assert(sizeof(bnk_table) == sizeof(void *) * (1 + 6 * BN_OP_COUNT + BNK_TABLE_SINGLES),
+              "a new bnk_table field needs its line in complete()");
 
 static_assert(BN_OP_COUNT == 51, "a new op needs its entries in the kernel tables");
 
-const bnk_table bnk_ref_table = {
+static const bnk_table ref_table = {
     .name = "ref",
     .binary_f32 =
         {
@@ -86,9 +125,342 @@ const bnk_table bnk_ref_table = {
     .rmsnorm_f32 = bnk_ref_rmsnorm_f32,
     .layernorm_f32 = bnk_ref_layernorm_f32,
     .gemm_f32 = bnk_ref_gemm_f32,
+    .fma_f32 = bnk_ref_fma_f32,
+    .f16_to_f32 = bnk_ref_f16_to_f32,
+    .f32_to_f16 = bnk_ref_f32_to_f16,
+    .bf16_to_f32 = bnk_ref_bf16_to_f32,
+    .f32_to_bf16 = bnk_ref_f32_to_bf16,
 };
+
+#if BNK_X86
+/* Partial tables: entries not listed here are the reference's. */
+#define X86_TABLE(isa)                                                                             \
+    {                                                                                              \
+        .name = #isa,                                                                              \
+        .binary_f32 =                                                                              \
+            {                                                                                      \
+                [BN_OP_ADD] = bnk_##isa##_add_f32,                                                 \
+                [BN_OP_SUB] = bnk_##isa##_sub_f32,                                                 \
+                [BN_OP_MUL] = bnk_##isa##_mul_f32,                                                 \
+                [BN_OP_DIV] = bnk_##isa##_div_f32,                                                 \
+                [BN_OP_MAXIMUM] = bnk_##isa##_maximum_f32,                                         \
+                [BN_OP_MINIMUM] = bnk_##isa##_minimum_f32,                                         \
+            },                                                                                     \
+        .fma_f32 = bnk_##isa##_fma_f32, .f16_to_f32 = bnk_##isa##_f16_to_f32,                      \
+        .f32_to_f16 = bnk_##isa##_f32_to_f16, .bf16_to_f32 = bnk_##isa##_bf16_to_f32,              \
+        .f32_to_bf16 = bnk_##isa##_f32_to_bf16, BNK_X86_RED_ENTRIES(isa)                           \
+    }
+
+static const bnk_table avx2_partial = X86_TABLE(avx2);
+static const bnk_table avx512_partial = X86_TABLE(avx512);
+#undef X86_TABLE
+#endif
+
+static const char *const isa_names[BNK_ISA_COUNT] = {
+    [BNK_ISA_REF] = "ref",
+    [BNK_ISA_AVX2] = "avx2",
+    [BNK_ISA_AVX512] = "avx512",
+};
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock;            /* env_status, env_msg, how_str */
+    bnk_table tables[BNK_ISA_COUNT]; /* complete; valid where supported[] */
+    bool supported[BNK_ISA_COUNT];
+    char supported_str[64];
+    bnk_isa best;
+    _Atomic(int) active;     /* bnk_isa */
+    _Atomic(int) how;        /* HOW_* */
+    _Atomic(int) env_status; /* bn_status of BN_KERNELS */
+    _Atomic(int) warned;     /* the env error was logged or handed to the caller */
+    char env_msg[256];       /* its message */
+    char how_str[96];        /* "forced (BN_KERNELS=avx2)" */
+} R = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+enum { HOW_AUTO, HOW_ENV, HOW_SELECT };
+
+const char *bnk_isa_name(bnk_isa isa)
+{
+    BN_ASSERT((int)isa >= 0 && isa < BNK_ISA_COUNT);
+    return isa_names[isa];
+}
+
+bn_status bnk_isa_from_name(const char *name, bnk_isa *isa)
+{
+    for (int i = 0; name && i < BNK_ISA_COUNT; i++) {
+        if (strcmp(name, isa_names[i]) == 0) {
+            *isa = (bnk_isa)i;
+            return BN_OK;
+        }
+    }
+    return bn_error(BN_ERR_ARG, "unknown kernel set \"%s\" (valid: ref, avx2, avx512)",
+                    name ? name : "(null)");
+}
+
+#if BNK_X86
+/* XCR0 when the OS has enabled XSAVE (so XGETBV exists), else 0. */
+static uint64_t xcr0(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+#endif
+
+/* CPU and OS support of each set (called once, from init). */
+static void detect(bool *sup)
+{
+    sup[BNK_ISA_REF] = true;
+#if BNK_X86
+    __builtin_cpu_init();
+    uint64_t x = xcr0();
+    bool ymm_os = (x & 0x6) == 0x6;   /* SSE + AVX state */
+    bool zmm_os = (x & 0xe6) == 0xe6; /* + opmask, ZMM_Hi256, Hi16_ZMM */
+    sup[BNK_ISA_AVX2] = ymm_os && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("f16c");
+    sup[BNK_ISA_AVX512] = sup[BNK_ISA_AVX2] && zmm_os && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#endif
+}
+
+/* t: a partial table; fills every NULL entry from the reference. */
+static void complete(bnk_table *t)
+{
+    const bnk_table *r = &ref_table;
+    for (int i = 0; i < BN_OP_COUNT; i++) {
+#define FILL_ARR(f)                                                                                \
+    if (!t->f[i])                                                                                  \
+        t->f[i] = r->f[i];
+        FILL_ARR(binary_f32)
+        FILL_ARR(binary_i32)
+        FILL_ARR(binary_i8)
+        FILL_ARR(unary_f32)
+        FILL_ARR(unary_i32)
+        FILL_ARR(unary_i8)
+#undef FILL_ARR
+    }
+#define FILL(f)                                                                                    \
+    if (!t->f)                                                                                     \
+        t->f = r->f;
+    FILL(clamp_f32)
+    FILL(clamp_i32)
+    FILL(clamp_i8)
+    FILL(sum_f32)
+    FILL(sumsq_f32)
+    FILL(sumsqdev_f32)
+    FILL(prod_f32)
+    FILL(min_f32)
+    FILL(max_f32)
+    FILL(argmin_f32)
+    FILL(argmax_f32)
+    FILL(softmax_f32)
+    FILL(log_softmax_f32)
+    FILL(rmsnorm_f32)
+    FILL(layernorm_f32)
+    FILL(gemm_f32)
+    FILL(fma_f32)
+    FILL(f16_to_f32)
+    FILL(f32_to_f16)
+    FILL(bf16_to_f32)
+    FILL(f32_to_bf16)
+#undef FILL
+}
+
+static bool verbose(void)
+{
+    const char *v = getenv("BN_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Chooses the active set from BN_KERNELS (or automatically) and records
+ * how; R.lock held. */
+static void choose_locked(void)
+{
+    bnk_isa pick = R.best;
+    int how = HOW_AUTO;
+    R.env_status = BN_OK;
+    R.env_msg[0] = 0;
+    snprintf(R.how_str, sizeof R.how_str, "auto");
+    const char *env = getenv("BN_KERNELS");
+    if (env && *env) {
+        bnk_isa want;
+        if (bnk_isa_from_name(env, &want) != BN_OK) {
+            R.env_status = BN_ERR_ARG;
+            snprintf(R.env_msg, sizeof R.env_msg,
+                     "BN_KERNELS=%.32s: unknown kernel set (valid: ref, avx2, avx512)", env);
+        } else if (!R.supported[want]) {
+            R.env_status = BN_ERR_UNSUPPORTED;
+            snprintf(R.env_msg, sizeof R.env_msg,
+                     "BN_KERNELS=%s: this CPU does not support the %s kernel set (supported: %s)",
+                     env, env, R.supported_str);
+        } else {
+            pick = want;
+            how = HOW_ENV;
+            snprintf(R.how_str, sizeof R.how_str, "forced (BN_KERNELS=%s)", env);
+        }
+    }
+    atomic_store(&R.warned, 0);
+    atomic_store(&R.active, (int)pick);
+    atomic_store(&R.how, how);
+    if (verbose())
+        fprintf(stderr, "bitnet: kernels %s (%s; supported: %s)\n", isa_names[pick], R.how_str,
+                R.supported_str);
+}
+
+static void init(void)
+{
+    detect(R.supported);
+    R.tables[BNK_ISA_REF] = ref_table;
+#if BNK_X86
+    R.tables[BNK_ISA_AVX2] = avx2_partial;
+    R.tables[BNK_ISA_AVX512] = avx512_partial;
+#endif
+    for (int i = 1; i < BNK_ISA_COUNT; i++)
+        complete(&R.tables[i]);
+    R.best = BNK_ISA_REF;
+    size_t len = 0;
+    for (int i = 0; i < BNK_ISA_COUNT; i++) {
+        if (!R.supported[i])
+            continue;
+        R.best = (bnk_isa)i;
+        len += (size_t)snprintf(R.supported_str + len, sizeof R.supported_str - len, "%s%s",
+                                len ? " " : "", isa_names[i]);
+    }
+    pthread_mutex_lock(&R.lock);
+    choose_locked();
+    pthread_mutex_unlock(&R.lock);
+}
+
+static void ensure_init(void)
+{
+    pthread_once(&R.once, init);
+}
+
+bool bnk_isa_supported(bnk_isa isa)
+{
+    if ((int)isa < 0 || isa >= BNK_ISA_COUNT)
+        return false;
+    ensure_init();
+    return R.supported[isa];
+}
+
+const bnk_table *bnk_ref_table(void)
+{
+    return &ref_table;
+}
+
+const bnk_table *bnk_table_get(bnk_isa isa)
+{
+    if (!bnk_isa_supported(isa))
+        return NULL;
+    return &R.tables[isa];
+}
+
+/* A BN_KERNELS error nobody asked bn_kernels_init() about is logged once,
+ * at the first use of the kernels. */
+static void warn_once(void)
+{
+    if (atomic_load_explicit(&R.env_status, memory_order_relaxed) == BN_OK ||
+        atomic_exchange(&R.warned, 1))
+        return;
+    pthread_mutex_lock(&R.lock);
+    if (R.env_status)
+        fprintf(stderr, "bitnet: %s; using %s\n", R.env_msg, isa_names[atomic_load(&R.active)]);
+    pthread_mutex_unlock(&R.lock);
+}
 
 const bnk_table *bnk_active(void)
 {
-    return &bnk_ref_table;
+    ensure_init();
+    warn_once();
+    return &R.tables[atomic_load_explicit(&R.active, memory_order_acquire)];
+}
+
+bnk_isa bnk_active_isa(void)
+{
+    ensure_init();
+    return (bnk_isa)atomic_load_explicit(&R.active, memory_order_acquire);
+}
+
+/* ---- public API (bitnet/kernels.h) -------------------------------------- */
+
+void bnk__select_from_env(void)
+{
+    ensure_init();
+    pthread_mutex_lock(&R.lock);
+    choose_locked();
+    pthread_mutex_unlock(&R.lock);
+}
+
+bn_status bn_kernels_init(void)
+{
+    ensure_init();
+    pthread_mutex_lock(&R.lock);
+    bn_status st = R.env_status;
+    atomic_store(&R.warned, 1); /* the caller reports it */
+    char msg[sizeof R.env_msg];
+    memcpy(msg, R.env_msg, sizeof msg);
+    pthread_mutex_unlock(&R.lock);
+    if (st)
+        return bn_error(st, "%s", msg);
+    return BN_OK;
+}
+
+const char *bn_kernels_selected(void)
+{
+    return isa_names[bnk_active_isa()];
+}
+
+const char *bn_kernels_supported(void)
+{
+    ensure_init();
+    return R.supported_str;
+}
+
+bool bn_kernels_forced(void)
+{
+    ensure_init();
+    return atomic_load(&R.how) != HOW_AUTO;
+}
+
+const char *bn_kernels_how(void)
+{
+    ensure_init();
+    switch (atomic_load(&R.how)) {
+    case HOW_ENV:
+        return R.how_str; /* fixed between selections from the environment */
+    case HOW_SELECT:
+        return "forced (bn_kernels_select)";
+    default:
+        return "auto";
+    }
+}
+
+bn_status bn_kernels_select(const char *name)
+{
+    ensure_init();
+    if (name == NULL || strcmp(name, "auto") == 0) {
+        atomic_store(&R.active, (int)R.best);
+        atomic_store(&R.how, HOW_AUTO);
+        return BN_OK;
+    }
+    bnk_isa isa;
+    bn_status st = bnk_isa_from_name(name, &isa);
+    if (st)
+        return bn_error(st,
+                        "bn_kernels_select: unknown kernel set \"%s\" (valid: ref, avx2, "
+                        "avx512, auto)",
+                        name);
+    if (!R.supported[isa])
+        return bn_error(BN_ERR_UNSUPPORTED,
+                        "bn_kernels_select: this CPU does not support the %s kernel set "
+                        "(supported: %s)",
+                        name, R.supported_str);
+    atomic_store(&R.active, (int)isa);
+    atomic_store(&R.how, HOW_SELECT);
+    return BN_OK;
 }

@@ -152,7 +152,7 @@ static const char usage_run[] =
     "  --targets FILE       targets file (default: suites/targets.json of the source tree)\n"
     "  --db PATH            SQLite store (default " DEFAULT_DB ")\n"
     "  --machine NAME       a name for this machine (stored with its fingerprint)\n"
-    "  --reason R           nightly | pr | manual (default manual)\n"
+    "  --reason R           nightly | pr | manual | confirm (default manual)\n"
     "  --seed N             bootstrap seed (default fixed, so CIs are reproducible)\n"
     "  --quiet              no progress on stderr\n"
     "  -h, --help           this text\n"
@@ -264,8 +264,9 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             a->machine = optarg;
             break;
         case OPT_REASON:
-            if (strcmp(optarg, "nightly") && strcmp(optarg, "pr") && strcmp(optarg, "manual"))
-                return usage_error("--reason \"%s\": must be nightly, pr or manual", optarg);
+            if (!bnb_reason_valid(optarg))
+                return usage_error("--reason \"%s\": must be nightly, pr, manual or confirm",
+                                   optarg);
             a->reason = optarg;
             break;
         case OPT_SEED: {
@@ -507,6 +508,7 @@ int bnb_cmd_run(int argc, char **argv)
         store_failed = true;
     }
     print_cases(&out);
+    bnb_print_peers(stdout, out.cases, out.ncases);
     print_verdicts(&ts, verdicts);
 
     /* 9. end the run */

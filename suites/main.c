@@ -22,10 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/kernels.h"
 #include "db/db.h"
 #include "db/export.h"
+#include "reports/cli.h"
 #include "suites/bnb.h"
 #include "suites/commands.h"
+#include "suites/suite.h"
 
 #ifndef BN_VERSION
 #define BN_VERSION "unknown"
@@ -51,6 +54,13 @@ static const char usage_main[] =
     "  topo                the machine's topology and the CPUs --cpus can select\n"
     "  counters            which counters can be read here, and why not\n"
     "  db check            SQLite integrity check and foreign-key check of the DB\n"
+    "  report [RUN]        production-readiness report (md, self-contained html, json)\n"
+    "  compare A B         per-case medians, ratio, CI, U-test p and verdict of two runs,\n"
+    "                      baselines, or --machine X --machine Y\n"
+    "  baseline set|list   name a run as a baseline; list the baselines\n"
+    "  check --baseline N  CI gate: latest run vs baseline, regressions re-run to confirm\n"
+    "  history CASE[:M]    a figure over this machine's runs, z-score of the latest\n"
+    "  publish FILE --url  send a report to an HTTP server (libcurl)\n"
     "  help [COMMAND]      this text, or a command's\n"
     "\n"
     "options:\n"
@@ -63,7 +73,8 @@ static const char usage_main[] =
     "\n"
     "exit codes:\n"
     "  0  ok\n"
-    "  1  a target was missed or a case failed (run); the DB has a problem (db check)\n"
+    "  1  a target was missed or a case failed (run); the DB has a problem (db check);\n"
+    "     a confirmed regression or missed target (check); the upload failed (publish)\n"
     "  2  usage or environment error: unknown option, command, suite or case, a bad\n"
     "     value, an unusable DB or targets file; nothing is written to the DB\n";
 
@@ -341,6 +352,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
         show_case(&cases[i]);
     if (n == 0)
         printf("(no cases stored)\n");
+    bnb_print_peers(stdout, cases, n);
     printf("\ntargets\n");
     for (int i = 0; i < ts.n; i++)
         printf("  %-20s %-15s %s\n", v[i].target->id, v[i].verdict, v[i].reason);
@@ -438,10 +450,21 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", NULL, bnb_cmd_run, NULL},           {"list", NULL, bnb_cmd_list, NULL},
-    {"runs", cmd_runs, NULL, usage_runs},       {"show", cmd_show, NULL, usage_show},
-    {"export", cmd_export, NULL, usage_export}, {"topo", NULL, bnb_cmd_topo, NULL},
-    {"counters", NULL, bnb_cmd_counters, NULL}, {"db", cmd_db, NULL, usage_db},
+    {"run", NULL, bnb_cmd_run, NULL},
+    {"list", NULL, bnb_cmd_list, NULL},
+    {"runs", cmd_runs, NULL, usage_runs},
+    {"show", cmd_show, NULL, usage_show},
+    {"export", cmd_export, NULL, usage_export},
+    {"topo", NULL, bnb_cmd_topo, NULL},
+    {"counters", NULL, bnb_cmd_counters, NULL},
+    {"db", cmd_db, NULL, usage_db},
+    {"report", bnb_cmd_report, NULL, bnb_usage_report},
+    {"compare", bnb_cmd_compare, NULL, bnb_usage_compare},
+    {"baseline", bnb_cmd_baseline, NULL, bnb_usage_baseline},
+    {"check", bnb_cmd_check, NULL, bnb_usage_check},
+    {"history", bnb_cmd_history, NULL, bnb_usage_history},
+    {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
+    {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
 };
 
 static const command *find_command(const char *name)
@@ -524,6 +547,12 @@ int main(int argc, char **argv)
     const command *c = find_command(name);
     if (!c)
         return usage_error("unknown command \"%s\" (see bnbench --help)", name);
+    /* a BN_KERNELS the library cannot honour would store runs of the wrong
+     * kernel set under the asked-for name: stop instead */
+    if (bn_kernels_init() != BN_OK)
+        return usage_error("%s", bn_last_error());
+    if (!strcmp(name, "run"))
+        bnb_alloc_prepare_exec(argv);
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);

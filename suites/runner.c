@@ -206,6 +206,8 @@ static void *run_worker(bnb_worker *w, void *arg)
         const bnb_selected *sc = &rc->sel->c[i];
         progress(rc->o, i, rc->sel->n, NULL, sc->fullname);
         bnb_case_result *r = &out->cases[out->ncases];
+        rc->env.done = out->cases;
+        rc->env.ndone = out->ncases;
         int mrc = bnb_runner_measure(sc, &rc->env, rc->o, ctr, r);
         out->ncases++;
         out->nfailed += r->status == BNB_CASE_FAILED;

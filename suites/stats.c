@@ -9,6 +9,7 @@
  * N(u; m, n) = N(u - n; m - 1, n) + N(u; m, n - 1) (the largest value is from
  * the first group, beating all n of the second, or from the second).
  */
+#include "bitnet/rng.h"
 #include "suites/stats.h"
 
 #include <math.h>
@@ -44,51 +45,6 @@ double bnb_stats_median(const double *x, int n)
     double m = bnb_stats_percentile_sorted(s, n, 0.5);
     free(s);
     return m;
-}
-
-/* ---- xoshiro256** ------------------------------------------------------ */
-
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform integer in [0, n): multiply-shift (bias < n / 2^64). */
-static int rng_below(rng *r, int n)
-{
-    return (int)(((unsigned __int128)rng_next(r) * (unsigned)n) >> 64);
 }
 
 int bnb_stats_compute(const double *x, int n, uint64_t seed, bnb_stats *out, bool *outlier)
@@ -135,11 +91,11 @@ int bnb_stats_compute(const double *x, int n, uint64_t seed, bnb_stats *out, boo
             outlier[i] = low || high;
     }
 
-    rng r;
-    rng_seed(&r, seed);
+    bn_rng r;
+    bn_rng_seed(&r, seed);
     for (int b = 0; b < BNB_BOOTSTRAP_RESAMPLES; b++) {
         for (int i = 0; i < n; i++)
-            res[i] = x[rng_below(&r, n)];
+            res[i] = x[bn_rng_below(&r, (uint64_t)n)];
         qsort(res, (size_t)n, sizeof *res, cmp_double);
         boot[b] = bnb_stats_percentile_sorted(res, n, 0.5);
     }

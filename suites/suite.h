@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "collectors/timer.h"
 #include "collectors/topo.h"
@@ -37,6 +38,13 @@ typedef struct bnb_case_env {
     const bnb_timer_info *timer;  /* never NULL */
     const bnb_cpulist *cpus;      /* the selected PUs; the caller runs on cpus->cpu[0] */
     bool quick;                   /* --quick: smaller operands where a case allows */
+    /* The cases measured before this one in the same run (read-only; NULL/0
+     * when none, or when a case is measured on its own). The runner updates
+     * them before each case, so a case that keeps `env` in its state can read
+     * them in metrics() to derive figures relative to another measured one,
+     * e.g. % of peak/triad:gbps (bnb_env_metric). */
+    const bnb_case_result *done;
+    int ndone;
 } bnb_case_env;
 
 typedef struct bnb_case_def {
@@ -60,6 +68,13 @@ typedef struct bnb_suite {
     bool in_default; /* part of the default `bnbench run` */
     const bnb_case_def *cases;
     int ncases;
+    /* Optional side-by-side view (bnb_print_peers): `peers` lists the
+     * implementations compared, as the first component of case names
+     * ("pool,malloc,mimalloc,jemalloc" for alloc/pool/size=64,
+     * alloc/malloc/size=64, ...); cases equal after that component are one
+     * row, and `peer_metrics` ("p50_ns,p99_ns") are the figures shown. */
+    const char *peers;
+    const char *peer_metrics;
 } bnb_suite;
 
 /* Every registered suite, in suite_list.h order; *n receives the count. */
@@ -87,6 +102,26 @@ typedef struct bnb_selection {
 int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, char *err,
                size_t cap);
 void bnb_selection_free(bnb_selection *s);
+
+/* The metric `metric` of the case called `fullname` ("peak/triad") among
+ * env->done, when that case was measured (status ok) and the metric is
+ * available; NULL otherwise. */
+const bnb_metric *bnb_env_metric(const bnb_case_env *env, const char *fullname, const char *metric);
+/* The case called `fullname` among env->done when it was measured (status
+ * ok), else NULL. */
+const bnb_case_result *bnb_env_case(const bnb_case_env *env, const char *fullname);
+
+/* Prints, for each suite with peers among `cases`, a table with one row per
+ * compared case and one column per peer (skipped or failed peers say so).
+ * Prints nothing when no such suite is present. */
+void bnb_print_peers(FILE *f, const bnb_case_result *cases, int ncases);
+
+/* Called by bnbench's main before a run: re-executes the process once with
+ * GLIBC_TUNABLES raising glibc.rtld.optional_static_tls, which jemalloc's
+ * initial-exec TLS needs to be dlopen'ed by the alloc suite. Returns (and
+ * the run goes on, jemalloc then skipped with dlopen's reason) when the
+ * tunable is already set, BNB_NO_REEXEC is set, or the exec fails. */
+void bnb_alloc_prepare_exec(char **argv);
 
 /* Fills a result's identity (suite, name, params, code version) from a case. */
 void bnb_case_identity(const bnb_suite *s, const bnb_case_def *d, bnb_case_result *r);

@@ -3,4 +3,10 @@
  * (see suite.h). The order is the order of `bnbench list` and of a run.
  */
 BNB_SUITE(peak)
+BNB_SUITE(alloc)
+BNB_SUITE(zerocopy)
+BNB_SUITE(elementwise)
+BNB_SUITE(reduce)
+BNB_SUITE(matmul)
+BNB_SUITE(ternary)
 BNB_SUITE(linalg)

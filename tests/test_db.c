@@ -418,7 +418,8 @@ Test(db, begin_run_validates)
     char err[BNB_ERR_MAX] = "";
     int64_t id = 0;
     cr_assert_eq(bnb_db_begin_run(db, &ri, &id, err), -1);
-    cr_assert(strstr(err, "run reason must be nightly, pr or manual, got \"weekly\""), "%s", err);
+    cr_assert(strstr(err, "run reason must be nightly, pr, manual or confirm, got \"weekly\""),
+              "%s", err);
     snprintf(ri.reason, sizeof ri.reason, "pr");
     free(ri.context_json);
     ri.context_json = strdup("{not json");

@@ -3,12 +3,29 @@
  * broadcast batch dims, transposed operands through views, f16/bf16, the
  * out form (including out aliasing an operand), empty dims, and bad input.
  *
- * Tolerance: every result element against a long double dot product,
- * |got - exact| <= 1 ulp(exact) + 1e-13 * sum_k |a_ik b_kj| (the reference
- * accumulates in double and rounds once); f16/bf16 results 1 ulp of the
- * dtype plus the same term.
+ * Tolerance: every result element against a long double dot product.
+ * With the reference kernel set (BN_KERNELS=ref), which accumulates in double
+ * and rounds once: |got - exact| <= 1 ulp(exact) + 1e-13 * sum_k |a_ik b_kj|.
+ * With a SIMD set, the packed f32 GEMM (ops.h):
+ * |got - exact| <= 1 ulp(exact) + 2 (K + 2) * 2^-23 * sum_k |a_ik b_kj|.
+ * f16/bf16 results: 1 ulp of the dtype plus the same term. Both bounds are
+ * small next to a real error (a dropped or doubled term of the dot product
+ * is of the order of sum|a b| / K).
  */
+#include <float.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
 #include "ops_test.h"
+
+/* The accumulation term of the tolerance for a length-K dot product. */
+static double gemm_tol(int64_t K, double sum_abs)
+{
+    if (strcmp(bn_kernels_selected(), "ref") == 0)
+        return 1e-13 * sum_abs;
+    return 2.0 * (double)(K + 2) * FLT_EPSILON * sum_abs;
+}
 
 /* element [i,j] of the matrix of batch index bi (row-major over batch dims) */
 static double at2(const bn_tensor *t, const int64_t *bidx, int nb, int64_t i, int64_t j)
@@ -49,7 +66,7 @@ static void check_matmul(const bn_tensor *a, const bn_tensor *b, const bn_tensor
                 yi[nb] = i;
                 yi[nb + 1] = j;
                 double got = bn_tensor_get(y, yi);
-                cr_assert(tt_close(y->dtype, got, s, 1, 1e-13 * (double)as),
+                cr_assert(tt_close(y->dtype, got, s, 1, gemm_tol(K, (double)as)),
                           "%s batch %lld [%lld,%lld] = %.9g, want %.12Lg (M%lld N%lld K%lld)",
                           bn_dtype_name(y->dtype), (long long)bi, (long long)i, (long long)j, got,
                           s, (long long)M, (long long)N, (long long)K);
@@ -296,6 +313,76 @@ Test(matmul, out_of_memory_at_every_allocation_is_reported_and_leaks_nothing)
         oom++;
     }
     cr_assert_eq(oom, 4, "four allocations, each failure reported");
+    bn_tensor_free(a);
+    bn_tensor_free(b);
+}
+
+/* C = A B of raw row-major f32 data checked element by element against a
+ * double dot product with the GEMM tolerance (fast enough for large sizes,
+ * where bn_tensor_get per element would not be). a and b may be any views:
+ * their element (i, k) is read through their strides. */
+static void check_large(const bn_tensor *a, const bn_tensor *b, const bn_tensor *y)
+{
+    int64_t M = y->shape[0], N = y->shape[1], K = a->shape[1];
+    const float *pa = (const float *)bn_tensor_data(a), *pb = (const float *)bn_tensor_data(b);
+    const float *py = (const float *)bn_tensor_data(y);
+    cr_assert(bn_tensor_is_contiguous(y));
+    int bad = 0;
+    for (int64_t i = 0; i < M && bad < 5; i++)
+        for (int64_t j = 0; j < N && bad < 5; j++) {
+            double s = 0, as = 0;
+            for (int64_t k = 0; k < K; k++) {
+                double p = (double)pa[i * a->strides[0] + k * a->strides[1]] *
+                           pb[k * b->strides[0] + j * b->strides[1]];
+                s += p;
+                as += fabs(p);
+            }
+            double got = py[i * N + j];
+            if (!tt_close(BN_F32, got, s, 1, gemm_tol(K, as))) {
+                bad++;
+                cr_log_error("[%lld,%lld] = %.9g, want %.12g (M%lld N%lld K%lld)", (long long)i,
+                             (long long)j, got, s, (long long)M, (long long)N, (long long)K);
+            }
+        }
+    cr_assert_eq(bad, 0);
+}
+
+Test(matmul, large_products_split_over_threads_with_transposed_operands)
+{
+    /* big enough for the threaded path (>= 4 Mflop), odd sizes for edge
+     * tiles, both orientations of the split (N >= M and M > N) */
+    const int64_t sizes[][3] = {{97, 331, 203}, {301, 129, 67}, {1, 1500, 1600}};
+    for (int c = 0; c < 3; c++) {
+        int64_t M = sizes[c][0], K = sizes[c][1], N = sizes[c][2];
+        int64_t sa[2] = {M, K}, sbt[2] = {N, K};
+        bn_tensor *a = tt_rand(BN_F32, 2, sa, 70 + (uint64_t)c, -1, 1);
+        bn_tensor *b0 = tt_rand(BN_F32, 2, sbt, 80 + (uint64_t)c, -1, 1), *b;
+        cr_assert_eq(bn_transpose(b0, 0, 1, &b), BN_OK); /* B = B0^T, read in place */
+        bn_tensor *y = mm(a, b);
+        check_large(a, b, y);
+        bn_tensor_free(y);
+        bn_tensor_free(a);
+        bn_tensor_free(b);
+        bn_tensor_free(b0);
+    }
+}
+
+Test(matmul, packing_buffer_out_of_memory_is_reported)
+{
+    if (strcmp(bn_kernels_selected(), "ref") == 0) {
+        cr_skip_test("the reference kernel set uses no packing buffer");
+    }
+    int64_t s[2] = {40, 40};
+    bn_tensor *a = tt_rand(BN_F32, 2, s, 1, -1, 1), *b = tt_rand(BN_F32, 2, s, 2, -1, 1), *y;
+    bnk_sgemm_release_thread_workspace();
+    bnk_sgemm__fail_allocs(1);
+    bn_status st = bn_matmul(a, b, &y);
+    bnk_sgemm__fail_allocs(0);
+    tt_assert_err(st, BN_ERR_OOM, "matmul: out of memory for the GEMM packing buffers");
+    cr_assert_null(y);
+    y = mm(a, b); /* and the next call works */
+    check_matmul(a, b, y);
+    bn_tensor_free(y);
     bn_tensor_free(a);
     bn_tensor_free(b);
 }

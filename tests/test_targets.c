@@ -179,25 +179,36 @@ Test(targets_load, valid_file)
     cr_assert_eq(s.n, 0);
 }
 
+/* The shipped file's target with this id, or NULL. */
+static const bnb_target *by_id(const bnb_target_set *s, const char *id)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->t[i].id, id) == 0)
+            return &s->t[i];
+    return NULL;
+}
+
 Test(targets_load, shipped_default_file)
 {
     bnb_target_set s;
     char err[512] = "";
     cr_assert_eq(bnb_targets_load("suites/targets.json", &s, err, sizeof err), 0, "%s", err);
+    /* the seed report's table, honestly measured (issue 3); later issues add more */
     static const char *const ids[] = {"gemm-1024-peak", "pool-alloc-p50", "pool-alloc-p99",
                                       "pool-hit-rate",  "pool-failures",  "zero-copy-ratio",
                                       "simd-speedup",   "h2d-16mib"};
-    cr_assert_eq(s.n, 8);
+    cr_assert_geq(s.n, 8);
     for (int i = 0; i < 8; i++)
-        cr_assert_str_eq(s.t[i].id, ids[i]);
-    cr_assert_str_eq(s.t[0].relative_to, "peak/fma/avx512:gflops");
-    cr_assert_eq(s.t[0].threshold, 0.8);
-    cr_assert_eq(s.t[1].threshold, 50.0);
-    cr_assert_eq(s.t[2].threshold, 100.0);
-    cr_assert_eq(s.t[3].threshold, 0.98);
-    cr_assert_str_eq(s.t[4].op, "<=");
-    cr_assert_eq(s.t[4].threshold, 0.0);
-    cr_assert_eq(s.t[5].threshold, 0.8);
+        cr_assert_not_null(by_id(&s, ids[i]), "default targets lack %s", ids[i]);
+    cr_assert_str_eq(by_id(&s, "gemm-1024-peak")->relative_to, "peak/fma/avx512:gflops");
+    cr_assert_eq(by_id(&s, "gemm-1024-peak")->threshold, 0.8);
+    cr_assert_eq(by_id(&s, "pool-alloc-p50")->threshold, 50.0);
+    cr_assert_eq(by_id(&s, "pool-alloc-p99")->threshold, 100.0);
+    cr_assert_eq(by_id(&s, "pool-hit-rate")->threshold, 0.98);
+    cr_assert_str_eq(by_id(&s, "pool-failures")->op, "<=");
+    cr_assert_eq(by_id(&s, "pool-failures")->threshold, 0.0);
+    cr_assert_eq(by_id(&s, "zero-copy-ratio")->threshold, 0.8);
+    cr_assert_str_eq(by_id(&s, "h2d-16mib")->requires, "cuda");
     cr_assert_eq(s.t[6].threshold, 5.0);
     cr_assert_str_eq(s.t[7].requires, "cuda");
     cr_assert_eq(s.t[7].threshold, 1e-3);
@@ -446,12 +457,14 @@ Test(targets_eval, default_file_on_an_empty_run_meets_nothing)
     bnb_target_set s;
     char err[512] = "";
     cr_assert_eq(bnb_targets_load("suites/targets.json", &s, err, sizeof err), 0, "%s", err);
-    bnb_verdict v[8];
+    bnb_verdict *v = calloc((size_t)s.n, sizeof *v);
+    cr_assert_not_null(v);
     bnb_targets_eval(&s, NULL, 0, NULL, v);
-    for (int i = 0; i < 7; i++) {
-        cr_assert_str_eq(v[i].verdict, "not measured", "%s", s.t[i].id);
+    for (int i = 0; i < s.n; i++) {
+        const char *want = s.t[i].requires[0] ? "not applicable" : "not measured";
+        cr_assert_str_eq(v[i].verdict, want, "%s", s.t[i].id);
         cr_assert_not(v[i].measured_ok);
     }
-    cr_assert_str_eq(v[7].verdict, "not applicable");
+    free(v);
     bnb_targets_free(&s);
 }

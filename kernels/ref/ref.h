@@ -110,6 +110,15 @@ void bnk_ref_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, 
 void bnk_ref_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
                            const float *b, int64_t sb, float eps, float *y, int64_t sy);
 
+/* fused multiply-add row (fmaf: rounded once) and f16/bf16 conversion rows
+ * (bn_f16_to_f32 & co. of dtype.h, element by element) */
+void bnk_ref_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
+                     const float *c, int64_t sc, float *y, int64_t sy);
+void bnk_ref_f16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);
+void bnk_ref_f32_to_f16(int64_t n, const float *x, uint16_t *y, int64_t sy);
+void bnk_ref_bf16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);
+void bnk_ref_f32_to_bf16(int64_t n, const float *x, uint16_t *y, int64_t sy);
+
 /* one matrix product */
 void bnk_ref_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t sam, int64_t sak,
                       const float *b, int64_t sbk, int64_t sbn, float *c, int64_t scm, int64_t scn);

@@ -12,6 +12,9 @@
 #include "bitnet/opstats.h"
 #include "bitnet/pool.h"
 #include "bitnet/threads.h"
+#include "bitnet/kernels.h"
+#include "bitnet/rng.h"
+#include "bitnet/quant.h"
 #include "bitnet/linalg.h"
 
 #ifdef __cplusplus

@@ -36,7 +36,14 @@
  *    (<= 1 ulp); sums, means, var/std, norm2, softmax and the norms
  *    accumulate in double (pairwise for sums) and round once (<= 1 ulp plus
  *    a 1e-12 relative term); matmul accumulates each dot product in double
- *    (<= 1 ulp + K * 2^-53 * sum|a_ik b_kj|). f16/bf16 results: <= 1 ulp of
+ *    (<= 1 ulp + K * 2^-53 * sum|a_ik b_kj|).
+ *  - With a SIMD kernel set (bitnet/kernels.h) the element-wise f32 ops
+ *    add, sub, mul, div, maximum, minimum and the f16/bf16 conversions give
+ *    the reference's bits exactly; matmul runs the packed f32 GEMM, which
+ *    accumulates in f32 in a blocked order:
+ *    |C_ij - exact| <= 2 (K + 2) * 2^-23 * sum_k |a_ik b_kj| (f32 results;
+ *    f16/bf16 results add 1 ulp of the dtype). Other ops state their SIMD
+ *    error in the kernel set's header. f16/bf16 results: <= 1 ulp of
  *    the dtype.
  *  - Accounting (opstats.h): every call records one op. Allocating forms
  *    count their output's bytes as allocated; `_out` forms allocate nothing

@@ -1,0 +1,97 @@
+/*
+ * ternary.h - the W1.58A8 kernels: int8 activations times ternary weights in
+ * the t2k layout (bitnet/quant.h), one set per ISA, and the choice of set.
+ *
+ * Product kernel (bnk_t2k_gemm_fn), single-threaded, for a block of rows:
+ *
+ *     y[j * ldy + i] = sum_{k < K} w(i, k) * x[j * ldx + k]     i < M, j < n
+ *
+ * w is M rows of t2k (row i at w + i * bn_t2k_row_bytes(K)); x is int8 (any
+ * value in [-128, 127]); xsum[j] must equal sum_k x[j * ldx + k]. The result
+ * is exact (int32) and bit-identical across sets: every kernel computes
+ * dot(code, x) - xsum with code = w + 1. 1 <= K <= BN_T2K_MAX_K; M, n >= 0
+ * (0 touches nothing). x is read only below K in each row (tails are copied
+ * into zero-padded scratch on the stack), so no padding is required of the
+ * caller. No alignment is assumed. y must not overlap w, x or xsum.
+ * Callers split work over threads by calling on disjoint row ranges of w
+ * (w + i0 * row_bytes, y + i0).
+ *
+ * Sets:
+ *   ref     portable C, decodes one code at a time (the truth).
+ *   avx2    vpmaddubsw on 32-byte halves of a block: codes (w >> 2f) & 3 as
+ *           the unsigned operand (|pair| <= 2 * 2 * 128, no i16 saturation),
+ *           i16 sums of one block (<= 8 * 512) widened with vpmaddwd.
+ *           4 weight rows at a time share each activation load.
+ *   avx512  AVX-512 VNNI vpdpbusd. n == 1 (decode): 4 rows at a time, the
+ *           block ANDed with 0x03/0x0C/0x30/0xC0 into four accumulators
+ *           scaled 1/4/16/64 (no shifts), combined with exact arithmetic
+ *           shifts at the end. n > 1 (prefill): 4 weight rows x up to 6
+ *           activation rows of accumulators; each unpacked weight vector
+ *           feeds 6 vpdpbusd.
+ *
+ * Activation kernels: absmax(K, x) = max |x[k]| (NaN not expected: callers
+ * check finiteness); quant(K, x, mul, q) writes q[k] = clamp(rne(x[k] * mul),
+ * -127, 127) and returns sum q[k]; rne = round to nearest even in f32, the
+ * same in every set (so quantized rows are identical too).
+ */
+#ifndef BITNET_KERNELS_TERNARY_H
+#define BITNET_KERNELS_TERNARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/quant.h"
+
+typedef void (*bnk_t2k_gemm_fn)(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                                int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
+typedef float (*bnk_absmax_fn)(int64_t K, const float *x);
+typedef int32_t (*bnk_act_quant_fn)(int64_t K, const float *x, float mul, int8_t *q);
+
+typedef struct bnk_ternary_impl {
+    const char *name; /* "ref", "avx2", "avx512" (the BN_KERNELS spelling) */
+    int (*available)(void);
+    bnk_t2k_gemm_fn gemm;
+    bnk_absmax_fn absmax;
+    bnk_act_quant_fn quant;
+} bnk_ternary_impl;
+
+typedef enum bnk_ternary_isa {
+    BNK_TERNARY_REF = 0,
+    BNK_TERNARY_AVX2,
+    BNK_TERNARY_AVX512,
+    BNK_TERNARY_ISA_COUNT
+} bnk_ternary_isa;
+
+extern const bnk_ternary_impl bnk_ternary_impls[BNK_TERNARY_ISA_COUNT];
+
+/* The set called name, or NULL when unknown (check ->available()). */
+const bnk_ternary_impl *bnk_ternary_find(const char *name);
+/* The set in use: BN_KERNELS (ref | avx2 | avx512) when set and available on
+ * this CPU, else the best available. Decided once; thread-safe. */
+const bnk_ternary_impl *bnk_ternary_active(void);
+
+/* sum of x[0..K) */
+int32_t bnk_t2k_rowsum(int64_t K, const int8_t *x);
+
+void bnk_t2k_gemm_ref(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                      int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
+float bnk_absmax_ref(int64_t K, const float *x);
+int32_t bnk_act_quant_ref(int64_t K, const float *x, float mul, int8_t *q);
+
+void bnk_t2k_gemm_avx2(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                       int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
+float bnk_absmax_avx2(int64_t K, const float *x);
+int32_t bnk_act_quant_avx2(int64_t K, const float *x, float mul, int8_t *q);
+
+void bnk_t2k_gemm_avx512(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                         int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
+float bnk_absmax_avx512(int64_t K, const float *x);
+int32_t bnk_act_quant_avx512(int64_t K, const float *x, float mul, int8_t *q);
+
+/* Peak probe: `blocks` x BNK_VNNI_PEAK_PER_BLOCK independent zmm vpdpbusd
+ * (64 multiply-adds each) on 10 accumulators; returns their sum (8 * 64 *
+ * 10 * blocks ... wrapped) so the work cannot be optimised away. */
+#define BNK_VNNI_PEAK_PER_BLOCK 10
+int32_t bnk_vnni_peak_probe_avx512(int64_t blocks);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * binary_avx2.c - AVX2 element-wise binary f32 row kernels (add, sub, mul,
+ * div, maximum, minimum) and the fused multiply-add row (x86.h).
+ *
+ * The shape of binary_avx512.c with 8-lane vectors: four vectors per
+ * iteration, then single vectors, then a scalar tail of at most 7 elements
+ * (the same operation in scalar SSE/FMA instructions, so the tail equals the
+ * vector lanes bit for bit). Contiguous rows and broadcast inputs (stride 0)
+ * take the vector path; other strides run the scalar loop.
+ *
+ * maximum/minimum: NaN in either input gives a + b, else a > b ? a : b (what
+ * vmaxps(a, b) computes), exactly as the reference.
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/x86/x86.h"
+
+static inline __m256 max256(__m256 a, __m256 b)
+{
+    __m256 nan = _mm256_cmp_ps(a, b, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(_mm256_max_ps(a, b), _mm256_add_ps(a, b), nan);
+}
+
+static inline __m256 min256(__m256 a, __m256 b)
+{
+    __m256 nan = _mm256_cmp_ps(a, b, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(_mm256_min_ps(a, b), _mm256_add_ps(a, b), nan);
+}
+
+static inline float maxs(float a, float b)
+{
+    return isnan(a) || isnan(b) ? a + b : (a > b ? a : b);
+}
+
+static inline float mins(float a, float b)
+{
+    return isnan(a) || isnan(b) ? a + b : (a < b ? a : b);
+}
+
+#define LD(x, s, i) ((s) ? _mm256_loadu_ps((x) + (i)) : _mm256_set1_ps((x)[0]))
+
+#define BINARY(name, vop, sop)                                                                     \
+    void bnk_avx2_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,  \
+                               float *y, int64_t sy)                                               \
+    {                                                                                              \
+        int64_t i = 0;                                                                             \
+        if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {                             \
+            for (; i + 32 <= n; i += 32) {                                                         \
+                __m256 r0 = vop(LD(a, sa, i), LD(b, sb, i));                                       \
+                __m256 r1 = vop(LD(a, sa, i + 8), LD(b, sb, i + 8));                               \
+                __m256 r2 = vop(LD(a, sa, i + 16), LD(b, sb, i + 16));                             \
+                __m256 r3 = vop(LD(a, sa, i + 24), LD(b, sb, i + 24));                             \
+                _mm256_storeu_ps(y + i, r0);                                                       \
+                _mm256_storeu_ps(y + i + 8, r1);                                                   \
+                _mm256_storeu_ps(y + i + 16, r2);                                                  \
+                _mm256_storeu_ps(y + i + 24, r3);                                                  \
+            }                                                                                      \
+            for (; i + 8 <= n; i += 8)                                                             \
+                _mm256_storeu_ps(y + i, vop(LD(a, sa, i), LD(b, sb, i)));                          \
+        }                                                                                          \
+        for (; i < n; i++) {                                                                       \
+            float x0 = a[i * sa], x1 = b[i * sb];                                                  \
+            y[i * sy] = sop(x0, x1);                                                               \
+        }                                                                                          \
+    }
+
+#define SADD(x, y) ((x) + (y))
+#define SSUB(x, y) ((x) - (y))
+#define SMUL(x, y) ((x) * (y))
+#define SDIV(x, y) ((x) / (y))
+
+BINARY(add, _mm256_add_ps, SADD)
+BINARY(sub, _mm256_sub_ps, SSUB)
+BINARY(mul, _mm256_mul_ps, SMUL)
+BINARY(div, _mm256_div_ps, SDIV)
+BINARY(maximum, max256, maxs)
+BINARY(minimum, min256, mins)
+
+void bnk_avx2_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
+                      const float *c, int64_t sc, float *y, int64_t sy)
+{
+    int64_t i = 0;
+    if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && (sc == 0 || sc == 1)) {
+        for (; i + 16 <= n; i += 16) {
+            __m256 r0 = _mm256_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i));
+            __m256 r1 = _mm256_fmadd_ps(LD(a, sa, i + 8), LD(b, sb, i + 8), LD(c, sc, i + 8));
+            _mm256_storeu_ps(y + i, r0);
+            _mm256_storeu_ps(y + i + 8, r1);
+        }
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i)));
+    }
+    for (; i < n; i++)
+        y[i * sy] = fmaf(a[i * sa], b[i * sb], c[i * sc]);
+}

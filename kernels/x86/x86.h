@@ -1,0 +1,54 @@
+/*
+ * x86.h - the x86 SIMD row kernels that registry.c puts into the avx2 and
+ * avx512 tables. Bodies live in kernels/x86/avx2/ and kernels/x86/avx512/,
+ * the only objects compiled with ISA flags; nothing may call them unless
+ * bnk_isa_supported() said yes for their set (registry.c guarantees it).
+ *
+ * Row contracts are those of kernels/kernels.h. Accuracy against the
+ * reference:
+ *  - add, sub, mul, div, maximum, minimum, fma: bit-identical (they are the
+ *    same correctly rounded IEEE operations; a single NaN input comes out
+ *    quieted with its payload, as in the reference). Where two or more
+ *    inputs are NaN the result is a NaN whose payload may be either input's:
+ *    IEEE 754 leaves that open, x86 returns the first source operand's, and
+ *    compilers commute the operands of a + b freely, so not even the
+ *    reference's own choice is fixed across builds.
+ *  - f16/bf16 conversions: bit-identical with bn_f16_to_f32 & co., NaN
+ *    payloads, infinities and subnormals included. (AVX-512 BF16's
+ *    vcvtneps2bf16 is not used: it flushes subnormal inputs to zero, where
+ *    bn_f32_to_bf16 rounds them; the integer rounding used instead is exact.)
+ * Fast paths: every operand with stride 1, or an input with stride 0 (a
+ * broadcast scalar); other strides run a scalar loop of the same operation.
+ * Unaligned pointers are fine; tails use masked (AVX-512) or scalar (AVX2)
+ * code.
+ */
+#ifndef BITNET_KERNELS_X86_H
+#define BITNET_KERNELS_X86_H
+
+#include "kernels/kernels.h"
+
+#define BNK_X86_BINARY(isa, op)                                                                    \
+    void bnk_##isa##_##op##_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, \
+                                float *y, int64_t sy);
+
+#define BNK_X86_KERNELS(isa)                                                                       \
+    BNK_X86_BINARY(isa, add)                                                                       \
+    BNK_X86_BINARY(isa, sub)                                                                       \
+    BNK_X86_BINARY(isa, mul)                                                                       \
+    BNK_X86_BINARY(isa, div)                                                                       \
+    BNK_X86_BINARY(isa, maximum)                                                                   \
+    BNK_X86_BINARY(isa, minimum)                                                                   \
+    void bnk_##isa##_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,    \
+                             const float *c, int64_t sc, float *y, int64_t sy);                    \
+    void bnk_##isa##_f16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);               \
+    void bnk_##isa##_f32_to_f16(int64_t n, const float *x, uint16_t *y, int64_t sy);               \
+    void bnk_##isa##_bf16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);              \
+    void bnk_##isa##_f32_to_bf16(int64_t n, const float *x, uint16_t *y, int64_t sy);
+
+BNK_X86_KERNELS(avx2)
+BNK_X86_KERNELS(avx512)
+
+#undef BNK_X86_KERNELS
+#undef BNK_X86_BINARY
+
+#endif

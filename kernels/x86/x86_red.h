@@ -1,0 +1,100 @@
+/*
+ * x86_red.h - the x86 SIMD unary, reduction and normalisation row kernels
+ * (AVX2 + FMA and AVX-512 sets) that registry.c puts into the avx2 and
+ * avx512 tables through BNK_X86_RED_ENTRIES. The bodies are shared
+ * (kernels/x86/vmath.h, unary_body.h, reduce_body.h) and compiled once per
+ * ISA in kernels/x86/avx2/ and kernels/x86/avx512/; nothing may call them
+ * unless bnk_isa_supported() said yes for their set.
+ *
+ * Row contracts are those of kernels/kernels.h (any strides, y may alias x
+ * element for element, no alignment assumed, n == 0 touches nothing). Fast
+ * paths are stride-1 rows; other strides gather and scatter VW elements at a
+ * time through the same vector code, so results do not depend on strides.
+ *
+ * Accuracy. Unary f32, max error in ulp of the exact result (ulp below 2^-126
+ * taken as 2^-149), measured by tests/test_kernels_red.c on every 61st f32 bit
+ * pattern in [-100, 100] plus dense sweeps near 0 and the thresholds, and
+ * asserted there (the bounds below include a margin of 0.5 ulp or less):
+ *     exp        1.5   (overflow above 88.7228, 0 below -103.97, subnormals
+ *                       rounded once)
+ *     log        1.5
+ *     tanh       2.5
+ *     sigmoid    2
+ *     silu       2.5
+ *     gelu       2.5   (erf form)
+ *     gelu_tanh  3
+ *     neg, abs, relu, relu2: exact (identical to the reference).
+ *   Special values behave as the reference (libm in double): NaN -> NaN,
+ *   exp(+inf) = inf, exp(-inf) = 0, tanh(+-inf) = +-1, tanh(-0) = -0,
+ *   sigmoid(+-inf) = 1 / 0, silu/gelu/gelu_tanh(+inf) = inf and (-inf) = NaN
+ *   (the reference's -inf * 0), log(0) = -inf, log(x < 0) = NaN.
+ * Reductions (double accumulation, see reduce_body.h):
+ *     sum, sumsq, sumsqdev: |s - exact| <= (n_leaf/lanes + log2 n + 8) 2^-53
+ *       sum|term| <= 2^-45 sum|term| (the reference: (16 + log2 n) 2^-53
+ *       sum|term|); both are far inside 1 f32 ulp + 1e-12 sum|term|.
+ *     min, max: exact (equal to the reference except that a zero result may
+ *       carry the other sign when +0 and -0 both occur); NaN rows return the
+ *       reference's first NaN.
+ *     rmsnorm, layernorm: the reference's double formula per element with
+ *       the statistics above: <= 1 ulp (0.5 ulp + the statistics' 2^-45).
+ *     softmax: <= 2 ulp (f32 exp of an exact x - max, double sum and scale).
+ *     log_softmax: <= 1 ulp + 2^-22 absolute (the log of a sum of f32
+ *       exponentials, each within 1 ulp).
+ */
+#ifndef BITNET_KERNELS_X86_RED_H
+#define BITNET_KERNELS_X86_RED_H
+
+#include "kernels/kernels.h"
+
+#define BNK_X86_RED_UNARY(isa, op)                                                                 \
+    void bnk_##isa##_##op##_f32(int64_t n, const float *x, int64_t sx, float *y, int64_t sy);
+
+#define BNK_X86_RED_KERNELS(isa)                                                                   \
+    BNK_X86_RED_UNARY(isa, neg)                                                                    \
+    BNK_X86_RED_UNARY(isa, abs)                                                                    \
+    BNK_X86_RED_UNARY(isa, relu)                                                                   \
+    BNK_X86_RED_UNARY(isa, relu2)                                                                  \
+    BNK_X86_RED_UNARY(isa, exp)                                                                    \
+    BNK_X86_RED_UNARY(isa, log)                                                                    \
+    BNK_X86_RED_UNARY(isa, tanh)                                                                   \
+    BNK_X86_RED_UNARY(isa, sigmoid)                                                                \
+    BNK_X86_RED_UNARY(isa, silu)                                                                   \
+    BNK_X86_RED_UNARY(isa, gelu)                                                                   \
+    BNK_X86_RED_UNARY(isa, gelu_tanh)                                                              \
+    BNK_X86_RED_UNARY(isa, softmax)                                                                \
+    BNK_X86_RED_UNARY(isa, log_softmax)                                                            \
+    double bnk_##isa##_sum_f32(int64_t n, const float *x, int64_t sx);                             \
+    double bnk_##isa##_sumsq_f32(int64_t n, const float *x, int64_t sx);                           \
+    double bnk_##isa##_sumsqdev_f32(int64_t n, const float *x, int64_t sx, double mean);           \
+    double bnk_##isa##_min_f32(int64_t n, const float *x, int64_t sx);                             \
+    double bnk_##isa##_max_f32(int64_t n, const float *x, int64_t sx);                             \
+    void bnk_##isa##_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w,            \
+                                 int64_t sw, float eps, float *y, int64_t sy);                     \
+    void bnk_##isa##_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w,          \
+                                   int64_t sw, const float *b, int64_t sb, float eps, float *y,    \
+                                   int64_t sy);
+
+BNK_X86_RED_KERNELS(avx2)
+BNK_X86_RED_KERNELS(avx512)
+
+#undef BNK_X86_RED_KERNELS
+#undef BNK_X86_RED_UNARY
+
+/* Designated initialisers of these kernels for a bnk_table of set `isa`. */
+#define BNK_X86_RED_ENTRIES(isa)                                                                   \
+    .unary_f32 =                                                                                   \
+        {                                                                                          \
+            [BN_OP_NEG] = bnk_##isa##_neg_f32,   [BN_OP_ABS] = bnk_##isa##_abs_f32,                \
+            [BN_OP_EXP] = bnk_##isa##_exp_f32,   [BN_OP_LOG] = bnk_##isa##_log_f32,                \
+            [BN_OP_TANH] = bnk_##isa##_tanh_f32, [BN_OP_SIGMOID] = bnk_##isa##_sigmoid_f32,        \
+            [BN_OP_RELU] = bnk_##isa##_relu_f32, [BN_OP_RELU2] = bnk_##isa##_relu2_f32,            \
+            [BN_OP_GELU] = bnk_##isa##_gelu_f32, [BN_OP_GELU_TANH] = bnk_##isa##_gelu_tanh_f32,    \
+            [BN_OP_SILU] = bnk_##isa##_silu_f32,                                                   \
+    },                                                                                             \
+    .sum_f32 = bnk_##isa##_sum_f32, .sumsq_f32 = bnk_##isa##_sumsq_f32,                            \
+    .sumsqdev_f32 = bnk_##isa##_sumsqdev_f32, .min_f32 = bnk_##isa##_min_f32,                      \
+    .max_f32 = bnk_##isa##_max_f32, .softmax_f32 = bnk_##isa##_softmax_f32,                        \
+    .log_softmax_f32 = bnk_##isa##_log_softmax_f32, .rmsnorm_f32 = bnk_##isa##_rmsnorm_f32,        \
+    .layernorm_f32 = bnk_##isa##_layernorm_f32,
+
+#endif

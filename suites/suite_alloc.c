@@ -1,0 +1,567 @@
+/*
+ * suite_alloc.c - the `alloc` suite: allocation latency of the engine's pool
+ * side by side with glibc malloc, mimalloc and jemalloc, and the pool's hit
+ * rate over a trace shaped like a BitNet forward pass.
+ *
+ *   alloc/<impl>/size=<bytes>   impl: pool | malloc | mimalloc | jemalloc;
+ *                               sizes 64 B, 256 B, 1 KiB, 4 KiB, 64 KiB,
+ *                               1 MiB, 16 MiB. The timed region is `iters`
+ *                               alloc+free pairs of that size (the block is
+ *                               not touched: this is the allocator's cost).
+ *       :p50_ns, :p99_ns   latency of one alloc+free pair: the timed region
+ *                          runs in batches of ALLOC_BATCH pairs, each batch
+ *                          timed with the TSC (the clock where no invariant
+ *                          TSC exists), so a timer read costs well under 1 ns
+ *                          per pair; p50/p99 over the last ALLOC_RING batches
+ *                          of the case (DESIGN.md "Allocation latency").
+ *       :mean_ns           the runner's median sample, per pair.
+ *       :batches, :batch_pairs
+ *   mimalloc and jemalloc are loaded at run time (dlopen of their Debian
+ *   sonames, RTLD_LOCAL; functions taken with dlsym on the library's own
+ *   handle, so jemalloc's `malloc` is jemalloc's, not glibc's; RTLD_NODELETE, as
+ *   both register thread-exit destructors that must outlive dlclose). Absent ones
+ *   are skipped with dlopen's reason. jemalloc's initial-exec TLS does not
+ *   fit glibc's default static-TLS surplus for dlopen: bnbench re-executes
+ *   itself once with GLIBC_TUNABLES=glibc.rtld.optional_static_tls raised
+ *   (bnb_alloc_prepare_exec) so that it loads.
+ *
+ *   alloc/pool-trace   the activations and temporaries of one generation
+ *                      with BitNet b1.58 2B (hidden 2560, FFN 6912, 30
+ *                      layers, 20 heads of 128, 5 KV heads, vocabulary
+ *                      128256): a prefill of TRACE_PROMPT tokens then
+ *                      TRACE_DECODE decode steps, each a forward pass that
+ *                      allocates and frees what a layer-by-layer
+ *                      implementation does, in that order, with a KV cache
+ *                      per layer that lives for the generation.
+ *       :hit_rate  pool hits / pool allocations over that trace run once on
+ *                  a fresh pool (cold: the first touches of every size class
+ *                  count as misses); :failures, :allocs, :misses from the
+ *                  same pass. :hit_rate_warm over the timed replays.
+ *       The timed region replays the trace (allocations only, no math).
+ */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bitnet/pool.h"
+#include "collectors/timer.h"
+#include "suites/suite.h"
+
+#define ALLOC_BATCH 32    /* alloc+free pairs per timed batch */
+#define ALLOC_RING  16384 /* batches kept for p50/p99 */
+#define STATIC_TLS  "glibc.rtld.optional_static_tls=16384"
+
+typedef void *(*malloc_fn)(size_t);
+typedef void (*free_fn)(void *);
+
+typedef enum impl_kind { IMPL_POOL, IMPL_MALLOC, IMPL_DL } impl_kind;
+
+typedef struct alloc_impl {
+    const char *name;
+    impl_kind kind;
+    const char *lib; /* soname for IMPL_DL */
+    const char *malloc_sym, *free_sym;
+} alloc_impl;
+
+static const alloc_impl impl_pool = {"pool", IMPL_POOL, NULL, NULL, NULL};
+static const alloc_impl impl_malloc = {"malloc", IMPL_MALLOC, NULL, NULL, NULL};
+static const alloc_impl impl_mimalloc = {"mimalloc", IMPL_DL, "libmimalloc.so.2", "mi_malloc",
+                                         "mi_free"};
+static const alloc_impl impl_jemalloc = {"jemalloc", IMPL_DL, "libjemalloc.so.2", "malloc", "free"};
+
+void bnb_alloc_prepare_exec(char **argv)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (getenv("BNB_NO_REEXEC") || (t && strstr(t, "glibc.rtld.optional_static_tls")))
+        return;
+    char buf[1024];
+    int w = t && *t ? snprintf(buf, sizeof buf, "%s:%s", t, STATIC_TLS)
+                    : snprintf(buf, sizeof buf, "%s", STATIC_TLS);
+    if (w < 0 || (size_t)w >= sizeof buf || setenv("GLIBC_TUNABLES", buf, 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on; jemalloc is then skipped with dlopen's reason */
+    if (t)
+        setenv("GLIBC_TUNABLES", t, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+}
+
+/* dlopen + dlsym of a peer allocator; 0, or -1 with the reason. */
+static int load_impl(const alloc_impl *im, void **h, malloc_fn *m, free_fn *f, char *why,
+                     size_t cap)
+{
+    *h = dlopen(im->lib, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!*h) {
+        const char *e = dlerror();
+        snprintf(why, cap, "%s not loadable: %s", im->lib, e ? e : "unknown dlopen error");
+        return -1;
+    }
+    void *ms = dlsym(*h, im->malloc_sym), *fs = dlsym(*h, im->free_sym);
+    if (!ms || !fs) {
+        snprintf(why, cap, "%s has no %s/%s", im->lib, im->malloc_sym, im->free_sym);
+        dlclose(*h);
+        *h = NULL;
+        return -1;
+    }
+    *m = (malloc_fn)ms;
+    *f = (free_fn)fs;
+    return 0;
+}
+
+typedef struct alloc_arg {
+    const alloc_impl *impl;
+    size_t size;
+} alloc_arg;
+
+typedef struct alloc_state {
+    const alloc_arg *arg;
+    void *lib;
+    malloc_fn m;
+    free_fn f;
+    bn_pool *pool;
+    bool use_tsc;
+    double ns_per_tick;
+    float *ring; /* ns per pair of each recorded batch */
+    int64_t nbatch;
+} alloc_state;
+
+static bool alloc_available(const void *arg, char *why, size_t cap)
+{
+    const alloc_arg *a = arg;
+    if (a->impl->kind != IMPL_DL)
+        return true;
+    void *h;
+    malloc_fn m;
+    free_fn f;
+    if (load_impl(a->impl, &h, &m, &f, why, cap) != 0)
+        return false;
+    dlclose(h);
+    return true;
+}
+
+static void alloc_teardown(void *state)
+{
+    alloc_state *s = state;
+    if (!s)
+        return;
+    bn_pool_destroy(s->pool);
+    if (s->lib)
+        dlclose(s->lib);
+    free(s->ring);
+    free(s);
+}
+
+static int alloc_setup(const bnb_case_env *env, const void *arg, void **state, char *err,
+                       size_t cap)
+{
+    const alloc_arg *a = arg;
+    alloc_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->ring = calloc(ALLOC_RING, sizeof *s->ring))) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
+    s->arg = a;
+    s->use_tsc = env->timer->tsc_invariant && env->timer->tsc_hz > 0;
+    s->ns_per_tick = s->use_tsc ? 1e9 / env->timer->tsc_hz : 1.0;
+    switch (a->impl->kind) {
+    case IMPL_POOL:
+        if (bn_pool_create(NULL, &s->pool) != BN_OK) {
+            snprintf(err, cap, "bn_pool_create: %s", bn_last_error());
+            goto fail;
+        }
+        break;
+    case IMPL_MALLOC:
+        s->m = malloc;
+        s->f = free;
+        break;
+    case IMPL_DL:
+        if (load_impl(a->impl, &s->lib, &s->m, &s->f, err, cap) != 0)
+            goto fail;
+        break;
+    }
+    *state = s;
+    return 0;
+fail:
+    alloc_teardown(s);
+    return -1;
+}
+
+static inline void *do_alloc(alloc_state *s, size_t n)
+{
+    return s->pool ? bn_pool_alloc(s->pool, n, 0) : s->m(n);
+}
+
+static inline void do_free(alloc_state *s, void *p)
+{
+    if (s->pool)
+        bn_pool_free(s->pool, p);
+    else
+        s->f(p);
+}
+
+static int alloc_verify(void *state, char *err, size_t cap)
+{
+    alloc_state *s = state;
+    size_t n = s->arg->size;
+    for (int k = 0; k < 4; k++) {
+        unsigned char *p = do_alloc(s, n);
+        if (!p) {
+            snprintf(err, cap, "%s(%zu) returned NULL", s->arg->impl->name, n);
+            return -1;
+        }
+        if ((uintptr_t)p % 16 != 0) {
+            snprintf(err, cap, "%s(%zu) returned %p, not 16-byte aligned", s->arg->impl->name, n,
+                     (void *)p);
+            do_free(s, p);
+            return -1;
+        }
+        if (s->pool && bn_pool_block_size(s->pool, p) < n) {
+            snprintf(err, cap, "pool block of %zu bytes for a request of %zu",
+                     bn_pool_block_size(s->pool, p), n);
+            bn_pool_free(s->pool, p);
+            return -1;
+        }
+        p[0] = 0xa5; /* the whole block must be usable: first and last byte */
+        p[n - 1] = 0x5a;
+        if (p[0] != 0xa5 || p[n - 1] != 0x5a) {
+            snprintf(err, cap, "block of %zu bytes does not hold its contents", n);
+            do_free(s, p);
+            return -1;
+        }
+        do_free(s, p);
+    }
+    return 0;
+}
+
+static inline uint64_t ticks(const alloc_state *s)
+{
+    return s->use_tsc ? bnb_tsc() : (uint64_t)bnb_now_ns();
+}
+
+static void alloc_run(void *state, int64_t iters)
+{
+    alloc_state *s = state;
+    size_t n = s->arg->size;
+    while (iters > 0) {
+        int64_t b = iters < ALLOC_BATCH ? iters : ALLOC_BATCH;
+        uint64_t t0 = ticks(s);
+        for (int64_t i = 0; i < b; i++) {
+            void *p = do_alloc(s, n);
+            /* the pair must happen: the compiler may not fold malloc+free */
+            __asm__ volatile("" : : "r"(p) : "memory");
+            do_free(s, p);
+        }
+        uint64_t t1 = ticks(s);
+        if (b == ALLOC_BATCH)
+            s->ring[s->nbatch++ % ALLOC_RING] = (float)((double)(t1 - t0) * s->ns_per_tick / b);
+        iters -= b;
+    }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static int alloc_metrics(void *state, bnb_case_result *r)
+{
+    alloc_state *s = state;
+    int64_t n = s->nbatch < ALLOC_RING ? s->nbatch : ALLOC_RING;
+    bnb_metric *m = bnb_case_add_metric(r, "mean_ns", "ns", r->stats.median * 1e9, false);
+    if (!m)
+        return -1;
+    m->timing = BNB_TIMING_PROP;
+    if (n == 0) {
+        const char *why = "no full batch was timed";
+        return bnb_case_add_unavailable(r, "p50_ns", "ns", why) &&
+                       bnb_case_add_unavailable(r, "p99_ns", "ns", why)
+                   ? 0
+                   : -1;
+    }
+    float *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, s->ring, (size_t)n * sizeof *v);
+    qsort(v, (size_t)n, sizeof *v, cmp_float);
+    double p50 = v[(n - 1) / 2], p99 = v[(int64_t)((double)(n - 1) * 0.99 + 0.5)];
+    free(v);
+    int rc = bnb_case_add_metric(r, "p50_ns", "ns", p50, false) &&
+                     bnb_case_add_metric(r, "p99_ns", "ns", p99, false) &&
+                     bnb_case_add_metric(r, "batches", "count", (double)n, true) &&
+                     bnb_case_add_metric(r, "batch_pairs", "count", ALLOC_BATCH, true) &&
+                     bnb_case_add_metric(r, "size", "B", (double)s->arg->size, true)
+                 ? 0
+                 : -1;
+    if (rc == 0 && s->pool) {
+        bn_pool_stats st;
+        bn_pool_stats_get(s->pool, &st);
+        double hr = st.allocs ? (double)st.hits / (double)st.allocs : 0.0;
+        rc = bnb_case_add_metric(r, "hit_rate", "ratio", hr, true) ? 0 : -1;
+    }
+    return rc;
+}
+
+/* ---- forward-pass trace ----------------------------------------------------------- */
+
+#define BN2B_HIDDEN   2560
+#define BN2B_FFN      6912
+#define BN2B_LAYERS   30
+#define BN2B_HEADS    20
+#define BN2B_KV_HEADS 5
+#define BN2B_HEAD_DIM 128
+#define BN2B_VOCAB    128256
+#define TRACE_PROMPT  128
+#define TRACE_DECODE  32
+
+typedef struct trace_state {
+    bn_pool *pool;
+    void *kv[2 * BN2B_LAYERS];
+    uint64_t events;      /* allocations asked for in the last pass */
+    bn_pool_stats cold;   /* stats of the first pass on a fresh pool */
+    uint64_t cold_events; /* allocations asked for in that pass */
+    uint64_t cold_live;   /* live blocks after it (must be 0) */
+    uint64_t nulls;       /* allocations that returned NULL, every pass */
+    int64_t passes;       /* generations replayed since the warm stats reset */
+} trace_state;
+
+static void *tr_alloc(trace_state *s, size_t n)
+{
+    s->events++;
+    void *p = bn_pool_alloc(s->pool, n, 0);
+    if (!p)
+        s->nulls++;
+    return p;
+}
+
+static void tr_free(trace_state *s, void *p)
+{
+    bn_pool_free(s->pool, p); /* NULL (a failed allocation) is a no-op */
+}
+
+/* BitLinear input: the activation quantised to int8 plus a per-token scale. */
+static void quantize(trace_state *s, size_t tokens, size_t dim, void **q, void **scale)
+{
+    *q = tr_alloc(s, tokens * dim);
+    *scale = tr_alloc(s, tokens * sizeof(float));
+}
+
+/* One forward pass of `t` new tokens with `ctx` tokens of context in total. */
+static void forward(trace_state *s, size_t t, size_t ctx, size_t max_ctx)
+{
+    const size_t H = BN2B_HIDDEN, F = BN2B_FFN, KV = BN2B_KV_HEADS * BN2B_HEAD_DIM;
+    const size_t f4 = sizeof(float);
+    void *x = tr_alloc(s, t * H * f4); /* embeddings */
+    for (int l = 0; l < BN2B_LAYERS; l++) {
+        void **kc = &s->kv[2 * l], **vc = &s->kv[2 * l + 1];
+        if (!*kc) { /* the layer's KV cache, for the whole generation */
+            *kc = tr_alloc(s, max_ctx * KV * f4);
+            *vc = tr_alloc(s, max_ctx * KV * f4);
+        }
+        /* attention */
+        void *h = tr_alloc(s, t * H * f4), *hq, *hs; /* input rmsnorm */
+        quantize(s, t, H, &hq, &hs);
+        tr_free(s, h);
+        void *q = tr_alloc(s, t * H * f4), *k = tr_alloc(s, t * KV * f4);
+        void *v = tr_alloc(s, t * KV * f4);
+        tr_free(s, hs);
+        tr_free(s, hq);
+        tr_free(s, k); /* rotated and appended to the cache */
+        tr_free(s, v);
+        void *sc = tr_alloc(s, BN2B_HEADS * t * ctx * f4); /* scores, softmax in place */
+        void *att = tr_alloc(s, t * H * f4);
+        tr_free(s, sc);
+        tr_free(s, q);
+        void *an = tr_alloc(s, t * H * f4), *aq, *as; /* attn_sub_norm */
+        tr_free(s, att);
+        quantize(s, t, H, &aq, &as);
+        tr_free(s, an);
+        void *o = tr_alloc(s, t * H * f4);
+        tr_free(s, as);
+        tr_free(s, aq);
+        void *x2 = tr_alloc(s, t * H * f4); /* residual */
+        tr_free(s, o);
+        tr_free(s, x);
+        x = x2;
+        /* feed-forward (squared ReLU gate) */
+        h = tr_alloc(s, t * H * f4);
+        quantize(s, t, H, &hq, &hs);
+        tr_free(s, h);
+        void *g = tr_alloc(s, t * F * f4), *u = tr_alloc(s, t * F * f4);
+        tr_free(s, hs);
+        tr_free(s, hq);
+        void *act = tr_alloc(s, t * F * f4); /* relu(g)^2 * u */
+        tr_free(s, u);
+        tr_free(s, g);
+        void *fn = tr_alloc(s, t * F * f4), *fq, *fs; /* ffn_sub_norm */
+        tr_free(s, act);
+        quantize(s, t, F, &fq, &fs);
+        tr_free(s, fn);
+        void *d = tr_alloc(s, t * H * f4);
+        tr_free(s, fs);
+        tr_free(s, fq);
+        x2 = tr_alloc(s, t * H * f4);
+        tr_free(s, d);
+        tr_free(s, x);
+        x = x2;
+    }
+    void *h = tr_alloc(s, H * f4);               /* final norm, last token */
+    void *logits = tr_alloc(s, BN2B_VOCAB * f4); /* lm head */
+    void *probs = tr_alloc(s, BN2B_VOCAB * f4);  /* sampling */
+    tr_free(s, h);
+    tr_free(s, logits);
+    tr_free(s, probs);
+    tr_free(s, x);
+}
+
+static void generation(trace_state *s)
+{
+    size_t max_ctx = TRACE_PROMPT + TRACE_DECODE;
+    s->events = 0;
+    forward(s, TRACE_PROMPT, TRACE_PROMPT, max_ctx);
+    for (size_t i = 1; i <= TRACE_DECODE; i++)
+        forward(s, 1, TRACE_PROMPT + i, max_ctx);
+    for (int i = 0; i < 2 * BN2B_LAYERS; i++) {
+        tr_free(s, s->kv[i]);
+        s->kv[i] = NULL;
+    }
+}
+
+static void trace_teardown(void *state)
+{
+    trace_state *s = state;
+    if (!s)
+        return;
+    bn_pool_destroy(s->pool);
+    free(s);
+}
+
+static int trace_setup(const bnb_case_env *env, const void *arg, void **state, char *err,
+                       size_t cap)
+{
+    trace_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    if (bn_pool_create(NULL, &s->pool) != BN_OK) {
+        snprintf(err, cap, "bn_pool_create: %s", bn_last_error());
+        free(s);
+        return -1;
+    }
+    generation(s); /* the measured pass: a fresh pool */
+    bn_pool_stats_get(s->pool, &s->cold);
+    s->cold_events = s->events;
+    s->cold_live = s->cold.live_blocks;
+    bn_pool_stats_reset(s->pool);
+    *state = s;
+    return 0;
+}
+
+static int trace_verify(void *state, char *err, size_t cap)
+{
+    trace_state *s = state;
+    if (s->cold.allocs + s->cold.failures != s->cold_events) {
+        snprintf(err, cap, "pool counted %llu allocations + %llu failures for %llu requests",
+                 (unsigned long long)s->cold.allocs, (unsigned long long)s->cold.failures,
+                 (unsigned long long)s->cold_events);
+        return -1;
+    }
+    if (s->cold_live != 0 || s->cold.hits + s->cold.misses != s->cold.allocs) {
+        snprintf(err, cap,
+                 "after the trace: %llu live blocks (want 0), hits %llu + misses %llu "
+                 "!= allocations %llu",
+                 (unsigned long long)s->cold_live, (unsigned long long)s->cold.hits,
+                 (unsigned long long)s->cold.misses, (unsigned long long)s->cold.allocs);
+        return -1;
+    }
+    return 0;
+}
+
+static void trace_run(void *state, int64_t iters)
+{
+    trace_state *s = state;
+    for (int64_t i = 0; i < iters; i++)
+        generation(s);
+    s->passes += iters;
+}
+
+static int trace_metrics(void *state, bnb_case_result *r)
+{
+    trace_state *s = state;
+    const bn_pool_stats *c = &s->cold;
+    bn_pool_stats w;
+    bn_pool_stats_get(s->pool, &w);
+    double hit = c->allocs ? (double)c->hits / (double)c->allocs : 0.0;
+    bnb_metric *m = bnb_case_add_metric(r, "ns_per_alloc", "ns",
+                                        r->stats.median * 1e9 / (double)s->cold_events, false);
+    if (!m)
+        return -1;
+    m->timing = BNB_TIMING_PROP;
+    return bnb_case_add_metric(r, "hit_rate", "ratio", hit, true) &&
+                   bnb_case_add_metric(r, "failures", "count", (double)c->failures, false) &&
+                   bnb_case_add_metric(r, "allocs", "count", (double)c->allocs, true) &&
+                   bnb_case_add_metric(r, "misses", "count", (double)c->misses, false) &&
+                   bnb_case_add_metric(r, "peak_bytes", "B", (double)c->peak_bytes, false) &&
+                   bnb_case_add_metric(r, "hit_rate_warm", "ratio",
+                                       w.allocs ? (double)w.hits / (double)w.allocs : 0.0, true) &&
+                   bnb_case_add_metric(r, "failures_warm", "count", (double)w.failures, false)
+               ? 0
+               : -1;
+}
+
+/* ---- case table ------------------------------------------------------------------- */
+
+#define SIZES(X, impl)                                                                             \
+    X(impl, 64, "64")                                                                              \
+    X(impl, 256, "256")                                                                            \
+    X(impl, 1024, "1024")                                                                          \
+    X(impl, 4096, "4096")                                                                          \
+    X(impl, 65536, "65536")                                                                        \
+    X(impl, 1048576, "1048576")                                                                    \
+    X(impl, 16777216, "16777216")
+
+#define ARG(impl, n, s) static const alloc_arg arg_##impl##_##n = {&impl_##impl, n};
+SIZES(ARG, pool)
+SIZES(ARG, malloc)
+SIZES(ARG, mimalloc)
+SIZES(ARG, jemalloc)
+
+#define CASE(impl, n, s)                                                                           \
+    {.name = #impl,                                                                                \
+     .nparams = 1,                                                                                 \
+     .params = {{"size", s}},                                                                      \
+     .code_version = "1",                                                                          \
+     .arg = &arg_##impl##_##n,                                                                     \
+     .available = alloc_available,                                                                 \
+     .setup = alloc_setup,                                                                         \
+     .verify = alloc_verify,                                                                       \
+     .run = alloc_run,                                                                             \
+     .metrics = alloc_metrics,                                                                     \
+     .teardown = alloc_teardown},
+
+static const bnb_case_def alloc_cases[] = {
+    SIZES(CASE, pool) SIZES(CASE, malloc) SIZES(CASE, mimalloc)
+        SIZES(CASE, jemalloc){.name = "pool-trace",
+                              .code_version = "1",
+                              .setup = trace_setup,
+                              .verify = trace_verify,
+                              .run = trace_run,
+                              .metrics = trace_metrics,
+                              .teardown = trace_teardown},
+};
+
+const bnb_suite bnb_suite_alloc = {
+    .name = "alloc",
+    .description = "pool alloc+free latency vs glibc malloc, mimalloc, jemalloc; pool hit rate "
+                   "over a BitNet 2B forward-pass trace",
+    .in_default = true,
+    .cases = alloc_cases,
+    .ncases = (int)(sizeof alloc_cases / sizeof alloc_cases[0]),
+    .peers = "pool,malloc,mimalloc,jemalloc",
+    .peer_metrics = "p50_ns,p99_ns",
+};

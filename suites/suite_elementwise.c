@@ -1,0 +1,50 @@
+/*
+ * suite_elementwise.c - the `elementwise` suite: SIMD speedup of the
+ * selected kernel table (bnk_active()) over the scalar reference, per op, at
+ * L1-, L2- and DRAM-sized operands (DESIGN.md "SIMD speedup").
+ *
+ *   elementwise/<op>/cache=<L1|L2|DRAM>/table=ref   the reference table
+ *   elementwise/<op>/cache=<L1|L2|DRAM>             the selected table:
+ *       :speedup (reference median / this median), :gbps, :pct_triad (DRAM)
+ * ops: add, mul, muladd (the table's mul then add: it has no fused kernel),
+ * exp, gelu (erf form), silu, sigmoid, tanh. Operands are 4 KiB, 256 KiB and
+ * max(32 MiB, LLC) each. Case machinery, verification and figures: suites/kbench.c.
+ */
+#include "suites/kbench.h"
+
+#define EW_ARGS(op)                                                                                \
+    static const bnb_kcase_arg op##_l1r = {BNB_K_##op, BNB_L1, true, NULL, 0};                     \
+    static const bnb_kcase_arg op##_l1 = {BNB_K_##op, BNB_L1, false, NULL, 0};                     \
+    static const bnb_kcase_arg op##_l2r = {BNB_K_##op, BNB_L2, true, NULL, 0};                     \
+    static const bnb_kcase_arg op##_l2 = {BNB_K_##op, BNB_L2, false, NULL, 0};                     \
+    static const bnb_kcase_arg op##_dr = {BNB_K_##op, BNB_DRAM, true, NULL, 0};                    \
+    static const bnb_kcase_arg op##_d = {BNB_K_##op, BNB_DRAM, false, NULL, 0};
+
+#define EW_CASES(op, nm)                                                                           \
+    BNB_KCASE(&op##_l1r, nm, "L1", true), BNB_KCASE(&op##_l1, nm, "L1", false),                    \
+        BNB_KCASE(&op##_l2r, nm, "L2", true), BNB_KCASE(&op##_l2, nm, "L2", false),                \
+        BNB_KCASE(&op##_dr, nm, "DRAM", true), BNB_KCASE(&op##_d, nm, "DRAM", false)
+
+EW_ARGS(ADD)
+EW_ARGS(MUL)
+EW_ARGS(MULADD)
+EW_ARGS(EXP)
+EW_ARGS(GELU)
+EW_ARGS(SILU)
+EW_ARGS(SIGMOID)
+EW_ARGS(TANH)
+
+static const bnb_case_def ew_cases[] = {
+    EW_CASES(ADD, "add"),         EW_CASES(MUL, "mul"),   EW_CASES(MULADD, "muladd"),
+    EW_CASES(EXP, "exp"),         EW_CASES(GELU, "gelu"), EW_CASES(SILU, "silu"),
+    EW_CASES(SIGMOID, "sigmoid"), EW_CASES(TANH, "tanh"),
+};
+
+const bnb_suite bnb_suite_elementwise = {
+    .name = "elementwise",
+    .description = "selected SIMD kernels vs the scalar reference: add, mul, muladd, exp, gelu, "
+                   "silu, sigmoid, tanh at L1, L2 and DRAM sizes",
+    .in_default = true,
+    .cases = ew_cases,
+    .ncases = (int)(sizeof ew_cases / sizeof ew_cases[0]),
+};
