@@ -633,11 +633,14 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
     if (st)
         return st;
     bn_tensor *tu = NULL, *ts = NULL, *tv = NULL;
-    size_t welems = (size_t)(mm * nn + nn + (vecs ? mm * ucols + 2 * nn * nn + mm : 0));
+    int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
+    size_t welems = (size_t)(mm * nn + nn + nn * nn + nn + nblk * BNK_LA_NB * BNK_LA_NB +
+                             (vecs ? mm * ucols + 2 * nn * nn + mm : 0));
     void *w = la_alloc(es * welems + 64);
+    void *work = la_alloc(es * bnk_la_qr_work(mm, ucols));
     void *idx = la_alloc(sizeof(int64_t) * (size_t)(ucols + nn + 1) +
                          sizeof(double) * (size_t)(nn + 1) + (size_t)ucols + 1);
-    if (!w || !idx) {
+    if (!w || !idx || !work) {
         st = bn_error(BN_ERR_OOM, "svd: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
         goto cleanup;
@@ -645,9 +648,10 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
     int64_t *fill = idx, *order = fill + ucols;
     double *norms = (double *)(order + nn);
     bool *okf = (bool *)(norms + nn);
-    void *g = w, *sig = la_at(g, es, mm * nn), *ug = la_at(sig, es, nn);
-    void *vg = la_at(ug, es, mm * ucols), *v = la_at(vg, es, nn * nn);
-    void *tmp = la_at(v, es, nn * nn);
+    void *g = w, *sig = la_at(g, es, mm * nn), *x = la_at(sig, es, nn);
+    void *tau = la_at(x, es, nn * nn), *tfac = la_at(tau, es, nn);
+    void *ug = la_at(tfac, es, nblk * BNK_LA_NB * BNK_LA_NB), *vg = la_at(ug, es, mm * ucols);
+    void *v = la_at(vg, es, nn * nn), *tmp = la_at(v, es, nn * nn);
     if ((st = la_new(a, lead, 1, nn, 0, &ts)))
         goto cleanup;
     if (vecs) {
@@ -659,16 +663,16 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
     for (int64_t b = 0; b < nb; b++) {
         la_load(a, lead, b, false, tr, g, mm);
         for (int64_t i = 0; i < mm * nn; i++) {
-            double x = is64 ? ((double *)g)[i] : ((float *)g)[i];
-            if (!isfinite(x)) {
+            double el = is64 ? ((double *)g)[i] : ((float *)g)[i];
+            if (!isfinite(el)) {
                 char where[48];
-                st = bn_error(BN_ERR_NUMERIC, "svd: A has a non-finite element (%g)%s", x,
+                st = bn_error(BN_ERR_NUMERIC, "svd: A has a non-finite element (%g)%s", el,
                               la_where(where, sizeof where, lead, b));
                 goto cleanup;
             }
         }
         int sw = LA_T(is64, la_svd_one, &e, mm, nn, g, sig, vecs ? ug : (void *)NULL, ucols, vg, v,
-                      tmp, okf, fill, order, norms);
+                      tmp, okf, fill, order, norms, x, tau, tfac, work);
         if (sw < 0) {
             char where[48];
             st = bn_error(BN_ERR_NUMERIC, "svd: one-sided Jacobi did not converge in %d sweeps%s",
@@ -700,6 +704,7 @@ cleanup:
     }
     la_free(w);
     la_free(idx);
+    la_free(work);
     la_env_free(&e);
     return st;
 }

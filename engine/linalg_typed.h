@@ -111,60 +111,76 @@ static int64_t F(la_lstsq_one)(const la_env *e, int64_t m, int64_t n, T *a, T *b
 }
 
 /*
- * SVD of g (mm x nn col-major, mm >= nn; destroyed). sig[nn] sorted
- * descending. When ug is non-NULL: ug (mm x ucols) left vectors, vg (nn x
- * nn) right vectors, v: nn x nn scratch, tmp: mm scratch, ok: ucols flags,
- * fill/order: ucols / nn indices. Returns the sweeps used, or -1 when Jacobi
- * did not converge.
+ * SVD of g (mm x nn col-major, mm >= nn; destroyed), preconditioned by QR:
+ * g = Q R, then one-sided Jacobi on X = R^T (nn x nn), which converges in
+ * fewer sweeps than on g itself and, for tall g, works on nn rows instead of
+ * mm. With X V_x = U_x S:  A = Q R = Q X^T = (Q V_x) S U_x^T, so the left
+ * vectors are Q [V_x; 0] (orthonormal by construction, extended by Q e_j for
+ * a full U) and the right vectors are X's normalised columns (completed to
+ * an orthonormal basis where a singular value is 0).
+ * sig[nn] sorted descending. When ug is non-NULL: ug (mm x ucols), vg (nn x
+ * nn), v: nn x nn scratch, tmp: nn scratch, ok/fill: ucols entries, order:
+ * nn. x: nn x nn, tau: nn, tfac/work as for geqrf and ormqr of mm rows and
+ * max(nn, ucols) columns. Returns the sweeps used, or -1 when Jacobi did not
+ * converge.
  */
 static int F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *sig, T *ug,
                          int64_t ucols, T *vg, T *v, T *tmp, bool *ok, int64_t *fill,
-                         int64_t *order, double *norms)
+                         int64_t *order, double *norms, T *x, T *tau, T *tfac, T *work)
 {
-    int sweeps = e->k->K(jacobi)(mm, nn, g, ug ? v : NULL, LA_MAX_SWEEPS);
+    e->k->K(geqrf)(&e->ctx, mm, nn, g, mm, tau, tfac, work);
+    for (int64_t j = 0; j < nn; j++)
+        for (int64_t i = 0; i < nn; i++)
+            x[i + j * nn] = i >= j ? g[j + i * mm] : 0;
+    int sweeps = e->k->K(jacobi)(nn, nn, x, ug ? v : NULL, LA_MAX_SWEEPS);
     if (sweeps >= LA_MAX_SWEEPS)
         return -1;
     for (int64_t j = 0; j < nn; j++) {
         double s = 0;
-        for (int64_t i = 0; i < mm; i++)
-            s += (double)g[i + j * mm] * (double)g[i + j * mm];
+        for (int64_t i = 0; i < nn; i++)
+            s += (double)x[i + j * nn] * (double)x[i + j * nn];
         norms[j] = sqrt(s);
         order[j] = j;
     }
     /* insertion sort of the indices by norm, descending (stable) */
     for (int64_t j = 1; j < nn; j++) {
-        int64_t x = order[j], i = j;
-        while (i > 0 && norms[order[i - 1]] < norms[x]) {
+        int64_t t = order[j], i = j;
+        while (i > 0 && norms[order[i - 1]] < norms[t]) {
             order[i] = order[i - 1];
             i--;
         }
-        order[i] = x;
+        order[i] = t;
     }
     for (int64_t r = 0; r < nn; r++)
         sig[r] = (T)norms[order[r]];
     if (!ug)
         return sweeps;
+    /* right vectors: X's normalised columns, completed where S is 0 */
     int64_t nfill = 0;
-    for (int64_t r = 0; r < ucols; r++) {
-        T *ur = ug + r * mm;
-        if (r < nn && norms[order[r]] > 0) {
-            const T *gc = g + order[r] * mm;
+    for (int64_t r = 0; r < nn; r++) {
+        T *vr = vg + r * nn;
+        if (norms[order[r]] > 0) {
+            const T *xc = x + order[r] * nn;
             double inv = 1.0 / norms[order[r]];
-            for (int64_t i = 0; i < mm; i++)
-                ur[i] = (T)((double)gc[i] * inv);
+            for (int64_t i = 0; i < nn; i++)
+                vr[i] = (T)((double)xc[i] * inv);
             ok[r] = true;
         } else {
-            for (int64_t i = 0; i < mm; i++)
-                ur[i] = 0;
+            for (int64_t i = 0; i < nn; i++)
+                vr[i] = 0;
             ok[r] = false;
             fill[nfill++] = r;
         }
     }
     if (nfill)
-        e->k->K(complete_basis)(mm, ug, fill, nfill, ok, ucols, tmp);
-    for (int64_t r = 0; r < nn; r++)
-        for (int64_t i = 0; i < nn; i++)
-            vg[i + r * nn] = v[i + order[r] * nn];
+        e->k->K(complete_basis)(nn, vg, fill, nfill, ok, nn, tmp);
+    /* left vectors: Q [V_x(:, order) 0; 0 I] */
+    for (int64_t r = 0; r < ucols; r++) {
+        T *ur = ug + r * mm;
+        for (int64_t i = 0; i < mm; i++)
+            ur[i] = r < nn ? (i < nn ? v[i + order[r] * nn] : 0) : (i == r ? 1 : 0);
+    }
+    e->k->K(ormqr)(&e->ctx, false, mm, nn, g, mm, tfac, ucols, ug, mm, work);
     return sweeps;
 }
 

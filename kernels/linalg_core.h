@@ -299,6 +299,19 @@ static void F(swap_rows)(int64_t ncols, T *a, int64_t lda, int64_t r1, int64_t r
     }
 }
 
+/* Row swaps r <-> piv[r] for r in [k1, k2), in order, on ncols columns. */
+static void F(laswp)(int64_t ncols, T *a, int64_t lda, int64_t k1, int64_t k2, const int32_t *piv)
+{
+    for (int64_t j = 0; j < ncols; j++) {
+        T *col = a + j * lda;
+        for (int64_t r = k1; r < k2; r++) {
+            T t = col[r];
+            col[r] = col[piv[r]];
+            col[piv[r]] = t;
+        }
+    }
+}
+
 /* Unblocked LU of the m x n panel; piv[c] relative to the panel. Returns the
  * first zero pivot index or -1. */
 static int64_t F(getf2)(int64_t m, int64_t n, T *a, int64_t lda, int32_t *piv)
@@ -345,13 +358,12 @@ static int64_t F(getrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64
         int64_t z = F(getf2)(m - j, jb, a + j + j * lda, lda, piv + j);
         if (z >= 0 && first_zero < 0)
             first_zero = j + z;
-        for (int64_t c = j; c < j + jb; c++) {
+        for (int64_t c = j; c < j + jb; c++)
             piv[c] += (int32_t)j;
-            if (piv[c] != c) {
-                F(swap_rows)(j, a, lda, c, piv[c]);
-                F(swap_rows)(n - j - jb, a + (j + jb) * lda, lda, c, piv[c]);
-            }
-        }
+        /* the panel's swaps on the other columns, column by column (each
+         * column is contiguous; all jb swaps touch it while it is in cache) */
+        F(laswp)(j, a, lda, j, j + jb, piv);
+        F(laswp)(n - j - jb, a + (j + jb) * lda, lda, j, j + jb, piv);
         int64_t n2 = n - j - jb;
         if (n2 <= 0)
             continue;
@@ -374,9 +386,7 @@ static int64_t F(getrf)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64
 static void F(getrs)(int64_t n, const T *lu, int64_t lda, const int32_t *piv, int64_t k, T *b,
                      int64_t ldb)
 {
-    for (int64_t c = 0; c < n; c++)
-        if (piv[c] != c)
-            F(swap_rows)(k, b, ldb, c, piv[c]);
+    F(laswp)(k, b, ldb, 0, n, piv);
     for (int64_t col = 0; col < k; col++) {
         T *x = b + col * ldb;
         for (int64_t c = 0; c < n; c++) /* L unit lower */
