@@ -30,6 +30,10 @@
  * :bytes_f32) and t2k's bytes per weight. peak/vpdpbusd measures the int8
  * multiply-add ceiling of this core (:gops), which bounds every t2k figure.
  *
+ * --quick keeps the t2k/active target cases, the vpdpbusd peak and the
+ * n = 1 cases of 2560x2560 (a few seconds); the rest are stored as skipped.
+ * The suite is not in the default run (the full suite takes minutes).
+ *
  * Verification (once per case, before timing): 64 sampled outputs (always
  * including the corners) are recomputed from the unpacked int8 weights in
  * int64 (t2k, exact) or in double (f32: within 2 (K + 2) eps_f32 sum |w x|;
@@ -357,7 +361,9 @@ static int t_metrics(void *state, bnb_case_result *r)
     return 0;
 }
 
-#define TC(nm, kind, set, M, K, N)                                                                 \
+/* SQ: skip under --quick (true for all but the target figures and the small
+ * decode shape, so `--suite ternary --quick` is a few seconds). */
+#define TC(nm, kind, set, M, K, N, SQ)                                                             \
     {.name = nm,                                                                                   \
      .nparams = 2,                                                                                 \
      .params = {{"n", #N}, {"shape", #M "x" #K}},                                                  \
@@ -368,21 +374,23 @@ static int t_metrics(void *state, bnb_case_result *r)
      .verify = t_verify,                                                                           \
      .run = t_run,                                                                                 \
      .metrics = t_metrics,                                                                         \
-     .teardown = t_teardown},
+     .teardown = t_teardown,                                                                       \
+     .skip_quick = SQ},
 
-#define AT_N(M, K, N)                                                                              \
-    TC("t2k/avx2", K_T2K, "avx2", M, K, N)                                                         \
-    TC("t2k/avx512", K_T2K, "avx512", M, K, N)                                                     \
-    TC("t2k/amx", K_T2K, "amx", M, K, N)                                                           \
-    TC("f32/engine", K_F32, "", M, K, N)                                                           \
-    TC("f32/openblas", K_BLAS, "", M, K, N)                                                        \
-    TC("bitlinear", K_BITLINEAR, "", M, K, N)
-#define SHAPE(M, K)                                                                                \
-    TC("t2k/ref", K_T2K, "ref", M, K, 1) AT_N(M, K, 1) AT_N(M, K, 32) AT_N(M, K, 128)
+#define AT_N(M, K, N, SQ)                                                                          \
+    TC("t2k/avx2", K_T2K, "avx2", M, K, N, SQ)                                                     \
+    TC("t2k/avx512", K_T2K, "avx512", M, K, N, SQ)                                                 \
+    TC("t2k/amx", K_T2K, "amx", M, K, N, SQ)                                                       \
+    TC("f32/engine", K_F32, "", M, K, N, SQ)                                                       \
+    TC("f32/openblas", K_BLAS, "", M, K, N, SQ)                                                    \
+    TC("bitlinear", K_BITLINEAR, "", M, K, N, SQ)
+#define SHAPE(M, K, SQ1)                                                                           \
+    TC("t2k/ref", K_T2K, "ref", M, K, 1, true)                                                     \
+    AT_N(M, K, 1, SQ1) AT_N(M, K, 32, true) AT_N(M, K, 128, true)
 #define ACTIVE(M, K)                                                                               \
-    TC("t2k/active", K_T2K, "active", M, K, 1)                                                     \
-    TC("t2k/active", K_T2K, "active", M, K, 32)                                                    \
-    TC("t2k/active", K_T2K, "active", M, K, 128)
+    TC("t2k/active", K_T2K, "active", M, K, 1, false)                                              \
+    TC("t2k/active", K_T2K, "active", M, K, 32, false)                                             \
+    TC("t2k/active", K_T2K, "active", M, K, 128, false)
 
 static const bnb_case_def ternary_cases[] = {
     {.name = "peak/vpdpbusd",
@@ -394,8 +402,12 @@ static const bnb_case_def ternary_cases[] = {
      .run = t_run,
      .metrics = t_metrics,
      .teardown = t_teardown},
-    ACTIVE(2560, 2560) ACTIVE(4096, 4096) SHAPE(2560, 2560) SHAPE(6912, 2560) SHAPE(2560, 6912)
-        SHAPE(3200, 8640) SHAPE(4096, 4096) SHAPE(4096, 14336)};
+    /* clang-format off */
+    ACTIVE(2560, 2560) ACTIVE(4096, 4096)
+    SHAPE(2560, 2560, false) SHAPE(6912, 2560, true) SHAPE(2560, 6912, true)
+    SHAPE(3200, 8640, true) SHAPE(4096, 4096, true) SHAPE(4096, 14336, true)
+    /* clang-format on */
+};
 
 const bnb_suite bnb_suite_ternary = {
     .name = "ternary",
