@@ -1,18 +1,21 @@
 #!/bin/sh
-# Builds ci/ternary_amx_check.c from the kernel sources alone (no Makefile
-# dependencies: no Criterion, hwloc or BLAS needed) and runs it. For checking
-# the amx kernel set on a machine with AMX; exit status 1 on a mismatch.
+# Builds ci/ternary_amx_check.c against the engine and kernel sources alone
+# (no Makefile dependencies: no Criterion, hwloc or BLAS needed) and runs it.
+# For checking the amx kernel set on a machine with AMX; exit status 1 on a
+# mismatch. OUT_DIR: where objects go; WRAP: a prefix such as "taskset -c 2".
 set -e
 CC=${CC:-cc}
 OUT=${OUT_DIR:-/tmp/bn-amx-check}
+rm -rf "$OUT"
 mkdir -p "$OUT"
-BASE="-DBN_VERSION=\"check\" -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Wall -Wextra -Werror -Wno-unused-parameter -Iengine/include -Ikernels -I."
-AVX512="-mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16"
-for f in engine/quant.c engine/status.c engine/dtype.c kernels/ternary.c kernels/ref/ternary_ref.c ci/ternary_amx_check.c; do
-    $CC $BASE -c "$f" -o "$OUT/$(basename "$f" .c).o"
+BASE="-DBN_VERSION=\"check\" -DBN_BUILD_TYPE=\"check\" -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Iengine/include -Iengine -Ikernels -I."
+AVX2="-mavx2 -mfma -mf16c"
+AVX512="$AVX2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16"
+i=0
+for f in engine/*.c kernels/*.c kernels/ref/*.c ci/ternary_amx_check.c; do
+    i=$((i + 1)); $CC $BASE -c "$f" -o "$OUT/$i.o"
 done
-$CC $BASE -mavx2 -mfma -mf16c -c kernels/x86/avx2/ternary_avx2.c -o "$OUT/ternary_avx2.o"
-$CC $BASE $AVX512 -c kernels/x86/avx512/ternary_avx512.c -o "$OUT/ternary_avx512.o"
-$CC $BASE $AVX512 -c kernels/x86/avx512/ternary_amx.c -o "$OUT/ternary_amx.o"
+for f in kernels/x86/avx2/*.c; do i=$((i + 1)); $CC $BASE $AVX2 -c "$f" -o "$OUT/$i.o"; done
+for f in kernels/x86/avx512/*.c; do i=$((i + 1)); $CC $BASE $AVX512 -c "$f" -o "$OUT/$i.o"; done
 $CC -pthread -o "$OUT/ternary_amx_check" "$OUT"/*.o -lm
 exec $WRAP "$OUT/ternary_amx_check"
