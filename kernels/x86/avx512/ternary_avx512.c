@@ -43,10 +43,22 @@
         DPBUSD(a##r##3, _mm512_and_si512(wv, m3), x3);                                             \
     } while (0)
 
-#define GEMV_SUM(r)                                                                                \
-    _mm512_reduce_add_epi32(_mm512_add_epi32(                                                      \
+/* Row r's four field accumulators combined exactly (fields scaled 1/4/16/64). */
+#define GEMV_ROWSUM(r)                                                                             \
+    _mm512_add_epi32(                                                                              \
         _mm512_add_epi32(a##r##0, _mm512_srai_epi32(a##r##1, 2)),                                  \
-        _mm512_add_epi32(_mm512_srai_epi32(a##r##2, 4), _mm512_srai_epi32(a##r##3, 6))))
+        _mm512_add_epi32(_mm512_srai_epi32(a##r##2, 4), _mm512_srai_epi32(a##r##3, 6)))
+
+/* The four horizontal sums of t0..t3 in one xmm (lane r = sum of t_r): a
+ * transposing add tree, cheaper than four separate reductions. */
+INLINE __m128i reduce4(__m512i t0, __m512i t1, __m512i t2, __m512i t3)
+{
+    __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(t0, t1), _mm512_unpackhi_epi32(t0, t1));
+    __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(t2, t3), _mm512_unpackhi_epi32(t2, t3));
+    __m512i c = _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+    __m256i d = _mm256_add_epi32(_mm512_castsi512_si256(c), _mm512_extracti64x4_epi64(c, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+}
 
 /* R (1..4) rows of w against one activation row. Written with named
  * accumulators and a single loop (the partial last block reads a zero-padded
@@ -79,13 +91,14 @@ INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_
         if (R > 3)
             GEMV_ROW(3);
     }
-    y[0] = GEMV_SUM(0) - xsum;
-    if (R > 1)
-        y[1] = GEMV_SUM(1) - xsum;
-    if (R > 2)
-        y[2] = GEMV_SUM(2) - xsum;
-    if (R > 3)
-        y[3] = GEMV_SUM(3) - xsum;
+    const __m512i z = _mm512_setzero_si512();
+    __m128i r4 = reduce4(GEMV_ROWSUM(0), R > 1 ? GEMV_ROWSUM(1) : z, R > 2 ? GEMV_ROWSUM(2) : z,
+                         R > 3 ? GEMV_ROWSUM(3) : z);
+    r4 = _mm_sub_epi32(r4, _mm_set1_epi32(xsum));
+    if (R == 4)
+        _mm_storeu_si128((__m128i *)y, r4);
+    else
+        _mm_mask_storeu_epi32(y, (__mmask8)((1u << R) - 1), r4);
 }
 
 /* ---- prefill: n > 1 ----------------------------------------------------- */
