@@ -360,6 +360,16 @@ Test(matmul, pool_equals_serial_and_naive)
     cr_assert_eq(bn_ternary_matmul(p, M, K, x, 2, K - 1, NULL, y0, M, true), BN_ERR_ARG);
     cr_assert_eq(bn_ternary_matmul(p, M, BN_T2K_MAX_K + 1, x, 1, 0, NULL, y0, M, true), BN_ERR_ARG);
     cr_assert_eq(bn_ternary_matmul(p, M, K, x, 2, K, NULL, y0, M - 1, true), BN_ERR_ARG);
+    cr_assert_eq(bn_ternary_matmul(p, -1, K, x, 2, K, NULL, y0, M, true), BN_ERR_ARG);
+    /* K == 0: empty sums, exactly zero; n == 0 or M == 0: nothing written */
+    memset(y0, 0x7F, (size_t)(n * M) * 4);
+    cr_assert_eq(bn_ternary_matmul(p, M, 0, x, n, 0, NULL, y0, M, false), BN_OK);
+    for (int64_t i = 0; i < n * M; i++)
+        cr_assert_eq(y0[i], 0);
+    memset(y1, 0x7F, (size_t)(n * M) * 4);
+    cr_assert_eq(bn_ternary_matmul(p, 0, K, x, n, K, NULL, y1, M, false), BN_OK);
+    cr_assert_eq(bn_ternary_matmul(p, M, K, x, 0, K, NULL, y1, M, false), BN_OK);
+    cr_assert_eq(y1[0], 0x7F7F7F7F);
     free(w);
     free(x);
     free(p);
