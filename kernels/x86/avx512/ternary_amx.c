@@ -43,11 +43,14 @@ static void pack_b(int64_t n, int64_t K, const int8_t *x, int64_t ldx, int64_t n
     for (int64_t j = 0; j < n; j++) {
         const int8_t *xr = x + j * ldx;
         int64_t t = j / 16, col = j % 16;
-        for (int64_t k0 = 0; k0 < K; k0 += 4) {
+        int64_t k0 = 0;
+        for (; k0 + 4 <= K; k0 += 4) { /* constant-size copies compile to one move */
             int64_t c = k0 / 64, r = (k0 % 64) / 4;
-            uint8_t *dst = b + (t * nc + c) * 1024 + r * 64 + col * 4;
-            int64_t len = K - k0 < 4 ? K - k0 : 4;
-            memcpy(dst, xr + k0, (size_t)len);
+            memcpy(b + (t * nc + c) * 1024 + r * 64 + col * 4, xr + k0, 4);
+        }
+        if (k0 < K) {
+            int64_t c = k0 / 64, r = (k0 % 64) / 4;
+            memcpy(b + (t * nc + c) * 1024 + r * 64 + col * 4, xr + k0, (size_t)(K - k0));
         }
     }
 }
