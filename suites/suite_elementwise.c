@@ -8,7 +8,7 @@
  *       :speedup (reference median / this median), :gbps, :pct_triad (DRAM)
  * The compute-bound ops' DRAM cases are left out by --quick (their
  * per-element cost is the L2 case's; the reference takes seconds there).
- * ops: add, mul, muladd (the table's mul then add: it has no fused kernel),
+ * ops: add, mul, muladd (the table's fused fma_f32 row: a*b + c rounded once),
  * exp, gelu (erf form), silu, sigmoid, tanh. Operands are 4 KiB, 256 KiB and
  * max(32 MiB, LLC) each. Case machinery, verification and figures: suites/kbench.c.
  */

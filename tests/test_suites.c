@@ -217,6 +217,15 @@ static void wrong_add(int64_t n, const float *a, int64_t sa, const float *b, int
         y[i * sy] = a[i * sa] - b[i * sb];
 }
 
+/* fma that forgets the addend. */
+static void wrong_fma(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
+                      const float *c, int64_t sc, float *y, int64_t sy)
+{
+    (void)c, (void)sc;
+    for (int64_t i = 0; i < n; i++)
+        y[i * sy] = a[i * sa] * b[i * sb];
+}
+
 /* exp off by a relative 1e-4: too far from the reference. */
 static void inexact_exp(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
 {
@@ -242,11 +251,12 @@ Test(suites, wrong_kernel_fails_verification_and_is_never_timed, .init = init, .
     bad.name = "bad";
     bad.binary_f32[BN_OP_ADD] = wrong_add;
     bad.unary_f32[BN_OP_EXP] = inexact_exp;
+    bad.fma_f32 = wrong_fma;
     const bnb_kcase_arg args[] = {
         {BNB_K_ADD, BNB_L1, false, &bad, 0},    /* selected vs reference */
         {BNB_K_EXP, BNB_L1, false, &bad, 0},    /* within 1e-4, not 1e-5 */
         {BNB_K_ADD, BNB_L1, true, &bad, 0},     /* a "reference" vs the definition */
-        {BNB_K_MULADD, BNB_L1, false, &bad, 0}, /* the add inside mul-add */
+        {BNB_K_MULADD, BNB_L1, false, &bad, 0}, /* the fused mul-add row */
     };
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
         bnb_case_def d;
