@@ -585,7 +585,10 @@ int bnb_cmd_list(int argc, char **argv)
     for (int i = 0; i < sel.n; i++) {
         if (sel.c[i].suite != cur) {
             cur = sel.c[i].suite;
-            printf("%s%s%s  %s\n", i ? "\n" : "", cur->name, cur->in_default ? " (default)" : "",
+            printf("%s%s%s  %s\n", i ? "\n" : "", cur->name,
+                   !cur->in_default     ? ""
+                   : cur->default_short ? " (default: its --quick cases; --suite runs all)"
+                                        : " (default)",
                    cur->description);
         }
         printf("  %s\n", sel.c[i].fullname);

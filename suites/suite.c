@@ -55,9 +55,14 @@ static void known_suites(char *buf, size_t cap)
     }
 }
 
-static int add_suite(const bnb_suite *s, const regex_t *re, bnb_selection *out, int *cap)
+/* Appends the cases of s that match re; `in_default_run` applies the
+ * suite's default_short rule. */
+static int add_suite(const bnb_suite *s, const regex_t *re, bool in_default_run, bnb_selection *out,
+                     int *cap)
 {
     for (int i = 0; i < s->ncases; i++) {
+        if (in_default_run && s->default_short && s->cases[i].skip_quick)
+            continue;
         bnb_case_result tmp = {0};
         bnb_case_identity(s, &s->cases[i], &tmp);
         char full[BNB_NAME_MAX + 160];
@@ -111,7 +116,7 @@ int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, c
         bool every = suites && strcmp(suites, "all") == 0;
         for (int i = 0; i < n; i++)
             if ((every || all[i]->in_default) &&
-                add_suite(all[i], have_re ? &re : NULL, out, &ccap) != 0)
+                add_suite(all[i], have_re ? &re : NULL, !every, out, &ccap) != 0)
                 goto oom;
     } else {
         list = strdup(suites);
@@ -124,7 +129,7 @@ int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, c
                 snprintf(err, cap, "--suite: unknown suite \"%s\" (known: %s, all)", tok, known);
                 goto cleanup;
             }
-            if (add_suite(s, have_re ? &re : NULL, out, &ccap) != 0)
+            if (add_suite(s, have_re ? &re : NULL, false, out, &ccap) != 0)
                 goto oom;
         }
         if (strchr(",", suites[0]) || suites[strlen(suites) - 1] == ',' || strstr(suites, ",,")) {

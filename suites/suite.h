@@ -68,6 +68,10 @@ typedef struct bnb_suite {
     const char *name;
     const char *description;
     bool in_default; /* part of the default `bnbench run` */
+    /* In the default run (no --suite) only the cases --quick keeps run (the
+     * target figures); `--suite NAME` runs every case. For suites whose full
+     * sweep would push the default run past its time budget. */
+    bool default_short;
     const bnb_case_def *cases;
     int ncases;
     /* Optional side-by-side view (bnb_print_peers): `peers` lists the
