@@ -383,6 +383,36 @@ Test(runner, selection)
     cr_assert(strstr(err, "empty suite name"), "%s", err);
 }
 
+/* A default_short suite gives the default run its --quick cases only;
+ * named with --suite (or in `all`) it runs every case. */
+Test(runner, default_short_suites_run_their_quick_cases_by_default)
+{
+    const bnb_suite *t = bnb_suite_find("ternary");
+    cr_assert_not_null(t);
+    cr_assert(t->in_default && t->default_short);
+    int quick = 0;
+    for (int i = 0; i < t->ncases; i++)
+        quick += !t->cases[i].skip_quick;
+    cr_assert(quick > 0 && quick < t->ncases);
+    bnb_selection s;
+    char err[256];
+    int in_default = 0, named = 0, all = 0;
+    cr_assert_eq(bnb_select(NULL, "^ternary/", &s, err, sizeof err), 0, "%s", err);
+    in_default = s.n;
+    for (int i = 0; i < s.n; i++)
+        cr_assert_not(s.c[i].def->skip_quick, "%s runs by default", s.c[i].fullname);
+    bnb_selection_free(&s);
+    cr_assert_eq(bnb_select("ternary", NULL, &s, err, sizeof err), 0, "%s", err);
+    named = s.n;
+    bnb_selection_free(&s);
+    cr_assert_eq(bnb_select("all", "^ternary/", &s, err, sizeof err), 0, "%s", err);
+    all = s.n;
+    bnb_selection_free(&s);
+    cr_assert_eq(in_default, quick);
+    cr_assert_eq(named, t->ncases);
+    cr_assert_eq(all, t->ncases);
+}
+
 Test(runner, peak_fma_probes_verify, .init = init)
 {
     const bnb_suite *peak = bnb_suite_find("peak");
