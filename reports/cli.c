@@ -9,6 +9,7 @@
  * "bnbench: ..." and exit code 2.
  */
 #include "reports/cli.h"
+#include "suites/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,18 +32,6 @@
 #include "reports/report.h"
 #include "suites/bnb.h"
 #include "suites/commands.h"
-
-static int uerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int uerr(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bnbench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return BNB_EXIT_USAGE;
-}
 
 enum {
     O_DB = 1000,
@@ -70,17 +59,6 @@ typedef struct args {
     int npos;
     char *pos[4];
 } args;
-
-static bool to_long(const char *s, long lo, long hi, long *v)
-{
-    char *end = NULL;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (!*s || *end || errno || x < lo || x > hi)
-        return false;
-    *v = x;
-    return true;
-}
 
 /* Parses argv into a; returns -1 to go on, or an exit code. */
 static int parse(const char *cmd, const char *usage, int argc, char **argv, args *a, int maxpos)
@@ -113,7 +91,7 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, args
             return BNB_EXIT_OK;
         case O_DB:
             if (!*optarg)
-                return uerr("%s: --db needs a path, got \"\"", cmd);
+                return bnb_usage_error("%s: --db needs a path, got \"\"", cmd);
             a->db = optarg;
             break;
         case O_FORMAT:
@@ -127,15 +105,15 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, args
             break;
         case O_MACHINE:
             if (a->nmachine == 2)
-                return uerr("%s: --machine given more than twice", cmd);
+                return bnb_usage_error("%s: --machine given more than twice", cmd);
             a->machine[a->nmachine++] = optarg;
             break;
         case O_THRESHOLD: {
             char *end = NULL;
             double t = strtod(optarg, &end);
             if (!*optarg || *end || !(t > 0 && t < 100))
-                return uerr("%s: --threshold must be a percentage in (0, 100), got \"%s\"", cmd,
-                            optarg);
+                return bnb_usage_error(
+                    "%s: --threshold must be a percentage in (0, 100), got \"%s\"", cmd, optarg);
             a->threshold = t / 100.0;
             break;
         }
@@ -143,16 +121,19 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, args
             a->no_rerun = true;
             break;
         case O_WINDOW:
-            if (!to_long(optarg, 3, 100000, &a->window))
-                return uerr("%s: --window must be an integer >= 3, got \"%s\"", cmd, optarg);
+            if (!bnb_parse_long(optarg, 3, 100000, &a->window))
+                return bnb_usage_error("%s: --window must be an integer >= 3, got \"%s\"", cmd,
+                                       optarg);
             break;
         case O_LIMIT:
-            if (!to_long(optarg, 1, INT_MAX, &a->limit))
-                return uerr("%s: --limit must be a positive integer, got \"%s\"", cmd, optarg);
+            if (!bnb_parse_long(optarg, 1, INT_MAX, &a->limit))
+                return bnb_usage_error("%s: --limit must be a positive integer, got \"%s\"", cmd,
+                                       optarg);
             break;
         case O_HISTORY:
-            if (!to_long(optarg, 1, 100000, &a->history))
-                return uerr("%s: --history must be a positive integer, got \"%s\"", cmd, optarg);
+            if (!bnb_parse_long(optarg, 1, 100000, &a->history))
+                return bnb_usage_error("%s: --history must be a positive integer, got \"%s\"", cmd,
+                                       optarg);
             break;
         case O_URL:
             a->url = optarg;
@@ -161,25 +142,26 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, args
             a->method = optarg;
             break;
         case O_TIMEOUT:
-            if (!to_long(optarg, 1, 3600, &a->timeout))
-                return uerr("%s: --timeout must be 1 to 3600 seconds, got \"%s\"", cmd, optarg);
+            if (!bnb_parse_long(optarg, 1, 3600, &a->timeout))
+                return bnb_usage_error("%s: --timeout must be 1 to 3600 seconds, got \"%s\"", cmd,
+                                       optarg);
             break;
         case O_RUNS:
-            if (!to_long(optarg, 1, 1000000, &a->runs))
-                return uerr("%s: --runs must be 1 to 1000000, got \"%s\"", cmd, optarg);
+            if (!bnb_parse_long(optarg, 1, 1000000, &a->runs))
+                return bnb_usage_error("%s: --runs must be 1 to 1000000, got \"%s\"", cmd, optarg);
             break;
         case ':':
-            return uerr("%s: option %s needs a value (see bnbench %s --help)", cmd,
-                        argv[optind - 1], cmd);
+            return bnb_usage_error("%s: option %s needs a value (see bnbench %s --help)", cmd,
+                                   argv[optind - 1], cmd);
         default:
-            return uerr("%s: unknown option \"%s\" (see bnbench %s --help)", cmd, argv[optind - 1],
-                        cmd);
+            return bnb_usage_error("%s: unknown option \"%s\" (see bnbench %s --help)", cmd,
+                                   argv[optind - 1], cmd);
         }
     }
     for (int i = optind; i < argc; i++) {
         if (a->npos == maxpos)
-            return uerr("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd, argv[i],
-                        cmd);
+            return bnb_usage_error("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd,
+                                   argv[i], cmd);
         a->pos[a->npos++] = argv[i];
     }
     return -1;
@@ -199,15 +181,15 @@ static int write_out(const char *cmd, const char *path, const char *text)
 {
     FILE *f = path ? fopen(path, "w") : stdout;
     if (!f)
-        return uerr("%s: cannot write %s: %s", cmd, path, strerror(errno));
+        return bnb_usage_error("%s: cannot write %s: %s", cmd, path, strerror(errno));
     size_t n = strlen(text);
     bool ok = fwrite(text, 1, n, f) == n;
     if (n && text[n - 1] != '\n')
         ok = ok && fputc('\n', f) != EOF;
     ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
     if (!ok)
-        return uerr("%s: writing %s failed: %s", cmd, path ? path : "standard output",
-                    strerror(errno));
+        return bnb_usage_error("%s: writing %s failed: %s", cmd, path ? path : "standard output",
+                               strerror(errno));
     return BNB_EXIT_OK;
 }
 
@@ -245,7 +227,7 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
             fmt = dot + 1;
     }
     if (fmt && bnb_report_format_parse(fmt, &o.format))
-        return uerr("report: --format must be md, html or json, got \"%s\"", fmt);
+        return bnb_usage_error("report: --format must be md, html or json, got \"%s\"", fmt);
     bnb_db *db = NULL;
     if ((rc = open_db(a.db, true, &db)) >= 0)
         return rc;
@@ -317,15 +299,15 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
         return rc;
     bool bym = a.nmachine > 0;
     if (bym && (a.nmachine != 2 || a.npos))
-        return uerr("compare: give two runs, or --machine X --machine Y (not both)");
+        return bnb_usage_error("compare: give two runs, or --machine X --machine Y (not both)");
     if (!bym && a.npos != 2)
-        return uerr("compare: give two runs A and B (see bnbench compare --help)");
+        return bnb_usage_error("compare: give two runs A and B (see bnbench compare --help)");
     int fmt = !strcmp(a.format, "text")   ? 0
               : !strcmp(a.format, "md")   ? 1
               : !strcmp(a.format, "json") ? 2
                                           : -1;
     if (fmt < 0)
-        return uerr("compare: --format must be text, md or json, got \"%s\"", a.format);
+        return bnb_usage_error("compare: --format must be text, md or json, got \"%s\"", a.format);
     bnb_db *db = NULL;
     if ((rc = open_db(a.db, true, &db)) >= 0)
         return rc;
@@ -352,18 +334,18 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
              ")");
     bnb_cmp_opts co = {.threshold = a.threshold};
     if (bnb_compare_runs(ca, na, cb, nb, &co, &rows, &nrows)) {
-        uerr("compare: out of memory");
+        bnb_usage_error("compare: out of memory");
         goto out;
     }
     if (fmt == 2) {
         char *j = bnb_compare_json(la, lb, rows, nrows, &co);
-        rc = j ? write_out("compare", a.output, j) : uerr("compare: out of memory");
+        rc = j ? write_out("compare", a.output, j) : bnb_usage_error("compare: out of memory");
         free(j);
         goto out;
     }
     FILE *f = a.output ? fopen(a.output, "w") : stdout;
     if (!f) {
-        uerr("compare: cannot write %s: %s", a.output, strerror(errno));
+        bnb_usage_error("compare: cannot write %s: %s", a.output, strerror(errno));
         goto out;
     }
     if (fmt == 1)
@@ -396,15 +378,16 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
     bool set = a.npos >= 1 && !strcmp(a.pos[0], "set");
     bool lst = a.npos >= 1 && !strcmp(a.pos[0], "list");
     if (!set && !lst)
-        return uerr("baseline: %s%s%s (subcommands: set NAME RUN, list)",
-                    a.npos ? "unknown subcommand \"" : "no subcommand given",
-                    a.npos ? a.pos[0] : "", a.npos ? "\"" : "");
+        return bnb_usage_error("baseline: %s%s%s (subcommands: set NAME RUN, list)",
+                               a.npos ? "unknown subcommand \"" : "no subcommand given",
+                               a.npos ? a.pos[0] : "", a.npos ? "\"" : "");
     if (set && a.npos != 3)
-        return uerr("baseline set: needs NAME and RUN (bnbench baseline set NAME RUN)");
+        return bnb_usage_error("baseline set: needs NAME and RUN (bnbench baseline set NAME RUN)");
     if (lst && a.npos != 1)
-        return uerr("baseline list: unexpected argument \"%s\"", a.pos[1]);
+        return bnb_usage_error("baseline list: unexpected argument \"%s\"", a.pos[1]);
     if (set && (!*a.pos[1] || strlen(a.pos[1]) > 64))
-        return uerr("baseline set: NAME must be 1 to 64 characters, got \"%s\"", a.pos[1]);
+        return bnb_usage_error("baseline set: NAME must be 1 to 64 characters, got \"%s\"",
+                               a.pos[1]);
     bnb_db *db = NULL;
     if ((rc = open_db(a.db, lst, &db)) >= 0)
         return rc;
@@ -543,7 +526,7 @@ int bnb_cmd_check(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (!a.baseline)
-        return uerr("check: which baseline? (bnbench check --baseline NAME)");
+        return bnb_usage_error("check: which baseline? (bnbench check --baseline NAME)");
     bnb_db *db = NULL;
     if ((rc = open_db(a.db, false, &db)) >= 0)
         return rc;
@@ -586,9 +569,9 @@ int bnb_cmd_history(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (a.npos != 1)
-        return uerr("history: which figure? (bnbench history CASE[:METRIC])");
+        return bnb_usage_error("history: which figure? (bnbench history CASE[:METRIC])");
     if (a.nmachine > 1)
-        return uerr("history: one --machine only");
+        return bnb_usage_error("history: one --machine only");
     char cas[BNB_NAME_MAX + 160], metric[64];
     bnb_figure_split(a.pos[0], cas, sizeof cas, metric, sizeof metric);
     bnb_db *db = NULL;
@@ -654,9 +637,9 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (a.npos != 1)
-        return uerr("publish: which file? (bnbench publish FILE --url URL)");
+        return bnb_usage_error("publish: which file? (bnbench publish FILE --url URL)");
     if (!a.url)
-        return uerr("publish: --url URL is required");
+        return bnb_usage_error("publish: --url URL is required");
     char err[BNB_ERR_MAX];
     long status = 0;
     if (bnb_publish_file(a.pos[0], a.url, a.method, a.timeout, &status, err, sizeof err)) {
@@ -676,7 +659,7 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (!a.output)
-        return uerr("_gen-db: -o PATH is required");
+        return bnb_usage_error("_gen-db: -o PATH is required");
     char err[BNB_ERR_MAX];
     if (bnb_gendb(a.output, (int)a.runs, err, sizeof err)) {
         fprintf(stderr, "bnbench: %s\n", err);

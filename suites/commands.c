@@ -13,6 +13,7 @@
  * Exit codes: 0 ok; 1 a target missed, a case failed, or the run was
  * interrupted; 2 usage or environment error (one line "bnbench: ...").
  */
+#include "suites/cli.h"
 #include "suites/commands.h"
 
 #include <errno.h>
@@ -36,32 +37,6 @@
 #include "suites/targets.h"
 
 #define DEFAULT_DB "bnbench.db"
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bnbench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return BNB_EXIT_USAGE;
-}
-
-/* Strict integer: the whole text, decimal, within [lo, hi]. */
-static bool parse_int(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
 
 static bool parse_seconds(const char *s, double *out)
 {
@@ -223,16 +198,16 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             a->case_re = optarg;
             break;
         case OPT_REPS:
-            if (!parse_int(optarg, 1, 1000000, &v))
-                return usage_error("--repetitions \"%s\": must be an integer from 1 to 1000000",
-                                   optarg);
+            if (!bnb_parse_long(optarg, 1, 1000000, &v))
+                return bnb_usage_error("--repetitions \"%s\": must be an integer from 1 to 1000000",
+                                       optarg);
             a->repetitions = v;
             a->have_reps = true;
             break;
         case OPT_MIN_TIME:
             if (!parse_seconds(optarg, &a->min_time))
-                return usage_error("--min-time \"%s\": must be a number of seconds from 0 to 60",
-                                   optarg);
+                return bnb_usage_error(
+                    "--min-time \"%s\": must be a number of seconds from 0 to 60", optarg);
             a->have_min_time = true;
             break;
         case OPT_QUICK:
@@ -255,18 +230,18 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             break;
         case OPT_DB:
             if (!*optarg)
-                return usage_error("--db needs a path");
+                return bnb_usage_error("--db needs a path");
             a->db = optarg;
             break;
         case OPT_MACHINE:
             if (!*optarg || strlen(optarg) >= sizeof(((bnb_run_info *)0)->machine_name))
-                return usage_error("--machine \"%s\": must be 1 to 63 characters", optarg);
+                return bnb_usage_error("--machine \"%s\": must be 1 to 63 characters", optarg);
             a->machine = optarg;
             break;
         case OPT_REASON:
             if (!bnb_reason_valid(optarg))
-                return usage_error("--reason \"%s\": must be nightly, pr, manual or confirm",
-                                   optarg);
+                return bnb_usage_error("--reason \"%s\": must be nightly, pr, manual or confirm",
+                                       optarg);
             a->reason = optarg;
             break;
         case OPT_SEED: {
@@ -274,7 +249,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             errno = 0;
             unsigned long long s = strtoull(optarg, &end, 0);
             if (errno || !*optarg || *end || optarg[0] == '-')
-                return usage_error("--seed \"%s\": must be a non-negative integer", optarg);
+                return bnb_usage_error("--seed \"%s\": must be a non-negative integer", optarg);
             a->seed = s;
             break;
         }
@@ -285,16 +260,16 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             fputs(usage_run, stdout);
             return BNB_EXIT_OK;
         case ':':
-            return usage_error("run: option \"%s\" needs a value (see bnbench run --help)",
-                               argv[optind - 1]);
+            return bnb_usage_error("run: option \"%s\" needs a value (see bnbench run --help)",
+                                   argv[optind - 1]);
         default:
-            return usage_error("run: unknown option \"%s\" (see bnbench run --help)",
-                               argv[optind - 1]);
+            return bnb_usage_error("run: unknown option \"%s\" (see bnbench run --help)",
+                                   argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("run: unexpected argument \"%s\" (see bnbench run --help)",
-                           argv[optind]);
+        return bnb_usage_error("run: unexpected argument \"%s\" (see bnbench run --help)",
+                               argv[optind]);
     return -1;
 }
 
@@ -403,7 +378,7 @@ int bnb_cmd_run(int argc, char **argv)
 
     /* 1. selection */
     if (bnb_select(a.suites, a.case_re, &sel, err, sizeof err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
     if (a.list) {
@@ -419,24 +394,24 @@ int bnb_cmd_run(int argc, char **argv)
     } else {
         char tried[2048];
         if (!find_default_targets(tpath, sizeof tpath, tried, sizeof tried)) {
-            usage_error("default targets file not found (looked at %s); pass --targets FILE",
-                        tried);
+            bnb_usage_error("default targets file not found (looked at %s); pass --targets FILE",
+                            tried);
             goto cleanup;
         }
     }
     if (bnb_targets_load(tpath, &ts, err, sizeof err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
     /* 3. topology and --cpus */
     if (bnb_topo_open(&topo, err, sizeof err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
     bnb_cpulist cpus;
     if (a.cpus) {
         if (bnb_cpus_parse(topo, a.cpus, &cpus, err, sizeof err) != 0) {
-            usage_error("%s", err);
+            bnb_usage_error("%s", err);
             goto cleanup;
         }
     } else {
@@ -445,7 +420,7 @@ int bnb_cmd_run(int argc, char **argv)
     /* 4. counters list (also tells whether PAPI starts) */
     bnb_counters *probe = NULL;
     if (bnb_counters_open(a.counters, a.multiplex, &probe, err, sizeof err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
     char papi_status[160];
@@ -454,7 +429,7 @@ int bnb_cmd_run(int argc, char **argv)
 
     /* 5. the DB: everything above was validated, nothing written yet */
     if (bnb_db_open(a.db, 0, &db, err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
 
@@ -463,7 +438,7 @@ int bnb_cmd_run(int argc, char **argv)
     bnb_timer_init(&timer);
     bnb_context_in cin = {.topo = topo, .timer = &timer, .papi_status = papi_status, .cpus = &cpus};
     if (bnb_context_collect(&cin, &ri, err, sizeof err) != 0) {
-        usage_error("%s", err);
+        bnb_usage_error("%s", err);
         goto cleanup;
     }
     bnb_uuid4(ri.uuid);
@@ -488,14 +463,14 @@ int bnb_cmd_run(int argc, char **argv)
     bnb_runner_run(&sel, topo, &cpus, &ro, &hooks, &out);
     have_outcome = true;
     if (!st.begun) {
-        usage_error("%s", out.error[0] ? out.error : "run could not start");
+        bnb_usage_error("%s", out.error[0] ? out.error : "run could not start");
         goto cleanup;
     }
 
     /* 8. targets */
     verdicts = calloc((size_t)(ts.n > 0 ? ts.n : 1), sizeof *verdicts);
     if (!verdicts) {
-        usage_error("out of memory evaluating targets");
+        bnb_usage_error("out of memory evaluating targets");
         bnb_db_end_run(db, st.run_id, BNB_RUN_FAILED, err);
         goto cleanup;
     }
@@ -571,16 +546,16 @@ int bnb_cmd_list(int argc, char **argv)
             fputs(usage_list, stdout);
             return BNB_EXIT_OK;
         } else
-            return usage_error("list: unknown option or missing value \"%s\" (see bnbench list "
-                               "--help)",
-                               argv[optind - 1]);
+            return bnb_usage_error("list: unknown option or missing value \"%s\" (see bnbench list "
+                                   "--help)",
+                                   argv[optind - 1]);
     }
     if (optind < argc)
-        return usage_error("list: unexpected argument \"%s\"", argv[optind]);
+        return bnb_usage_error("list: unexpected argument \"%s\"", argv[optind]);
     bnb_selection sel;
     char err[512];
     if (bnb_select(suites, case_re, &sel, err, sizeof err) != 0)
-        return usage_error("%s", err);
+        return bnb_usage_error("%s", err);
     const bnb_suite *cur = NULL;
     for (int i = 0; i < sel.n; i++) {
         if (sel.c[i].suite != cur) {
@@ -631,20 +606,20 @@ int bnb_cmd_topo(int argc, char **argv)
             fputs(usage_topo, stdout);
             return BNB_EXIT_OK;
         } else
-            return usage_error("topo: unknown option or missing value \"%s\" (see bnbench topo "
-                               "--help)",
-                               argv[optind - 1]);
+            return bnb_usage_error("topo: unknown option or missing value \"%s\" (see bnbench topo "
+                                   "--help)",
+                                   argv[optind - 1]);
     }
     if (optind < argc)
-        return usage_error("topo: unexpected argument \"%s\"", argv[optind]);
+        return bnb_usage_error("topo: unexpected argument \"%s\"", argv[optind]);
     bnb_topo *t = NULL;
     char err[512];
     if (bnb_topo_open(&t, err, sizeof err) != 0)
-        return usage_error("%s", err);
+        return bnb_usage_error("%s", err);
     int rc = BNB_EXIT_OK;
     bnb_cpulist l;
     if (spec && bnb_cpus_parse(t, spec, &l, err, sizeof err) != 0) {
-        rc = usage_error("%s", err);
+        rc = bnb_usage_error("%s", err);
         goto cleanup;
     }
     bnb_topo_summary s;
@@ -667,7 +642,7 @@ int bnb_cmd_topo(int argc, char **argv)
         printf("--cpus %s -> %s\n", spec, bnb_cpulist_format(&l, buf, sizeof buf));
         bnb_worker w;
         if (bnb_worker_start(&w, t, l.cpu[0], topo_worker, NULL, err, sizeof err) != 0) {
-            rc = usage_error("%s", err);
+            rc = bnb_usage_error("%s", err);
             goto cleanup;
         }
         bnb_worker_join(&w);
@@ -715,16 +690,16 @@ int bnb_cmd_counters(int argc, char **argv)
             fputs(usage_counters, stdout);
             return BNB_EXIT_OK;
         } else
-            return usage_error("counters: unknown option or missing value \"%s\" (see bnbench "
-                               "counters --help)",
-                               argv[optind - 1]);
+            return bnb_usage_error("counters: unknown option or missing value \"%s\" (see bnbench "
+                                   "counters --help)",
+                                   argv[optind - 1]);
     }
     if (optind < argc)
-        return usage_error("counters: unexpected argument \"%s\"", argv[optind]);
+        return bnb_usage_error("counters: unexpected argument \"%s\"", argv[optind]);
     char err[512], why[200];
     bnb_counters *ctr = NULL;
     if (bnb_counters_open(events, mux, &ctr, err, sizeof err) != 0)
-        return usage_error("%s", err);
+        return bnb_usage_error("%s", err);
     bool pmu = bnb_counters_pmu_present(why, sizeof why);
     printf("hardware PMU: %s%s%s\n", pmu ? "present" : "absent", pmu ? "" : " - ", pmu ? "" : why);
     const char *ps = bnb_counters_papi_status(ctr);

@@ -26,6 +26,7 @@
 #include "db/db.h"
 #include "db/export.h"
 #include "reports/cli.h"
+#include "suites/cli.h"
 #include "suites/bnb.h"
 #include "suites/commands.h"
 #include "suites/suite.h"
@@ -117,19 +118,6 @@ static const char usage_db[] = "usage: bnbench db check [--db PATH]\n"
                                "\n"
                                "  --db PATH    the SQLite store (default " DEFAULT_DB ")\n";
 
-/* One-line usage error, exit code 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bnbench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return BNB_EXIT_USAGE;
-}
-
 /* Common option parsing of the store commands: --db, --help, plus extra.
  * Returns -1 to go on, or an exit code. */
 typedef struct cmd_opts {
@@ -161,7 +149,7 @@ static int parse_cmd(const char *cmd, const char *usage, int argc, char **argv, 
             return BNB_EXIT_OK;
         case OPT_DB:
             if (!*optarg)
-                return usage_error("%s: --db needs a path, got \"\"", cmd);
+                return bnb_usage_error("%s: --db needs a path, got \"\"", cmd);
             o->db = optarg;
             break;
         case OPT_FORMAT:
@@ -181,24 +169,24 @@ static int parse_cmd(const char *cmd, const char *usage, int argc, char **argv, 
             errno = 0;
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || errno || v <= 0 || v > INT_MAX)
-                return usage_error("%s: --limit must be a positive integer, got \"%s\"", cmd,
-                                   optarg);
+                return bnb_usage_error("%s: --limit must be a positive integer, got \"%s\"", cmd,
+                                       optarg);
             o->limit = v;
             break;
         }
         case ':':
-            return usage_error("%s: option %s needs a value (see bnbench %s --help)", cmd,
-                               argv[optind - 1], cmd);
+            return bnb_usage_error("%s: option %s needs a value (see bnbench %s --help)", cmd,
+                                   argv[optind - 1], cmd);
         default:
         unknown:
-            return usage_error("%s: unknown option \"%s\" (see bnbench %s --help)", cmd,
-                               argv[optind - 1], cmd);
+            return bnb_usage_error("%s: unknown option \"%s\" (see bnbench %s --help)", cmd,
+                                   argv[optind - 1], cmd);
         }
     }
     for (int i = optind; i < argc; i++) {
         if (o->npos == max_pos)
-            return usage_error("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd,
-                               argv[i], cmd);
+            return bnb_usage_error("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd,
+                                   argv[i], cmd);
         o->pos[o->npos++] = argv[i];
     }
     return -1;
@@ -315,7 +303,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (o.npos != 1)
-        return usage_error("show: which run? (bnbench show RUN; RUN may be latest)");
+        return bnb_usage_error("show: which run? (bnbench show RUN; RUN may be latest)");
     bnb_db *db = NULL;
     if ((rc = open_ro(o.db, &db)) >= 0)
         return rc;
@@ -377,10 +365,10 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (o.npos != 1)
-        return usage_error("export: which run? (bnbench export RUN --format json|csv)");
+        return bnb_usage_error("export: which run? (bnbench export RUN --format json|csv)");
     bool json = !strcmp(o.format, "json");
     if (!json && strcmp(o.format, "csv"))
-        return usage_error("export: --format must be json or csv, got \"%s\"", o.format);
+        return bnb_usage_error("export: --format must be json or csv, got \"%s\"", o.format);
     bnb_db *db = NULL;
     if ((rc = open_ro(o.db, &db)) >= 0)
         return rc;
@@ -422,9 +410,9 @@ static int cmd_db(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (o.npos != 1 || strcmp(o.pos[0], "check"))
-        return usage_error("db: %s%s%s (the db command has one subcommand: check)",
-                           o.npos ? "unknown subcommand \"" : "no subcommand given",
-                           o.npos ? o.pos[0] : "", o.npos ? "\"" : "");
+        return bnb_usage_error("db: %s%s%s (the db command has one subcommand: check)",
+                               o.npos ? "unknown subcommand \"" : "no subcommand given",
+                               o.npos ? o.pos[0] : "", o.npos ? "\"" : "");
     bnb_db *db = NULL;
     if ((rc = open_ro(o.db, &db)) >= 0)
         return rc;
@@ -519,15 +507,15 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--db") || !strncmp(a, "--db=", 5)) {
             const char *v = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v || !*v)
-                return usage_error("--db needs a path (see bnbench --help)");
+                return bnb_usage_error("--db needs a path (see bnbench --help)");
             db = v;
             db_given = true;
             continue;
         }
-        return usage_error("unknown option \"%s\" (see bnbench --help)", a);
+        return bnb_usage_error("unknown option \"%s\" (see bnbench --help)", a);
     }
     if (i == argc)
-        return usage_error("no command given (see bnbench --help)");
+        return bnb_usage_error("no command given (see bnbench --help)");
     const char *name = argv[i];
     if (!strcmp(name, "help")) {
         if (i + 1 == argc) {
@@ -536,7 +524,8 @@ int main(int argc, char **argv)
         }
         const command *c = find_command(argv[i + 1]);
         if (!c)
-            return usage_error("help: unknown command \"%s\" (see bnbench --help)", argv[i + 1]);
+            return bnb_usage_error("help: unknown command \"%s\" (see bnbench --help)",
+                                   argv[i + 1]);
         if (c->usage) {
             fputs(c->usage, stdout);
             return BNB_EXIT_OK;
@@ -546,11 +535,11 @@ int main(int argc, char **argv)
     }
     const command *c = find_command(name);
     if (!c)
-        return usage_error("unknown command \"%s\" (see bnbench --help)", name);
+        return bnb_usage_error("unknown command \"%s\" (see bnbench --help)", name);
     /* a BN_KERNELS the library cannot honour would store runs of the wrong
      * kernel set under the asked-for name: stop instead */
     if (bn_kernels_init() != BN_OK)
-        return usage_error("%s", bn_last_error());
+        return bnb_usage_error("%s", bn_last_error());
     if (!strcmp(name, "run"))
         bnb_alloc_prepare_exec(argv);
     if (c->store_fn)
