@@ -143,7 +143,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
 
 $(BUILD)/tests/mt_%: tests/mt_%.c $(LIBA) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) -lm
+	$(CC) $(CFLAGS) -MMD -MP -Itests -o $@ $< $(LIBA) $(LDFLAGS) -lm
 
 # Each test binary runs on its own; ci/run-tests.sh prints one summary line.
 test: all $(RUN_TESTS)

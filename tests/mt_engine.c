@@ -19,32 +19,9 @@
 #include <string.h>
 
 #include "bitnet/bitnet.h"
-
-static int passed, failed;
-static _Atomic int errors; /* problems seen on worker threads */
+#include "mt.h"
 
 #define NTHREADS 4
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #cond,           \
-                    bn_last_error());                                                              \
-            atomic_fetch_add(&errors, 1);                                                          \
-        }                                                                                          \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    atomic_store(&errors, 0);
-    fn();
-    int e = atomic_load(&errors);
-    printf("%s %s\n", e ? "FAIL" : "ok  ", name);
-    if (e)
-        failed++;
-    else
-        passed++;
-}
 
 static void run_threads(void *(*fn)(void *), void *arg)
 {
@@ -233,10 +210,9 @@ int main(void)
         return 2;
     }
     printf("mt_engine: %d pool threads, %d caller threads\n", bn_threads_count(), NTHREADS);
-    run("shared tensor viewed and read from many threads", check_shared_views);
-    run("threads create, compute and free tensors", check_concurrent_ops);
-    run("pool blocks cross-freed between threads", check_pool_cross_free);
-    run("concurrent parallel-for regions", check_parallel_regions);
-    printf("mt_engine: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    mt_run("shared tensor viewed and read from many threads", check_shared_views);
+    mt_run("threads create, compute and free tensors", check_concurrent_ops);
+    mt_run("pool blocks cross-freed between threads", check_pool_cross_free);
+    mt_run("concurrent parallel-for regions", check_parallel_regions);
+    return mt_finish("mt_engine");
 }

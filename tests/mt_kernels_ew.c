@@ -17,32 +17,9 @@
 #include <string.h>
 
 #include "bitnet/bitnet.h"
-
-static int passed, failed;
-static _Atomic int errors;
+#include "mt.h"
 
 #define NTHREADS 3
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #cond,           \
-                    bn_last_error());                                                              \
-            atomic_fetch_add(&errors, 1);                                                          \
-        }                                                                                          \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    atomic_store(&errors, 0);
-    fn();
-    int e = atomic_load(&errors);
-    printf("%s %s\n", e ? "FAIL" : "ok  ", name);
-    if (e)
-        failed++;
-    else
-        passed++;
-}
 
 static bn_tensor *A, *B, *W, *Ysum, *Ymm, *Bat, *Ybat; /* inputs, single-thread results */
 
@@ -142,8 +119,8 @@ int main(void)
     }
     printf("mt_kernels_ew: %d pool threads, %d caller threads, kernels %s\n", bn_threads_count(),
            NTHREADS, bn_kernels_selected());
-    run("split element-wise ops and matmuls from several threads", check_concurrent_split_ops);
-    run("kernel set switched while ops run", check_select_while_running);
+    mt_run("split element-wise ops and matmuls from several threads", check_concurrent_split_ops);
+    mt_run("kernel set switched while ops run", check_select_while_running);
     bn_tensor_free(A);
     bn_tensor_free(B);
     bn_tensor_free(W);
@@ -151,6 +128,5 @@ int main(void)
     bn_tensor_free(Ymm);
     bn_tensor_free(Bat);
     bn_tensor_free(Ybat);
-    printf("mt_kernels_ew: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return mt_finish("mt_kernels_ew");
 }

@@ -16,21 +16,10 @@
 #include <string.h>
 
 #include "bitnet/bitnet.h"
-
-static int passed, failed;
-static _Atomic int errors;
+#include "mt.h"
 
 #define NTHREADS 3
 #define NOPS     6
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #cond,           \
-                    bn_last_error());                                                              \
-            atomic_fetch_add(&errors, 1);                                                          \
-        }                                                                                          \
-    } while (0)
 
 static bn_tensor *X, *Xh, *W, *Ref[NOPS]; /* inputs, single-thread results */
 
@@ -120,19 +109,11 @@ int main(void)
     }
     printf("mt_kernels_red: %d pool threads, %d caller threads, kernels %s\n", bn_threads_count(),
            NTHREADS, bn_kernels_selected());
-    atomic_store(&errors, 0);
-    check_concurrent_split_ops();
-    int e = atomic_load(&errors);
-    printf("%s %s\n", e ? "FAIL" : "ok  ", "split softmax, norms, reductions, gelu from threads");
-    if (e)
-        failed++;
-    else
-        passed++;
+    mt_run("split softmax, norms, reductions, gelu from threads", check_concurrent_split_ops);
     bn_tensor_free(X);
     bn_tensor_free(Xh);
     bn_tensor_free(W);
     for (int k = 0; k < NOPS; k++)
         bn_tensor_free(Ref[k]);
-    printf("mt_kernels_red: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return mt_finish("mt_kernels_red");
 }
