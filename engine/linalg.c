@@ -117,6 +117,18 @@ static bn_status la_check(const char *op, const char *what, const bn_tensor *t, 
     return BN_OK;
 }
 
+#define LA_TILE 32
+
+static int64_t la_max(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t la_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
 /* Number of matrices: the product of the first `lead` dims. */
 static int64_t la_count(const bn_tensor *t, int lead)
 {
@@ -158,16 +170,21 @@ static void la_load(const bn_tensor *t, int lead, int64_t b, bool vec, bool tran
     int64_t rs = t->strides[lead], cs = vec ? 0 : t->strides[lead + 1];
     int64_t off = la_boff(t, lead, b);
     const void *base = tensor__base(t);
-    for (int64_t j = 0; j < c; j++) {
-        for (int64_t i = 0; i < r; i++) {
-            int64_t src = off + i * rs + j * cs;
-            int64_t d = trans ? j + i * ld : i + j * ld;
-            if (t->dtype == BN_F64)
-                ((double *)dst)[d] = ((const double *)base)[src];
-            else
-                ((float *)dst)[d] = ((const float *)base)[src];
+    /* LA_TILE x LA_TILE tiles: one of the two sides is strided (a row-major
+     * tensor into a column-major copy), and a tile of it stays in L1 */
+    for (int64_t j0 = 0; j0 < c; j0 += LA_TILE)
+        for (int64_t i0 = 0; i0 < r; i0 += LA_TILE) {
+            int64_t j1 = la_min(c, j0 + LA_TILE), i1 = la_min(r, i0 + LA_TILE);
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++) {
+                    int64_t src = off + i * rs + j * cs;
+                    int64_t d = trans ? j + i * ld : i + j * ld;
+                    if (t->dtype == BN_F64)
+                        ((double *)dst)[d] = ((const double *)base)[src];
+                    else
+                        ((float *)dst)[d] = ((const float *)base)[src];
+                }
         }
-    }
 }
 
 /* Stores the r x c column-major src (ld; src^T when trans) into batch entry
@@ -178,16 +195,19 @@ static void la_store_tri(bn_tensor *out, int64_t b, int64_t r, int64_t c, const 
 {
     int64_t off = out->offset + b * r * c;
     void *base = tensor__base(out);
-    for (int64_t i = 0; i < r; i++) {
-        for (int64_t j = 0; j < c; j++) {
-            int64_t s = trans ? j + i * ld : i + j * ld;
-            bool zero = (tri == 'L' && j > i) || (tri == 'U' && j < i);
-            if (out->dtype == BN_F64)
-                ((double *)base)[off + i * c + j] = zero ? 0 : ((const double *)src)[s];
-            else
-                ((float *)base)[off + i * c + j] = zero ? 0 : ((const float *)src)[s];
+    for (int64_t i0 = 0; i0 < r; i0 += LA_TILE)
+        for (int64_t j0 = 0; j0 < c; j0 += LA_TILE) {
+            int64_t i1 = la_min(r, i0 + LA_TILE), j1 = la_min(c, j0 + LA_TILE);
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++) {
+                    int64_t s = trans ? j + i * ld : i + j * ld;
+                    bool zero = (tri == 'L' && j > i) || (tri == 'U' && j < i);
+                    if (out->dtype == BN_F64)
+                        ((double *)base)[off + i * c + j] = zero ? 0 : ((const double *)src)[s];
+                    else
+                        ((float *)base)[off + i * c + j] = zero ? 0 : ((const float *)src)[s];
+                }
         }
-    }
 }
 
 /* New contiguous tensor: the first `lead` dims of like, then ntail dims. */
@@ -220,16 +240,6 @@ static double la_eps(bn_dtype dt)
 static void *la_at(void *base, size_t es, int64_t elems)
 {
     return (char *)base + es * (size_t)elems;
-}
-
-static int64_t la_max(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
-static int64_t la_min(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
 }
 
 /* ---- QR ----------------------------------------------------------------- */

@@ -914,3 +914,70 @@ Test(linalg, f64_dtype_storage_and_cast)
     bn_tensor_free(f);
     bn_tensor_free(back);
 }
+
+/* ---- out of memory -------------------------------------------------------- */
+
+/* Every allocation of each function, made to fail in turn: the call returns
+ * BN_ERR_OOM with its outputs NULL, or succeeds (once k passes the number of
+ * allocations it makes), and no block is left behind either way. */
+Test(linalg, allocation_failures_leak_nothing)
+{
+    bn_pool *p = bn_pool_default();
+    int64_t s[2] = {70, 50}, sq[2] = {40, 40}, sb[2] = {40, 2};
+    double *v = randn(70 * 50, 900), *spd = make_spd(40, 40, 901), *bv = randn(80, 902);
+    bn_tensor *A = mk(BN_F64, 2, s, v), *S = mk(BN_F32, 2, sq, spd), *B = mk(BN_F32, 2, sb, bv);
+    size_t live0 = bn_pool_leak_report(p, NULL);
+    for (int op = 0; op < 7; op++) {
+        bool succeeded = false;
+        for (int64_t k = 0; k < 64 && !succeeded; k++) {
+            bn_tensor *o1 = NULL, *o2 = NULL, *o3 = NULL;
+            bn_pool_fail_after(p, k, 0);
+            bn_status st;
+            switch (op) {
+            case 0:
+                st = bn_qr(A, BN_QR_COMPLETE, &o1, &o2);
+                break;
+            case 1:
+                st = bn_svd(A, true, &o1, &o2, &o3);
+                break;
+            case 2:
+                st = bn_cholesky(S, &o1);
+                break;
+            case 3:
+                st = bn_lu(A, &o1, &o2);
+                break;
+            case 4:
+                st = bn_solve(S, B, &o1);
+                break;
+            case 5:
+                st = bn_det(S, &o1);
+                break;
+            default:
+                st = bn_lstsq(S, B, &o1);
+                break;
+            }
+            bn_pool_fail_after(p, -1, 0);
+            if (st == BN_OK) {
+                succeeded = true;
+                cr_assert_not_null(o1);
+            } else {
+                cr_assert_eq(st, BN_ERR_OOM, "op %d, k %lld: %s", op, (long long)k,
+                             bn_last_error());
+                cr_assert(o1 == NULL && o2 == NULL && o3 == NULL, "op %d: outputs left on error",
+                          op);
+            }
+            bn_tensor_free(o1);
+            bn_tensor_free(o2);
+            bn_tensor_free(o3);
+            cr_assert_eq(bn_pool_leak_report(p, NULL), live0, "op %d, k %lld: blocks leaked", op,
+                         (long long)k);
+        }
+        cr_assert(succeeded, "op %d never succeeded", op);
+    }
+    bn_tensor_free(A);
+    bn_tensor_free(S);
+    bn_tensor_free(B);
+    free(v);
+    free(spd);
+    free(bv);
+}
