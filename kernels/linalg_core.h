@@ -198,6 +198,23 @@ static T F(dot)(int64_t n, const T *x, const T *y)
     return (T)(s + la_hsum(&acc));
 }
 
+/* Dot product as double (no rounding to T). */
+static double F(ddot)(int64_t n, const T *x, const T *y)
+{
+    la_v8d acc = {0};
+    double s = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        la_v8d u, v;
+        F(ld8)(x + i, &u);
+        F(ld8)(y + i, &v);
+        acc += u * v;
+    }
+    for (; i < n; i++)
+        s += (double)x[i] * (double)y[i];
+    return s + la_hsum(&acc);
+}
+
 /* x.x, y.y and x.y in one pass, accumulated in double. */
 static void F(dot3)(int64_t n, const T *x, const T *y, double *xx, double *yy, double *xy)
 {
@@ -235,54 +252,56 @@ static void F(rot)(int64_t n, T *restrict x, T *restrict y, T c, T s)
 
 /* ---- Cholesky ----------------------------------------------------------- */
 
-/* Unblocked lower Cholesky of the n x n block (lower triangle read). Returns
+/* Unblocked upper Cholesky A = U^T U of the n x n block (upper triangle
+ * read); every step is a dot product of contiguous column pieces. Returns
  * -1 on success, else the index of the failing pivot (its value in *bad). */
-static int64_t F(potf2)(int64_t n, T *a, int64_t lda, double *bad)
+static int64_t F(potf2u)(int64_t n, T *a, int64_t lda, double *bad)
 {
     for (int64_t j = 0; j < n; j++) {
         T *cj = a + j * lda;
-        /* column j -= L[:, 0:j] * L[j, 0:j]^T, rows j..n */
-        for (int64_t k = 0; k < j; k++)
-            F(axpy_sub)(n - j, a[j + k * lda], a + j + k * lda, cj + j);
-        double d = (double)cj[j];
+        double d = (double)cj[j] - F(ddot)(j, cj, cj);
         if (!(d > 0) || !isfinite(d)) {
             *bad = d;
             return j;
         }
-        T r = (T)sqrt(d);
-        cj[j] = r;
-        T inv = (T)1 / r;
-        for (int64_t i = j + 1; i < n; i++)
-            cj[i] *= inv;
+        double r = sqrt(d);
+        cj[j] = (T)r;
+        for (int64_t i = j + 1; i < n; i++) {
+            T *ci = a + i * lda;
+            ci[j] = (T)(((double)ci[j] - F(ddot)(j, cj, ci)) / r);
+        }
     }
     return -1;
 }
 
-/* Left-looking blocked Cholesky (lower). Same return as potf2. */
-static int64_t F(potrf)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad)
+/*
+ * Blocked upper Cholesky A = U^T U (upper triangle read; LAPACK potrf 'U').
+ * A row-major matrix read as column-major is its transpose, so this is the
+ * lower Cholesky of a row-major matrix with no transposition at all: the
+ * engine uses it that way. Same return as potf2u.
+ */
+static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad)
 {
     for (int64_t j = 0; j < n; j += NB) {
         int64_t jb = n - j < NB ? n - j : NB;
         T *a11 = a + j + j * lda;
-        /* A11 -= L10 L10^T */
-        GEMM(ctx, jb, jb, j, -1, a + j, 1, lda, a + j, lda, 1, 1, a11, 1, lda);
-        int64_t r = F(potf2)(jb, a11, lda, bad);
+        /* A11 -= U01^T U01, U01 = A[0:j, j:j+jb] */
+        GEMM(ctx, jb, jb, j, -1, a + j * lda, lda, 1, a + j * lda, 1, lda, 1, a11, 1, lda);
+        int64_t r = F(potf2u)(jb, a11, lda, bad);
         if (r >= 0)
             return j + r;
-        int64_t m2 = n - j - jb;
-        if (m2 <= 0)
+        int64_t n2 = n - j - jb;
+        if (n2 <= 0)
             continue;
-        T *a21 = a + j + jb + j * lda;
-        /* A21 -= L20 L10^T */
-        GEMM(ctx, m2, jb, j, -1, a + j + jb, 1, lda, a + j, lda, 1, 1, a21, 1, lda);
-        /* A21 = A21 L11^-T: column c -= sum_{k<c} col k * L11[c, k], then / L11[c, c] */
-        for (int64_t c = 0; c < jb; c++) {
-            T *xc = a21 + c * lda;
-            for (int64_t k = 0; k < c; k++)
-                F(axpy_sub)(m2, a11[c + k * lda], a21 + k * lda, xc);
-            T inv = (T)1 / a11[c + c * lda];
-            for (int64_t i = 0; i < m2; i++)
-                xc[i] *= inv;
+        T *a12 = a + j + (j + jb) * lda;
+        /* A12 -= U01^T U02 */
+        GEMM(ctx, jb, n2, j, -1, a + j * lda, lda, 1, a + (j + jb) * lda, 1, lda, 1, a12, 1, lda);
+        /* A12 = U11^-T A12: forward substitution down each column */
+        for (int64_t c = 0; c < n2; c++) {
+            T *x = a12 + c * lda;
+            for (int64_t q = 0; q < jb; q++)
+                x[q] =
+                    (T)(((double)x[q] - F(ddot)(q, a11 + q * lda, x)) / (double)a11[q + q * lda]);
         }
     }
     return -1;
@@ -666,7 +685,7 @@ static void F(complete_basis)(int64_t m, T *u, const int64_t *fill, int64_t nfil
 
 #ifndef BNK_LA_TABLE
 #define BNK_LA_ENTRIES_(S)                                                                         \
-    .potrf##S = potrf##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,        \
+    .potrfu##S = potrfu##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,      \
     .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .jacobi##S = jacobi##S,                            \
     .complete_basis##S = complete_basis##S, .gemm##S = gemm##S
 /* Defines `const bnk_linalg sym` from the static routines of both types. */
