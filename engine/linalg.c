@@ -352,7 +352,8 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
         return st;
     bn_tensor *out = NULL;
     void *w = la_alloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
-    if (!w) {
+    void *work = la_alloc(bn_dtype_size(a->dtype) * (size_t)(BNK_LA_NB * (2 * BNK_LA_NB + n)));
+    if (!w || !work) {
         st = bn_error(BN_ERR_OOM, "cholesky: cannot allocate a %lldx%lld workspace", (long long)n,
                       (long long)n);
         goto cleanup;
@@ -365,7 +366,7 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
          * with the same transposed read (no transposition either way) */
         la_load(a, lead, b, false, true, w, n);
         double bad = 0;
-        int64_t j = LA_K(&e, is64, potrfu, &e.ctx, n, w, n, &bad);
+        int64_t j = LA_K(&e, is64, potrfu, &e.ctx, n, w, n, &bad, work);
         if (j >= 0) {
             char wb[48];
             st = bn_error(BN_ERR_NOT_SPD,
@@ -383,6 +384,7 @@ cleanup:
     }
     *l = out;
     la_free(w);
+    la_free(work);
     la_env_free(&e);
     return st;
 }

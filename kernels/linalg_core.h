@@ -198,23 +198,6 @@ static T F(dot)(int64_t n, const T *x, const T *y)
     return (T)(s + la_hsum(&acc));
 }
 
-/* Dot product as double (no rounding to T). */
-static double F(ddot)(int64_t n, const T *x, const T *y)
-{
-    la_v8d acc = {0};
-    double s = 0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        la_v8d u, v;
-        F(ld8)(x + i, &u);
-        F(ld8)(y + i, &v);
-        acc += u * v;
-    }
-    for (; i < n; i++)
-        s += (double)x[i] * (double)y[i];
-    return s + la_hsum(&acc);
-}
-
 /* x.x, y.y and x.y in one pass, accumulated in double. */
 static void F(dot3)(int64_t n, const T *x, const T *y, double *xx, double *yy, double *xy)
 {
@@ -252,24 +235,24 @@ static void F(rot)(int64_t n, T *restrict x, T *restrict y, T c, T s)
 
 /* ---- Cholesky ----------------------------------------------------------- */
 
-/* Unblocked upper Cholesky A = U^T U of the n x n block (upper triangle
- * read); every step is a dot product of contiguous column pieces. Returns
- * -1 on success, else the index of the failing pivot (its value in *bad). */
-static int64_t F(potf2u)(int64_t n, T *a, int64_t lda, double *bad)
+/* Unblocked lower Cholesky of the n x n column-major block l (ldl = n),
+ * column by column with axpy updates (left-looking). Returns -1 on success,
+ * else the index of the failing pivot (its value in *bad). */
+static int64_t F(potf2l)(int64_t n, T *l, double *bad)
 {
     for (int64_t j = 0; j < n; j++) {
-        T *cj = a + j * lda;
-        double d = (double)cj[j] - F(ddot)(j, cj, cj);
+        T *cj = l + j * n;
+        for (int64_t k = 0; k < j; k++)
+            F(axpy_sub)(n - j, l[j + k * n], l + j + k * n, cj + j);
+        double d = (double)cj[j];
         if (!(d > 0) || !isfinite(d)) {
             *bad = d;
             return j;
         }
-        double r = sqrt(d);
-        cj[j] = (T)r;
-        for (int64_t i = j + 1; i < n; i++) {
-            T *ci = a + i * lda;
-            ci[j] = (T)(((double)ci[j] - F(ddot)(j, cj, ci)) / r);
-        }
+        T r = (T)sqrt(d), inv = (T)1 / r;
+        cj[j] = r;
+        for (int64_t i = j + 1; i < n; i++)
+            cj[i] *= inv;
     }
     return -1;
 }
@@ -278,31 +261,52 @@ static int64_t F(potf2u)(int64_t n, T *a, int64_t lda, double *bad)
  * Blocked upper Cholesky A = U^T U (upper triangle read; LAPACK potrf 'U').
  * A row-major matrix read as column-major is its transpose, so this is the
  * lower Cholesky of a row-major matrix with no transposition at all: the
- * engine uses it that way. Same return as potf2u.
+ * engine uses it that way. Per block: the trailing update of the diagonal
+ * block and of the block row are GEMMs; the diagonal block is factored as
+ * L = U11^T in a small column-major scratch (axpy loops); the block row is
+ * then L^-1 A12, with L^-1 formed by forward substitution (jb^3/3 flops) so
+ * the n x jb x jb product is a GEMM too. work: NB * (2 NB + n) elements.
+ * Returns -1 on success, else the index of the failing pivot (value in *bad).
  */
-static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad)
+static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad, T *work)
 {
+    T *l = work, *li = l + NB * NB, *w = li + NB * NB;
     for (int64_t j = 0; j < n; j += NB) {
         int64_t jb = n - j < NB ? n - j : NB;
         T *a11 = a + j + j * lda;
         /* A11 -= U01^T U01, U01 = A[0:j, j:j+jb] */
         GEMM(ctx, jb, jb, j, -1, a + j * lda, lda, 1, a + j * lda, 1, lda, 1, a11, 1, lda);
-        int64_t r = F(potf2u)(jb, a11, lda, bad);
-        if (r >= 0)
-            return j + r;
+        /* l = A11^T restricted to the lower triangle (= A11's upper one) */
+        for (int64_t c = 0; c < jb; c++)
+            for (int64_t r = c; r < jb; r++)
+                l[r + c * jb] = a11[c + r * lda];
+        int64_t bad_at = F(potf2l)(jb, l, bad);
+        if (bad_at >= 0)
+            return j + bad_at;
+        for (int64_t c = 0; c < jb; c++) /* U11 = l^T */
+            for (int64_t r = c; r < jb; r++)
+                a11[c + r * lda] = l[r + c * jb];
         int64_t n2 = n - j - jb;
         if (n2 <= 0)
             continue;
         T *a12 = a + j + (j + jb) * lda;
         /* A12 -= U01^T U02 */
         GEMM(ctx, jb, n2, j, -1, a + j * lda, lda, 1, a + (j + jb) * lda, 1, lda, 1, a12, 1, lda);
-        /* A12 = U11^-T A12: forward substitution down each column */
-        for (int64_t c = 0; c < n2; c++) {
-            T *x = a12 + c * lda;
-            for (int64_t q = 0; q < jb; q++)
-                x[q] =
-                    (T)(((double)x[q] - F(ddot)(q, a11 + q * lda, x)) / (double)a11[q + q * lda]);
+        /* li = l^-1 (lower), column c by forward substitution on e_c */
+        for (int64_t c = 0; c < jb; c++) {
+            T *x = li + c * jb;
+            for (int64_t r = 0; r < jb; r++)
+                x[r] = r == c ? 1 : 0;
+            for (int64_t k = c; k < jb; k++) {
+                x[k] /= l[k + k * jb];
+                F(axpy_sub)(jb - k - 1, x[k], l + k + 1 + k * jb, x + k + 1);
+            }
         }
+        /* A12 = li A12 (through w: GEMM's C must not alias B) */
+        GEMM(ctx, jb, n2, jb, 1, li, 1, jb, a12, 1, lda, 0, w, 1, jb);
+        for (int64_t c = 0; c < n2; c++)
+            for (int64_t r = 0; r < jb; r++)
+                a12[r + c * lda] = w[r + c * jb];
     }
     return -1;
 }
