@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bitnet/kernels.h"
 #include "collectors/counters.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -290,29 +291,19 @@ static bool vm_detect(char *vendor, size_t cap)
     return false;
 }
 
-/* The kernel set libbitnet's registry picks: BN_KERNELS when set, otherwise
- * the best ISA the CPU has (the registry's rule in DESIGN.md). */
+/* The kernel set libbitnet's registry runs (bitnet/kernels.h) and how it
+ * was chosen: "BN_KERNELS" (forced by the environment), "bn_kernels_select"
+ * (forced by the program) or "cpuid" (automatic). */
 static void kernels_selected(char *buf, size_t cap, const char **source)
 {
-    const char *env = getenv("BN_KERNELS");
-    if (env && *env) {
-        snprintf(buf, cap, "%s", env);
+    snprintf(buf, cap, "%s", bn_kernels_selected());
+    const char *how = bn_kernels_how();
+    if (strncmp(how, "forced (BN_KERNELS", 18) == 0)
         *source = "BN_KERNELS";
-        return;
-    }
-    *source = "cpuid";
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
-        snprintf(buf, cap, "avx512");
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        snprintf(buf, cap, "avx2");
+    else if (bn_kernels_forced())
+        *source = "bn_kernels_select";
     else
-        snprintf(buf, cap, "ref");
-#else
-    snprintf(buf, cap, "ref");
-#endif
+        *source = "cpuid";
 }
 
 static void compiler_flags(char *buf, size_t cap)

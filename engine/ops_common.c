@@ -116,19 +116,24 @@ static void pieces_range(void *vctx, int64_t begin, int64_t end, int tid)
     }
 }
 
-void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx)
+void ops__for_pieces_grain(const bn_iter *it, int64_t grain, ops_piece_fn fn, void *ctx)
 {
     int64_t numel = it->rows_left * it->inner;
     if (numel <= 0)
         return;
     pieces_job job = {.it = it, .fn = fn, .ctx = ctx};
-    if (numel < 2 * OPS_PAR_GRAIN) {
+    if (numel < 2 * grain) {
         pieces_range(&job, 0, numel, 0);
         return;
     }
     /* the work is done on the caller even when the pool cannot start, so a
      * start failure does not change the result */
-    (void)bn_parallel_for(numel, OPS_PAR_GRAIN, pieces_range, &job);
+    (void)bn_parallel_for(numel, grain, pieces_range, &job);
+}
+
+void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx)
+{
+    ops__for_pieces_grain(it, OPS_PAR_GRAIN, fn, ctx);
 }
 
 void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_t n, float *dst)
@@ -181,8 +186,13 @@ static bool byte_extent(const bn_tensor *t, uintptr_t *lo, uintptr_t *hi)
         last += (t->shape[d] - 1) * t->strides[d];
     const bn_dtype_traits *tr = bn_dtype_info(t->dtype);
     uintptr_t base = (uintptr_t)tensor__base(t);
-    *lo = base + (uintptr_t)(t->offset / tr->block) * tr->block_bytes;
-    *hi = base + (uintptr_t)(last / tr->block + 1) * tr->block_bytes;
+    if (tr->block == 1) { /* every unpacked dtype: no division on the op path */
+        *lo = base + (uintptr_t)t->offset * tr->block_bytes;
+        *hi = base + (uintptr_t)(last + 1) * tr->block_bytes;
+    } else {
+        *lo = base + (uintptr_t)(t->offset / tr->block) * tr->block_bytes;
+        *hi = base + (uintptr_t)(last / tr->block + 1) * tr->block_bytes;
+    }
     return true;
 }
 

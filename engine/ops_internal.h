@@ -34,6 +34,9 @@ typedef void (*ops_piece_fn)(void *ctx, const bn_iter *it, const int64_t *pos, i
  * outputs). A pool that fails to start leaves the work done on the caller.
  */
 void ops__for_pieces(const bn_iter *it, ops_piece_fn fn, void *ctx);
+/* The same with pieces of at least `grain` (>= 1) elements, parallel from
+ * 2 * grain elements on (matmul walks its batch of matrices this way). */
+void ops__for_pieces_grain(const bn_iter *it, int64_t grain, ops_piece_fn fn, void *ctx);
 
 /* Shape as "[2,3]" in a caller buffer; for messages. */
 typedef struct ops_shape_str {
@@ -94,6 +97,27 @@ void ops__copy_raw(const bn_tensor *src, bn_tensor *dst);
 /* A new contiguous tensor of dtype dt holding src's values, unrecorded
  * (temporaries of the ops themselves). */
 bn_status ops__contig_copy(const bn_tensor *src, bn_dtype dt, bn_tensor **out);
+
+/*
+ * Reductions and normalisations split their independent units (result
+ * elements, lanes) the same way: at least 2 * OPS_PAR_GRAIN elements of work
+ * run over the thread pool in chunks of about OPS_PAR_GRAIN elements, each
+ * unit computed exactly as serially, so results do not depend on the thread
+ * count. They find a unit's row with ops__iter_row.
+ */
+/* Element positions (one per operand) of row `row` of a freshly initialised
+ * iterator, as bn_iter_next reaches them; 0 <= row < it->rows_left. */
+static inline void ops__iter_row(const bn_iter *it, int64_t row, int64_t *pos)
+{
+    for (int k = 0; k < it->nops; k++)
+        pos[k] = it->base[k];
+    for (int d = it->ndim - 2; d >= 0; d--) {
+        int64_t i = row % it->shape[d];
+        row /= it->shape[d];
+        for (int k = 0; k < it->nops; k++)
+            pos[k] += i * it->strides[k][d];
+    }
+}
 
 /* Normalises axis into [0, ndim); BN_ERR_ARG naming op and the axis range. */
 bn_status ops__axis(bn_op op, int ndim, int axis, int *out);

@@ -150,14 +150,46 @@ static bn_status gemm_one(const bnk_gemm_impl *impl, int64_t M, int64_t N, int64
     return BN_OK;
 }
 
+/* The batch walk of a matmul: every matrix of the batch is one "element" of
+ * the iterator over the batch dims (pos[k]: the matrix origin of operand k). */
+typedef struct batch_job {
+    const bnk_table *k;
+    const bnk_gemm_impl *impl; /* NULL: the table's reference gemm */
+    int64_t M, N, K, sam, sak, sbk, sbn, sym, syn;
+    const float *ab, *bb;
+    float *yb;
+    _Atomic int status; /* first error (BN_ERR_OOM) */
+} batch_job;
+
+static void batch_piece(void *ctx, const bn_iter *it, const int64_t *pos, int64_t m)
+{
+    batch_job *g = ctx;
+    for (int64_t j = 0; j < m; j++) {
+        const float *pa = g->ab + pos[1] + j * it->istride[1];
+        const float *pb = g->bb + pos[2] + j * it->istride[2];
+        float *pc = g->yb + pos[0] + j * it->istride[0];
+        if (!g->impl) {
+            g->k->gemm_f32(g->M, g->N, g->K, pa, g->sam, g->sak, pb, g->sbk, g->sbn, pc, g->sym,
+                           g->syn);
+            continue;
+        }
+        bn_status st = gemm_one(g->impl, g->M, g->N, g->K, pa, g->sam, g->sak, pb, g->sbk, g->sbn,
+                                pc, g->sym, g->syn);
+        if (st) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&g->status, &zero, (int)st);
+        }
+    }
+}
+
 /* f32 operands, f32 y of the result shape, no overlap. With the reference
  * kernel set each matrix goes to the table's gemm (double accumulation);
- * otherwise to the packed GEMM of the same ISA (kernels/gemm.h). */
+ * otherwise to the packed GEMM of the same ISA (kernels/gemm.h). Matrices
+ * big enough are split inside (gemm_one); a batch of smaller ones is spread
+ * over the thread pool a few matrices per piece. */
 static bn_status matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y)
 {
-    const bnk_table *k = bnk_active();
     bnk_isa isa = bnk_active_isa();
-    const bnk_gemm_impl *impl = isa == BNK_ISA_REF ? NULL : bnk_gemm_find(bnk_isa_name(isa));
     int nb = y->ndim - 2;
     int64_t sa[BN_MAX_DIMS], sb[BN_MAX_DIMS];
     bn_tensor ah = *a, bh = *b; /* batch part only; headers are not retained */
@@ -169,28 +201,39 @@ static bn_status matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y
     int64_t offs[3] = {y->offset, a->offset, b->offset};
     bn_iter it;
     bn_iter_init(&it, nb, y->shape, 3, strides, offs);
-    int64_t M = y->shape[nb], N = y->shape[nb + 1], K = a->shape[a->ndim - 1];
-    int64_t sam = a->strides[a->ndim - 2], sak = a->strides[a->ndim - 1];
-    int64_t sbk = b->strides[b->ndim - 2], sbn = b->strides[b->ndim - 1];
-    int64_t sym = y->strides[nb], syn = y->strides[nb + 1];
-    const float *ab = tensor__base(a), *bb = tensor__base(b);
-    float *yb = tensor__base(y);
     if (bn_tensor_numel(y) == 0)
         return BN_OK;
-    while (bn_iter_next(&it)) {
-        for (int64_t j = 0; j < it.inner; j++) {
-            const float *pa = ab + it.pos[1] + j * it.istride[1];
-            const float *pb = bb + it.pos[2] + j * it.istride[2];
-            float *pc = yb + it.pos[0] + j * it.istride[0];
-            if (!impl) {
-                k->gemm_f32(M, N, K, pa, sam, sak, pb, sbk, sbn, pc, sym, syn);
-                continue;
-            }
-            bn_status st = gemm_one(impl, M, N, K, pa, sam, sak, pb, sbk, sbn, pc, sym, syn);
-            if (st)
-                return st;
-        }
-    }
+    batch_job g = {
+        .k = bnk_active(),
+        .impl = isa == BNK_ISA_REF ? NULL : bnk_gemm_find(bnk_isa_name(isa)),
+        .M = y->shape[nb],
+        .N = y->shape[nb + 1],
+        .K = a->shape[a->ndim - 1],
+        .sam = a->strides[a->ndim - 2],
+        .sak = a->strides[a->ndim - 1],
+        .sbk = b->strides[b->ndim - 2],
+        .sbn = b->strides[b->ndim - 1],
+        .sym = y->strides[nb],
+        .syn = y->strides[nb + 1],
+        .ab = tensor__base(a),
+        .bb = tensor__base(b),
+        .yb = tensor__base(y),
+    };
+    atomic_init(&g.status, BN_OK);
+    /* matrices per piece: enough flops that a piece is worth a thread. A
+     * matrix big enough for gemm_one to split itself gets a grain no batch
+     * reaches, so the batch is walked serially and each product split. */
+    double flops = 2.0 * (double)g.M * (double)g.N * (double)(g.K ? g.K : 1);
+    int64_t grain = flops >= MATMUL_PAR_FLOPS ? INT64_MAX / 4 : (int64_t)(MATMUL_PAR_FLOPS / flops);
+    if (grain < 1)
+        grain = 1;
+    ops__for_pieces_grain(&it, grain, batch_piece, &g);
+    bn_status st = (bn_status)atomic_load(&g.status);
+    if (st)
+        return bn_error(st,
+                        "matmul: out of memory for the GEMM packing buffers (M=%lld, N=%lld, "
+                        "K=%lld)",
+                        (long long)g.M, (long long)g.N, (long long)g.K);
     return BN_OK;
 }
 

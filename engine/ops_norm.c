@@ -6,7 +6,7 @@
  * the lanes are enumerated with bn_iter over the shape with that axis
  * collapsed, and each lane is passed to the kernel with the axis stride, so
  * no input is copied. f16/bf16 lanes are widened into an f32 scratch row,
- * normalised there and rounded back.
+ * normalised there and rounded back. Many lanes run over the thread pool.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +41,45 @@ static void run_lane(const lane_op *l, int64_t n, const float *x, int64_t sx, fl
     }
 }
 
-/* Applies l to every lane of x along axis ax, writing y (same shape). */
+/* Lanes of one run: a fresh iterator over the shape with the axis collapsed,
+ * whose rows hold it.inner lanes each. */
+typedef struct lane_job {
+    const lane_op *l;
+    bn_iter it;
+    int64_t n, sx, sy;
+    const bn_tensor *x;
+    bn_tensor *y;
+    float *scratch; /* n floats per thread (f16/bf16), else NULL */
+} lane_job;
+
+/* bn_parallel_for body (also the serial path): lanes [begin, end) */
+static void run_lane_range(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const lane_job *j = ctx;
+    const void *xb = tensor__base(j->x);
+    void *yb = tensor__base(j->y);
+    float *scratch = j->scratch ? j->scratch + (size_t)tid * (size_t)j->n : NULL;
+    int64_t pos[2], r = begin / j->it.inner, c = begin % j->it.inner;
+    ops__iter_row(&j->it, r, pos);
+    for (int64_t lane = begin; lane < end; lane++, c++) {
+        if (c == j->it.inner) { /* next row of lanes */
+            c = 0;
+            ops__iter_row(&j->it, ++r, pos);
+        }
+        int64_t py = pos[0] + c * j->it.istride[0], px = pos[1] + c * j->it.istride[1];
+        if (j->x->dtype == BN_F32) {
+            run_lane(j->l, j->n, (const float *)xb + px, j->sx, (float *)yb + py, j->sy);
+        } else {
+            ops__load_f32(j->x->dtype, xb, px, j->sx, j->n, scratch);
+            run_lane(j->l, j->n, scratch, 1, scratch, 1);
+            ops__store_f32(j->y->dtype, yb, py, j->sy, j->n, scratch);
+        }
+    }
+}
+
+/* Applies l to every lane of x along axis ax, writing y (same shape). Many
+ * lanes of enough total work run over the thread pool, a lane per task unit
+ * (each lane computed exactly as serially). */
 static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tensor *y)
 {
     int64_t n = x->shape[ax];
@@ -52,31 +90,25 @@ static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tens
         shape[d] = d == ax ? 1 : x->shape[d];
     const int64_t *strides[2] = {y->strides, x->strides};
     int64_t offs[2] = {y->offset, x->offset};
-    bn_iter it;
-    bn_iter_init(&it, x->ndim, shape, 2, strides, offs);
-    int64_t sx = x->strides[ax], sy = y->strides[ax];
-    const void *xb = tensor__base(x);
-    void *yb = tensor__base(y);
-    float *scratch = NULL;
+    lane_job j = {.l = l, .n = n, .sx = x->strides[ax], .sy = y->strides[ax], .x = x, .y = y};
+    bn_iter_init(&j.it, x->ndim, shape, 2, strides, offs);
+    int64_t lanes = j.it.rows_left * j.it.inner;
+    bool par = lanes >= 2 && lanes * n >= 2 * OPS_PAR_GRAIN;
+    int nthreads = par ? bn_threads_count() : 1;
     if (x->dtype != BN_F32) {
-        scratch = malloc((size_t)n * sizeof *scratch);
-        if (!scratch)
+        j.scratch = malloc((size_t)n * (size_t)nthreads * sizeof *j.scratch);
+        if (!j.scratch)
             return bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
                             bn_op_name(l->op), (long long)n);
     }
-    while (bn_iter_next(&it)) {
-        for (int64_t j = 0; j < it.inner; j++) {
-            int64_t px = it.pos[1] + j * it.istride[1], py = it.pos[0] + j * it.istride[0];
-            if (x->dtype == BN_F32) {
-                run_lane(l, n, (const float *)xb + px, sx, (float *)yb + py, sy);
-            } else {
-                ops__load_f32(x->dtype, xb, px, sx, n, scratch);
-                run_lane(l, n, scratch, 1, scratch, 1);
-                ops__store_f32(y->dtype, yb, py, sy, n, scratch);
-            }
-        }
+    if (par) {
+        int64_t grain = (OPS_PAR_GRAIN + n - 1) / n;
+        /* a pool that cannot start runs everything on the caller */
+        (void)bn_parallel_for(lanes, grain, run_lane_range, &j);
+    } else {
+        run_lane_range(&j, 0, lanes, 0);
     }
-    free(scratch);
+    free(j.scratch);
     return BN_OK;
 }
 

@@ -9,6 +9,10 @@
  * the values are gathered row-major into an f32 scratch row first, so the
  * pairwise summation order is the same either way.
  *
+ * Many result elements of enough total work are computed over the thread
+ * pool, each exactly as serially (a single long reduction stays on the
+ * caller).
+ *
  * Integer inputs (sum, min, max, argmin, argmax) are reduced exactly in
  * 64-bit integers here, not through the float kernels. Integer sums return
  * i32 and wrap as two's complement, like add.
@@ -137,6 +141,66 @@ static int64_t reduce_int(const reduce_plan *p, const bn_tensor *a, int64_t base
     return (p->op == BN_OP_ARGMIN || p->op == BN_OP_ARGMAX) ? besti : best;
 }
 
+/* One reduction call: result elements are independent, so ranges of them
+ * can run on different threads (each with its own scratch row). */
+typedef struct reduce_job {
+    const reduce_plan *p;
+    const bn_tensor *a;
+    bn_tensor *y;
+    bn_dtype ydt;
+    bool is_int, is_arg, in_place;
+    bn_iter inner, outer; /* fresh iterators over the reduced / kept dims */
+    float *scratch;       /* rlen floats per thread, or NULL */
+    int64_t rlen;
+} reduce_job;
+
+/* bn_parallel_for body (also the serial path): result elements [begin, end) */
+static void reduce_range(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const reduce_job *job = ctx;
+    const reduce_plan *p = job->p;
+    const int64_t *istr[1] = {p->istrides};
+    void *yb = tensor__base(job->y);
+    const void *ab = tensor__base(job->a);
+    float *scratch = job->scratch ? job->scratch + (size_t)tid * (size_t)job->rlen : NULL;
+    if (begin >= end) /* also: no result elements, where outer.inner may be 0 */
+        return;
+    int64_t pos, row = begin / job->outer.inner, j = begin % job->outer.inner;
+    ops__iter_row(&job->outer, row, &pos);
+    for (int64_t k = begin; k < end; k++, j++) {
+        if (j == job->outer.inner) { /* next row of results */
+            j = 0;
+            ops__iter_row(&job->outer, ++row, &pos);
+        }
+        int64_t base = pos + j * job->outer.istride[0];
+        if (job->is_int) {
+            int64_t v = reduce_int(p, job->a, base);
+            if (job->ydt == BN_I32)
+                ((int32_t *)yb)[k] = (int32_t)v;
+            else
+                ((int8_t *)yb)[k] = (int8_t)v;
+            continue;
+        }
+        double v;
+        if (job->in_place) {
+            v = reduce_row(p, p->r, (const float *)ab + base, job->inner.istride[0]);
+        } else {
+            bn_iter g;
+            bn_iter_init(&g, p->ninner, p->ishape, 1, istr, &base);
+            int64_t m = 0;
+            while (bn_iter_next(&g)) {
+                ops__load_f32(job->a->dtype, ab, g.pos[0], g.istride[0], g.inner, scratch + m);
+                m += g.inner;
+            }
+            v = reduce_row(p, p->r, scratch, 1);
+        }
+        if (job->is_arg)
+            ((int32_t *)yb)[k] = (int32_t)v;
+        else
+            tensor__store(job->ydt, yb, k, v);
+    }
+}
+
 static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int *axes,
                              bool keepdims, int ddof, bn_tensor **out)
 {
@@ -173,53 +237,30 @@ static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int 
 
     /* Can the reduced dims be read in place as one strided f32 row? */
     const int64_t *istr[1] = {p.istrides};
-    bn_iter inner;
-    bn_iter_init(&inner, p.ninner, p.ishape, 1, istr, NULL);
-    bool in_place = a->dtype == BN_F32 && inner.rows_left <= 1;
-    if (!is_int && !in_place && bn_tensor_numel(y) > 0) {
-        scratch = malloc((size_t)(p.r ? p.r : 1) * sizeof *scratch);
+    reduce_job job = {.p = &p, .a = a, .y = y, .ydt = ydt, .is_int = is_int, .is_arg = is_arg};
+    bn_iter_init(&job.inner, p.ninner, p.ishape, 1, istr, NULL);
+    job.in_place = a->dtype == BN_F32 && job.inner.rows_left <= 1;
+    const int64_t *ostr[1] = {p.ostrides};
+    bn_iter_init(&job.outer, p.nouter, p.oshape, 1, ostr, &a->offset);
+    int64_t nout = bn_tensor_numel(y);
+    bool par = nout >= 2 && nout * p.r >= 2 * OPS_PAR_GRAIN;
+    int nthreads = par ? bn_threads_count() : 1;
+    if (!is_int && !job.in_place && nout > 0) {
+        job.rlen = p.r ? p.r : 1;
+        scratch = malloc((size_t)job.rlen * (size_t)nthreads * sizeof *scratch);
         if (!scratch) {
             st = bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
                           bn_op_name(op), (long long)p.r);
             goto free_y;
         }
+        job.scratch = scratch;
     }
-
-    const int64_t *ostr[1] = {p.ostrides};
-    bn_iter outer;
-    bn_iter_init(&outer, p.nouter, p.oshape, 1, ostr, &a->offset);
-    void *yb = tensor__base(y);
-    const void *ab = tensor__base(a);
-    int64_t k = 0;
-    while (bn_iter_next(&outer)) {
-        for (int64_t j = 0; j < outer.inner; j++, k++) {
-            int64_t base = outer.pos[0] + j * outer.istride[0];
-            if (is_int) {
-                int64_t v = reduce_int(&p, a, base);
-                if (ydt == BN_I32)
-                    ((int32_t *)yb)[k] = (int32_t)v;
-                else
-                    ((int8_t *)yb)[k] = (int8_t)v;
-                continue;
-            }
-            double v;
-            if (in_place) {
-                v = reduce_row(&p, p.r, (const float *)ab + base, inner.istride[0]);
-            } else {
-                bn_iter g;
-                bn_iter_init(&g, p.ninner, p.ishape, 1, istr, &base);
-                int64_t m = 0;
-                while (bn_iter_next(&g)) {
-                    ops__load_f32(a->dtype, ab, g.pos[0], g.istride[0], g.inner, scratch + m);
-                    m += g.inner;
-                }
-                v = reduce_row(&p, p.r, scratch, 1);
-            }
-            if (is_arg)
-                ((int32_t *)yb)[k] = (int32_t)v;
-            else
-                tensor__store(ydt, yb, k, v);
-        }
+    if (par) {
+        int64_t grain = p.r >= OPS_PAR_GRAIN ? 1 : (OPS_PAR_GRAIN + p.r - 1) / (p.r ? p.r : 1);
+        /* a pool that cannot start runs everything on the caller */
+        (void)bn_parallel_for(nout, grain, reduce_range, &job);
+    } else {
+        reduce_range(&job, 0, nout, 0);
     }
     free(scratch);
     ops__record(op, y, y, a, NULL);

@@ -28,6 +28,11 @@
  *           shifts at the end. n > 1 (prefill): 4 weight rows x up to 6
  *           activation rows of accumulators; each unpacked weight vector
  *           feeds 6 vpdpbusd.
+ *   amx     AMX-INT8 TDPBUSD tiles for n >= 16 (kernels/x86/avx512/
+ *           ternary_amx.c), avx512 below. Offered only when CPUID has
+ *           AMX-TILE and AMX-INT8 and Linux grants the tile data state
+ *           (arch_prctl(ARCH_REQ_XCOMP_PERM)); otherwise reported not
+ *           available with the reason (e.g. on AMD Zen 4, which has no AMX).
  *
  * Activation kernels: absmax(K, x) = max |x[k]| (NaN not expected: callers
  * check finiteness); quant(K, x, mul, q) writes q[k] = clamp(rne(x[k] * mul),
@@ -48,7 +53,7 @@ typedef float (*bnk_absmax_fn)(int64_t K, const float *x);
 typedef int32_t (*bnk_act_quant_fn)(int64_t K, const float *x, float mul, int8_t *q);
 
 typedef struct bnk_ternary_impl {
-    const char *name; /* "ref", "avx2", "avx512" (the BN_KERNELS spelling) */
+    const char *name; /* "ref", "avx2", "avx512", "amx" (the BN_KERNELS spelling) */
     int (*available)(void);
     bnk_t2k_gemm_fn gemm;
     bnk_absmax_fn absmax;
@@ -59,6 +64,7 @@ typedef enum bnk_ternary_isa {
     BNK_TERNARY_REF = 0,
     BNK_TERNARY_AVX2,
     BNK_TERNARY_AVX512,
+    BNK_TERNARY_AMX,
     BNK_TERNARY_ISA_COUNT
 } bnk_ternary_isa;
 
@@ -66,8 +72,9 @@ extern const bnk_ternary_impl bnk_ternary_impls[BNK_TERNARY_ISA_COUNT];
 
 /* The set called name, or NULL when unknown (check ->available()). */
 const bnk_ternary_impl *bnk_ternary_find(const char *name);
-/* The set in use: BN_KERNELS (ref | avx2 | avx512) when set and available on
- * this CPU, else the best available. Decided once; thread-safe. */
+/* The set in use, following the engine's active kernel set (bnk_active_isa:
+ * BN_KERNELS or bn_kernels_select): ref -> ref, avx2 -> avx2, avx512 -> amx,
+ * each stepping down to the next set this CPU has. Thread-safe, cheap. */
 const bnk_ternary_impl *bnk_ternary_active(void);
 
 /* sum of x[0..K) */
@@ -87,6 +94,16 @@ void bnk_t2k_gemm_avx512(int64_t M, int64_t n, int64_t K, const uint8_t *w, cons
                          int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
 float bnk_absmax_avx512(int64_t K, const float *x);
 int32_t bnk_act_quant_avx512(int64_t K, const float *x, float mul, int8_t *q);
+
+/* AMX-INT8 set: tiles for n >= BNK_AMX_MIN_N, the avx512 kernel below that.
+ * Activation kernels are avx512's. */
+#define BNK_AMX_MIN_N 16
+void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
+                      int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
+/* Why the amx set is or is not available here: "available", or the reason
+ * ("CPU lacks AMX-TILE/AMX-INT8 (CPUID)", "kernel refused tile data
+ * permission (arch_prctl: ...)"). Requests the permission on first call. */
+const char *bnk_ternary_amx_status(void);
 
 /* Peak probe: `blocks` x BNK_VNNI_PEAK_PER_BLOCK independent zmm vpdpbusd
  * (64 multiply-adds each) on 10 accumulators; returns their sum (8 * 64 *

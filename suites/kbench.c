@@ -184,8 +184,7 @@ static double call(const kstate *s, const bnk_table *t, float *y)
         t->binary_f32[d->op](n, s->a, 1, s->b, 1, y, 1);
         return 0;
     case KK_MULADD:
-        t->binary_f32[BN_OP_MUL](n, s->a, 1, s->b, 1, y, 1);
-        t->binary_f32[BN_OP_ADD](n, y, 1, s->c, 1, y, 1);
+        t->fma_f32(n, s->a, 1, s->b, 1, s->c, 1, y, 1); /* a*b + c rounded once */
         return 0;
     case KK_UN:
         t->unary_f32[d->op](n, s->a, 1, y, 1);
@@ -219,7 +218,7 @@ static double exact(const kstate *s, int64_t i)
     case BN_OP_ADD:
         return x + s->b[i];
     case BN_OP_MUL:
-        return d->kind == KK_MULADD ? (double)(float)(x * s->b[i]) + s->c[i] : x * s->b[i];
+        return d->kind == KK_MULADD ? (double)fmaf(s->a[i], s->b[i], s->c[i]) : x * s->b[i];
     case BN_OP_EXP:
         return exp(x);
     case BN_OP_GELU:

@@ -69,11 +69,12 @@ int64_t bnb_klevel_elems(bnb_klevel l);
  * outlive the case), named as above; name and params are set from arg. */
 void bnb_kcase_def(const bnb_kcase_arg *arg, bnb_case_def *def);
 
-#define BNB_KCASE(a, nm, lv, refp)                                                                 \
+#define BNB_KCASE(a, nm, lv, refp, sq)                                                             \
     {                                                                                              \
         .name = nm, .nparams = (refp) ? 2 : 1, .params = {{"cache", lv}, {"table", "ref"}},        \
         .code_version = "1", .arg = a, .setup = bnb_kcase_setup, .verify = bnb_kcase_verify,       \
-        .run = bnb_kcase_run, .metrics = bnb_kcase_metrics, .teardown = bnb_kcase_teardown         \
+        .run = bnb_kcase_run, .metrics = bnb_kcase_metrics, .teardown = bnb_kcase_teardown,        \
+        .skip_quick = (sq)                                                                         \
     }
 
 /* The callbacks (for static case tables via BNB_KCASE). */

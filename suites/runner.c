@@ -89,8 +89,9 @@ int bnb_runner_measure(const bnb_selected *sc, const bnb_case_env *env, const bn
         fail_case(out, BNB_CASE_SKIPPED, "", err[0] ? err : "not available here");
         return 0;
     }
-    if (d->large && env->quick) {
-        fail_case(out, BNB_CASE_SKIPPED, "", "large operands: not run under --quick");
+    if (o->quick && d->skip_quick) {
+        fail_case(out, BNB_CASE_SKIPPED, "",
+                  "a long case, not run with --quick (run without --quick to measure it)");
         return 0;
     }
     if (d->setup && d->setup(env, d->arg, &state, err, sizeof err) != 0) {

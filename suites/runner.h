@@ -4,7 +4,8 @@
  * tear-down; on a worker thread the runner creates and pins itself.
  *
  * Per case (bnb_runner_measure):
- *   1. available() false  -> status skipped (reason), nothing timed
+ *   1. available() false  -> status skipped (reason), nothing timed; so is a
+ *      case marked skip_quick under --quick
  *   2. setup() untimed; an error -> status failed (message), never timed
  *   3. verify() once, before any timing; a wrong answer -> status failed
  *   4. warm-up: one untimed call of run(state, 1)

@@ -54,12 +54,14 @@ typedef struct bnb_case_def {
     const char *code_version;         /* bump when the timed region changes */
     const void *arg;                  /* constant data for the callbacks */
     bool (*available)(const void *arg, char *why, size_t cap);
-    bool large; /* operands too big for a short run: skipped under --quick */
     int (*setup)(const bnb_case_env *env, const void *arg, void **state, char *err, size_t cap);
     int (*verify)(void *state, char *err, size_t cap);
     void (*run)(void *state, int64_t iters);
     int (*metrics)(void *state, bnb_case_result *r);
     void (*teardown)(void *state);
+    /* A long case --quick leaves out: stored as skipped, with the reason,
+     * so a quick run stays short and says what it did not measure. */
+    bool skip_quick;
 } bnb_case_def;
 
 typedef struct bnb_suite {

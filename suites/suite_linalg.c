@@ -400,7 +400,7 @@ static int la_metrics(void *state, bnb_case_result *r)
      .params = {{"n", ns}},                                                                        \
      .code_version = "1",                                                                          \
      .arg = &(const la_arg){op, impl, si, f64},                                                    \
-     .large = si > 2,                                                                              \
+     .skip_quick = si > 2,                                                                         \
      .setup = la_setup,                                                                            \
      .verify = la_verify,                                                                          \
      .run = la_run,                                                                                \

@@ -9,13 +9,16 @@
  *                                  X [tokens, in], W [out, in] row-major (W
  *                                  read transposed, no copy)
  *   impl: engine (bnk_gemm_best(): the packed AVX-512 / AVX2 GEMM of
- *   kernels/gemm.h) | openblas (cblas_sgemm, openblas_set_num_threads(1)).
- *   Each shape's openblas case runs just before its engine case.
+ *   kernels/gemm.h, called directly) | bn_matmul (the engine's op,
+ *   bn_matmul_out on tensors wrapping the same buffers, the thread pool set
+ *   to 1 thread for the case: what a user of libbitnet gets, dispatch
+ *   included) | openblas (cblas_sgemm, openblas_set_num_threads(1)).
+ *   Each shape's openblas case runs first. n = 2048 is left out by --quick.
  *
  *   :gflops = 2 M N K / median / 1e9 (DESIGN.md), on both;
  *   :pct_peak = gflops / the best peak/fma/<isa>:gflops of the run x 100,
- *   when the peak suite ran first; engine only: :vs_openblas = engine
- *   gflops / openblas gflops of the same shape.
+ *   when the peak suite ran first; engine and bn_matmul: :vs_openblas =
+ *   their gflops / openblas gflops of the same shape.
  *
  * Verification, once per case before timing (both implementations): with
  * the tolerance of gemm.h, |C - AB|_ij <= 2 (K + 2) eps_f32 (|A||B|)_ij,
@@ -30,11 +33,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/ops.h"
+#include "bitnet/tensor.h"
+#include "bitnet/threads.h"
+#include "bitnet/views.h"
 #include "gemm.h"
 #include "suites/suite.h"
 
+typedef enum mm_impl { MM_ENGINE, MM_OPENBLAS, MM_BN } mm_impl;
+
 typedef struct mm_arg {
-    bool openblas;
+    mm_impl impl;
     bool linear; /* Y = X W^T; else square C = A B */
     int64_t m, n, k;
 } mm_arg;
@@ -44,6 +53,8 @@ typedef struct mm_state {
     const bnb_case_env *env;
     const bnk_gemm_impl *impl;
     float *a, *b, *c; /* a: M x K row-major; b: K x N row-major, or W: N x K (linear) */
+    bn_tensor *ta, *tb, *tc, *tbt; /* bn_matmul: views over a, b, c; tbt = W^T (linear) */
+    int threads_before;            /* bn_matmul: pool size to restore */
 } mm_state;
 
 static void mm_teardown(void *state)
@@ -51,6 +62,12 @@ static void mm_teardown(void *state)
     mm_state *s = state;
     if (!s)
         return;
+    bn_tensor_free(s->ta);
+    bn_tensor_free(s->tb);
+    bn_tensor_free(s->tc);
+    bn_tensor_free(s->tbt);
+    if (s->threads_before > 0)
+        bn_threads_set(s->threads_before);
     free(s->a);
     free(s->b);
     free(s->c);
@@ -96,8 +113,30 @@ static int mm_setup(const bnb_case_env *env, const void *arg, void **state, char
     for (int64_t i = 0; i < a->k * a->n; i++)
         s->b[i] = (float)rng_unit(&z);
     memset(s->c, 0, (size_t)(a->m * a->n) * sizeof(float));
-    if (a->openblas)
+    if (a->impl == MM_OPENBLAS)
         openblas_set_num_threads(1);
+    if (a->impl == MM_BN) {
+        const int64_t sa[2] = {a->m, a->k}, sc[2] = {a->m, a->n};
+        const int64_t sb[2] = {a->linear ? a->n : a->k, a->linear ? a->k : a->n};
+        size_t fa = sizeof(float);
+        if (bn_tensor_wrap(BN_F32, 2, sa, NULL, s->a, (size_t)(a->m * a->k) * fa, NULL, NULL,
+                           &s->ta) != BN_OK ||
+            bn_tensor_wrap(BN_F32, 2, sb, NULL, s->b, (size_t)(a->k * a->n) * fa, NULL, NULL,
+                           &s->tb) != BN_OK ||
+            bn_tensor_wrap(BN_F32, 2, sc, NULL, s->c, (size_t)(a->m * a->n) * fa, NULL, NULL,
+                           &s->tc) != BN_OK ||
+            (a->linear && bn_transpose(s->tb, 0, 1, &s->tbt) != BN_OK)) {
+            snprintf(err, cap, "wrapping the operands: %s", bn_last_error());
+            mm_teardown(s);
+            return -1;
+        }
+        s->threads_before = bn_threads_count();
+        if (bn_threads_set(1) != BN_OK) {
+            snprintf(err, cap, "bn_threads_set(1): %s", bn_last_error());
+            mm_teardown(s);
+            return -1;
+        }
+    }
     *state = s;
     return 0;
 }
@@ -107,7 +146,9 @@ static bn_status mm_call(mm_state *s)
 {
     const mm_arg *a = s->arg;
     int M = (int)a->m, N = (int)a->n, K = (int)a->k;
-    if (a->openblas) {
+    if (a->impl == MM_BN)
+        return bn_matmul_out(s->ta, a->linear ? s->tbt : s->tb, s->tc);
+    if (a->impl == MM_OPENBLAS) {
         if (a->linear)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, s->a, K, s->b, K,
                         0.0f, s->c, N);
@@ -137,7 +178,9 @@ static int mm_verify(void *state, char *err, size_t cap)
     const mm_arg *a = s->arg;
     const int64_t M = a->m, N = a->n, K = a->k;
     const double f = 2.0 * (double)(K + 2) * EPS32;
-    const char *who = a->openblas ? "openblas" : s->impl->name;
+    const char *who = a->impl == MM_OPENBLAS ? "openblas"
+                      : a->impl == MM_BN     ? "bn_matmul"
+                                             : s->impl->name;
     int rc = -1;
     double *x = NULL, *bx = NULL;
     if (mm_call(s) != BN_OK) {
@@ -236,10 +279,13 @@ static int mm_metrics(void *state, bnb_case_result *r)
             return -1;
         m->timing = BNB_TIMING_RATE;
     }
-    if (!a->openblas) {
+    if (a->impl == MM_BN && !bnb_case_add_metric(r, "threads", "count", 1, false))
+        return -1;
+    if (a->impl != MM_OPENBLAS) {
         char peer[BNB_NAME_MAX + 200], full[BNB_NAME_MAX + 160];
         bnb_case_fullname(r, full, sizeof full); /* matmul/engine/... -> matmul/openblas/... */
-        snprintf(peer, sizeof peer, "matmul/openblas/%s", full + strlen("matmul/engine/"));
+        snprintf(peer, sizeof peer, "matmul/openblas/%s",
+                 strchr(full + strlen("matmul/"), '/') + 1);
         const bnb_metric *o = bnb_env_metric(s->env, peer, "gflops");
         if (o && o->value > 0) {
             if (!(m = bnb_case_add_metric(r, "vs_openblas", "x", gf / o->value, true)))
@@ -255,11 +301,13 @@ static int mm_metrics(void *state, bnb_case_result *r)
 }
 
 #define SQ_ARGS(n)                                                                                 \
-    static const mm_arg sq_o_##n = {true, false, n, n, n};                                         \
-    static const mm_arg sq_e_##n = {false, false, n, n, n};
+    static const mm_arg sq_o_##n = {MM_OPENBLAS, false, n, n, n};                                  \
+    static const mm_arg sq_e_##n = {MM_ENGINE, false, n, n, n};                                    \
+    static const mm_arg sq_b_##n = {MM_BN, false, n, n, n};
 #define LIN_ARGS(out, t)                                                                           \
-    static const mm_arg li_o_##out##_##t = {true, true, t, out, 2560};                             \
-    static const mm_arg li_e_##out##_##t = {false, true, t, out, 2560};
+    static const mm_arg li_o_##out##_##t = {MM_OPENBLAS, true, t, out, 2560};                      \
+    static const mm_arg li_e_##out##_##t = {MM_ENGINE, true, t, out, 2560};                        \
+    static const mm_arg li_b_##out##_##t = {MM_BN, true, t, out, 2560};
 
 SQ_ARGS(64)
 SQ_ARGS(256)
@@ -277,25 +325,24 @@ LIN_ARGS(6912, 128)
     .code_version = "1", .setup = mm_setup, .verify = mm_verify, .run = mm_run,                    \
     .metrics = mm_metrics, .teardown = mm_teardown
 
-#define SQ(n)                                                                                      \
-    {.name = "openblas/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_o_##n, MM_CB},      \
+#define SQ1(impl, id, n, sq)                                                                       \
     {                                                                                              \
-        .name = "engine/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_e_##n, MM_CB       \
+        .name = impl "/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_##id##_##n,         \
+        .skip_quick = sq, MM_CB                                                                    \
+    }
+#define SQ(n, sq) SQ1("openblas", o, n, sq), SQ1("engine", e, n, sq), SQ1("bn_matmul", b, n, sq)
+#define LIN1(impl, id, out, t)                                                                     \
+    {                                                                                              \
+        .name = impl "/linear", .nparams = 3,                                                      \
+        .params = {{"in", "2560"}, {"out", #out}, {"tokens", #t}}, .arg = &li_##id##_##out##_##t,  \
+        MM_CB                                                                                      \
     }
 #define LIN(out, t)                                                                                \
-    {.name = "openblas/linear",                                                                    \
-     .nparams = 3,                                                                                 \
-     .params = {{"in", "2560"}, {"out", #out}, {"tokens", #t}},                                    \
-     .arg = &li_o_##out##_##t,                                                                     \
-     MM_CB},                                                                                       \
-    {                                                                                              \
-        .name = "engine/linear", .nparams = 3,                                                     \
-        .params = {{"in", "2560"}, {"out", #out}, {"tokens", #t}}, .arg = &li_e_##out##_##t, MM_CB \
-    }
+    LIN1("openblas", o, out, t), LIN1("engine", e, out, t), LIN1("bn_matmul", b, out, t)
 
 static const bnb_case_def mm_cases[] = {
-    SQ(64),        SQ(256),        SQ(512),      SQ(1024),      SQ(2048),       LIN(2560, 1),
-    LIN(2560, 32), LIN(2560, 128), LIN(6912, 1), LIN(6912, 32), LIN(6912, 128),
+    SQ(64, false), SQ(256, false), SQ(512, false), SQ(1024, false), SQ(2048, true), LIN(2560, 1),
+    LIN(2560, 32), LIN(2560, 128), LIN(6912, 1),   LIN(6912, 32),   LIN(6912, 128),
 };
 
 const bnb_suite bnb_suite_matmul = {
@@ -305,6 +352,6 @@ const bnb_suite bnb_suite_matmul = {
     .in_default = true,
     .cases = mm_cases,
     .ncases = (int)(sizeof mm_cases / sizeof mm_cases[0]),
-    .peers = "engine,openblas",
+    .peers = "engine,bn_matmul,openblas",
     .peer_metrics = "gflops",
 };

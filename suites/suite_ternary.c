@@ -10,9 +10,9 @@
  *
  *   t2k/<set>     bnk_t2k_gemm_<set> (kernels/ternary.h) on the t2k packed
  *                 weights, int8 activations, int32 results: ref (n = 1 only:
- *                 it is a scalar loop), avx2, avx512 (VNNI). Sets the CPU
- *                 lacks are skipped with the reason. AMX is not among them:
- *                 see kernels/ternary.h.
+ *                 it is a scalar loop), avx2, avx512 (VNNI), amx (AMX-INT8
+ *                 tiles for n >= 16). Sets the CPU lacks are skipped with the
+ *                 reason (amx: CPUID or the kernel's tile permission).
  *   t2k/active    the set the engine uses (BN_KERNELS or the best), at the
  *                 target shapes 2560x2560 and 4096x4096: the figure the
  *                 targets read.
@@ -90,6 +90,10 @@ static bool t_available(const void *arg, char *why, size_t cap)
     if (c->kind != K_T2K || strcmp(c->set, "active") == 0)
         return true;
     const bnk_ternary_impl *impl = bnk_ternary_find(c->set);
+    if (impl && impl == &bnk_ternary_impls[BNK_TERNARY_AMX] && !impl->available()) {
+        snprintf(why, cap, "kernel set amx not available: %s", bnk_ternary_amx_status());
+        return false;
+    }
     if (!impl || !impl->available()) {
         snprintf(why, cap, "kernel set %s not available on this CPU (CPUID)", c->set);
         return false;
@@ -369,6 +373,7 @@ static int t_metrics(void *state, bnb_case_result *r)
 #define AT_N(M, K, N)                                                                              \
     TC("t2k/avx2", K_T2K, "avx2", M, K, N)                                                         \
     TC("t2k/avx512", K_T2K, "avx512", M, K, N)                                                     \
+    TC("t2k/amx", K_T2K, "amx", M, K, N)                                                           \
     TC("f32/engine", K_F32, "", M, K, N)                                                           \
     TC("f32/openblas", K_BLAS, "", M, K, N)                                                        \
     TC("bitlinear", K_BITLINEAR, "", M, K, N)

@@ -386,3 +386,34 @@ Test(matmul, packing_buffer_out_of_memory_is_reported)
     bn_tensor_free(a);
     bn_tensor_free(b);
 }
+
+Test(matmul, batch_of_small_products_spread_over_threads)
+{
+    /* 300 products of 24x33x20: each below the split threshold, together
+     * far above it, so the batch itself is cut into pieces; b is broadcast
+     * (a 2-D operand) and a's matrices are transposed views */
+    int64_t sat[3] = {300, 33, 24}, sb[2] = {33, 20};
+    bn_tensor *a0 = tt_rand(BN_F32, 3, sat, 91, -1, 1), *b = tt_rand(BN_F32, 2, sb, 92, -1, 1), *a;
+    cr_assert_eq(bn_transpose(a0, 1, 2, &a), BN_OK);
+    bn_tensor *y = mm(a, b);
+    cr_assert_eq(y->shape[0], 300);
+    const float *pa = bn_tensor_data(a0), *pb = bn_tensor_data(b), *py = bn_tensor_data(y);
+    for (int64_t m = 0; m < 300; m++)
+        for (int64_t i = 0; i < 24; i++)
+            for (int64_t j = 0; j < 20; j++) {
+                double s = 0, as = 0;
+                for (int64_t k = 0; k < 33; k++) {
+                    double p = (double)pa[m * 33 * 24 + k * 24 + i] * pb[k * 20 + j];
+                    s += p;
+                    as += fabs(p);
+                }
+                double got = py[(m * 24 + i) * 20 + j];
+                cr_assert(tt_close(BN_F32, got, s, 1, gemm_tol(33, as)),
+                          "batch %lld [%lld,%lld] = %.9g, want %.12g", (long long)m, (long long)i,
+                          (long long)j, got, s);
+            }
+    bn_tensor_free(y);
+    bn_tensor_free(a);
+    bn_tensor_free(a0);
+    bn_tensor_free(b);
+}

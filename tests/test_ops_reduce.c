@@ -9,8 +9,10 @@
  *   sum, mean, var, std, norm2, prod: 1 ulp + 1e-12 * sum|x| (double
  *     accumulation, one rounding to f32);
  *   min, max, argmin, argmax, integer reductions: exact;
- *   softmax, rmsnorm, layernorm: 1 ulp + 1e-12; log_softmax: 1 ulp +
- *     1e-12 * (|x - max| + 1);
+ *   rmsnorm, layernorm: 1 ulp + 1e-12; softmax: 2 ulp + 1e-12 (the SIMD
+ *     sets' f32 exp, kernels/x86/x86_red.h; the reference is within 1 ulp);
+ *   log_softmax: 1 ulp + 1e-12 * (|x - max| + 1) + 2^-22 (the SIMD sets'
+ *     log of a sum of f32 exponentials);
  *   f16/bf16 results: 1 ulp of the dtype.
  */
 #include <stdlib.h>
@@ -452,7 +454,7 @@ static void check_softmax(const bn_tensor *x, int axis, bool logf, double ulps)
             s += expl(bn_tensor_get_flat(x, base + j * inner) - m);
         long double xv = bn_tensor_get_flat(x, i);
         long double ref = logf ? (xv - m) - logl(s) : expl(xv - m) / s;
-        double abs_tol = logf ? 1e-12 * (double)(fabsl(xv - m) + 1) : 1e-12;
+        double abs_tol = logf ? 1e-12 * (double)(fabsl(xv - m) + 1) + 0x1.0p-22 : 1e-12;
         double got = bn_tensor_get_flat(y, i);
         cr_assert(tt_close(x->dtype, got, ref, ulps, abs_tol), "%s %s[%lld] = %.9g, want %.12Lg",
                   bn_dtype_name(x->dtype), logf ? "log_softmax" : "softmax", (long long)i, got,
@@ -467,7 +469,7 @@ Test(softmax, random_every_axis_f32_f16_bf16)
     bn_tensor *x;
     cr_assert_eq(bn_tensor_rand(BN_F32, 3, shape, 41, BN_RAND_NORMAL, 0, 4, &x), BN_OK);
     for (int ax = -3; ax < 3; ax++) {
-        check_softmax(x, ax, false, 1);
+        check_softmax(x, ax, false, 2);
         check_softmax(x, ax, true, 1);
     }
     bn_tensor_free(x);
@@ -484,7 +486,7 @@ Test(softmax, random_every_axis_f32_f16_bf16)
         mem[i] = cosf((float)i) * 10.0f;
     int64_t tshape[2] = {5, 7}, tstr[2] = {1, 5};
     bn_tensor *xt = tt_wrap_f32(mem, 35, 2, tshape, tstr);
-    check_softmax(xt, 1, false, 1);
+    check_softmax(xt, 1, false, 2);
     check_softmax(xt, 0, true, 1);
     bn_tensor_free(xt);
 }

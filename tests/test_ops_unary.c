@@ -6,7 +6,9 @@
  *
  * Tolerances (|got - exact| <= k ulp of the result's dtype):
  *   f32: neg, abs, relu 0; sqrt, relu2 0.5 (correctly rounded);
- *        exp, log, rsqrt, sin, cos, tanh, sigmoid, gelu, gelu_tanh, silu 1.
+ *        exp, log, rsqrt, sin, cos 1; tanh, sigmoid, silu, gelu_tanh 2;
+ *        gelu 2.5 (the SIMD sets' bounds, kernels/x86/x86_red.h; the
+ *        reference is within 1 ulp of every one).
  *   f16, bf16: 1 ulp for every op (computed in f32, rounded once more).
  */
 #include "ops_test.h"
@@ -88,14 +90,14 @@ typedef struct unary_case {
 } unary_case;
 
 static const unary_case cases[] = {
-    {BN_OP_NEG, r_neg, 0, false},    {BN_OP_ABS, r_abs, 0, false},
-    {BN_OP_EXP, r_exp, 1, false},    {BN_OP_LOG, r_log, 1, true},
-    {BN_OP_SQRT, r_sqrt, 0.5, true}, {BN_OP_RSQRT, r_rsqrt, 1, true},
-    {BN_OP_SIN, r_sin, 1, false},    {BN_OP_COS, r_cos, 1, false},
-    {BN_OP_TANH, r_tanh, 1, false},  {BN_OP_SIGMOID, r_sigmoid, 1, false},
-    {BN_OP_RELU, r_relu, 0, false},  {BN_OP_RELU2, r_relu2, 0.5, false},
-    {BN_OP_GELU, r_gelu, 1, false},  {BN_OP_GELU_TANH, r_gelu_tanh, 1, false},
-    {BN_OP_SILU, r_silu, 1, false},
+    {BN_OP_NEG, r_neg, 0, false},     {BN_OP_ABS, r_abs, 0, false},
+    {BN_OP_EXP, r_exp, 1, false},     {BN_OP_LOG, r_log, 1, true},
+    {BN_OP_SQRT, r_sqrt, 0.5, true},  {BN_OP_RSQRT, r_rsqrt, 1, true},
+    {BN_OP_SIN, r_sin, 1, false},     {BN_OP_COS, r_cos, 1, false},
+    {BN_OP_TANH, r_tanh, 2, false},   {BN_OP_SIGMOID, r_sigmoid, 2, false},
+    {BN_OP_RELU, r_relu, 0, false},   {BN_OP_RELU2, r_relu2, 0.5, false},
+    {BN_OP_GELU, r_gelu, 2.5, false}, {BN_OP_GELU_TANH, r_gelu_tanh, 2, false},
+    {BN_OP_SILU, r_silu, 2, false},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 

@@ -483,3 +483,21 @@ Test(bitlinear, bad_input)
     bn_bitlinear_free(bl);
     bn_bitlinear_free(NULL);
 }
+
+Test(ternary_kernels, amx_detection_is_consistent)
+{
+    const char *why = bnk_ternary_amx_status();
+    int avail = bnk_ternary_impls[BNK_TERNARY_AMX].available();
+    cr_assert_not_null(why);
+    if (avail) {
+        cr_assert_str_eq(why, "available");
+    } else {
+        cr_assert(strcmp(why, "available") != 0);
+        cr_log_info("amx: %s", why);
+        /* the engine never picks a set this CPU cannot run */
+        cr_assert_neq(bnk_ternary_active(), &bnk_ternary_impls[BNK_TERNARY_AMX]);
+    }
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f"))
+        cr_assert(!avail, "amx offered without AVX-512");
+}

@@ -76,17 +76,22 @@ RED_LEAF_FN(leaf_dev, T_DEV, (v - mean) * (v - mean))
 
 typedef double (*red_leaf_fn)(const float *x, int64_t n, double mean);
 
-/* Pairwise over leaves; strided leaves gathered first. */
+/* A strided leaf, gathered first (out of line, so that the 4 KiB buffer is
+ * not part of every level of red_sum's recursion). */
+__attribute__((noinline)) static double red_leaf_strided(red_leaf_fn leaf, const float *x,
+                                                         int64_t n, int64_t sx, double mean)
+{
+    float buf[RED_LEAF];
+    for (int64_t i = 0; i < n; i++)
+        buf[i] = x[i * sx];
+    return leaf(buf, n, mean);
+}
+
+/* Pairwise over leaves. */
 static double red_sum(red_leaf_fn leaf, const float *x, int64_t n, int64_t sx, double mean)
 {
-    if (n <= RED_LEAF) {
-        if (sx == 1)
-            return leaf(x, n, mean);
-        float buf[RED_LEAF];
-        for (int64_t i = 0; i < n; i++)
-            buf[i] = x[i * sx];
-        return leaf(buf, n, mean);
-    }
+    if (n <= RED_LEAF)
+        return sx == 1 ? leaf(x, n, mean) : red_leaf_strided(leaf, x, n, sx, mean);
     int64_t h = (n / RED_LEAF + 1) / 2 * RED_LEAF; /* whole leaves on the left */
     return red_sum(leaf, x, h, sx, mean) + red_sum(leaf, x + h * sx, n - h, sx, mean);
 }

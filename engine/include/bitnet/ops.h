@@ -42,9 +42,14 @@
  *    the reference's bits exactly; matmul runs the packed f32 GEMM, which
  *    accumulates in f32 in a blocked order:
  *    |C_ij - exact| <= 2 (K + 2) * 2^-23 * sum_k |a_ik b_kj| (f32 results;
- *    f16/bf16 results add 1 ulp of the dtype). Other ops state their SIMD
- *    error in the kernel set's header. f16/bf16 results: <= 1 ulp of
- *    the dtype.
+ *    f16/bf16 results add 1 ulp of the dtype). The SIMD transcendentals
+ *    are f32 polynomial kernels (kernels/x86/x86_red.h), within exp, log
+ *    1 ulp; tanh, sigmoid, silu, gelu_tanh 2 ulp; gelu 2.5 ulp (NaN, Inf,
+ *    signed zero, overflow and underflow as the reference); neg, abs, relu,
+ *    relu2 exact. Sums, means, var/std and the norms keep the reference's
+ *    double accumulation (<= 2^-45 sum|x| before the final rounding);
+ *    softmax is within 2 ulp, log_softmax 1 ulp + 2^-22. Other ops run the
+ *    reference kernels. f16/bf16 results: <= 1 ulp of the dtype.
  *  - Accounting (opstats.h): every call records one op. Allocating forms
  *    count their output's bytes as allocated; `_out` forms allocate nothing
  *    and count as shared when `out` shares a buffer with an input (in

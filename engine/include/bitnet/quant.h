@@ -38,6 +38,10 @@
  * treat the padding as x = 0. Code 3 never occurs. K <= BN_T2K_MAX_K keeps
  * every int32 partial sum in range.
  *
+ * The kernels behind the product, one set per ISA (ref, AVX2 vpmaddubsw,
+ * AVX-512 VNNI vpdpbusd, AMX-INT8 tiles where the CPU and OS allow), are
+ * described in kernels/ternary.h; all give the same exact int32 results.
+ *
  * Thread-safety: everything here is reentrant; bn_ternary_matmul and
  * bn_bitlinear_forward use the thread pool (threads.h) unless told not to.
  */
@@ -93,7 +97,8 @@ void bn_dequant_weights(const int8_t *wq, int64_t M, int64_t K, bn_quant_group g
  * rows (row j at xq + j * ldq) in [-127, 127], with scales[j] = max|x_j| / 127
  * and, when sums is not NULL, sums[j] = sum_k xq[j, k] (what the ternary
  * kernels need). Uses the active kernel set. BN_ERR_ARG for n, K < 0, ldx or
- * ldq < K, or a non-finite input (naming row and column).
+ * ldq < K when n > 1 (a single row ignores them), or a non-finite input
+ * (naming row and column).
  */
 bn_status bn_quant_act_absmax(const float *x, int64_t n, int64_t K, int64_t ldx, int8_t *xq,
                               int64_t ldq, float *scales, int32_t *sums);

@@ -38,26 +38,47 @@ static inline float mins(float a, float b)
     return isnan(a) || isnan(b) ? a + b : (a < b ? a : b);
 }
 
-#define LD(x, s, i) ((s) ? _mm256_loadu_ps((x) + (i)) : _mm256_set1_ps((x)[0]))
+/* 8 lanes of x at i: the splat when x is a broadcast input (bc constant
+ * after inlining, so each specialised loop has no branch inside). */
+#define LD(x, bc, v, i) ((bc) ? (v) : _mm256_loadu_ps((x) + (i)))
 
+/* One body per op, instantiated (always inline) for each combination of
+ * broadcast inputs: ba / bb are compile-time constants at every call. The
+ * scalar tail (at most 7 elements) is the same operation in scalar code. */
 #define BINARY(name, vop, sop)                                                                     \
+    static inline __attribute__((always_inline)) int64_t name##_rows(                              \
+        int64_t n, const float *a, const float *b, float *y, const int ba, const int bb)           \
+    {                                                                                              \
+        __m256 va = ba ? _mm256_set1_ps(a[0]) : _mm256_setzero_ps();                               \
+        __m256 vb = bb ? _mm256_set1_ps(b[0]) : _mm256_setzero_ps();                               \
+        int64_t i = 0;                                                                             \
+        for (; i + 32 <= n; i += 32) {                                                             \
+            __m256 r0 = vop(LD(a, ba, va, i), LD(b, bb, vb, i));                                   \
+            __m256 r1 = vop(LD(a, ba, va, i + 8), LD(b, bb, vb, i + 8));                           \
+            __m256 r2 = vop(LD(a, ba, va, i + 16), LD(b, bb, vb, i + 16));                         \
+            __m256 r3 = vop(LD(a, ba, va, i + 24), LD(b, bb, vb, i + 24));                         \
+            _mm256_storeu_ps(y + i, r0);                                                           \
+            _mm256_storeu_ps(y + i + 8, r1);                                                       \
+            _mm256_storeu_ps(y + i + 16, r2);                                                      \
+            _mm256_storeu_ps(y + i + 24, r3);                                                      \
+        }                                                                                          \
+        for (; i + 8 <= n; i += 8)                                                                 \
+            _mm256_storeu_ps(y + i, vop(LD(a, ba, va, i), LD(b, bb, vb, i)));                      \
+        return i;                                                                                  \
+    }                                                                                              \
     void bnk_avx2_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,  \
                                float *y, int64_t sy)                                               \
     {                                                                                              \
         int64_t i = 0;                                                                             \
         if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {                             \
-            for (; i + 32 <= n; i += 32) {                                                         \
-                __m256 r0 = vop(LD(a, sa, i), LD(b, sb, i));                                       \
-                __m256 r1 = vop(LD(a, sa, i + 8), LD(b, sb, i + 8));                               \
-                __m256 r2 = vop(LD(a, sa, i + 16), LD(b, sb, i + 16));                             \
-                __m256 r3 = vop(LD(a, sa, i + 24), LD(b, sb, i + 24));                             \
-                _mm256_storeu_ps(y + i, r0);                                                       \
-                _mm256_storeu_ps(y + i + 8, r1);                                                   \
-                _mm256_storeu_ps(y + i + 16, r2);                                                  \
-                _mm256_storeu_ps(y + i + 24, r3);                                                  \
-            }                                                                                      \
-            for (; i + 8 <= n; i += 8)                                                             \
-                _mm256_storeu_ps(y + i, vop(LD(a, sa, i), LD(b, sb, i)));                          \
+            if (sa && sb)                                                                          \
+                i = name##_rows(n, a, b, y, 0, 0);                                                 \
+            else if (sa)                                                                           \
+                i = name##_rows(n, a, b, y, 0, 1);                                                 \
+            else if (sb)                                                                           \
+                i = name##_rows(n, a, b, y, 1, 0);                                                 \
+            else                                                                                   \
+                i = name##_rows(n, a, b, y, 1, 1);                                                 \
         }                                                                                          \
         for (; i < n; i++) {                                                                       \
             float x0 = a[i * sa], x1 = b[i * sb];                                                  \
@@ -77,19 +98,49 @@ BINARY(div, _mm256_div_ps, SDIV)
 BINARY(maximum, max256, maxs)
 BINARY(minimum, min256, mins)
 
+static inline __attribute__((always_inline)) int64_t fma_rows(int64_t n, const float *a,
+                                                              const float *b, const float *c,
+                                                              float *y, const int ba, const int bb,
+                                                              const int bc)
+{
+    __m256 va = ba ? _mm256_set1_ps(a[0]) : _mm256_setzero_ps();
+    __m256 vb = bb ? _mm256_set1_ps(b[0]) : _mm256_setzero_ps();
+    __m256 vc = bc ? _mm256_set1_ps(c[0]) : _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 r0 = _mm256_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i));
+        __m256 r1 =
+            _mm256_fmadd_ps(LD(a, ba, va, i + 8), LD(b, bb, vb, i + 8), LD(c, bc, vc, i + 8));
+        _mm256_storeu_ps(y + i, r0);
+        _mm256_storeu_ps(y + i + 8, r1);
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i)));
+    return i;
+}
+
 void bnk_avx2_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
                       const float *c, int64_t sc, float *y, int64_t sy)
 {
     int64_t i = 0;
     if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && (sc == 0 || sc == 1)) {
-        for (; i + 16 <= n; i += 16) {
-            __m256 r0 = _mm256_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i));
-            __m256 r1 = _mm256_fmadd_ps(LD(a, sa, i + 8), LD(b, sb, i + 8), LD(c, sc, i + 8));
-            _mm256_storeu_ps(y + i, r0);
-            _mm256_storeu_ps(y + i + 8, r1);
-        }
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i)));
+        if (sa && sb && sc)
+            i = fma_rows(n, a, b, c, y, 0, 0, 0);
+        else if (!sa && sb && sc)
+            i = fma_rows(n, a, b, c, y, 1, 0, 0);
+        else if (sa && !sb && sc)
+            i = fma_rows(n, a, b, c, y, 0, 1, 0);
+        else if (sa && sb && !sc)
+            i = fma_rows(n, a, b, c, y, 0, 0, 1);
+        else if (sa && !sb && !sc)
+            i = fma_rows(n, a, b, c, y, 0, 1, 1);
+        else if (!sa && sb && !sc)
+            i = fma_rows(n, a, b, c, y, 1, 0, 1);
+        else if (!sa && !sb && sc)
+            i = fma_rows(n, a, b, c, y, 1, 1, 0);
+        else
+            i = fma_rows(n, a, b, c, y, 1, 1, 1);
     }
     for (; i < n; i++)
         y[i * sy] = fmaf(a[i * sa], b[i * sb], c[i * sc]);

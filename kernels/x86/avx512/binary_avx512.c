@@ -41,11 +41,37 @@ static inline float mins(float a, float b)
     return isnan(a) || isnan(b) ? a + b : (a < b ? a : b);
 }
 
-/* Loads 16 lanes of x (stride 0: broadcast of x[0]). */
-#define LD(x, s, i)     ((s) ? _mm512_loadu_ps((x) + (i)) : _mm512_set1_ps((x)[0]))
-#define LDM(x, s, i, m) ((s) ? _mm512_maskz_loadu_ps((m), (x) + (i)) : _mm512_set1_ps((x)[0]))
+/* 16 lanes of x at i: the splat when x is a broadcast input (bc constant
+ * after inlining, so each specialised loop has no branch inside). */
+#define LD(x, bc, v, i)     ((bc) ? (v) : _mm512_loadu_ps((x) + (i)))
+#define LDM(x, bc, v, i, m) ((bc) ? (v) : _mm512_maskz_loadu_ps((m), (x) + (i)))
 
+/* One body per op, instantiated (always inline) for each combination of
+ * broadcast inputs: ba / bb are compile-time constants at every call. */
 #define BINARY(name, vop, sop)                                                                     \
+    static inline __attribute__((always_inline)) void name##_rows(                                 \
+        int64_t n, const float *a, const float *b, float *y, const int ba, const int bb)           \
+    {                                                                                              \
+        __m512 va = ba ? _mm512_set1_ps(a[0]) : _mm512_setzero_ps();                               \
+        __m512 vb = bb ? _mm512_set1_ps(b[0]) : _mm512_setzero_ps();                               \
+        int64_t i = 0;                                                                             \
+        for (; i + 64 <= n; i += 64) {                                                             \
+            __m512 r0 = vop(LD(a, ba, va, i), LD(b, bb, vb, i));                                   \
+            __m512 r1 = vop(LD(a, ba, va, i + 16), LD(b, bb, vb, i + 16));                         \
+            __m512 r2 = vop(LD(a, ba, va, i + 32), LD(b, bb, vb, i + 32));                         \
+            __m512 r3 = vop(LD(a, ba, va, i + 48), LD(b, bb, vb, i + 48));                         \
+            _mm512_storeu_ps(y + i, r0);                                                           \
+            _mm512_storeu_ps(y + i + 16, r1);                                                      \
+            _mm512_storeu_ps(y + i + 32, r2);                                                      \
+            _mm512_storeu_ps(y + i + 48, r3);                                                      \
+        }                                                                                          \
+        for (; i + 16 <= n; i += 16)                                                               \
+            _mm512_storeu_ps(y + i, vop(LD(a, ba, va, i), LD(b, bb, vb, i)));                      \
+        if (i < n) {                                                                               \
+            __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);                                       \
+            _mm512_mask_storeu_ps(y + i, m, vop(LDM(a, ba, va, i, m), LDM(b, bb, vb, i, m)));      \
+        }                                                                                          \
+    }                                                                                              \
     void bnk_avx512_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b,            \
                                  int64_t sb, float *y, int64_t sy)                                 \
     {                                                                                              \
@@ -54,24 +80,14 @@ static inline float mins(float a, float b)
                 float x0 = a[i * sa], x1 = b[i * sb];                                              \
                 y[i * sy] = sop(x0, x1);                                                           \
             }                                                                                      \
-            return;                                                                                \
-        }                                                                                          \
-        int64_t i = 0;                                                                             \
-        for (; i + 64 <= n; i += 64) {                                                             \
-            __m512 r0 = vop(LD(a, sa, i), LD(b, sb, i));                                           \
-            __m512 r1 = vop(LD(a, sa, i + 16), LD(b, sb, i + 16));                                 \
-            __m512 r2 = vop(LD(a, sa, i + 32), LD(b, sb, i + 32));                                 \
-            __m512 r3 = vop(LD(a, sa, i + 48), LD(b, sb, i + 48));                                 \
-            _mm512_storeu_ps(y + i, r0);                                                           \
-            _mm512_storeu_ps(y + i + 16, r1);                                                      \
-            _mm512_storeu_ps(y + i + 32, r2);                                                      \
-            _mm512_storeu_ps(y + i + 48, r3);                                                      \
-        }                                                                                          \
-        for (; i + 16 <= n; i += 16)                                                               \
-            _mm512_storeu_ps(y + i, vop(LD(a, sa, i), LD(b, sb, i)));                              \
-        if (i < n) {                                                                               \
-            __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);                                       \
-            _mm512_mask_storeu_ps(y + i, m, vop(LDM(a, sa, i, m), LDM(b, sb, i, m)));              \
+        } else if (sa && sb) {                                                                     \
+            name##_rows(n, a, b, y, 0, 0);                                                         \
+        } else if (sa) {                                                                           \
+            name##_rows(n, a, b, y, 0, 1);                                                         \
+        } else if (sb) {                                                                           \
+            name##_rows(n, a, b, y, 1, 0);                                                         \
+        } else {                                                                                   \
+            name##_rows(n, a, b, y, 1, 1);                                                         \
         }                                                                                          \
     }
 
@@ -87,6 +103,32 @@ BINARY(div, _mm512_div_ps, SDIV)
 BINARY(maximum, max512, maxs)
 BINARY(minimum, min512, mins)
 
+static inline __attribute__((always_inline)) void fma_rows(int64_t n, const float *a,
+                                                           const float *b, const float *c, float *y,
+                                                           const int ba, const int bb, const int bc)
+{
+    __m512 va = ba ? _mm512_set1_ps(a[0]) : _mm512_setzero_ps();
+    __m512 vb = bb ? _mm512_set1_ps(b[0]) : _mm512_setzero_ps();
+    __m512 vc = bc ? _mm512_set1_ps(c[0]) : _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 r0 = _mm512_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i));
+        __m512 r1 =
+            _mm512_fmadd_ps(LD(a, ba, va, i + 16), LD(b, bb, vb, i + 16), LD(c, bc, vc, i + 16));
+        _mm512_storeu_ps(y + i, r0);
+        _mm512_storeu_ps(y + i + 16, r1);
+    }
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i,
+                         _mm512_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(
+            y + i, m,
+            _mm512_fmadd_ps(LDM(a, ba, va, i, m), LDM(b, bb, vb, i, m), LDM(c, bc, vc, i, m)));
+    }
+}
+
 void bnk_avx512_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
                         const float *c, int64_t sc, float *y, int64_t sy)
 {
@@ -95,18 +137,21 @@ void bnk_avx512_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, i
             y[i * sy] = fmaf(a[i * sa], b[i * sb], c[i * sc]);
         return;
     }
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m512 r0 = _mm512_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i));
-        __m512 r1 = _mm512_fmadd_ps(LD(a, sa, i + 16), LD(b, sb, i + 16), LD(c, sc, i + 16));
-        _mm512_storeu_ps(y + i, r0);
-        _mm512_storeu_ps(y + i + 16, r1);
-    }
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(LD(a, sa, i), LD(b, sb, i), LD(c, sc, i)));
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
-        _mm512_mask_storeu_ps(
-            y + i, m, _mm512_fmadd_ps(LDM(a, sa, i, m), LDM(b, sb, i, m), LDM(c, sc, i, m)));
-    }
+    /* each combination of broadcast inputs gets its own branch-free loop */
+    if (sa && sb && sc)
+        fma_rows(n, a, b, c, y, 0, 0, 0);
+    else if (!sa && sb && sc)
+        fma_rows(n, a, b, c, y, 1, 0, 0);
+    else if (sa && !sb && sc)
+        fma_rows(n, a, b, c, y, 0, 1, 0);
+    else if (sa && sb && !sc)
+        fma_rows(n, a, b, c, y, 0, 0, 1);
+    else if (sa && !sb && !sc)
+        fma_rows(n, a, b, c, y, 0, 1, 1);
+    else if (!sa && sb && !sc)
+        fma_rows(n, a, b, c, y, 1, 0, 1);
+    else if (!sa && !sb && sc)
+        fma_rows(n, a, b, c, y, 1, 1, 0);
+    else
+        fma_rows(n, a, b, c, y, 1, 1, 1);
 }
