@@ -164,6 +164,13 @@ static void la_copy_tile(bool is64, const void *src, int64_t soff, int64_t si, i
                          void *dst, int64_t doff, int64_t di, int64_t dj, int64_t i0, int64_t i1,
                          int64_t j0, int64_t j1, bool j_inner)
 {
+    if (j_inner && sj == 1 && dj == 1) { /* rows contiguous on both sides */
+        size_t es = is64 ? sizeof(double) : sizeof(float);
+        for (int64_t i = i0; i < i1; i++)
+            memcpy((char *)dst + es * (size_t)(doff + i * di + j0),
+                   (const char *)src + es * (size_t)(soff + i * si + j0), es * (size_t)(j1 - j0));
+        return;
+    }
     if (is64) {
         const double *s = (const double *)src + soff;
         double *d = (double *)dst + doff;
