@@ -117,6 +117,18 @@ static bn_status la_check(const char *op, const char *what, const bn_tensor *t, 
     return BN_OK;
 }
 
+#define LA_TILE 32
+
+static int64_t la_max(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t la_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
 /* Number of matrices: the product of the first `lead` dims. */
 static int64_t la_count(const bn_tensor *t, int lead)
 {
@@ -146,6 +158,44 @@ static const char *la_where(char *buf, size_t cap, int lead, int64_t b)
     return buf;
 }
 
+/* dst[doff + i * di + j * dj] = src[soff + i * si + j * sj] for i in [i0, i1),
+ * j in [j0, j1), elements of f64 (is64) or f32; j innermost when j_inner. */
+static void la_copy_tile(bool is64, const void *src, int64_t soff, int64_t si, int64_t sj,
+                         void *dst, int64_t doff, int64_t di, int64_t dj, int64_t i0, int64_t i1,
+                         int64_t j0, int64_t j1, bool j_inner)
+{
+    if (j_inner && sj == 1 && dj == 1) { /* rows contiguous on both sides */
+        size_t es = is64 ? sizeof(double) : sizeof(float);
+        for (int64_t i = i0; i < i1; i++)
+            memcpy((char *)dst + es * (size_t)(doff + i * di + j0),
+                   (const char *)src + es * (size_t)(soff + i * si + j0), es * (size_t)(j1 - j0));
+        return;
+    }
+    if (is64) {
+        const double *s = (const double *)src + soff;
+        double *d = (double *)dst + doff;
+        if (j_inner)
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++)
+                    d[i * di + j * dj] = s[i * si + j * sj];
+        else
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++)
+                    d[i * di + j * dj] = s[i * si + j * sj];
+    } else {
+        const float *s = (const float *)src + soff;
+        float *d = (float *)dst + doff;
+        if (j_inner)
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++)
+                    d[i * di + j * dj] = s[i * si + j * sj];
+        else
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++)
+                    d[i * di + j * dj] = s[i * si + j * sj];
+    }
+}
+
 /*
  * Loads batch entry b of t (an r x c matrix in its last two dims; for a
  * vector operand, vec: [..., r] read as r x 1) column-major into dst (ld),
@@ -158,16 +208,17 @@ static void la_load(const bn_tensor *t, int lead, int64_t b, bool vec, bool tran
     int64_t rs = t->strides[lead], cs = vec ? 0 : t->strides[lead + 1];
     int64_t off = la_boff(t, lead, b);
     const void *base = tensor__base(t);
-    for (int64_t j = 0; j < c; j++) {
-        for (int64_t i = 0; i < r; i++) {
-            int64_t src = off + i * rs + j * cs;
-            int64_t d = trans ? j + i * ld : i + j * ld;
-            if (t->dtype == BN_F64)
-                ((double *)dst)[d] = ((const double *)base)[src];
-            else
-                ((float *)dst)[d] = ((const float *)base)[src];
+    bool is64 = t->dtype == BN_F64;
+    /* LA_TILE x LA_TILE tiles: one of the two sides is strided (a row-major
+     * tensor into a column-major copy), and a tile of it stays in L1 */
+    for (int64_t j0 = 0; j0 < c; j0 += LA_TILE)
+        for (int64_t i0 = 0; i0 < r; i0 += LA_TILE) {
+            int64_t j1 = la_min(c, j0 + LA_TILE), i1 = la_min(r, i0 + LA_TILE);
+            if (trans) /* dst (j, i) at j + i * ld: j innermost */
+                la_copy_tile(is64, base, off, rs, cs, dst, 0, ld, 1, i0, i1, j0, j1, true);
+            else /* dst (i, j) at i + j * ld: i innermost */
+                la_copy_tile(is64, base, off, rs, cs, dst, 0, 1, ld, i0, i1, j0, j1, false);
         }
-    }
 }
 
 /* Stores the r x c column-major src (ld; src^T when trans) into batch entry
@@ -178,16 +229,23 @@ static void la_store_tri(bn_tensor *out, int64_t b, int64_t r, int64_t c, const 
 {
     int64_t off = out->offset + b * r * c;
     void *base = tensor__base(out);
-    for (int64_t i = 0; i < r; i++) {
-        for (int64_t j = 0; j < c; j++) {
-            int64_t s = trans ? j + i * ld : i + j * ld;
-            bool zero = (tri == 'L' && j > i) || (tri == 'U' && j < i);
-            if (out->dtype == BN_F64)
-                ((double *)base)[off + i * c + j] = zero ? 0 : ((const double *)src)[s];
-            else
-                ((float *)base)[off + i * c + j] = zero ? 0 : ((const float *)src)[s];
+    bool is64 = out->dtype == BN_F64;
+    for (int64_t i0 = 0; i0 < r; i0 += LA_TILE)
+        for (int64_t j0 = 0; j0 < c; j0 += LA_TILE) {
+            int64_t i1 = la_min(r, i0 + LA_TILE), j1 = la_min(c, j0 + LA_TILE);
+            /* out (i, j) at off + i * c + j, src (i, j) at i + j * ld (trans: j + i * ld) */
+            la_copy_tile(is64, src, 0, trans ? ld : 1, trans ? 1 : ld, base, off, c, 1, i0, i1, j0,
+                         j1, true);
+            if (tri)
+                for (int64_t i = i0; i < i1; i++)
+                    for (int64_t j = j0; j < j1; j++)
+                        if ((tri == 'L' && j > i) || (tri == 'U' && j < i)) {
+                            if (is64)
+                                ((double *)base)[off + i * c + j] = 0;
+                            else
+                                ((float *)base)[off + i * c + j] = 0;
+                        }
         }
-    }
 }
 
 /* New contiguous tensor: the first `lead` dims of like, then ntail dims. */
@@ -220,16 +278,6 @@ static double la_eps(bn_dtype dt)
 static void *la_at(void *base, size_t es, int64_t elems)
 {
     return (char *)base + es * (size_t)elems;
-}
-
-static int64_t la_max(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
-static int64_t la_min(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
 }
 
 /* ---- QR ----------------------------------------------------------------- */
@@ -311,7 +359,8 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
         return st;
     bn_tensor *out = NULL;
     void *w = la_alloc(bn_dtype_size(a->dtype) * (size_t)(n * n) + 64);
-    if (!w) {
+    void *work = la_alloc(bn_dtype_size(a->dtype) * (size_t)(BNK_LA_NB * (2 * BNK_LA_NB + n)));
+    if (!w || !work) {
         st = bn_error(BN_ERR_OOM, "cholesky: cannot allocate a %lldx%lld workspace", (long long)n,
                       (long long)n);
         goto cleanup;
@@ -319,9 +368,12 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
     if ((st = la_new(a, lead, 2, n, n, &out)))
         goto cleanup;
     for (int64_t b = 0; b < nb; b++) {
-        la_load(a, lead, b, false, false, w, n);
+        /* w = A row-major, i.e. A^T column-major, whose upper triangle is
+         * A's lower one: A^T = U^T U gives L = U^T, stored back row-major
+         * with the same transposed read (no transposition either way) */
+        la_load(a, lead, b, false, true, w, n);
         double bad = 0;
-        int64_t j = LA_K(&e, is64, potrf, &e.ctx, n, w, n, &bad);
+        int64_t j = LA_K(&e, is64, potrfu, &e.ctx, n, w, n, &bad, work);
         if (j >= 0) {
             char wb[48];
             st = bn_error(BN_ERR_NOT_SPD,
@@ -330,7 +382,7 @@ bn_status bn_cholesky(const bn_tensor *a, bn_tensor **l)
                           la_where(wb, sizeof wb, lead, b), (long long)j, bad, (long long)(j + 1));
             goto cleanup;
         }
-        la_store_tri(out, b, n, n, w, n, false, 'L');
+        la_store_tri(out, b, n, n, w, n, true, 'L');
     }
 cleanup:
     if (st) {
@@ -339,6 +391,7 @@ cleanup:
     }
     *l = out;
     la_free(w);
+    la_free(work);
     la_env_free(&e);
     return st;
 }

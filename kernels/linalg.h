@@ -51,7 +51,9 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
 }
 
 /* The routines for one element type (see linalg_core.h for each contract):
- *   potrf   blocked lower Cholesky; -1 or the failing pivot (value in *bad)
+ *   potrfu  blocked upper Cholesky (A = U^T U; the lower one of a row-major
+ *           matrix); -1 or the failing pivot (value in *bad); work:
+ *           NB * (2 NB + n) elements
  *   getrf   blocked LU, piv 0-based absolute; -1 or the first zero pivot
  *   getrs   solve with getrf's factors, in place on B (n x k)
  *   geqrf   blocked Householder QR; tau[k], T factors NB x NB per block
@@ -61,7 +63,8 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
  *   complete_basis  fills listed columns of u to an orthonormal set
  *   gemm    C = alpha A B + beta C (C column-major: rsc == 1) */
 #define BNK_LA_FNS(T, S)                                                                           \
-    int64_t (*potrf##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad);         \
+    int64_t (*potrfu##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad,         \
+                         T *work);                                                                 \
     int64_t (*getrf##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda,            \
                         int32_t *piv);                                                             \
     void (*getrs##S)(int64_t n, const T *lu, int64_t lda, const int32_t *piv, int64_t k, T *b,     \

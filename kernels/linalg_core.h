@@ -235,55 +235,78 @@ static void F(rot)(int64_t n, T *restrict x, T *restrict y, T c, T s)
 
 /* ---- Cholesky ----------------------------------------------------------- */
 
-/* Unblocked lower Cholesky of the n x n block (lower triangle read). Returns
- * -1 on success, else the index of the failing pivot (its value in *bad). */
-static int64_t F(potf2)(int64_t n, T *a, int64_t lda, double *bad)
+/* Unblocked lower Cholesky of the n x n column-major block l (ldl = n),
+ * column by column with axpy updates (left-looking). Returns -1 on success,
+ * else the index of the failing pivot (its value in *bad). */
+static int64_t F(potf2l)(int64_t n, T *l, double *bad)
 {
     for (int64_t j = 0; j < n; j++) {
-        T *cj = a + j * lda;
-        /* column j -= L[:, 0:j] * L[j, 0:j]^T, rows j..n */
+        T *cj = l + j * n;
         for (int64_t k = 0; k < j; k++)
-            F(axpy_sub)(n - j, a[j + k * lda], a + j + k * lda, cj + j);
+            F(axpy_sub)(n - j, l[j + k * n], l + j + k * n, cj + j);
         double d = (double)cj[j];
         if (!(d > 0) || !isfinite(d)) {
             *bad = d;
             return j;
         }
-        T r = (T)sqrt(d);
+        T r = (T)sqrt(d), inv = (T)1 / r;
         cj[j] = r;
-        T inv = (T)1 / r;
         for (int64_t i = j + 1; i < n; i++)
             cj[i] *= inv;
     }
     return -1;
 }
 
-/* Left-looking blocked Cholesky (lower). Same return as potf2. */
-static int64_t F(potrf)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad)
+/*
+ * Blocked upper Cholesky A = U^T U (upper triangle read; LAPACK potrf 'U').
+ * A row-major matrix read as column-major is its transpose, so this is the
+ * lower Cholesky of a row-major matrix with no transposition at all: the
+ * engine uses it that way. Per block: the trailing update of the diagonal
+ * block and of the block row are GEMMs; the diagonal block is factored as
+ * L = U11^T in a small column-major scratch (axpy loops); the block row is
+ * then L^-1 A12, with L^-1 formed by forward substitution (jb^3/3 flops) so
+ * the n x jb x jb product is a GEMM too. work: NB * (2 NB + n) elements.
+ * Returns -1 on success, else the index of the failing pivot (value in *bad).
+ */
+static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad, T *work)
 {
+    T *l = work, *li = l + NB * NB, *w = li + NB * NB;
     for (int64_t j = 0; j < n; j += NB) {
         int64_t jb = n - j < NB ? n - j : NB;
         T *a11 = a + j + j * lda;
-        /* A11 -= L10 L10^T */
-        GEMM(ctx, jb, jb, j, -1, a + j, 1, lda, a + j, lda, 1, 1, a11, 1, lda);
-        int64_t r = F(potf2)(jb, a11, lda, bad);
-        if (r >= 0)
-            return j + r;
-        int64_t m2 = n - j - jb;
-        if (m2 <= 0)
+        /* A11 -= U01^T U01, U01 = A[0:j, j:j+jb] */
+        GEMM(ctx, jb, jb, j, -1, a + j * lda, lda, 1, a + j * lda, 1, lda, 1, a11, 1, lda);
+        /* l = A11^T restricted to the lower triangle (= A11's upper one) */
+        for (int64_t c = 0; c < jb; c++)
+            for (int64_t r = c; r < jb; r++)
+                l[r + c * jb] = a11[c + r * lda];
+        int64_t bad_at = F(potf2l)(jb, l, bad);
+        if (bad_at >= 0)
+            return j + bad_at;
+        for (int64_t c = 0; c < jb; c++) /* U11 = l^T */
+            for (int64_t r = c; r < jb; r++)
+                a11[c + r * lda] = l[r + c * jb];
+        int64_t n2 = n - j - jb;
+        if (n2 <= 0)
             continue;
-        T *a21 = a + j + jb + j * lda;
-        /* A21 -= L20 L10^T */
-        GEMM(ctx, m2, jb, j, -1, a + j + jb, 1, lda, a + j, lda, 1, 1, a21, 1, lda);
-        /* A21 = A21 L11^-T: column c -= sum_{k<c} col k * L11[c, k], then / L11[c, c] */
+        T *a12 = a + j + (j + jb) * lda;
+        /* A12 -= U01^T U02 */
+        GEMM(ctx, jb, n2, j, -1, a + j * lda, lda, 1, a + (j + jb) * lda, 1, lda, 1, a12, 1, lda);
+        /* li = l^-1 (lower), column c by forward substitution on e_c */
         for (int64_t c = 0; c < jb; c++) {
-            T *xc = a21 + c * lda;
-            for (int64_t k = 0; k < c; k++)
-                F(axpy_sub)(m2, a11[c + k * lda], a21 + k * lda, xc);
-            T inv = (T)1 / a11[c + c * lda];
-            for (int64_t i = 0; i < m2; i++)
-                xc[i] *= inv;
+            T *x = li + c * jb;
+            for (int64_t r = 0; r < jb; r++)
+                x[r] = r == c ? 1 : 0;
+            for (int64_t k = c; k < jb; k++) {
+                x[k] /= l[k + k * jb];
+                F(axpy_sub)(jb - k - 1, x[k], l + k + 1 + k * jb, x + k + 1);
+            }
         }
+        /* A12 = li A12 (through w: GEMM's C must not alias B) */
+        GEMM(ctx, jb, n2, jb, 1, li, 1, jb, a12, 1, lda, 0, w, 1, jb);
+        for (int64_t c = 0; c < n2; c++)
+            for (int64_t r = 0; r < jb; r++)
+                a12[r + c * lda] = w[r + c * jb];
     }
     return -1;
 }
@@ -666,7 +689,7 @@ static void F(complete_basis)(int64_t m, T *u, const int64_t *fill, int64_t nfil
 
 #ifndef BNK_LA_TABLE
 #define BNK_LA_ENTRIES_(S)                                                                         \
-    .potrf##S = potrf##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,        \
+    .potrfu##S = potrfu##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,      \
     .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .jacobi##S = jacobi##S,                            \
     .complete_basis##S = complete_basis##S, .gemm##S = gemm##S
 /* Defines `const bnk_linalg sym` from the static routines of both types. */

@@ -914,3 +914,155 @@ Test(linalg, f64_dtype_storage_and_cast)
     bn_tensor_free(f);
     bn_tensor_free(back);
 }
+
+/* ---- out of memory -------------------------------------------------------- */
+
+/* Every allocation of each function, made to fail in turn: the call returns
+ * BN_ERR_OOM with its outputs NULL, or succeeds (once k passes the number of
+ * allocations it makes), and no block is left behind either way. */
+Test(linalg, allocation_failures_leak_nothing)
+{
+    bn_pool *p = bn_pool_default();
+    int64_t s[2] = {70, 50}, sq[2] = {40, 40}, sb[2] = {40, 2};
+    double *v = randn(70 * 50, 900), *spd = make_spd(40, 40, 901), *bv = randn(80, 902);
+    bn_tensor *A = mk(BN_F64, 2, s, v), *S = mk(BN_F32, 2, sq, spd), *B = mk(BN_F32, 2, sb, bv);
+    size_t live0 = bn_pool_leak_report(p, NULL);
+    for (int op = 0; op < 7; op++) {
+        bool succeeded = false;
+        for (int64_t k = 0; k < 64 && !succeeded; k++) {
+            bn_tensor *o1 = NULL, *o2 = NULL, *o3 = NULL;
+            bn_pool_fail_after(p, k, 0);
+            bn_status st;
+            switch (op) {
+            case 0:
+                st = bn_qr(A, BN_QR_COMPLETE, &o1, &o2);
+                break;
+            case 1:
+                st = bn_svd(A, true, &o1, &o2, &o3);
+                break;
+            case 2:
+                st = bn_cholesky(S, &o1);
+                break;
+            case 3:
+                st = bn_lu(A, &o1, &o2);
+                break;
+            case 4:
+                st = bn_solve(S, B, &o1);
+                break;
+            case 5:
+                st = bn_det(S, &o1);
+                break;
+            default:
+                st = bn_lstsq(S, B, &o1);
+                break;
+            }
+            bn_pool_fail_after(p, -1, 0);
+            if (st == BN_OK) {
+                succeeded = true;
+                cr_assert_not_null(o1);
+            } else {
+                cr_assert_eq(st, BN_ERR_OOM, "op %d, k %lld: %s", op, (long long)k,
+                             bn_last_error());
+                cr_assert(o1 == NULL && o2 == NULL && o3 == NULL, "op %d: outputs left on error",
+                          op);
+            }
+            bn_tensor_free(o1);
+            bn_tensor_free(o2);
+            bn_tensor_free(o3);
+            cr_assert_eq(bn_pool_leak_report(p, NULL), live0, "op %d, k %lld: blocks leaked", op,
+                         (long long)k);
+        }
+        cr_assert(succeeded, "op %d never succeeded", op);
+    }
+    bn_tensor_free(A);
+    bn_tensor_free(S);
+    bn_tensor_free(B);
+    free(v);
+    free(spd);
+    free(bv);
+}
+
+/* ---- every ISA build of the core against the portable one ----------------- */
+
+#include "kernels/linalg.h"
+
+static bool table_runs(const bnk_linalg *t)
+{
+    if (t == &bnk_linalg_avx512)
+        return bnk_gemm_impls[BNK_GEMM_AVX512].available();
+    if (t == &bnk_linalg_avx2)
+        return bnk_gemm_impls[BNK_GEMM_AVX2].available();
+    return true;
+}
+
+/* LU, Cholesky and Jacobi of each table agree with the reference table's to
+ * a tolerance (the builds differ only in vector order and FMA contraction). */
+Test(linalg, isa_tables_match_reference)
+{
+    const bnk_linalg *tabs[] = {&bnk_linalg_avx2, &bnk_linalg_avx512};
+    int64_t n = 150;
+    double *a0 = randn(n * n, 1000), *spd = make_spd(n, (double)n, 1001);
+    double *dpack = aligned_alloc(64, BNK_LA_DPACK * sizeof(double));
+    bnk_la_ctx ctx = {.sgemm = bnk_gemm_impls[BNK_GEMM_REF].sgemm, .sws = NULL, .dpack = dpack};
+    size_t nn = (size_t)(n * n);
+    double *ref_lu = malloc(nn * 8), *ref_ch = malloc(nn * 8), *ref_g = malloc(nn * 8);
+    double *lu = malloc(nn * 8), *ch = malloc(nn * 8), *g = malloc(nn * 8), *v = malloc(nn * 8);
+    double *work = malloc((size_t)(BNK_LA_NB * (2 * BNK_LA_NB + n)) * 8);
+    int32_t ref_piv[150], piv[150];
+    memcpy(ref_lu, a0, nn * 8);
+    memcpy(ref_ch, spd, nn * 8);
+    memcpy(ref_g, a0, nn * 8);
+    double bad;
+    cr_assert_eq(bnk_linalg_ref.getrf_f64(&ctx, n, n, ref_lu, n, ref_piv), -1);
+    cr_assert_eq(bnk_linalg_ref.potrfu_f64(&ctx, n, ref_ch, n, &bad, work), -1);
+    cr_assert_lt(bnk_linalg_ref.jacobi_f64(n, n, ref_g, v, 60), 60);
+    for (size_t t = 0; t < sizeof tabs / sizeof tabs[0]; t++) {
+        if (!table_runs(tabs[t]))
+            continue;
+        ctx.sgemm = bnk_gemm_best()->sgemm;
+        memcpy(lu, a0, nn * 8);
+        memcpy(ch, spd, nn * 8);
+        memcpy(g, a0, nn * 8);
+        cr_assert_eq(tabs[t]->getrf_f64(&ctx, n, n, lu, n, piv), -1);
+        cr_assert_eq(tabs[t]->potrfu_f64(&ctx, n, ch, n, &bad, work), -1);
+        cr_assert_lt(tabs[t]->jacobi_f64(n, n, g, v, 60), 60);
+        for (int64_t i = 0; i < n; i++)
+            cr_assert_eq(piv[i], ref_piv[i], "%s: piv[%lld]", tabs[t]->name, (long long)i);
+        double e1 = rel_diff(ref_lu, lu, n * n), e2 = 0;
+        for (int64_t j = 0; j < n; j++) /* upper triangle: the factor */
+            for (int64_t i = 0; i <= j; i++)
+                e2 = fmax(e2, fabs(ch[i + j * n] - ref_ch[i + j * n]) / ref_ch[j + j * n]);
+        cr_assert_leq(e1, 1e-12, "%s: LU differs by %g", tabs[t]->name, e1);
+        cr_assert_leq(e2, 1e-12, "%s: Cholesky differs by %g", tabs[t]->name, e2);
+        /* Jacobi: the same column norms (singular values), any rotation order */
+        double *s1 = malloc((size_t)n * 8), *s2 = malloc((size_t)n * 8);
+        for (int64_t j = 0; j < n; j++) {
+            s1[j] = fro(ref_g + j * n, n);
+            s2[j] = fro(g + j * n, n);
+        }
+        double *ref_sv = lapack_sv(a0, n, n);
+        for (int64_t j = 0; j < n; j++) { /* each is one of LAPACK's values */
+            double best1 = INFINITY, best2 = INFINITY;
+            for (int64_t k = 0; k < n; k++) {
+                best1 = fmin(best1, fabs(s1[j] - ref_sv[k]));
+                best2 = fmin(best2, fabs(s2[j] - ref_sv[k]));
+            }
+            cr_assert_leq(best1, 1e-12 * ref_sv[0]);
+            cr_assert_leq(best2, 1e-12 * ref_sv[0], "%s: sigma %g", tabs[t]->name, s2[j]);
+        }
+        free(s1);
+        free(s2);
+        free(ref_sv);
+    }
+    free(a0);
+    free(spd);
+    free(dpack);
+    free(ref_lu);
+    free(ref_ch);
+    free(ref_g);
+    free(lu);
+    free(ch);
+    free(g);
+    free(v);
+    free(work);
+}

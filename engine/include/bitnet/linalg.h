@@ -13,12 +13,14 @@
  * f32 matrices are computed in f32 (with f64 accumulation where cheap: norms,
  * Jacobi inner products), f64 in f64.
  *
- * Algorithms (linalg.c, linalg_impl.h): blocked Householder QR with compact
- * WY block reflectors (LAPACK's geqrf/orgqr scheme), left-looking blocked
- * Cholesky, right-looking blocked LU with partial pivoting, all with their
- * bulk updates in GEMM (the engine's packed sgemm for f32, a blocked dgemm for
- * f64); SVD by one-sided Jacobi (Hestenes), which is accurate in the relative
- * sense on graded and ill-conditioned matrices.
+ * Algorithms (linalg.c, kernels/linalg_core.h): blocked Householder QR with
+ * compact WY block reflectors (LAPACK's geqrf/orgqr scheme); blocked
+ * Cholesky (computed as the upper factor of the row-major matrix read as
+ * column-major, so no transposition is needed); right-looking blocked LU with
+ * partial pivoting; all with their bulk updates in GEMM (the engine's packed
+ * sgemm for f32, a cache-blocked dgemm for f64). SVD: QR first, then
+ * one-sided Jacobi (Hestenes) on R^T, which is accurate in the relative sense
+ * on graded and ill-conditioned matrices; U = Q V_R, V from R^T's columns.
  *
  * Errors (all name the offending value; with batch dims, the batch entry):
  *   BN_ERR_DTYPE     not f32/f64, or operands of different dtypes
