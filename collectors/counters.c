@@ -269,8 +269,8 @@ void bnb_counters_close(bnb_counters *c)
         return;
     if (c->eventset != PAPI_NULL) {
         if (c->papi_running) {
-            long long dummy[BNB_MAX_EVENTS];
-            PAPI_stop(c->eventset, dummy);
+            long long discard[BNB_MAX_EVENTS]; /* the counts of a run being abandoned */
+            PAPI_stop(c->eventset, discard);
         }
         PAPI_cleanup_eventset(c->eventset);
         PAPI_destroy_eventset(&c->eventset);
