@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "spawn.h"
 
 static char dir[64];
 static char dbpath[128];
@@ -31,13 +32,7 @@ static void setup(void)
     snprintf(dir, sizeof dir, "/tmp/bnb-test-cli-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     snprintf(dbpath, sizeof dbpath, "%s/b.db", dir);
-    const char *env = getenv("BNBENCH");
-    const char *build = getenv("BUILD");
-    if (env && *env)
-        snprintf(bin, sizeof bin, "%s", env);
-    else
-        snprintf(bin, sizeof bin, "%s/bnbench", build && *build ? build : "build");
-    cr_assert_eq(access(bin, X_OK), 0, "bnbench binary %s not found (set BNBENCH)", bin);
+    fx_bin(bin, sizeof bin); /* fails the test when the binary is missing */
 }
 
 static void teardown(void)
@@ -49,58 +44,12 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
 
-typedef struct result {
-    int code;
-    char out[65536];
-    char err[4096];
-} result;
-
-static void read_into(const char *p, char *buf, size_t cap)
-{
-    FILE *f = fopen(p, "rb");
-    cr_assert_not_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Runs bnbench with the NULL-terminated args; fills r. */
-static void bnbench(result *r, const char *const *args)
-{
-    char outp[160], errp[160];
-    snprintf(outp, sizeof outp, "%s/stdout", dir);
-    snprintf(errp, sizeof errp, "%s/stderr", dir);
-    const char *argv[64] = {bin};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int in = open("/dev/null", O_RDONLY);
-        if (o < 0 || e < 0 || in < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    read_into(outp, r->out, sizeof r->out);
-    read_into(errp, r->err, sizeof r->err);
-    cr_assert(WIFEXITED(st), "bnbench died with signal %d; stderr: %s", WTERMSIG(st), r->err);
-    r->code = WEXITSTATUS(st);
-}
+typedef fx_result result;
 
 #define BNBENCH(r, ...)                                                                            \
     do {                                                                                           \
         const char *const a_[] = {__VA_ARGS__, NULL};                                              \
-        bnbench((r), a_);                                                                          \
+        fx_spawn((r), dir, a_);                                                                    \
     } while (0)
 
 /* Exit code 2 and exactly one line on stderr starting "bnbench: ". */
@@ -234,7 +183,7 @@ Test(cli, usage_errors_are_one_line_exit_2)
     BNBENCH(&r, "--db");
     expect_usage(&r, "--db needs a path");
     const char *const none[] = {NULL};
-    bnbench(&r, none);
+    fx_spawn(&r, dir, none);
     expect_usage(&r, "no command given");
     BNBENCH(&r, "runs", "--limit", "ten", "--db", dbpath);
     expect_usage(&r, "--limit must be a positive integer, got \"ten\"");
@@ -318,7 +267,7 @@ Test(cli, non_sqlite_file_is_refused_untouched)
     BNBENCH(&r, "run", "--db", dbpath, "--suite", "peak", "--case", "timer", "--quick", "--quiet");
     expect_usage(&r, "not a SQLite database");
     char buf[64];
-    read_into(dbpath, buf, sizeof buf);
+    fx_read(dbpath, buf, sizeof buf);
     cr_assert_str_eq(buf, "not a database\n");
 }
 
@@ -335,7 +284,7 @@ static void expect_run_refused(const char *needle, const char *const *args)
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    bnbench(&r, argv);
+    fx_spawn(&r, dir, argv);
     expect_usage(&r, needle);
     cr_assert_not(exists(dbpath), "a refused run created %s", dbpath);
 
@@ -343,7 +292,7 @@ static void expect_run_refused(const char *needle, const char *const *args)
     raw_exec(dbpath, "PRAGMA journal_mode = DELETE");
     size_t n0, n1;
     unsigned char *before = slurp(dbpath, &n0);
-    bnbench(&r, argv);
+    fx_spawn(&r, dir, argv);
     expect_usage(&r, needle);
     unsigned char *after = slurp(dbpath, &n1);
     cr_assert_eq(n0, n1);
@@ -512,7 +461,7 @@ Test(cli, export_json_and_csv)
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "");
     char buf[2048];
-    read_into(csv, buf, sizeof buf);
+    fx_read(csv, buf, sizeof buf);
     cr_assert_str_eq(buf, "run_id,run_uuid,machine,suite,case,params,full_name,status,iterations,"
                           "sample_index,seconds,outlier\n"
                           "1,0123abcd-0000-4000-8000-000000000000,cli-box,peak,fma/avx2,{},peak/"
