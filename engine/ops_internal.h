@@ -62,12 +62,6 @@ bn_status ops__new_out(bn_op op, bn_dtype dt, int ndim, const int64_t *shape, bn
 void ops__record(bn_op op, const bn_tensor *alloc_out, const bn_tensor *out, const bn_tensor *a,
                  const bn_tensor *b);
 
-/* Address of buffer element index i of t (unpacked dtypes). */
-static inline void *ops__at(const bn_tensor *t, int64_t i)
-{
-    return (char *)tensor__base(t) + (size_t)i * bn_dtype_size(t->dtype);
-}
-
 /* n elements of a float dtype (f32/f16/bf16) at buffer index pos with stride
  * s, widened to f32 into dst[0..n). */
 void ops__load_f32(bn_dtype dt, const void *base, int64_t pos, int64_t s, int64_t n, float *dst);

@@ -31,10 +31,4 @@ void tensor__store(bn_dtype dt, void *base, int64_t i, double v);
 /* Buffer element index of the row-major flat position i of t. */
 int64_t tensor__flat_index(const bn_tensor *t, int64_t i);
 
-/* Strides of t as a pointer array entry for bn_iter. */
-static inline const int64_t *tensor__strides(const bn_tensor *t)
-{
-    return t->strides;
-}
-
 #endif
