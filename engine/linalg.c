@@ -22,12 +22,30 @@
 #include "kernels/linalg.h"
 #include "tensor_internal.h"
 
-#define LA_MAX_SWEEPS 60
-
 typedef struct la_env {
     const bnk_linalg *k;
     bnk_la_ctx ctx;
 } la_env;
+
+/* The SVD of a tall mm x nn matrix factors A = QR first and bidiagonalizes
+ * R when that saves flops (mm >= 1.6 nn, LAPACK's crossover). */
+static bool la_svd_qr_first(int64_t mm, int64_t nn)
+{
+    return mm * 10 >= nn * 16;
+}
+
+/* Elements of the workspace la_svd_one carves (e, tauq, taup, tau, the T
+ * factors, two nn x nn matrices, and the largest routine workspace). */
+static size_t la_svd_elems(int64_t mm, int64_t nn, int64_t ucols)
+{
+    int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
+    size_t w = bnk_la_gebrd_work(mm, nn), t;
+    if ((t = bnk_la_orgqt_work(mm, ucols > nn ? ucols : nn)) > w)
+        w = t;
+    if ((t = bnk_la_bdsqr_work(nn)) > w)
+        w = t;
+    return (size_t)(4 * nn + nblk * BNK_LA_NB * BNK_LA_NB + 2 * nn * nn) + w;
+}
 
 #define T   float
 #define SFX _f32
@@ -686,25 +704,17 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
     if (st)
         return st;
     bn_tensor *tu = NULL, *ts = NULL, *tv = NULL;
-    int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
-    size_t welems = (size_t)(mm * nn + nn + nn * nn + nn + nblk * BNK_LA_NB * BNK_LA_NB +
-                             (vecs ? mm * ucols + 2 * nn * nn + mm : 0));
-    void *w = la_alloc(es * welems + 64);
-    void *work = la_alloc(es * bnk_la_qr_work(mm, ucols));
-    void *idx = la_alloc(sizeof(int64_t) * (size_t)(ucols + nn + 1) +
-                         sizeof(double) * (size_t)(nn + 1) + (size_t)ucols + 1);
-    if (!w || !idx || !work) {
+    size_t welems =
+        (size_t)(mm * nn + nn + (vecs ? mm * ucols + nn * nn : 0)) + la_svd_elems(mm, nn, ucols);
+    void *w = la_alloc(es * welems);
+    int64_t *iws = vecs ? la_alloc(sizeof(int64_t) * bnk_la_bdsqr_iwork(nn)) : NULL;
+    if (!w || (vecs && !iws)) {
         st = bn_error(BN_ERR_OOM, "svd: cannot allocate the workspace for a %lldx%lld matrix",
                       (long long)m, (long long)n);
         goto cleanup;
     }
-    int64_t *fill = idx, *order = fill + ucols;
-    double *norms = (double *)(order + nn);
-    bool *okf = (bool *)(norms + nn);
-    void *g = w, *sig = la_at(g, es, mm * nn), *x = la_at(sig, es, nn);
-    void *tau = la_at(x, es, nn * nn), *tfac = la_at(tau, es, nn);
-    void *ug = la_at(tfac, es, nblk * BNK_LA_NB * BNK_LA_NB), *vg = la_at(ug, es, mm * ucols);
-    void *v = la_at(vg, es, nn * nn), *tmp = la_at(v, es, nn * nn);
+    void *g = w, *sig = la_at(g, es, mm * nn), *ug = la_at(sig, es, nn);
+    void *vg = la_at(ug, es, vecs ? mm * ucols : 0), *ws = la_at(vg, es, vecs ? nn * nn : 0);
     if ((st = la_new(a, lead, 1, nn, 0, &ts)))
         goto cleanup;
     if (vecs) {
@@ -724,12 +734,15 @@ bn_status bn_svd(const bn_tensor *a, bool full, bn_tensor **u, bn_tensor **s, bn
                 goto cleanup;
             }
         }
-        int sw = LA_T(is64, la_svd_one, &e, mm, nn, g, sig, vecs ? ug : (void *)NULL, ucols, vg, v,
-                      tmp, okf, fill, order, norms, x, tau, tfac, work);
-        if (sw < 0) {
+        int64_t left = LA_T(is64, la_svd_one, &e, mm, nn, g, sig, vecs ? ug : (void *)NULL, ucols,
+                            vg, ws, iws);
+        if (left) {
             char where[48];
-            st = bn_error(BN_ERR_NUMERIC, "svd: one-sided Jacobi did not converge in %d sweeps%s",
-                          LA_MAX_SWEEPS, la_where(where, sizeof where, lead, b));
+            st = bn_error(BN_ERR_NUMERIC,
+                          "svd: the bidiagonal QR iteration did not converge in 6 n^2 = %lld "
+                          "steps (%lld superdiagonal entries left)%s",
+                          (long long)(6 * nn * nn), (long long)left,
+                          la_where(where, sizeof where, lead, b));
             goto cleanup;
         }
         la_store(ts, b, nn, 1, sig, nn, false);
@@ -756,8 +769,7 @@ cleanup:
         *vt = tv;
     }
     la_free(w);
-    la_free(idx);
-    la_free(work);
+    la_free(iws);
     la_env_free(&e);
     return st;
 }

@@ -111,77 +111,66 @@ static int64_t F(la_lstsq_one)(const la_env *e, int64_t m, int64_t n, T *a, T *b
 }
 
 /*
- * SVD of g (mm x nn col-major, mm >= nn; destroyed), preconditioned by QR:
- * g = Q R, then one-sided Jacobi on X = R^T (nn x nn), which converges in
- * fewer sweeps than on g itself and, for tall g, works on nn rows instead of
- * mm. With X V_x = U_x S:  A = Q R = Q X^T = (Q V_x) S U_x^T, so the left
- * vectors are Q [V_x; 0] (orthonormal by construction, extended by Q e_j for
- * a full U) and the right vectors are X's normalised columns (completed to
- * an orthonormal basis where a singular value is 0).
- * sig[nn] sorted descending. When ug is non-NULL: ug (mm x ucols), vg (nn x
- * nn), v: nn x nn scratch, tmp: nn scratch, ok/fill: ucols entries, order:
- * nn. x: nn x nn, tau: nn, tfac/work as for geqrf and ormqr of mm rows and
- * max(nn, ucols) columns. Returns the sweeps used, or -1 when Jacobi did not
- * converge.
+ * SVD of g (mm x nn col-major, mm >= nn; destroyed) by Golub-Kahan:
+ * A = Q B P^T with B upper bidiagonal (blocked Householder, gebrd), then
+ * B = Ub S Vb^T by implicit-shift QR (bdsqr), so U = Q Ub and V = P Vb. When
+ * mm is well above nn (la_svd_qr_first) A = Q_r R is factored first and R
+ * (nn x nn) is bidiagonalized: U = Q_r [Q_b Ub, 0; 0, I]. Q and P are
+ * formed explicitly (orgqt) and the bidiagonal QR's rotations are applied to
+ * them, so U and V are orthogonal by construction, also for the columns of
+ * zero singular values and the extra columns of a full U.
+ * sig[nn] gets the singular values, descending. When ug is non-NULL: ug (mm x
+ * ucols, ld mm) the left vectors, vg (nn x nn) the right ones (columns),
+ * iws: bnk_la_bdsqr_iwork(nn). ws: la_svd_elems(mm, nn, ucols). Returns 0,
+ * or the number of superdiagonal entries the QR iteration left.
  */
-static int F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *sig, T *ug,
-                         int64_t ucols, T *vg, T *v, T *tmp, bool *ok, int64_t *fill,
-                         int64_t *order, double *norms, T *x, T *tau, T *tfac, T *work)
+static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *sig, T *ug,
+                             int64_t ucols, T *vg, T *ws, int64_t *iws)
 {
-    e->k->K(geqrf)(&e->ctx, mm, nn, g, mm, tau, tfac, work);
-    for (int64_t j = 0; j < nn; j++)
-        for (int64_t i = 0; i < nn; i++)
-            x[i + j * nn] = i >= j ? g[j + i * mm] : 0;
-    int sweeps = e->k->K(jacobi)(nn, nn, x, ug ? v : NULL, LA_MAX_SWEEPS);
-    if (sweeps >= LA_MAX_SWEEPS)
-        return -1;
-    for (int64_t j = 0; j < nn; j++) {
-        double s = 0;
-        for (int64_t i = 0; i < nn; i++)
-            s += (double)x[i + j * nn] * (double)x[i + j * nn];
-        norms[j] = sqrt(s);
-        order[j] = j;
+    bool qr = la_svd_qr_first(mm, nn);
+    int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
+    T *ev = ws, *tauq = ev + nn, *taup = tauq + nn, *tau = taup + nn, *tfac = tau + nn;
+    T *r = tfac + nblk * BNK_LA_NB * BNK_LA_NB, *ub = r + nn * nn, *work = ub + nn * nn;
+    T *b = g;
+    int64_t ldb = mm;
+    if (qr) {
+        e->k->K(geqrf)(&e->ctx, mm, nn, g, mm, tau, tfac, work);
+        for (int64_t j = 0; j < nn; j++)
+            for (int64_t i = 0; i < nn; i++)
+                r[i + j * nn] = i <= j ? g[i + j * mm] : 0;
+        b = r;
+        ldb = nn;
     }
-    /* insertion sort of the indices by norm, descending (stable) */
-    for (int64_t j = 1; j < nn; j++) {
-        int64_t t = order[j], i = j;
-        while (i > 0 && norms[order[i - 1]] < norms[t]) {
-            order[i] = order[i - 1];
-            i--;
-        }
-        order[i] = t;
-    }
-    for (int64_t r = 0; r < nn; r++)
-        sig[r] = (T)norms[order[r]];
+    e->k->K(gebrd)(&e->ctx, qr ? nn : mm, nn, b, ldb, sig, ev, tauq, taup, work);
     if (!ug)
-        return sweeps;
-    /* right vectors: X's normalised columns, completed where S is 0 */
-    int64_t nfill = 0;
-    for (int64_t r = 0; r < nn; r++) {
-        T *vr = vg + r * nn;
-        if (norms[order[r]] > 0) {
-            const T *xc = x + order[r] * nn;
-            double inv = 1.0 / norms[order[r]];
-            for (int64_t i = 0; i < nn; i++)
-                vr[i] = (T)((double)xc[i] * inv);
-            ok[r] = true;
-        } else {
-            for (int64_t i = 0; i < nn; i++)
-                vr[i] = 0;
-            ok[r] = false;
-            fill[nfill++] = r;
-        }
+        return e->k->K(bdsqr)(nn, sig, ev, NULL, 0, 0, NULL, 0, NULL, NULL);
+    /* V = P = diag(1, G'), G' formed from the row reflectors moved into the
+     * columns of pv ((nn-1) x (nn-1), geqrf layout) */
+    T *pv = qr ? ub : r;
+    int64_t k = nn - 1;
+    for (int64_t i = 0; i < k; i++)
+        for (int64_t rr = i + 1; rr < k; rr++)
+            pv[rr + i * k] = b[i + (rr + 1) * ldb];
+    for (int64_t j = 0; j < nn; j++) {
+        vg[j * nn] = j == 0 ? 1 : 0;
+        vg[j] = j == 0 ? 1 : 0;
     }
-    if (nfill)
-        e->k->K(complete_basis)(nn, vg, fill, nfill, ok, nn, tmp);
-    /* left vectors: Q [V_x(:, order) 0; 0 I] */
-    for (int64_t r = 0; r < ucols; r++) {
-        T *ur = ug + r * mm;
+    if (k > 0)
+        e->k->K(orgqt)(&e->ctx, k, k, k, pv, k, taup, vg + 1 + nn, nn, work);
+    if (!qr) {
+        e->k->K(orgqt)(&e->ctx, mm, nn, ucols, g, mm, tauq, ug, mm, work);
+        return e->k->K(bdsqr)(nn, sig, ev, ug, mm, mm, vg, nn, work, iws);
+    }
+    e->k->K(orgqt)(&e->ctx, nn, nn, nn, r, nn, tauq, ub, nn, work);
+    int64_t fails = e->k->K(bdsqr)(nn, sig, ev, ub, nn, nn, vg, nn, work, iws);
+    /* U = Q_r [Ub 0; 0 I] */
+    for (int64_t c = 0; c < ucols; c++) {
+        T *uc = ug + c * mm;
         for (int64_t i = 0; i < mm; i++)
-            ur[i] = r < nn ? (i < nn ? v[i + order[r] * nn] : 0) : (i == r ? 1 : 0);
+            uc[i] = c < nn ? (i < nn ? ub[i + c * nn] : 0) : (i == c ? 1 : 0);
     }
     e->k->K(ormqr)(&e->ctx, false, mm, nn, g, mm, tfac, ucols, ug, mm, work);
-    return sweeps;
+    return fails;
 }
 
 #undef F

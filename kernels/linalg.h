@@ -6,8 +6,9 @@
  * compiled three times: kernels/ref/linalg_ref.c (no ISA flags, the portable
  * twin), kernels/x86/avx2/linalg_avx2.c and kernels/x86/avx512/linalg_avx512.c
  * (the same source with the ISA's flags and -O3, so the column loops - axpy,
- * dot, Jacobi rotations, the f64 GEMM's inner loop - become AVX2/AVX-512
- * vector code). The engine picks the table that matches bnk_gemm_best().
+ * dot, matrix-vector products, the bidiagonal QR's rotation kernel, the f64
+ * GEMM's inner loop - become AVX2/AVX-512 vector code). The engine picks the table that matches
+ * bnk_gemm_best().
  *
  * Layout: element (i, j) of a matrix at a[i + j * lda] (column-major).
  * Bulk updates go through GEMM: f32 through ctx->sgemm (the engine's packed
@@ -15,9 +16,10 @@
  * through the core's own cache-blocked dgemm (C column-major), which packs A
  * blocks into ctx->dpack.
  *
- * Accuracy: Householder QR, Cholesky and partial-pivoting LU are backward
- * stable (errors O(n eps ||A||)); one-sided Jacobi stops when every column
- * pair is orthogonal to sqrt(m) eps relative to the columns' norms.
+ * Accuracy: Householder QR, Cholesky, partial-pivoting LU and the
+ * bidiagonalization are backward stable (errors O(n eps ||A||)); the
+ * bidiagonal QR (bdsqr) finds the bidiagonal's singular values to high
+ * relative accuracy (its splitting test is relative to the neighbouring d).
  * Every routine is reentrant (no state outside its arguments).
  */
 #ifndef BITNET_KERNELS_LINALG_H
@@ -50,6 +52,39 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
                     2 * BNK_LA_NB * (wcols > 0 ? wcols : 1));
 }
 
+/* Elements of workspace gebrd needs for an m x n matrix (m >= n): the panel
+ * matrices X (m x NB) and Y (n x NB) and vectors. */
+static inline size_t bnk_la_gebrd_work(int64_t m, int64_t n)
+{
+    return (size_t)(m * BNK_LA_NB + n * BNK_LA_NB + m + n + BNK_LA_NB);
+}
+
+/* Elements of workspace orgqt needs for m rows and qc columns. */
+static inline size_t bnk_la_orgqt_work(int64_t m, int64_t qc)
+{
+    return bnk_la_qr_work(m, qc) + BNK_LA_NB * BNK_LA_NB;
+}
+
+/* bdsqr logs the rotations of up to BNK_LA_ROTB * n (one sweep is < n) before
+ * it applies them to U and V. */
+#define BNK_LA_ROTB 16
+static inline int64_t bnk_la_rot_cap(int64_t n)
+{
+    return BNK_LA_ROTB * (n > 0 ? n : 1);
+}
+
+/* Workspace of bdsqr for an n x n bidiagonal with vectors: elements of T (4
+ * rotation arrays and a packed row block of up to 32 rows) and int64_t (3
+ * per logged sweep). Without vectors it needs none. */
+static inline size_t bnk_la_bdsqr_work(int64_t n)
+{
+    return (size_t)(4 * bnk_la_rot_cap(n) + 32 * (n + 1));
+}
+static inline size_t bnk_la_bdsqr_iwork(int64_t n)
+{
+    return (size_t)(3 * bnk_la_rot_cap(n));
+}
+
 /* The routines for one element type (see linalg_core.h for each contract):
  *   potrfu  blocked upper Cholesky (A = U^T U; the lower one of a row-major
  *           matrix); -1 or the failing pivot (value in *bad); work:
@@ -59,8 +94,13 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
  *   geqrf   blocked Householder QR; tau[k], T factors NB x NB per block
  *   ormqr   C = Q C or Q^T C with geqrf's factors
  *   orgqr   the first qc columns of Q
- *   jacobi  one-sided Jacobi (m >= n); returns sweeps used
- *   complete_basis  fills listed columns of u to an orthonormal set
+ *   gebrd   blocked reduction to upper bidiagonal form (m >= n): d, e,
+ *           tauq, taup; Q's reflectors as geqrf's, P's in the rows
+ *   orgqt   the first qc columns of Q from reflectors and tau (T factors
+ *           built per block): forms gebrd's Q and P
+ *   bdsqr   SVD of an upper bidiagonal by implicit-shift QR, optionally
+ *           accumulating U <- U Ub, V <- V Vb; 0 or the count of e_i that
+ *           did not converge
  *   gemm    C = alpha A B + beta C (C column-major: rsc == 1) */
 #define BNK_LA_FNS(T, S)                                                                           \
     int64_t (*potrfu##S)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, double *bad,         \
@@ -75,9 +115,12 @@ static inline size_t bnk_la_qr_work(int64_t m, int64_t wcols)
                      int64_t lda, const T *tfac, int64_t ncols, T *c, int64_t ldc, T *work);       \
     void (*orgqr##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
                      int64_t lda, const T *tfac, T *q, int64_t ldq, T *work);                      \
-    int (*jacobi##S)(int64_t m, int64_t n, T * g, T * v, int max_sweeps);                          \
-    void (*complete_basis##S)(int64_t m, T * u, const int64_t *fill, int64_t nfill, bool *ok,      \
-                              int64_t want, T *tmp);                                               \
+    void (*gebrd##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *d, T *e,   \
+                     T *tauq, T *taup, T *work);                                                   \
+    void (*orgqt##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
+                     int64_t lda, const T *tau, T *q, int64_t ldq, T *work);                       \
+    int64_t (*bdsqr##S)(int64_t n, T * d, T * e, T * u, int64_t ldu, int64_t nru, T * v,           \
+                        int64_t ldv, T * rw, int64_t * iw);                                        \
     void (*gemm##S)(const bnk_la_ctx *ctx, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
                     int64_t rsa, int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C,  \
                     int64_t rsc, int64_t csc);

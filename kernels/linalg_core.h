@@ -10,6 +10,7 @@
  * for the vector loops, and the bulk updates are GEMM calls with plain
  * strides. Nothing here allocates; workspaces are passed in.
  */
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,7 +24,7 @@
 #define F(name)     CAT_(name, SFX)
 #define GEMM        F(gemm)
 #define NB          BNK_LA_NB
-#define LA_JB       32 /* Jacobi column block: 2 x 32 columns of G and V stay in L2 */
+#define LA_BRD_NX   128 /* gebrd: columns left when the unblocked code takes over */
 
 /* ---- vector helpers ------------------------------------------------------ */
 
@@ -196,41 +197,6 @@ static T F(dot)(int64_t n, const T *x, const T *y)
     for (; i < n; i++)
         s += (double)x[i] * (double)y[i];
     return (T)(s + la_hsum(&acc));
-}
-
-/* x.x, y.y and x.y in one pass, accumulated in double. */
-static void F(dot3)(int64_t n, const T *x, const T *y, double *xx, double *yy, double *xy)
-{
-    la_v8d a = {0}, b = {0}, c = {0};
-    double sa = 0, sb = 0, sc = 0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        la_v8d u, v;
-        F(ld8)(x + i, &u);
-        F(ld8)(y + i, &v);
-        a += u * u;
-        b += v * v;
-        c += u * v;
-    }
-    for (; i < n; i++) {
-        double u = x[i], v = y[i];
-        sa += u * u;
-        sb += v * v;
-        sc += u * v;
-    }
-    *xx = sa + la_hsum(&a);
-    *yy = sb + la_hsum(&b);
-    *xy = sc + la_hsum(&c);
-}
-
-/* [x y] = [x y] [c s; -s c]: x' = c x - s y, y' = s x + c y */
-static void F(rot)(int64_t n, T *restrict x, T *restrict y, T c, T s)
-{
-    for (int64_t i = 0; i < n; i++) {
-        T u = x[i], v = y[i];
-        x[i] = c * u - s * v;
-        y[i] = s * u + c * v;
-    }
 }
 
 /* ---- Cholesky ----------------------------------------------------------- */
@@ -585,113 +551,735 @@ static void F(orgqr)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, co
     }
 }
 
-/* ---- one-sided Jacobi SVD ----------------------------------------------- */
+/* ---- Golub-Kahan SVD: bidiagonalization --------------------------------- */
+
+/* Vectors of T as wide as one zmm (8 doubles / 16 floats), loaded and stored
+ * with memcpy (any alignment); the matrix-vector products and the rotation
+ * kernel below are written on them. */
+typedef T F(la_vt) __attribute__((vector_size(64)));
+#define LA_VL ((int64_t)(64 / sizeof(T)))
+
+static inline void F(vld)(const T *p, F(la_vt) * v)
+{
+    memcpy(v, p, sizeof *v);
+}
+
+static inline void F(vst)(T *p, const F(la_vt) * v)
+{
+    memcpy(p, v, sizeof *v);
+}
+
+static inline T F(vsum)(const F(la_vt) * v)
+{
+    T s = 0;
+    for (int l = 0; l < LA_VL; l++)
+        s += (*v)[l];
+    return s;
+}
+
+/* y[j * incy] = (acc ? y[j * incy] : 0) + alpha * (A^T x)[j] for A (m x n,
+ * lda), j < n: four columns per pass share the loads of x. */
+static void F(gemv_t)(int64_t m, int64_t n, T alpha, const T *a, int64_t lda, const T *x, bool acc,
+                      T *y, int64_t incy)
+{
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const T *a0 = a + j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        F(la_vt) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        int64_t i = 0;
+        for (; i + LA_VL <= m; i += LA_VL) {
+            F(la_vt) xv, u;
+            F(vld)(x + i, &xv);
+            F(vld)(a0 + i, &u);
+            s0 += u * xv;
+            F(vld)(a1 + i, &u);
+            s1 += u * xv;
+            F(vld)(a2 + i, &u);
+            s2 += u * xv;
+            F(vld)(a3 + i, &u);
+            s3 += u * xv;
+        }
+        T t0 = F(vsum)(&s0), t1 = F(vsum)(&s1), t2 = F(vsum)(&s2), t3 = F(vsum)(&s3);
+        for (; i < m; i++) {
+            t0 += a0[i] * x[i];
+            t1 += a1[i] * x[i];
+            t2 += a2[i] * x[i];
+            t3 += a3[i] * x[i];
+        }
+        T *yj = y + j * incy;
+        yj[0] = (acc ? yj[0] : 0) + alpha * t0;
+        yj[incy] = (acc ? yj[incy] : 0) + alpha * t1;
+        yj[2 * incy] = (acc ? yj[2 * incy] : 0) + alpha * t2;
+        yj[3 * incy] = (acc ? yj[3 * incy] : 0) + alpha * t3;
+    }
+    for (; j < n; j++) {
+        const T *a0 = a + j * lda;
+        F(la_vt) s0 = {0};
+        int64_t i = 0;
+        for (; i + LA_VL <= m; i += LA_VL) {
+            F(la_vt) xv, u;
+            F(vld)(x + i, &xv);
+            F(vld)(a0 + i, &u);
+            s0 += u * xv;
+        }
+        T t0 = F(vsum)(&s0);
+        for (; i < m; i++)
+            t0 += a0[i] * x[i];
+        y[j * incy] = (acc ? y[j * incy] : 0) + alpha * t0;
+    }
+}
+
+/* y[0..m) += alpha * A x for A (m x n, lda), x[j * incx]; y must not overlap
+ * A's columns or x. */
+static void F(gemv_n)(int64_t m, int64_t n, T alpha, const T *a, int64_t lda, const T *x,
+                      int64_t incx, T *restrict y)
+{
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const T *restrict a0 = a + j * lda, *restrict a1 = a0 + lda;
+        const T *restrict a2 = a1 + lda, *restrict a3 = a2 + lda;
+        T x0 = alpha * x[j * incx], x1 = alpha * x[(j + 1) * incx];
+        T x2 = alpha * x[(j + 2) * incx], x3 = alpha * x[(j + 3) * incx];
+        for (int64_t i = 0; i < m; i++)
+            y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+    for (; j < n; j++) {
+        const T *restrict a0 = a + j * lda;
+        T x0 = alpha * x[j * incx];
+        for (int64_t i = 0; i < m; i++)
+            y[i] += a0[i] * x0;
+    }
+}
 
 /*
- * Hestenes one-sided Jacobi on the m x n matrix g (m >= n, ldg = m): rotates
- * column pairs until every pair is orthogonal to tol = sqrt(m) * EPS relative
- * to their norms; accumulates the rotations in v (n x n, ldv = n) when v is
- * non-NULL (v starts as the identity here). On return column j of g is
- * sigma_j u_j. Returns the number of sweeps used (<= max_sweeps).
+ * Unblocked reduction of a (m x n, lda, m >= n) to upper bidiagonal form
+ * B = Q^T A P (gebd2): d[n] the diagonal, e[n-1] the superdiagonal.
+ * Q = H_0 ... H_{n-1}, H_i = I - tauq_i v_i v_i^T, v_i below the diagonal of
+ * column i (geqrf layout); P = G_0 ... G_{n-2}, G_i = I - taup_i u_i u_i^T,
+ * u_i right of the superdiagonal in row i (head 1 implied at (i, i+1)).
+ * The diagonal and superdiagonal of a hold d and e. w: n + m elements.
  */
-static int F(jacobi)(int64_t m, int64_t n, T *g, T *v, int max_sweeps)
+static void F(gebd2)(int64_t m, int64_t n, T *a, int64_t lda, T *d, T *e, T *tauq, T *taup, T *w)
 {
-    if (v)
-        for (int64_t j = 0; j < n; j++)
-            for (int64_t i = 0; i < n; i++)
-                v[i + j * n] = i == j ? 1 : 0;
-    double tol = sqrt((double)m) * EPS;
-    int sweep;
-    /* Pairs are visited block pair by block pair (LA_JB columns a block), so
-     * the columns one block pair touches stay in cache; every pair p < q is
-     * still visited once per sweep. */
-    for (sweep = 0; sweep < max_sweeps; sweep++) {
-        int64_t rotated = 0;
-        for (int64_t bp = 0; bp < n; bp += LA_JB) {
-            for (int64_t bq = bp; bq < n; bq += LA_JB) {
-                int64_t pe = bp + LA_JB < n ? bp + LA_JB : n;
-                int64_t qe = bq + LA_JB < n ? bq + LA_JB : n;
-                for (int64_t p = bp; p < pe; p++) {
-                    for (int64_t q = bq > p ? bq : p + 1; q < qe; q++) {
-                        T *gp = g + p * m, *gq = g + q * m;
-                        double alpha, beta, gamma;
-                        F(dot3)(m, gp, gq, &alpha, &beta, &gamma);
-                        if (alpha == 0 || beta == 0 ||
-                            fabs(gamma) <= tol * sqrt(alpha) * sqrt(beta))
-                            continue;
-                        rotated++;
-                        double zeta = (beta - alpha) / (2 * gamma);
-                        double t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1 + zeta * zeta));
-                        double cs = 1 / sqrt(1 + t * t), sn = cs * t;
-                        F(rot)(m, gp, gq, (T)cs, (T)sn);
-                        if (v)
-                            F(rot)(n, v + p * n, v + q * n, (T)cs, (T)sn);
-                    }
+    T *row = w, *y = w + n;
+    for (int64_t i = 0; i < n; i++) {
+        T *ci = a + i + i * lda;
+        int64_t nr = n - i - 1;
+        tauq[i] = F(larfg)(m - i, ci);
+        d[i] = ci[0];
+        if (nr > 0 && tauq[i] != 0) { /* A(i:m, i+1:n) = H_i A(i:m, i+1:n) */
+            ci[0] = 1;
+            F(gemv_t)(m - i, nr, 1, ci + lda, lda, ci, false, y, 1);
+            for (int64_t j = 0; j < nr; j++)
+                F(axpy_sub)(m - i, tauq[i] * y[j], ci, ci + (j + 1) * lda);
+            ci[0] = d[i];
+        }
+        if (nr <= 0) {
+            taup[i] = 0;
+            continue;
+        }
+        for (int64_t j = 0; j < nr; j++)
+            row[j] = ci[(j + 1) * lda];
+        taup[i] = F(larfg)(nr, row);
+        e[i] = row[0];
+        row[0] = 1;
+        int64_t mb = m - i - 1;
+        if (taup[i] != 0 && mb > 0) { /* A(i+1:m, i+1:n) = A(i+1:m, i+1:n) G_i */
+            T *s = ci + 1 + lda;
+            for (int64_t r = 0; r < mb; r++)
+                y[r] = 0;
+            F(gemv_n)(mb, nr, 1, s, lda, row, 1, y);
+            for (int64_t j = 0; j < nr; j++)
+                F(axpy_sub)(mb, taup[i] * row[j], y, s + j * lda);
+        }
+        row[0] = e[i];
+        for (int64_t j = 0; j < nr; j++)
+            ci[(j + 1) * lda] = row[j];
+    }
+}
+
+/*
+ * One panel of the blocked bidiagonalization (labrd): reduces the first nb
+ * rows and columns of a (mr x nc, lda, mr >= nc > nb) and returns X (mr x nb,
+ * ldx) and Y (nc x nb, ldy) such that the trailing block's update is
+ * A22 -= V Y2^T + X2 U^T (V: the panel's column reflectors, U^T its row
+ * reflectors). Leaves 1 at (i, i) and (i, i+1) of the panel (the reflector
+ * heads the trailing GEMMs read); the caller puts d and e back. Only the
+ * panel's columns and rows are written; the trailing block is read.
+ * tmp: nc + nb elements.
+ */
+static void F(labrd)(int64_t mr, int64_t nc, int64_t nb, T *a, int64_t lda, T *d, T *e, T *tauq,
+                     T *taup, T *x, int64_t ldx, T *y, int64_t ldy, T *tmp)
+{
+    T *row = tmp, *xr = tmp + nc;
+    for (int64_t i = 0; i < nb; i++) {
+        T *ci = a + i + i * lda;
+        int64_t ml = mr - i, nr = nc - i - 1, mb = mr - i - 1;
+        /* column i: A(i:mr, i) -= A(i:mr, 0:i) Y(i, 0:i)^T + X(i:mr, 0:i) A(0:i, i) */
+        F(gemv_n)(ml, i, -1, a + i, lda, y + i, ldy, ci);
+        F(gemv_n)(ml, i, -1, x + i, ldx, a + i * lda, 1, ci);
+        tauq[i] = F(larfg)(ml, ci);
+        d[i] = ci[0];
+        ci[0] = 1;
+        /* Y(i+1:nc, i) = tauq (A^T v - Y A_p^T v - A_r^T X^T v) */
+        T *yi = y + i * ldy;
+        F(gemv_t)(ml, nr, 1, ci + lda, lda, ci, false, yi + i + 1, 1);
+        F(gemv_t)(ml, i, 1, a + i, lda, ci, false, yi, 1);
+        F(gemv_n)(nr, i, -1, y + i + 1, ldy, yi, 1, yi + i + 1);
+        F(gemv_t)(ml, i, 1, x + i, ldx, ci, false, yi, 1);
+        F(gemv_t)(i, nr, -1, a + (i + 1) * lda, lda, yi, true, yi + i + 1, 1);
+        for (int64_t j = 0; j < nr; j++)
+            yi[i + 1 + j] *= tauq[i];
+        /* row i: A(i, i+1:nc) -= Y(i+1:nc, 0:i+1) A(i, 0:i+1)^T + A(0:i, i+1:nc)^T X(i, 0:i)^T */
+        for (int64_t j = 0; j < nr; j++)
+            row[j] = ci[(j + 1) * lda];
+        F(gemv_n)(nr, i + 1, -1, y + i + 1, ldy, a + i, lda, row);
+        for (int64_t k = 0; k < i; k++)
+            xr[k] = x[i + k * ldx];
+        F(gemv_t)(i, nr, -1, a + (i + 1) * lda, lda, xr, true, row, 1);
+        taup[i] = F(larfg)(nr, row);
+        e[i] = row[0];
+        row[0] = 1;
+        for (int64_t j = 0; j < nr; j++)
+            ci[(j + 1) * lda] = row[j];
+        /* X(i+1:mr, i) = taup (A u - A_c Y^T u - X A_r u) */
+        T *xi = x + i * ldx;
+        for (int64_t r = i + 1; r < mr; r++)
+            xi[r] = 0;
+        F(gemv_n)(mb, nr, 1, ci + 1 + lda, lda, row, 1, xi + i + 1);
+        F(gemv_t)(nr, i + 1, 1, y + i + 1, ldy, row, false, xi, 1);
+        F(gemv_n)(mb, i + 1, -1, a + i + 1, lda, xi, 1, xi + i + 1);
+        for (int64_t r = 0; r < i; r++)
+            xi[r] = 0;
+        F(gemv_n)(i, nr, 1, a + (i + 1) * lda, lda, row, 1, xi);
+        F(gemv_n)(mb, i, -1, x + i + 1, ldx, xi, 1, xi + i + 1);
+        for (int64_t r = i + 1; r < mr; r++)
+            xi[r] *= taup[i];
+    }
+}
+
+/*
+ * Blocked reduction to upper bidiagonal form (gebrd; m >= n): the same
+ * result and layout as gebd2. Panels of NB columns by labrd while more than
+ * LA_BRD_NX columns remain, each followed by two GEMMs on the trailing block
+ * (half of the flops); the rest unblocked. work: bnk_la_gebrd_work(m, n).
+ */
+static void F(gebrd)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *d, T *e,
+                     T *tauq, T *taup, T *work)
+{
+    BN_ASSERT(m >= n);
+    T *x = work, *y = x + m * NB, *tmp = y + n * NB;
+    int64_t i = 0;
+    for (; n - i > LA_BRD_NX; i += NB) {
+        int64_t mr = m - i, nc = n - i;
+        T *ai = a + i + i * lda;
+        F(labrd)(mr, nc, NB, ai, lda, d + i, e + i, tauq + i, taup + i, x, mr, y, nc, tmp);
+        T *c = ai + NB + NB * lda;
+        /* A22 -= V Y2^T, then -= X2 U^T */
+        GEMM(ctx, mr - NB, nc - NB, NB, -1, ai + NB, 1, lda, y + NB, nc, 1, 1, c, 1, lda);
+        GEMM(ctx, mr - NB, nc - NB, NB, -1, x + NB, 1, mr, ai + NB * lda, 1, lda, 1, c, 1, lda);
+        for (int64_t k = 0; k < NB; k++) {
+            ai[k + k * lda] = d[i + k];
+            ai[k + (k + 1) * lda] = e[i + k];
+        }
+    }
+    F(gebd2)(m - i, n - i, a + i + i * lda, lda, d + i, e + i, tauq + i, taup + i, tmp);
+}
+
+/*
+ * Forms the first qc (>= k) columns of Q = H_0 ... H_{k-1} (m x qc, ldq)
+ * from k reflectors stored below the diagonal of a (lda) with tau[k], as
+ * geqr2 and gebrd leave them (orgqr with the T factors built here, block by
+ * block, backward). work: bnk_la_qr_work(m, qc) + NB * NB.
+ */
+static void F(orgqt)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,
+                     int64_t lda, const T *tau, T *q, int64_t ldq, T *work)
+{
+    for (int64_t j = 0; j < qc; j++)
+        for (int64_t i = 0; i < m; i++)
+            q[i + j * ldq] = i == j ? 1 : 0;
+    int64_t wc = qc > 0 ? qc : 1;
+    T *v = work, *g = v + m * NB, *w1 = g + NB * NB, *w2 = w1 + NB * wc, *t = w2 + NB * wc;
+    for (int64_t b = (k + NB - 1) / NB - 1; b >= 0; b--) {
+        int64_t j = b * NB, jb = k - j < NB ? k - j : NB;
+        F(build_v)(m - j, jb, a + j + j * lda, lda, v);
+        F(larft)(ctx, m - j, jb, v, tau + j, t, g);
+        F(larfb)(ctx, false, m - j, jb, qc - j, v, t, q + j + j * ldq, ldq, w1, w2);
+    }
+}
+
+/* ---- Golub-Kahan SVD: bidiagonal QR ------------------------------------- */
+
+/* Rotation (c, s, r) with c f + s g = r, -s f + c g = 0, c >= 0. */
+static inline void F(lartg)(T f, T g, T *c, T *s, T *r)
+{
+    if (g == 0) {
+        *c = 1;
+        *s = 0;
+        *r = f;
+        return;
+    }
+    if (f == 0) {
+        *c = 0;
+        *s = g < 0 ? -1 : 1;
+        *r = g < 0 ? -g : g;
+        return;
+    }
+    double fd = f, gd = g, af = fabs(fd), ag = fabs(gd), rr;
+    if (af > 1e-150 && af < 1e150 && ag > 1e-150 && ag < 1e150)
+        rr = sqrt(fd * fd + gd * gd);
+    else
+        rr = hypot(fd, gd);
+    rr = copysign(rr, fd);
+    *c = (T)(fd / rr);
+    *s = (T)(gd / rr);
+    *r = (T)rr;
+}
+
+/* The smaller singular value of [f g; 0 h]: s_max from
+ * 2 s_max = sqrt((|f| + |h|)^2 + g^2) + sqrt((|f| - |h|)^2 + g^2) (sums of
+ * non-negative terms, so accurate), s_min = |f h| / s_max. */
+static T F(las2min)(T f, T g, T h)
+{
+    double fa = fabs((double)f), ga = fabs((double)g), ha = fabs((double)h);
+    double mx = fa > ha ? fa : ha, sc = mx > ga ? mx : ga;
+    if (fa == 0 || ha == 0)
+        return 0;
+    fa /= sc;
+    ga /= sc;
+    ha /= sc;
+    double smax =
+        0.5 * (sqrt((fa + ha) * (fa + ha) + ga * ga) + sqrt((fa - ha) * (fa - ha) + ga * ga));
+    return (T)(fa * (ha / smax) * sc);
+}
+
+/* Rows per block of the rotation kernel: two vectors. */
+#define LA_RB (2 * LA_VL)
+
+/*
+ * Applies a log of rotation sweeps to the packed row block p (column j of
+ * the block, LA_RB rows, at p + (j - lo) * LA_RB). Record r of rec (3 entries
+ * each) is a sweep over the column pairs (k, k+1), k = rec[0] .. rec[0] +
+ * rec[1] - 1, in increasing order when rec[2] is 1 and decreasing when 0; its
+ * rotations (in the order applied) are the next rec[1] entries of c and s:
+ * x_k' = c x_k + s x_{k+1}, x_{k+1}' = c x_{k+1} - s x_k. The column a sweep
+ * carries from one pair to the next stays in registers.
+ */
+static void F(rot_block)(T *p, int64_t lo, const T *c, const T *s, const int64_t *rec, int64_t nrec)
+{
+    int64_t off = 0;
+    for (int64_t r = 0; r < nrec; r++) {
+        const int64_t *rr = rec + 3 * r;
+        int64_t len = rr[1];
+        const T *cr = c + off, *sr = s + off;
+        T *q = p + (rr[0] - lo) * LA_RB;
+        off += len;
+        F(la_vt) x0, x1, y0, y1;
+        if (rr[2]) {
+            F(vld)(q, &x0);
+            F(vld)(q + LA_VL, &x1);
+            for (int64_t j = 0; j < len; j++) {
+                T cc = cr[j], ss = sr[j];
+                T *qk = q + j * LA_RB, *qn = qk + LA_RB;
+                F(vld)(qn, &y0);
+                F(vld)(qn + LA_VL, &y1);
+                F(la_vt) n0 = cc * x0 + ss * y0, n1 = cc * x1 + ss * y1;
+                F(vst)(qk, &n0);
+                F(vst)(qk + LA_VL, &n1);
+                x0 = cc * y0 - ss * x0;
+                x1 = cc * y1 - ss * x1;
+            }
+            F(vst)(q + len * LA_RB, &x0);
+            F(vst)(q + len * LA_RB + LA_VL, &x1);
+        } else {
+            F(vld)(q + len * LA_RB, &x0);
+            F(vld)(q + len * LA_RB + LA_VL, &x1);
+            for (int64_t j = 0; j < len; j++) {
+                T cc = cr[j], ss = sr[j];
+                T *qk = q + (len - 1 - j) * LA_RB, *qn = qk + LA_RB;
+                F(vld)(qk, &y0);
+                F(vld)(qk + LA_VL, &y1);
+                F(la_vt) n0 = cc * x0 - ss * y0, n1 = cc * x1 - ss * y1;
+                F(vst)(qn, &n0);
+                F(vst)(qn + LA_VL, &n1);
+                x0 = cc * y0 + ss * x0;
+                x1 = cc * y1 + ss * x1;
+            }
+            F(vst)(q, &x0);
+            F(vst)(q + LA_VL, &x1);
+        }
+    }
+}
+
+/* Applies the logged sweeps (see rot_block) to columns lo..hi of a (nrows x
+ * *, lda), LA_RB rows at a time: each row block is packed into p (LA_RB *
+ * (hi - lo + 1) elements, contiguous, so no leading dimension maps the
+ * columns onto one cache set), takes every rotation of the log while it sits
+ * in L1/L2, and is written back. */
+static void F(rot_apply)(int64_t nrows, T *a, int64_t lda, int64_t lo, int64_t hi, const T *c,
+                         const T *s, const int64_t *rec, int64_t nrec, T *p)
+{
+    int64_t w = hi - lo + 1;
+    for (int64_t r0 = 0; r0 < nrows; r0 += LA_RB) {
+        int64_t nr = nrows - r0 < LA_RB ? nrows - r0 : LA_RB;
+        for (int64_t j = 0; j < w; j++) {
+            T *dst = p + j * LA_RB;
+            memcpy(dst, a + r0 + (lo + j) * lda, sizeof(T) * (size_t)nr);
+            for (int64_t i = nr; i < LA_RB; i++)
+                dst[i] = 0;
+        }
+        F(rot_block)(p, lo, c, s, rec, nrec);
+        for (int64_t j = 0; j < w; j++)
+            memcpy(a + r0 + (lo + j) * lda, p + j * LA_RB, sizeof(T) * (size_t)nr);
+    }
+}
+
+/* The rotation log of one bdsqr call (see rot_block): cu/su for U, cv/sv for
+ * V, nrot entries of each used of cap; columns lo..hi touched. */
+typedef struct F(la_rlog) {
+    T *cu, *su, *cv, *sv, *pack;
+    int64_t *rec;
+    int64_t nrec, nrot, cap, lo, hi;
+} F(la_rlog);
+
+static void F(rlog_flush)(F(la_rlog) * lg, T *u, int64_t ldu, int64_t nru, T *v, int64_t ldv,
+                          int64_t nrv)
+{
+    if (lg->nrec == 0)
+        return;
+    F(rot_apply)(nru, u, ldu, lg->lo, lg->hi, lg->cu, lg->su, lg->rec, lg->nrec, lg->pack);
+    F(rot_apply)(nrv, v, ldv, lg->lo, lg->hi, lg->cv, lg->sv, lg->rec, lg->nrec, lg->pack);
+    lg->nrec = lg->nrot = 0;
+    lg->lo = INT64_MAX;
+    lg->hi = -1;
+}
+
+/* Opens a sweep of len rotations over pairs k0 .. k0 + len - 1 (fwd: in
+ * increasing order); returns the offset of its first rotation in the log,
+ * flushing the log first when it is full. */
+static int64_t F(rlog_open)(F(la_rlog) * lg, int64_t k0, int64_t len, bool fwd, T *u, int64_t ldu,
+                            int64_t nru, T *v, int64_t ldv, int64_t nrv)
+{
+    if (lg->nrot + len > lg->cap)
+        F(rlog_flush)(lg, u, ldu, nru, v, ldv, nrv);
+    int64_t *rr = lg->rec + 3 * lg->nrec++;
+    rr[0] = k0;
+    rr[1] = len;
+    rr[2] = fwd;
+    if (k0 < lg->lo)
+        lg->lo = k0;
+    if (k0 + len > lg->hi)
+        lg->hi = k0 + len;
+    int64_t off = lg->nrot;
+    lg->nrot += len;
+    return off;
+}
+
+/*
+ * SVD of the upper bidiagonal B (d[n], e[n-1]) by implicit-shift QR
+ * (Golub-Kahan steps with a shift from the trailing 2 x 2 block, and
+ * Demmel-Kahan zero-shift steps when a shift would ruin the relative
+ * accuracy of the small singular values), LAPACK bdsqr's scheme: split
+ * where |e_i| is below the relative threshold, pick the chasing direction
+ * from the larger end of each new block, stop after 6 n^2 inner steps.
+ * On return d holds the singular values, >= 0 and descending, and e is
+ * destroyed. When u is non-NULL, B = Ub S Vb^T is accumulated as
+ * U <- U Ub (u: nru x n, ldu) and V <- V Vb (v: n x n, ldv): the rotations
+ * are logged for many sweeps and applied in row blocks (rot_apply), so U
+ * and V stream through the cache once per log, not once per sweep; the
+ * sign fix negates V's columns and the sort swaps U's and V's columns.
+ * rw: bnk_la_bdsqr_work(n) elements, iw: bnk_la_bdsqr_iwork(n). Returns 0,
+ * or the number of e_i still not negligible when the step limit was hit
+ * (d, u and v then hold the partial result).
+ */
+static int64_t F(bdsqr)(int64_t n, T *d, T *e, T *u, int64_t ldu, int64_t nru, T *v, int64_t ldv,
+                        T *rw, int64_t *iw)
+{
+    if (n <= 0)
+        return 0;
+    const double eps = EPS;
+    const double unfl = LA_F64 ? DBL_MIN : FLT_MIN;
+    F(la_rlog) lg = {.nrec = 0, .nrot = 0, .lo = INT64_MAX, .hi = -1};
+    if (u) {
+        lg.cap = bnk_la_rot_cap(n);
+        lg.cu = rw;
+        lg.su = rw + lg.cap;
+        lg.cv = rw + 2 * lg.cap;
+        lg.sv = rw + 3 * lg.cap;
+        lg.pack = rw + 4 * lg.cap;
+        lg.rec = iw;
+    }
+    int64_t fails = 0;
+    if (n > 1) {
+        double tolmul = pow(eps, -0.125);
+        tolmul = tolmul < 10 ? 10 : tolmul > 100 ? 100 : tolmul;
+        const double tol = tolmul * eps;
+        /* threshold for negligible e: tol times an estimate of s_min */
+        double smin0 = fabs((double)d[0]);
+        if (smin0 != 0) {
+            double mu = smin0;
+            for (int64_t i = 1; i < n; i++) {
+                mu = fabs((double)d[i]) * (mu / (mu + fabs((double)e[i - 1])));
+                if (mu < smin0)
+                    smin0 = mu;
+                if (smin0 == 0)
+                    break;
+            }
+        }
+        smin0 /= sqrt((double)n);
+        double thresh = tol * smin0;
+        if (thresh < 6.0 * (double)n * (double)n * unfl)
+            thresh = 6.0 * (double)n * (double)n * unfl;
+        int64_t maxit = 6 * n * n, iter = 0;
+        int64_t m = n - 1, oldll = -1, oldm = -1;
+        int idir = 0;
+        while (m > 0) {
+            if (iter > maxit) {
+                for (int64_t i = 0; i < m; i++)
+                    fails += e[i] != 0;
+                break;
+            }
+            /* the block [ll, m] with e[ll..m-1] not negligible */
+            double smax = fabs((double)d[m]);
+            int64_t l = m - 1;
+            for (; l >= 0; l--) {
+                double abss = fabs((double)d[l]), abse = fabs((double)e[l]);
+                if (abse <= thresh)
+                    break;
+                if (abss > smax)
+                    smax = abss;
+                if (abse > smax)
+                    smax = abse;
+            }
+            if (l >= 0) {
+                e[l] = 0;
+                if (l == m - 1) { /* d[m] converged */
+                    m--;
+                    continue;
                 }
             }
-        }
-        if (rotated == 0)
-            break;
-    }
-    return sweep;
-}
-
-/*
- * Fills the columns of u (m x want, ldu = m) listed in fill[0..nfill) so that
- * all `want` columns are orthonormal; ok[j] marks the columns already
- * orthonormal (and is set for each column filled). Each new column starts as
- * the unit vector e_i farthest from the span of the columns so far (its
- * squared distance is 1 - sum_j u_ij^2, at least (m - k) / m > 0), and is
- * orthogonalised twice by modified Gram-Schmidt, then normalised.
- */
-static void F(complete_basis)(int64_t m, T *u, const int64_t *fill, int64_t nfill, bool *ok,
-                              int64_t want, T *tmp)
-{
-    for (int64_t f = 0; f < nfill; f++) {
-        int64_t col = fill[f];
-        for (int64_t i = 0; i < m; i++)
-            tmp[i] = 0;
-        for (int64_t j = 0; j < want; j++) {
-            if (!ok[j] || j == col)
-                continue;
-            const T *uj = u + j * m;
-            for (int64_t i = 0; i < m; i++)
-                tmp[i] += uj[i] * uj[i];
-        }
-        int64_t best = 0;
-        for (int64_t i = 1; i < m; i++)
-            if (tmp[i] < tmp[best])
-                best = i;
-        for (int64_t i = 0; i < m; i++)
-            tmp[i] = i == best ? 1 : 0;
-        for (int pass = 0; pass < 2; pass++) {
-            for (int64_t j = 0; j < want; j++) {
-                if (!ok[j] || j == col)
+            int64_t ll = l + 1;
+            if (ll > oldm || m < oldll) /* a new block: chase from its larger end */
+                idir = fabs((double)d[ll]) >= fabs((double)d[m]) ? 1 : 2;
+            /* relative convergence tests, with an estimate of the block's s_min */
+            double mu, smin;
+            bool split = false;
+            if (idir == 1) {
+                if (fabs((double)e[m - 1]) <= tol * fabs((double)d[m])) {
+                    e[m - 1] = 0;
                     continue;
-                T w = F(dot)(m, u + j * m, tmp);
-                F(axpy_sub)(m, w, u + j * m, tmp);
+                }
+                mu = smin = fabs((double)d[ll]);
+                for (l = ll; l < m && !split; l++) {
+                    if (fabs((double)e[l]) <= tol * mu) {
+                        e[l] = 0;
+                        split = true;
+                        break;
+                    }
+                    mu = fabs((double)d[l + 1]) * (mu / (mu + fabs((double)e[l])));
+                    if (mu < smin)
+                        smin = mu;
+                }
+            } else {
+                if (fabs((double)e[ll]) <= tol * fabs((double)d[ll])) {
+                    e[ll] = 0;
+                    continue;
+                }
+                mu = smin = fabs((double)d[m]);
+                for (l = m - 1; l >= ll; l--) {
+                    if (fabs((double)e[l]) <= tol * mu) {
+                        e[l] = 0;
+                        split = true;
+                        break;
+                    }
+                    mu = fabs((double)d[l]) * (mu / (mu + fabs((double)e[l])));
+                    if (mu < smin)
+                        smin = mu;
+                }
+            }
+            if (split)
+                continue;
+            oldll = ll;
+            oldm = m;
+            /* shift: zero when it would swamp the block's smallest value */
+            double shift = 0;
+            if ((double)n * tol * (smin / smax) > (eps > 0.01 * tol ? eps : 0.01 * tol)) {
+                double sll;
+                if (idir == 1) {
+                    sll = fabs((double)d[ll]);
+                    shift = F(las2min)(d[m - 1], e[m - 1], d[m]);
+                } else {
+                    sll = fabs((double)d[m]);
+                    shift = F(las2min)(d[ll], e[ll], d[ll + 1]);
+                }
+                if (sll > 0 && (shift / sll) * (shift / sll) < eps)
+                    shift = 0;
+            }
+            int64_t len = m - ll;
+            iter += len;
+            T *cu = NULL, *su = NULL, *cv = NULL, *sv = NULL;
+            if (u) {
+                int64_t off = F(rlog_open)(&lg, ll, len, idir == 1, u, ldu, nru, v, ldv, n);
+                cu = lg.cu + off;
+                su = lg.su + off;
+                cv = lg.cv + off;
+                sv = lg.sv + off;
+            }
+            T cs, sn, oldcs, oldsn, r, f, g, cl, sl;
+            if (shift == 0 && idir == 1) {
+                cs = oldcs = 1;
+                oldsn = 0;
+                for (int64_t i = ll; i < m; i++) {
+                    F(lartg)(d[i] * cs, e[i], &cs, &sn, &r);
+                    if (i > ll)
+                        e[i - 1] = oldsn * r;
+                    F(lartg)(oldcs * r, d[i + 1] * sn, &oldcs, &oldsn, &d[i]);
+                    if (u) {
+                        cv[i - ll] = cs;
+                        sv[i - ll] = sn;
+                        cu[i - ll] = oldcs;
+                        su[i - ll] = oldsn;
+                    }
+                }
+                T h = d[m] * cs;
+                d[m] = h * oldcs;
+                e[m - 1] = h * oldsn;
+                if (fabs((double)e[m - 1]) <= thresh)
+                    e[m - 1] = 0;
+            } else if (shift == 0) {
+                cs = oldcs = 1;
+                oldsn = 0;
+                for (int64_t i = m; i > ll; i--) {
+                    F(lartg)(d[i] * cs, e[i - 1], &cs, &sn, &r);
+                    if (i < m)
+                        e[i] = oldsn * r;
+                    F(lartg)(oldcs * r, d[i - 1] * sn, &oldcs, &oldsn, &d[i]);
+                    if (u) {
+                        cu[m - i] = cs;
+                        su[m - i] = -sn;
+                        cv[m - i] = oldcs;
+                        sv[m - i] = -oldsn;
+                    }
+                }
+                T h = d[ll] * cs;
+                d[ll] = h * oldcs;
+                e[ll] = h * oldsn;
+                if (fabs((double)e[ll]) <= thresh)
+                    e[ll] = 0;
+            } else if (idir == 1) {
+                f = (T)((fabs((double)d[ll]) - shift) *
+                        (copysign(1.0, (double)d[ll]) + shift / (double)d[ll]));
+                g = e[ll];
+                for (int64_t i = ll; i < m; i++) {
+                    F(lartg)(f, g, &cs, &sn, &r);
+                    if (i > ll)
+                        e[i - 1] = r;
+                    f = cs * d[i] + sn * e[i];
+                    e[i] = cs * e[i] - sn * d[i];
+                    g = sn * d[i + 1];
+                    d[i + 1] = cs * d[i + 1];
+                    F(lartg)(f, g, &cl, &sl, &r);
+                    d[i] = r;
+                    f = cl * e[i] + sl * d[i + 1];
+                    d[i + 1] = cl * d[i + 1] - sl * e[i];
+                    if (i < m - 1) {
+                        g = sl * e[i + 1];
+                        e[i + 1] = cl * e[i + 1];
+                    }
+                    if (u) {
+                        cv[i - ll] = cs;
+                        sv[i - ll] = sn;
+                        cu[i - ll] = cl;
+                        su[i - ll] = sl;
+                    }
+                }
+                e[m - 1] = f;
+                if (fabs((double)e[m - 1]) <= thresh)
+                    e[m - 1] = 0;
+            } else {
+                f = (T)((fabs((double)d[m]) - shift) *
+                        (copysign(1.0, (double)d[m]) + shift / (double)d[m]));
+                g = e[m - 1];
+                for (int64_t i = m; i > ll; i--) {
+                    F(lartg)(f, g, &cs, &sn, &r);
+                    if (i < m)
+                        e[i] = r;
+                    f = cs * d[i] + sn * e[i - 1];
+                    e[i - 1] = cs * e[i - 1] - sn * d[i];
+                    g = sn * d[i - 1];
+                    d[i - 1] = cs * d[i - 1];
+                    F(lartg)(f, g, &cl, &sl, &r);
+                    d[i] = r;
+                    f = cl * e[i - 1] + sl * d[i - 1];
+                    d[i - 1] = cl * d[i - 1] - sl * e[i - 1];
+                    if (i > ll + 1) {
+                        g = sl * e[i - 2];
+                        e[i - 2] = cl * e[i - 2];
+                    }
+                    if (u) {
+                        cu[m - i] = cs;
+                        su[m - i] = -sn;
+                        cv[m - i] = cl;
+                        sv[m - i] = -sl;
+                    }
+                }
+                e[ll] = f;
+                if (fabs((double)e[ll]) <= thresh)
+                    e[ll] = 0;
             }
         }
-        double nr = F(nrm2)(m, tmp);
-        BN_ASSERT(nr > 0);
-        for (int64_t i = 0; i < m; i++)
-            u[i + col * m] = (T)(tmp[i] / nr);
-        ok[col] = true;
     }
+    if (u)
+        F(rlog_flush)(&lg, u, ldu, nru, v, ldv, n);
+    /* signs, then descending order (selection sort: at most n - 1 swaps) */
+    for (int64_t i = 0; i < n; i++) {
+        if (!(d[i] < 0))
+            continue;
+        d[i] = -d[i];
+        if (u)
+            for (int64_t r = 0; r < n; r++)
+                v[r + i * ldv] = -v[r + i * ldv];
+    }
+    for (int64_t i = 0; i + 1 < n; i++) {
+        int64_t best = i;
+        for (int64_t j = i + 1; j < n; j++)
+            if (d[j] > d[best])
+                best = j;
+        if (best == i)
+            continue;
+        T t = d[i];
+        d[i] = d[best];
+        d[best] = t;
+        if (!u)
+            continue;
+        for (int64_t r = 0; r < nru; r++) {
+            t = u[r + i * ldu];
+            u[r + i * ldu] = u[r + best * ldu];
+            u[r + best * ldu] = t;
+        }
+        for (int64_t r = 0; r < n; r++) {
+            t = v[r + i * ldv];
+            v[r + i * ldv] = v[r + best * ldv];
+            v[r + best * ldv] = t;
+        }
+    }
+    return fails;
 }
 
+#undef LA_RB
+#undef LA_VL
 #undef F
 #undef GEMM
 #undef NB
-#undef LA_JB
+#undef LA_BRD_NX
 #undef CAT_
 #undef CAT2_
 
 #ifndef BNK_LA_TABLE
 #define BNK_LA_ENTRIES_(S)                                                                         \
     .potrfu##S = potrfu##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,      \
-    .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .jacobi##S = jacobi##S,                            \
-    .complete_basis##S = complete_basis##S, .gemm##S = gemm##S
+    .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .gebrd##S = gebrd##S, .orgqt##S = orgqt##S,        \
+    .bdsqr##S = bdsqr##S, .gemm##S = gemm##S
 /* Defines `const bnk_linalg sym` from the static routines of both types. */
 #define BNK_LA_TABLE(sym, isa_name)                                                                \
     const bnk_linalg sym = {.name = isa_name, BNK_LA_ENTRIES_(_f32), BNK_LA_ENTRIES_(_f64)}
