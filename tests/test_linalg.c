@@ -1074,3 +1074,228 @@ Test(linalg, isa_tables_match_reference)
     free(lap);
     free(work);
 }
+
+/* ---- bidiagonal QR (bdsqr) on hand-made bidiagonals ---------------------- */
+
+/*
+ * Runs table t's bdsqr (f64 or f32) on the upper bidiagonal d[n], e[n-1]
+ * (rounded to the type) without and with vectors; checks that both give the
+ * same values, that B = U diag(s) V^T and U, V are orthogonal to tol(dt, n),
+ * and that each value is LAPACK's (dbdsqr in double on the rounded input)
+ * within rtol * s_ref[i] + atol * s_ref[0]. Returns the values in s[n].
+ */
+static void check_bd(const bnk_linalg *t, bn_dtype dt, int64_t n, const double *d0,
+                     const double *e0, double rtol, double atol, const char *what, double *s)
+{
+    bool is64 = dt == BN_F64;
+    size_t nn = (size_t)(n * n);
+    double *d = malloc((size_t)n * 8), *e = calloc((size_t)n + 1, 8), *ref = malloc((size_t)n * 8);
+    double *u = calloc(nn, 8), *v = calloc(nn, 8), *s2 = malloc((size_t)n * 8);
+    for (int64_t i = 0; i < n; i++) {
+        d[i] = is64 ? d0[i] : (double)(float)d0[i];
+        if (i + 1 < n)
+            e[i] = is64 ? e0[i] : (double)(float)e0[i];
+    }
+    double *b = calloc(nn, 8); /* B row-major, from the rounded input */
+    for (int64_t i = 0; i < n; i++) {
+        b[i * n + i] = d[i];
+        if (i + 1 < n)
+            b[i * n + i + 1] = e[i];
+    }
+    memcpy(ref, d, (size_t)n * 8);
+    double *er = calloc((size_t)n + 1, 8);
+    memcpy(er, e, (size_t)n * 8);
+    cr_assert_eq(LAPACKE_dbdsqr(LAPACK_COL_MAJOR, 'U', (int)n, 0, 0, 0, ref, er, NULL, 1, NULL, 1,
+                                NULL, 1),
+                 0);
+    size_t rw = bnk_la_bdsqr_work(n), iw = bnk_la_bdsqr_iwork(n);
+    int64_t *iwk = malloc(iw * sizeof(int64_t));
+    if (is64) {
+        double *dv = malloc((size_t)n * 8), *ev = calloc((size_t)n + 1, 8), *w = malloc(rw * 8);
+        memcpy(s2, d, (size_t)n * 8);
+        memcpy(ev, e, (size_t)n * 8);
+        cr_assert_eq(t->bdsqr_f64(n, s2, ev, NULL, 0, 0, NULL, 0, NULL, NULL), 0, "%s", what);
+        memcpy(dv, d, (size_t)n * 8);
+        memcpy(ev, e, (size_t)n * 8);
+        for (int64_t i = 0; i < n; i++)
+            u[i + i * n] = v[i + i * n] = 1;
+        cr_assert_eq(t->bdsqr_f64(n, dv, ev, u, n, n, v, n, w, iwk), 0, "%s", what);
+        memcpy(s, dv, (size_t)n * 8);
+        free(dv);
+        free(ev);
+        free(w);
+    } else {
+        float *dv = malloc((size_t)n * 4), *ev = calloc((size_t)n + 1, 4), *w = malloc(rw * 4);
+        float *uf = calloc(nn, 4), *vf = calloc(nn, 4);
+        for (int64_t i = 0; i < n; i++) {
+            dv[i] = (float)d[i];
+            ev[i] = (float)e[i];
+        }
+        cr_assert_eq(t->bdsqr_f32(n, dv, ev, NULL, 0, 0, NULL, 0, NULL, NULL), 0, "%s", what);
+        for (int64_t i = 0; i < n; i++) {
+            s2[i] = dv[i];
+            dv[i] = (float)d[i];
+            ev[i] = (float)e[i];
+            uf[i + i * n] = vf[i + i * n] = 1;
+        }
+        cr_assert_eq(t->bdsqr_f32(n, dv, ev, uf, n, n, vf, n, w, iwk), 0, "%s", what);
+        for (int64_t i = 0; i < n; i++)
+            s[i] = dv[i];
+        for (size_t i = 0; i < nn; i++) {
+            u[i] = uf[i];
+            v[i] = vf[i];
+        }
+        free(dv);
+        free(ev);
+        free(w);
+        free(uf);
+        free(vf);
+    }
+    double tl = tol(dt, n);
+    for (int64_t i = 0; i < n; i++) {
+        cr_assert_eq(s2[i], s[i], "%s: values-only s[%lld] differs", what, (long long)i);
+        cr_assert_geq(s[i], 0.0, "%s", what);
+        if (i)
+            cr_assert_leq(s[i], s[i - 1], "%s: not sorted at %lld", what, (long long)i);
+        cr_assert_leq(fabs(s[i] - ref[i]), rtol * ref[i] + atol * ref[0],
+                      "%s %s: s[%lld] = %.17g, LAPACK %.17g", what, bn_dtype_name(dt), (long long)i,
+                      s[i], ref[i]);
+    }
+    /* u, v column-major: the row-major reading is U^T, V^T */
+    double *usv = calloc(nn, 8);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            long double acc = 0;
+            for (int64_t p = 0; p < n; p++)
+                acc += (long double)u[i + p * n] * s[p] * v[j + p * n];
+            usv[i * n + j] = (double)acc;
+        }
+    double e1 = rel_diff(b, usv, n * n), e2 = orth_err(u, n, n), e3 = orth_err(v, n, n);
+    cr_assert_leq(e1, tl, "%s %s: ||B - U S V^T|| / ||B|| = %g", what, bn_dtype_name(dt), e1);
+    cr_assert_leq(e2, tl, "%s %s: U orthogonality %g", what, bn_dtype_name(dt), e2);
+    cr_assert_leq(e3, tl, "%s %s: V orthogonality %g", what, bn_dtype_name(dt), e3);
+    free(d);
+    free(e);
+    free(ref);
+    free(er);
+    free(u);
+    free(v);
+    free(s2);
+    free(b);
+    free(usv);
+    free(iwk);
+}
+
+/* The tables to run: the reference one and the one the engine picks. */
+static const bnk_linalg *bd_tables[2];
+
+static int bd_ntables(void)
+{
+    bd_tables[0] = &bnk_linalg_ref;
+    int k = 1;
+    if (table_runs(&bnk_linalg_avx512))
+        bd_tables[k++] = &bnk_linalg_avx512;
+    else if (table_runs(&bnk_linalg_avx2))
+        bd_tables[k++] = &bnk_linalg_avx2;
+    return k;
+}
+
+Test(linalg, bdsqr_small_exact_values)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    int nt = bd_ntables();
+    for (int ti = 0; ti < nt; ti++)
+        for (int di = 0; di < 2; di++) {
+            bn_dtype dt = dts[di];
+            double ep = dt == BN_F64 ? DBL_EPSILON : FLT_EPSILON, s[2];
+            /* 1x1: |d| */
+            double d1[1] = {-2.5};
+            check_bd(bd_tables[ti], dt, 1, d1, NULL, 0, 0, "1x1", s);
+            cr_assert_eq(s[0], 2.5);
+            /* [1 1; 0 1]: the golden ratio and its inverse */
+            double d2[2] = {1, 1}, e2[1] = {1};
+            check_bd(bd_tables[ti], dt, 2, d2, e2, 4 * ep, 0, "[1 1; 0 1]", s);
+            double phi = (1 + sqrt(5.0)) / 2;
+            cr_assert_leq(fabs(s[0] - phi), 4 * ep * phi, "%.17g", s[0]);
+            cr_assert_leq(fabs(s[1] - 1 / phi), 4 * ep / phi, "%.17g", s[1]);
+            /* [3 4; 0 0]: 5 and an exact 0 (zero-shift step) */
+            double d3[2] = {3, 0}, e3[1] = {4};
+            check_bd(bd_tables[ti], dt, 2, d3, e3, 4 * ep, 4 * ep, "[3 4; 0 0]", s);
+            cr_assert_leq(fabs(s[0] - 5), 4 * ep * 5, "%.17g", s[0]);
+            cr_assert_eq(s[1], 0.0, "%.17g", s[1]);
+            /* diagonal (all e zero), negative entries: |d| sorted */
+            double d4[4] = {-1, 3, -0.5, 2}, e4[3] = {0, 0, 0};
+            double s4[4];
+            check_bd(bd_tables[ti], dt, 4, d4, e4, 0, 0, "diagonal", s4);
+            cr_assert_eq(s4[0], 3.0);
+            cr_assert_eq(s4[1], 2.0);
+            cr_assert_eq(s4[2], 1.0);
+            cr_assert_eq(s4[3], 0.5);
+        }
+}
+
+Test(linalg, bdsqr_zero_d_zero_e_graded)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    int nt = bd_ntables();
+    for (int ti = 0; ti < nt; ti++)
+        for (int di = 0; di < 2; di++) {
+            bn_dtype dt = dts[di];
+            double ep = dt == BN_F64 ? DBL_EPSILON : FLT_EPSILON, s[40];
+            double tl = tol(dt, 40);
+            /* zero d inside, at the top and at the bottom: B is singular, the
+             * smallest value is 0 up to rounding */
+            double dz[7] = {1, 2, 0, 3, 4, 0.5, 2}, ez[6] = {1, 1, 1, 1, 1, 1};
+            check_bd(bd_tables[ti], dt, 7, dz, ez, 0, tl, "zero d inside", s);
+            cr_assert_leq(s[6], 16 * ep * s[0], "s_min %g", s[6]);
+            double dt0[5] = {0, 1, 2, 3, 4}, et0[4] = {1, 0.5, 0.25, 2};
+            check_bd(bd_tables[ti], dt, 5, dt0, et0, 0, tl, "zero d first", s);
+            cr_assert_leq(s[4], 16 * ep * s[0], "s_min %g", s[4]);
+            double db0[5] = {1, 2, 3, 4, 0}, eb0[4] = {1, 0.5, 0.25, 2};
+            check_bd(bd_tables[ti], dt, 5, db0, eb0, 0, tl, "zero d last", s);
+            cr_assert_leq(s[4], 16 * ep * s[0], "s_min %g", s[4]);
+            /* zero e: independent blocks (a 1x1, a 3x3, a 2x2) */
+            double de[6] = {4, 1, 2, 3, 0.5, 1}, ee[5] = {0, 1, 1, 0, 0.25};
+            check_bd(bd_tables[ti], dt, 6, de, ee, 0, tl, "zero e", s);
+            /* graded: d_i = 10^-i, e_i = 0.5 10^-i (f64: 40 values over 40
+             * decades; each to high relative accuracy) */
+            int64_t n = dt == BN_F64 ? 40 : 12;
+            double dg[40], eg[40];
+            for (int64_t i = 0; i < n; i++) {
+                dg[i] = pow(10.0, -(double)i);
+                eg[i] = 0.5 * pow(10.0, -(double)i);
+            }
+            check_bd(bd_tables[ti], dt, n, dg, eg, 64 * ep * (double)n, 0, "graded", s);
+            /* and reversed (chased from the other end) */
+            double dr[40], er[40];
+            for (int64_t i = 0; i < n; i++) {
+                dr[i] = dg[n - 1 - i];
+                er[i] = i + 1 < n ? 0.5 * dg[n - 2 - i] : 0;
+            }
+            check_bd(bd_tables[ti], dt, n, dr, er, 64 * ep * (double)n, 0, "graded reversed", s);
+        }
+}
+
+Test(linalg, svd_tall_and_rank_deficient_full_u)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        /* m >> n: the QR-first path, thin and full */
+        double *a = randn(300 * 25, 60);
+        check_svd(dts[d], a, 300, 25, false, "tall 300x25");
+        check_svd(dts[d], a, 300, 25, true, "tall 300x25 full");
+        check_svd(dts[d], a, 25, 300, true, "wide 25x300 full");
+        /* m a little above n: bidiagonalized directly, full U from gebrd's Q */
+        check_svd(dts[d], a, 60, 50, true, "60x50 full");
+        free(a);
+        /* rank deficient, full U: exact zero singular values whose vectors
+         * must still complete U and V to orthonormal bases (both paths) */
+        double *r1 = make_cond(120, 30, 10, 5, 61);
+        check_svd(dts[d], r1, 120, 30, true, "rank 5 of 120x30 full");
+        double *r2 = make_cond(40, 30, 10, 7, 62);
+        check_svd(dts[d], r2, 40, 30, true, "rank 7 of 40x30 full");
+        check_svd(dts[d], r2, 30, 40, true, "rank 7 of 30x40 full");
+        free(r1);
+        free(r2);
+    }
+}
