@@ -8,9 +8,10 @@
  * core on it (kernels/linalg.h: blocked, GEMM-based, one table per ISA chosen
  * to match bnk_gemm_best()), and store the results row-major into new
  * contiguous tensors. The per-matrix steps that are not LAPACK-style kernels
- * (QR sign fix, det, least squares, sorting the SVD) are in linalg_typed.h,
- * instantiated for float and double below. Buffers are void * so one code
- * path serves both types; LA_T(is64, f, ...) picks the typed function.
+ * (QR sign fix, det, least squares, the SVD's composition of its kernels)
+ * are in linalg_typed.h, instantiated for float and double below. Buffers
+ * are void * so one code path serves both types; LA_T(is64, f, ...) picks
+ * the typed function.
  */
 #include <float.h>
 #include <math.h>

@@ -128,6 +128,22 @@ static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *s
                              int64_t ucols, T *vg, T *ws, int64_t *iws)
 {
     bool qr = la_svd_qr_first(mm, nn);
+    /* bring max |a_ij| into [smlnum, 1 / smlnum] by a power of two (exact),
+     * undone on the values at the end (LAPACK gesvd's guard against
+     * underflow and overflow in the reduction and the QR iteration) */
+    double anrm = 0;
+    for (int64_t i = 0; i < mm * nn; i++)
+        anrm = fmax(anrm, fabs((double)g[i]));
+    const bool f64 = sizeof(T) == sizeof(double);
+    const double smlnum = sqrt(f64 ? DBL_MIN : FLT_MIN) / ((f64 ? DBL_EPSILON : FLT_EPSILON) / 2);
+    int sexp = 0;
+    if (anrm > 0 && anrm < smlnum)
+        sexp = ilogb(smlnum) - ilogb(anrm);
+    else if (anrm > 1 / smlnum)
+        sexp = ilogb(1 / smlnum) - ilogb(anrm);
+    if (sexp)
+        for (int64_t i = 0; i < mm * nn; i++)
+            g[i] = (T)ldexp((double)g[i], sexp);
     int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
     T *ev = ws, *tauq = ev + nn, *taup = tauq + nn, *tau = taup + nn, *tfac = tau + nn;
     T *r = tfac + nblk * BNK_LA_NB * BNK_LA_NB, *ub = r + nn * nn, *work = ub + nn * nn;
@@ -142,8 +158,11 @@ static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *s
         ldb = nn;
     }
     e->k->K(gebrd)(&e->ctx, qr ? nn : mm, nn, b, ldb, sig, ev, tauq, taup, work);
-    if (!ug)
-        return e->k->K(bdsqr)(nn, sig, ev, NULL, 0, 0, NULL, 0, NULL, NULL);
+    int64_t fails = 0;
+    if (!ug) {
+        fails = e->k->K(bdsqr)(nn, sig, ev, NULL, 0, 0, NULL, 0, NULL, NULL);
+        goto unscale;
+    }
     /* V = P = diag(1, G'), G' formed from the row reflectors moved into the
      * columns of pv ((nn-1) x (nn-1), geqrf layout) */
     T *pv = qr ? ub : r;
@@ -159,10 +178,11 @@ static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *s
         e->k->K(orgqt)(&e->ctx, k, k, k, pv, k, taup, vg + 1 + nn, nn, work);
     if (!qr) {
         e->k->K(orgqt)(&e->ctx, mm, nn, ucols, g, mm, tauq, ug, mm, work);
-        return e->k->K(bdsqr)(nn, sig, ev, ug, mm, mm, vg, nn, work, iws);
+        fails = e->k->K(bdsqr)(nn, sig, ev, ug, mm, mm, vg, nn, work, iws);
+        goto unscale;
     }
     e->k->K(orgqt)(&e->ctx, nn, nn, nn, r, nn, tauq, ub, nn, work);
-    int64_t fails = e->k->K(bdsqr)(nn, sig, ev, ub, nn, nn, vg, nn, work, iws);
+    fails = e->k->K(bdsqr)(nn, sig, ev, ub, nn, nn, vg, nn, work, iws);
     /* U = Q_r [Ub 0; 0 I] */
     for (int64_t c = 0; c < ucols; c++) {
         T *uc = ug + c * mm;
@@ -170,6 +190,10 @@ static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *s
             uc[i] = c < nn ? (i < nn ? ub[i + c * nn] : 0) : (i == c ? 1 : 0);
     }
     e->k->K(ormqr)(&e->ctx, false, mm, nn, g, mm, tfac, ucols, ug, mm, work);
+unscale:
+    if (sexp)
+        for (int64_t i = 0; i < nn; i++)
+            sig[i] = (T)ldexp((double)sig[i], -sexp);
     return fails;
 }
 

@@ -161,6 +161,13 @@ static double F(nrm2)(int64_t n, const T *x)
         return scale;
     la_v8d acc = {0};
     double s = 0, inv = 1.0 / scale;
+    if (!isfinite(inv)) { /* scale is subnormal: divide instead */
+        for (int64_t i = 0; i < n; i++) {
+            double v = (double)x[i] / scale;
+            s += v * v;
+        }
+        return scale * sqrt(s);
+    }
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         la_v8d v;
@@ -392,7 +399,9 @@ static void F(getrs)(int64_t n, const T *lu, int64_t lda, const int32_t *piv, in
 /*
  * Householder vector of x[0..n): H = I - tau v v^T with v[0] = 1 maps x to
  * beta e_1. Overwrites x[0] with beta and x[1..n) with v[1..n). tau = 0 (H = I)
- * when x[1..n) is zero.
+ * when x[1..n) is zero. When |beta| is below safmin = (smallest normal) / eps
+ * (so 1 / (alpha - beta) could overflow), x is scaled up by 1 / safmin until
+ * it is not, and beta scaled back at the end (LAPACK larfg's guard).
  */
 static T F(larfg)(int64_t n, T *x)
 {
@@ -403,10 +412,26 @@ static T F(larfg)(int64_t n, T *x)
         return 0;
     double alpha = (double)x[0];
     double beta = -copysign(hypot(alpha, xnorm), alpha);
+    const double safmin = (LA_F64 ? DBL_MIN : FLT_MIN) / EPS;
+    int knt = 0;
+    if (fabs(beta) < safmin) {
+        const T rsafmn = (T)(1 / safmin);
+        do {
+            knt++;
+            for (int64_t i = 1; i < n; i++)
+                x[i] *= rsafmn;
+            alpha *= (double)rsafmn;
+            beta *= (double)rsafmn;
+        } while (fabs(beta) < safmin && knt < 20);
+        xnorm = F(nrm2)(n - 1, x + 1);
+        beta = -copysign(hypot(alpha, xnorm), alpha);
+    }
     double tau = (beta - alpha) / beta;
     T scale = (T)(1.0 / (alpha - beta));
     for (int64_t i = 1; i < n; i++)
         x[i] *= scale;
+    for (int k = 0; k < knt; k++)
+        beta *= safmin;
     x[0] = (T)beta;
     return (T)tau;
 }
@@ -1234,7 +1259,7 @@ static int64_t F(bdsqr)(int64_t n, T *d, T *e, T *u, int64_t ldu, int64_t nru, T
         F(rlog_flush)(&lg, u, ldu, nru, v, ldv, n);
     /* signs, then descending order (selection sort: at most n - 1 swaps) */
     for (int64_t i = 0; i < n; i++) {
-        if (!(d[i] < 0))
+        if (!signbit(d[i])) /* (-0 too) */
             continue;
         d[i] = -d[i];
         if (u)

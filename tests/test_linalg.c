@@ -478,10 +478,40 @@ Test(linalg, svd_hard_inputs)
     }
 }
 
+Test(linalg, svd_rank_one_and_extreme_scales)
+{
+    bn_dtype dts[2] = {BN_F32, BN_F64};
+    for (int d = 0; d < 2; d++) {
+        /* all ones: the reduction leaves a chain of ever smaller entries
+         * down to subnormals (once a NaN from an overflowing 1 / (alpha -
+         * beta) in the reflector); unblocked and blocked sizes */
+        int64_t ns[2] = {120, 200};
+        for (int k = 0; k < 2; k++) {
+            int64_t n = ns[k];
+            double *ones = malloc(sizeof(double) * (size_t)(n * n));
+            for (int64_t i = 0; i < n * n; i++)
+                ones[i] = 1;
+            check_svd(dts[d], ones, n, n, false, "all ones");
+            free(ones);
+        }
+        /* tiny and huge matrices: scaled into range and back */
+        double sc[2] = {dts[d] == BN_F64 ? 1e-300 : 1e-35, dts[d] == BN_F64 ? 1e300 : 1e35};
+        double *a = randn(50 * 40, 70);
+        for (int k = 0; k < 2; k++) {
+            double *b = malloc(sizeof(double) * 50 * 40);
+            for (int64_t i = 0; i < 50 * 40; i++)
+                b[i] = a[i] * sc[k];
+            check_svd(dts[d], b, 50, 40, true, k ? "huge" : "tiny");
+            free(b);
+        }
+        free(a);
+    }
+}
+
 Test(linalg, svd_ill_conditioned_small_values_f64)
 {
-    /* one-sided Jacobi gets the small singular values to high relative
-     * accuracy: check s_min of a cond-1e6 matrix relative to itself */
+    /* the smallest singular value of a cond-1e6 matrix, relative to itself
+     * (its error is O(eps ||A||) from the bidiagonalization: ~1e-10 here) */
     int64_t n = 60;
     double *a = make_cond(n, n, 1e6, n, 40);
     bn_tensor *A = mk2(BN_F64, n, n, a), *S = NULL;
@@ -1105,9 +1135,9 @@ static void check_bd(const bnk_linalg *t, bn_dtype dt, int64_t n, const double *
     memcpy(ref, d, (size_t)n * 8);
     double *er = calloc((size_t)n + 1, 8);
     memcpy(er, e, (size_t)n * 8);
-    cr_assert_eq(LAPACKE_dbdsqr(LAPACK_COL_MAJOR, 'U', (int)n, 0, 0, 0, ref, er, NULL, 1, NULL, 1,
-                                NULL, 1),
-                 0);
+    cr_assert_eq(
+        LAPACKE_dbdsqr(LAPACK_COL_MAJOR, 'U', (int)n, 0, 0, 0, ref, er, NULL, 1, NULL, 1, NULL, 1),
+        0);
     size_t rw = bnk_la_bdsqr_work(n), iw = bnk_la_bdsqr_iwork(n);
     int64_t *iwk = malloc(iw * sizeof(int64_t));
     if (is64) {

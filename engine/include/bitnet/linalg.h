@@ -10,17 +10,24 @@
  * the input's dtype, which the caller frees.
  *
  * Dtypes. f32 and f64 only; anything else is BN_ERR_DTYPE (cast first).
- * f32 matrices are computed in f32 (with f64 accumulation where cheap: norms,
- * Jacobi inner products), f64 in f64.
+ * f32 matrices are computed in f32 (with f64 accumulation where cheap: norms
+ * and the dot products of the Householder steps), f64 in f64.
  *
  * Algorithms (linalg.c, kernels/linalg_core.h): blocked Householder QR with
  * compact WY block reflectors (LAPACK's geqrf/orgqr scheme); blocked
  * Cholesky (computed as the upper factor of the row-major matrix read as
  * column-major, so no transposition is needed); right-looking blocked LU with
  * partial pivoting; all with their bulk updates in GEMM (the engine's packed
- * sgemm for f32, a cache-blocked dgemm for f64). SVD: QR first, then
- * one-sided Jacobi (Hestenes) on R^T, which is accurate in the relative sense
- * on graded and ill-conditioned matrices; U = Q V_R, V from R^T's columns.
+ * sgemm for f32, a cache-blocked dgemm for f64). SVD, at every size: Golub-
+ * Kahan, LAPACK gesvd's scheme - A = Q B P^T with B upper bidiagonal
+ * (blocked Householder, half of the flops in GEMM; for m >= 1.6 n, and the
+ * transpose of wide inputs, A = QR first and R is reduced), then B's SVD by
+ * implicit-shift QR with Demmel-Kahan zero shifts and relative splitting, so
+ * the bidiagonal's small singular values keep high relative accuracy; the
+ * errors of the values are O(eps ||A||) from the reduction. With vectors, Q
+ * and P are formed explicitly and the QR rotations are logged over many
+ * sweeps and applied to them in cache-sized row blocks; U and V are
+ * orthogonal by construction, also for zero singular values.
  *
  * Errors (all name the offending value; with batch dims, the batch entry):
  *   BN_ERR_DTYPE     not f32/f64, or operands of different dtypes
@@ -32,6 +39,9 @@
  *                    (exact zero pivot of the LU factorization);
  *                    bn_lstsq: rank deficient, |R[j,j]| below
  *                    max(m,n) * eps * max|R[i,i]|
+ *   BN_ERR_NUMERIC   bn_svd: a non-finite element of A ("A has a non-finite
+ *                    element"), or the bidiagonal QR did not converge in
+ *                    6 n^2 steps (not seen in practice; LAPACK's limit)
  *   BN_ERR_OOM       workspace could not be allocated
  * On error every output pointer is set to NULL and nothing leaks.
  *
