@@ -28,6 +28,7 @@
 #define BITNET_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bitnet/ops.h"
@@ -119,6 +120,31 @@ typedef struct bnk_table {
     bnk_to_f32_fn bf16_to_f32;
     bnk_from_f32_fn f32_to_bf16;
 } bnk_table;
+
+/*
+ * Streaming stores. A contiguous output of at least bnk_stream_min_bytes()
+ * written by one call of an element-wise kernel (binary, fma, unary) is
+ * written with non-temporal stores: it cannot stay in the caches anyway,
+ * and streaming saves the read of every destination line a normal store
+ * does first (a third of the traffic of c = a + b). The default is the size
+ * of the last-level cache as sysfs reports it (32 MiB where it cannot be
+ * read); bnk_set_stream_min_bytes(0) restores it. Results are the same
+ * bits either way; tests lower the threshold to run both paths.
+ */
+size_t bnk_stream_min_bytes(void);
+void bnk_set_stream_min_bytes(size_t bytes);
+
+/* Whether n floats at y take the streaming path (y must be float aligned). */
+static inline bool bnk_streams(int64_t n, const float *y)
+{
+    return n > 0 && (size_t)n * sizeof(float) >= bnk_stream_min_bytes() && ((uintptr_t)y & 3) == 0;
+}
+
+/* Floats before y reaches a 64-byte boundary (0..15; y float aligned). */
+static inline int64_t bnk_head64(const float *y)
+{
+    return (int64_t)((64 - ((uintptr_t)y & 63)) & 63) / (int64_t)sizeof(float);
+}
 
 /* The kernel sets, in order of preference (a later one is faster where the
  * CPU has it). The names are the BN_KERNELS spellings. */

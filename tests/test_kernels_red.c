@@ -289,6 +289,54 @@ Test(kernels_red, unary_rows_sizes_strides_in_place)
     }
 }
 
+/* The streaming path (threshold lowered to 1 byte: every contiguous output
+ * streams) gives the normal path's bits at every alignment of the output,
+ * out of place and in place, and writes nothing outside the row. */
+Test(kernels_red, unary_streaming_stores_give_the_same_bits)
+{
+    const bn_op ops[] = {BN_OP_NEG,  BN_OP_ABS,  BN_OP_RELU,     BN_OP_RELU2,
+                         BN_OP_EXP,  BN_OP_LOG,  BN_OP_TANH,     BN_OP_SIGMOID,
+                         BN_OP_SILU, BN_OP_GELU, BN_OP_GELU_TANH};
+    enum { GUARD = 32, CAP = 1100 + 2 * GUARD };
+    static float xb[CAP] __attribute__((aligned(64))), y1[CAP] __attribute__((aligned(64))),
+        y2[CAP] __attribute__((aligned(64))), z[CAP] __attribute__((aligned(64)));
+    const int64_t ns[] = {1, 7, 15, 17, 63, 65, 1000, 1023};
+    rng_state = 7;
+    for (int i = 0; i < CAP; i++)
+        xb[i] = rnd(-12, 12);
+    for (int o = 0; o < (int)(sizeof ops / sizeof ops[0]); o++)
+        for (int k = 0; k < NSETS; k++) {
+            const bnk_table *t = set_table(k);
+            if (!t)
+                continue;
+            for (int s = 0; s < (int)(sizeof ns / sizeof ns[0]); s++)
+                for (int off = 0; off < 16; off++) {
+                    int64_t n = ns[s];
+                    float *x = xb + GUARD + off;
+                    for (int i = 0; i < CAP; i++)
+                        y1[i] = y2[i] = -7.0f;
+                    bnk_set_stream_min_bytes(0);
+                    t->unary_f32[ops[o]](n, x, 1, y1 + GUARD + off, 1);
+                    bnk_set_stream_min_bytes(1);
+                    t->unary_f32[ops[o]](n, x, 1, y2 + GUARD + off, 1);
+                    memcpy(z, xb, sizeof z);
+                    t->unary_f32[ops[o]](n, z + GUARD + off, 1, z + GUARD + off, 1);
+                    bnk_set_stream_min_bytes(0);
+                    for (int i = 0; i < CAP; i++) {
+                        cr_assert_eq(bits_of(y2[i]), bits_of(y1[i]),
+                                     "%s %s n=%lld off=%d: streamed %.9g, normal %.9g at %d",
+                                     bnk_isa_name(simd_sets[k]), bn_op_name(ops[o]), (long long)n,
+                                     off, y2[i], y1[i], i);
+                        bool inside = i >= GUARD + off && i < GUARD + off + n;
+                        cr_assert_eq(bits_of(z[i]), bits_of(inside ? y1[i] : xb[i]),
+                                     "%s %s n=%lld off=%d in place at %d",
+                                     bnk_isa_name(simd_sets[k]), bn_op_name(ops[o]), (long long)n,
+                                     off, i);
+                    }
+                }
+        }
+}
+
 /* ---- reductions ------------------------------------------------------- */
 
 static double abs_sum(int64_t n, const float *x, int64_t sx, int kind, double mean)

@@ -38,6 +38,11 @@ static inline void v_store(float *p, vf v)
 {
     _mm256_storeu_ps(p, v);
 }
+/* non-temporal store; p aligned to the vector size */
+static inline void v_stream(float *p, vf v)
+{
+    _mm256_stream_ps(p, v);
+}
 /* lanes [0, n) on, 0 < n < VW */
 static inline __m256i v_tailmask_(int64_t n)
 {

@@ -34,6 +34,11 @@ static inline void v_store(float *p, vf v)
 {
     _mm512_storeu_ps(p, v);
 }
+/* non-temporal store; p aligned to the vector size */
+static inline void v_stream(float *p, vf v)
+{
+    _mm512_stream_ps(p, v);
+}
 static inline vm v_tail(int64_t n)
 {
     return (vm)((1u << n) - 1u);
