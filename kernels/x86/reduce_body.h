@@ -42,12 +42,26 @@ enum { RED_LEAF = 1024 };
         vd mu = vd_set1(mean);                                                                     \
         (void)mu;                                                                                  \
         int64_t i = 0;                                                                             \
+        vd a4 = vd_zero(), a5 = vd_zero(), a6 = vd_zero(), a7 = vd_zero();                         \
+        for (; i + 4 * VW <= n; i += 4 * VW) {                                                     \
+            a0 = TERM(a0, vd_loadw(x + i));                                                        \
+            a1 = TERM(a1, vd_loadw(x + i + VW / 2));                                               \
+            a2 = TERM(a2, vd_loadw(x + i + VW));                                                   \
+            a3 = TERM(a3, vd_loadw(x + i + 3 * VW / 2));                                           \
+            a4 = TERM(a4, vd_loadw(x + i + 2 * VW));                                               \
+            a5 = TERM(a5, vd_loadw(x + i + 5 * VW / 2));                                           \
+            a6 = TERM(a6, vd_loadw(x + i + 3 * VW));                                               \
+            a7 = TERM(a7, vd_loadw(x + i + 7 * VW / 2));                                           \
+        }                                                                                          \
+        a0 = vd_add(a0, a4);                                                                       \
+        a1 = vd_add(a1, a5);                                                                       \
+        a2 = vd_add(a2, a6);                                                                       \
+        a3 = vd_add(a3, a7);                                                                       \
         for (; i + 2 * VW <= n; i += 2 * VW) {                                                     \
-            vf u = v_load(x + i), w = v_load(x + i + VW);                                          \
-            a0 = TERM(a0, vd_lo(u));                                                               \
-            a1 = TERM(a1, vd_hi(u));                                                               \
-            a2 = TERM(a2, vd_lo(w));                                                               \
-            a3 = TERM(a3, vd_hi(w));                                                               \
+            a0 = TERM(a0, vd_loadw(x + i));                                                        \
+            a1 = TERM(a1, vd_loadw(x + i + VW / 2));                                               \
+            a2 = TERM(a2, vd_loadw(x + i + VW));                                                   \
+            a3 = TERM(a3, vd_loadw(x + i + 3 * VW / 2));                                           \
         }                                                                                          \
         if (i + VW <= n) {                                                                         \
             vf u = v_load(x + i);                                                                  \
@@ -258,7 +272,7 @@ void VFN(rmsnorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int
     int64_t i0 = 0;
     if (sx == 1 && sy == 1 && w && sw == 1) { /* the common case, branch-free */
         for (; i0 + VW <= n; i0 += VW) {
-            vf u = v_load(x + i0), wv = v_load(w + i0);
+            vf u = v_reg(v_load(x + i0)), wv = v_reg(v_load(w + i0));
             vf ph = v_mul(u, rh);
             vf pl = v_fma(u, rl, v_fms(u, rh, ph));
             v_store(y + i0, v_fma(ph, wv, v_mul(pl, wv)));

@@ -34,6 +34,14 @@ static inline vf v_load(const float *p)
 {
     return _mm256_loadu_ps(p);
 }
+/* v, kept in a register: GCC folds a loaded vector into every instruction
+ * that uses it as a memory operand, one load each, and a loop that uses a
+ * value three times then runs on the load ports, not the FMA pipes. */
+static inline vf v_reg(vf v)
+{
+    __asm__("" : "+v"(v));
+    return v;
+}
 static inline void v_store(float *p, vf v)
 {
     _mm256_storeu_ps(p, v);
@@ -212,6 +220,11 @@ static inline vd vd_set1(double a)
 static inline vd vd_zero(void)
 {
     return _mm256_setzero_pd();
+}
+/* VW / 2 floats at p (any alignment) widened to double: one load-convert */
+static inline vd vd_loadw(const float *p)
+{
+    return _mm256_cvtps_pd(_mm_loadu_ps(p));
 }
 static inline vd vd_lo(vf a)
 {
