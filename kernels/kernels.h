@@ -64,6 +64,12 @@ typedef void (*bnk_softmax_f32_fn)(int64_t n, const float *x, int64_t sx, float 
 /* y = x / sqrt(mean(x^2) + eps) * w ; w may be NULL (then 1) */
 typedef void (*bnk_rmsnorm_f32_fn)(int64_t n, const float *x, int64_t sx, const float *w,
                                    int64_t sw, float eps, float *y, int64_t sy);
+/* rmsnorm of `rows` contiguous rows of n (row r at x + r ldx and y + r ldy,
+ * w contiguous or NULL): each row exactly as the set's rmsnorm_f32 computes
+ * it, same bits. One call sees the whole output, so a kernel can stream it
+ * (bnk_stream_min_bytes) where a row at a time could not. */
+typedef void (*bnk_rmsnorm_rows_f32_fn)(int64_t rows, int64_t n, const float *x, int64_t ldx,
+                                        const float *w, float eps, float *y, int64_t ldy);
 /* y = (x - mean) / sqrt(var + eps) * w + b ; w, b may be NULL (1, 0) */
 typedef void (*bnk_layernorm_f32_fn)(int64_t n, const float *x, int64_t sx, const float *w,
                                      int64_t sw, const float *b, int64_t sb, float eps, float *y,
@@ -112,6 +118,7 @@ typedef struct bnk_table {
     bnk_softmax_f32_fn softmax_f32;
     bnk_softmax_f32_fn log_softmax_f32;
     bnk_rmsnorm_f32_fn rmsnorm_f32;
+    bnk_rmsnorm_rows_f32_fn rmsnorm_rows_f32;
     bnk_layernorm_f32_fn layernorm_f32;
     bnk_gemm_f32_fn gemm_f32; /* reference semantics (double accumulation) */
     bnk_fma_f32_fn fma_f32;

@@ -44,7 +44,7 @@
 
 /* Every entry of bnk_table is a pointer (name + 6 op-indexed arrays + the
  * single kernels below); a new field needs a line in complete() too. */
-#define BNK_TABLE_SINGLES 21
+#define BNK_TABLE_SINGLES 22
 static_assert(sizeof(bnk_table) == sizeof(void *) * (1 + 6 * BN_OP_COUNT + BNK_TABLE_SINGLES),
               "a new bnk_table field needs its line in complete()");
 
@@ -123,6 +123,7 @@ static const bnk_table ref_table = {
     .softmax_f32 = bnk_ref_softmax_f32,
     .log_softmax_f32 = bnk_ref_log_softmax_f32,
     .rmsnorm_f32 = bnk_ref_rmsnorm_f32,
+    .rmsnorm_rows_f32 = bnk_ref_rmsnorm_rows_f32,
     .layernorm_f32 = bnk_ref_layernorm_f32,
     .gemm_f32 = bnk_ref_gemm_f32,
     .fma_f32 = bnk_ref_fma_f32,
@@ -260,6 +261,7 @@ static void complete(bnk_table *t)
     FILL(softmax_f32)
     FILL(log_softmax_f32)
     FILL(rmsnorm_f32)
+    FILL(rmsnorm_rows_f32)
     FILL(layernorm_f32)
     FILL(gemm_f32)
     FILL(fma_f32)
