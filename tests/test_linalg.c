@@ -5,7 +5,9 @@
  * Inputs: random (normal), ill-conditioned (condition number 1e6, built as
  * U diag(s) V^T from random orthogonal factors made by LAPACK, so the
  * construction does not depend on the code under test), rank deficient,
- * zero, identity, 1x1, tall and wide; transposed and sliced views; batches.
+ * zero, identity, 1x1, tall and wide; transposed and sliced views; batches;
+ * for the SVD's bidiagonal QR, hand-made bidiagonals (exact 2 x 2 values,
+ * zero d and e entries, graded), checked against LAPACK's dbdsqr.
  *
  * Tolerance: tol(n) = base * (1 + n / 16) with base = 1e-5 (f32) or 1e-12
  * (f64), applied to relative reconstruction errors ||A - QR||_F / ||A||_F
@@ -1318,6 +1320,10 @@ Test(linalg, svd_tall_and_rank_deficient_full_u)
         /* m a little above n: bidiagonalized directly, full U from gebrd's Q */
         check_svd(dts[d], a, 60, 50, true, "60x50 full");
         free(a);
+        /* large enough for gebrd's blocked panels (more than 128 columns) */
+        double *big = randn(200 * 180, 63);
+        check_svd(dts[d], big, 200, 180, false, "200x180 blocked");
+        free(big);
         /* rank deficient, full U: exact zero singular values whose vectors
          * must still complete U and V to orthonormal bases (both paths) */
         double *r1 = make_cond(120, 30, 10, 5, 61);
