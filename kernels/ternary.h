@@ -6,7 +6,7 @@
  *
  *     y[j * ldy + i] = sum_{k < K} w(i, k) * x[j * ldx + k]     i < M, j < n
  *
- * w is M rows of t2k (row i at w + i * bn_t2k_row_bytes(K)); x is int8 (any
+ * w is an M-row t2k matrix (panels of 4 interleaved rows); x is int8 (any
  * value in [-128, 127]); xsum[j] must equal sum_k x[j * ldx + k]. The result
  * is exact (int32) and bit-identical across sets: every kernel computes
  * dot(code, x) - xsum with code = w + 1. 1 <= K <= BN_T2K_MAX_K; M, n >= 0
@@ -14,8 +14,10 @@
  * into zero-padded scratch on the stack), so no padding is required of the
  * caller. No alignment is assumed, but w 64-byte aligned (so every 64-byte
  * block is one cache line) is markedly faster for the SIMD sets. y must not overlap w, x or xsum.
- * Callers split work over threads by calling on disjoint row ranges of w
- * (w + i0 * row_bytes, y + i0).
+ * Callers split work over threads by calling on disjoint row ranges [i0, i1)
+ * of w (w + i0 * row_bytes, y + i0, i1 - i0 rows) with i0 a multiple of
+ * BN_T2K_PANEL and i1 a multiple of it or M (quant.h: such a range is a t2k
+ * matrix of its own).
  *
  * Sets:
  *   ref     portable C, decodes one code at a time (the truth).
