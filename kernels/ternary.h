@@ -25,10 +25,11 @@
  *           the unsigned operand (|pair| <= 2 * 2 * 128, no i16 saturation),
  *           i16 sums of one block (<= 8 * 512) widened with vpmaddwd.
  *           4 weight rows at a time share each activation load.
- *   avx512  AVX-512 VNNI vpdpbusd. n == 1 (decode): 4 rows at a time, the
- *           block ANDed with 0x03/0x0C/0x30/0xC0 into four accumulators
- *           scaled 1/4/16/64 (no shifts), combined with exact arithmetic
- *           shifts at the end. n > 1 (prefill): 4 weight rows x up to 6
+ *   avx512  AVX-512 VNNI vpdpbusd. n == 1 (decode): one 4-row panel at a
+ *           time, the block ANDed with 0x03/0x0C/0x30/0xC0 into four
+ *           accumulators scaled 1/4/16/64 (no shifts), combined with exact
+ *           arithmetic shifts at the end and reduced while the next panel
+ *           runs. n > 1 (prefill): 4 weight rows x up to 6
  *           activation rows of accumulators; each unpacked weight vector
  *           feeds 6 vpdpbusd.
  *   amx     AMX-INT8 TDPBUSD tiles for n >= 16 (kernels/x86/avx512/

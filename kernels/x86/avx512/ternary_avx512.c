@@ -11,8 +11,26 @@
  * operands, so it avoids shifts: block & 0x03, & 0x0C, & 0x30, & 0xC0 are the
  * four fields' codes times 1, 4, 16, 64, each fed to its own accumulator and
  * the accumulators combined with exact arithmetic shifts (every lane of the
- * 4^f accumulator is a multiple of 4^f). Four weight rows share each
- * activation load (16 accumulators).
+ * 4^f accumulator is a multiple of 4^f). Four weight rows (one t2k panel)
+ * share each activation load (16 accumulators).
+ *
+ * Why it is shaped so (Zen 4, measured with bnbench's ternary suite and
+ * same-process A/B loops): one zmm vpdpbusd per cycle is the ceiling
+ * (peak/vpdpbusd), and a zmm AND per vpdpbusd fits beside it (a 1:1
+ * AND/vpdpbusd loop runs at the vpdpbusd-only rate), so the block loop is at
+ * the ceiling and everything else a panel costs is on top of it. Hence:
+ *   - one sequential weight stream per panel (the t2k panel layout): four
+ *     separate row streams from L3 were ~10% slower at 4096x4096; software
+ *     prefetch on four row streams recovered only a third of that;
+ *   - the panel epilogue (3 shifts + 3 adds per row, then a reduce4 shuffle
+ *     chain) costs ~13% of a K = 2560 panel (10 blocks) if it ends the
+ *     panel; gemv_panels issues the reduce4 of panel p after the first block
+ *     of panel p + 1, which recovers about a third of it. The rest is the
+ *     epilogue's own vector work, which shares the pipes with the ANDs.
+ * Tried and dropped (no gain or slower): 256-bit (ymm) VNNI, two blocks per
+ * iteration, activations as memory operands, vpermb or GF2P8AFFINEQB field
+ * extraction (both compete with vpdpbusd for its pipes), reductions through
+ * memory or scalar code, 2 MiB pages for the weights.
  *
  * Prefill (n > 1) reuses each unpacked weight vector ((block >> 2f) & 3, a
  * shift and an AND) across up to 6 activation rows: a 4 x 6 tile of
