@@ -221,8 +221,7 @@ bn_status bn_bitlinear_forward(const bn_bitlinear *bl, const float *x, int64_t n
     const float *in = x;
     if (bl->rmsnorm) {
         const bnk_table *kt = bnk_active();
-        for (int64_t j = 0; j < n; j++)
-            kt->rmsnorm_f32(K, x + j * K, 1, bl->norm_w, 1, bl->eps, xn + j * K, 1);
+        kt->rmsnorm_rows_f32(n, K, x, K, bl->norm_w, bl->eps, xn, K);
         in = xn;
     }
     st = bn_quant_act_absmax(in, n, K, K, xq, K, xs, sums);

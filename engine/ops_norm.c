@@ -61,13 +61,23 @@ static void run_lane_range(void *ctx, int64_t begin, int64_t end, int tid)
     float *scratch = j->scratch ? j->scratch + (size_t)tid * (size_t)j->n : NULL;
     int64_t pos[2], r = begin / j->it.inner, c = begin % j->it.inner;
     ops__iter_row(&j->it, r, pos);
+    /* rmsnorm of contiguous f32 rows: the lanes of one iterator row at a
+     * time through the rows kernel (which may stream a large output) */
+    bool rows = j->l->op == BN_OP_RMSNORM && j->x->dtype == BN_F32 && j->sx == 1 && j->sy == 1 &&
+                (j->l->w == NULL || j->l->sw == 1);
     for (int64_t lane = begin; lane < end; lane++, c++) {
         if (c == j->it.inner) { /* next row of lanes */
             c = 0;
             ops__iter_row(&j->it, ++r, pos);
         }
         int64_t py = pos[0] + c * j->it.istride[0], px = pos[1] + c * j->it.istride[1];
-        if (j->x->dtype == BN_F32) {
+        if (rows) {
+            int64_t cnt = end - lane < j->it.inner - c ? end - lane : j->it.inner - c;
+            bnk_active()->rmsnorm_rows_f32(cnt, j->n, (const float *)xb + px, j->it.istride[1],
+                                           j->l->w, j->l->eps, (float *)yb + py, j->it.istride[0]);
+            lane += cnt - 1;
+            c += cnt - 1;
+        } else if (j->x->dtype == BN_F32) {
             run_lane(j->l, j->n, (const float *)xb + px, j->sx, (float *)yb + py, j->sy);
         } else {
             ops__load_f32(j->x->dtype, xb, px, j->sx, j->n, scratch);

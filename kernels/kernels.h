@@ -28,6 +28,7 @@
 #define BITNET_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bitnet/ops.h"
@@ -63,6 +64,12 @@ typedef void (*bnk_softmax_f32_fn)(int64_t n, const float *x, int64_t sx, float 
 /* y = x / sqrt(mean(x^2) + eps) * w ; w may be NULL (then 1) */
 typedef void (*bnk_rmsnorm_f32_fn)(int64_t n, const float *x, int64_t sx, const float *w,
                                    int64_t sw, float eps, float *y, int64_t sy);
+/* rmsnorm of `rows` contiguous rows of n (row r at x + r ldx and y + r ldy,
+ * w contiguous or NULL): each row exactly as the set's rmsnorm_f32 computes
+ * it, same bits. One call sees the whole output, so a kernel can stream it
+ * (bnk_stream_min_bytes) where a row at a time could not. */
+typedef void (*bnk_rmsnorm_rows_f32_fn)(int64_t rows, int64_t n, const float *x, int64_t ldx,
+                                        const float *w, float eps, float *y, int64_t ldy);
 /* y = (x - mean) / sqrt(var + eps) * w + b ; w, b may be NULL (1, 0) */
 typedef void (*bnk_layernorm_f32_fn)(int64_t n, const float *x, int64_t sx, const float *w,
                                      int64_t sw, const float *b, int64_t sb, float eps, float *y,
@@ -111,6 +118,7 @@ typedef struct bnk_table {
     bnk_softmax_f32_fn softmax_f32;
     bnk_softmax_f32_fn log_softmax_f32;
     bnk_rmsnorm_f32_fn rmsnorm_f32;
+    bnk_rmsnorm_rows_f32_fn rmsnorm_rows_f32;
     bnk_layernorm_f32_fn layernorm_f32;
     bnk_gemm_f32_fn gemm_f32; /* reference semantics (double accumulation) */
     bnk_fma_f32_fn fma_f32;
@@ -119,6 +127,31 @@ typedef struct bnk_table {
     bnk_to_f32_fn bf16_to_f32;
     bnk_from_f32_fn f32_to_bf16;
 } bnk_table;
+
+/*
+ * Streaming stores. A contiguous output of at least bnk_stream_min_bytes()
+ * written by one call of an element-wise kernel (binary, fma, unary) is
+ * written with non-temporal stores: it cannot stay in the caches anyway,
+ * and streaming saves the read of every destination line a normal store
+ * does first (a third of the traffic of c = a + b). The default is the size
+ * of the last-level cache as sysfs reports it (32 MiB where it cannot be
+ * read); bnk_set_stream_min_bytes(0) restores it. Results are the same
+ * bits either way; tests lower the threshold to run both paths.
+ */
+size_t bnk_stream_min_bytes(void);
+void bnk_set_stream_min_bytes(size_t bytes);
+
+/* Whether n floats at y take the streaming path (y must be float aligned). */
+static inline bool bnk_streams(int64_t n, const float *y)
+{
+    return n > 0 && (size_t)n * sizeof(float) >= bnk_stream_min_bytes() && ((uintptr_t)y & 3) == 0;
+}
+
+/* Floats before y reaches a 64-byte boundary (0..15; y float aligned). */
+static inline int64_t bnk_head64(const float *y)
+{
+    return (int64_t)((64 - ((uintptr_t)y & 63)) & 63) / (int64_t)sizeof(float);
+}
 
 /* The kernel sets, in order of preference (a later one is faster where the
  * CPU has it). The names are the BN_KERNELS spellings. */

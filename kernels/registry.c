@@ -44,7 +44,7 @@
 
 /* Every entry of bnk_table is a pointer (name + 6 op-indexed arrays + the
  * single kernels below); a new field needs a line in complete() too. */
-#define BNK_TABLE_SINGLES 21
+#define BNK_TABLE_SINGLES 22
 static_assert(sizeof(bnk_table) == sizeof(void *) * (1 + 6 * BN_OP_COUNT + BNK_TABLE_SINGLES),
               "a new bnk_table field needs its line in complete()");
 
@@ -123,6 +123,7 @@ static const bnk_table ref_table = {
     .softmax_f32 = bnk_ref_softmax_f32,
     .log_softmax_f32 = bnk_ref_log_softmax_f32,
     .rmsnorm_f32 = bnk_ref_rmsnorm_f32,
+    .rmsnorm_rows_f32 = bnk_ref_rmsnorm_rows_f32,
     .layernorm_f32 = bnk_ref_layernorm_f32,
     .gemm_f32 = bnk_ref_gemm_f32,
     .fma_f32 = bnk_ref_fma_f32,
@@ -260,6 +261,7 @@ static void complete(bnk_table *t)
     FILL(softmax_f32)
     FILL(log_softmax_f32)
     FILL(rmsnorm_f32)
+    FILL(rmsnorm_rows_f32)
     FILL(layernorm_f32)
     FILL(gemm_f32)
     FILL(fma_f32)
@@ -463,4 +465,50 @@ bn_status bn_kernels_select(const char *name)
     atomic_store(&R.active, (int)isa);
     atomic_store(&R.how, HOW_SELECT);
     return BN_OK;
+}
+
+/* ---- streaming-store threshold ------------------------------------------ */
+
+#define STREAM_DEFAULT_BYTES ((size_t)32 << 20)
+
+/* The largest cache of cpu0 that sysfs lists (the last level), in bytes;
+ * STREAM_DEFAULT_BYTES when sysfs is absent or unreadable. */
+static size_t llc_bytes(void)
+{
+    size_t best = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[80], buf[32];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        char *ok = fgets(buf, sizeof buf, f);
+        fclose(f);
+        char *end = NULL;
+        unsigned long long v = ok ? strtoull(buf, &end, 10) : 0;
+        if (end && *end == 'K')
+            v <<= 10;
+        else if (end && *end == 'M')
+            v <<= 20;
+        if (v > best)
+            best = (size_t)v;
+    }
+    return best ? best : STREAM_DEFAULT_BYTES;
+}
+
+static _Atomic size_t stream_min; /* 0: not read yet */
+
+size_t bnk_stream_min_bytes(void)
+{
+    size_t v = atomic_load_explicit(&stream_min, memory_order_relaxed);
+    if (v == 0) {
+        v = llc_bytes();
+        atomic_store_explicit(&stream_min, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+void bnk_set_stream_min_bytes(size_t bytes)
+{
+    atomic_store_explicit(&stream_min, bytes ? bytes : llc_bytes(), memory_order_relaxed);
 }

@@ -566,7 +566,7 @@ int bnb_cmd_list(int argc, char **argv)
                                         : " (default)",
                    cur->description);
         }
-        printf("  %s\n", sel.c[i].fullname);
+        printf("  %s%s\n", sel.c[i].fullname, sel.c[i].def->suite_only ? "  (--suite only)" : "");
     }
     bnb_selection_free(&sel);
     return BNB_EXIT_OK;

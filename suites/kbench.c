@@ -198,8 +198,7 @@ static double call(const kstate *s, const bnk_table *t, float *y)
             t->softmax_f32(BNB_KROW, s->a + r, 1, y + r, 1);
         return 0;
     case KK_RMS:
-        for (int64_t r = 0; r < n; r += BNB_KROW)
-            t->rmsnorm_f32(BNB_KROW, s->a + r, 1, s->w, 1, LN_EPS, y + r, 1);
+        t->rmsnorm_rows_f32(n / BNB_KROW, BNB_KROW, s->a, BNB_KROW, s->w, LN_EPS, y, BNB_KROW);
         return 0;
     case KK_LN:
         for (int64_t r = 0; r < n; r += BNB_KROW)

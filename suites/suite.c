@@ -56,12 +56,13 @@ static void known_suites(char *buf, size_t cap)
 }
 
 /* Appends the cases of s that match re; `in_default_run` applies the
- * suite's default_short rule. */
+ * suite's default_short rule and leaves out suite_only cases. */
 static int add_suite(const bnb_suite *s, const regex_t *re, bool in_default_run, bnb_selection *out,
                      int *cap)
 {
     for (int i = 0; i < s->ncases; i++) {
-        if (in_default_run && s->default_short && s->cases[i].skip_quick)
+        if (in_default_run &&
+            (s->cases[i].suite_only || (s->default_short && s->cases[i].skip_quick)))
             continue;
         bnb_case_result tmp = {0};
         bnb_case_identity(s, &s->cases[i], &tmp);

@@ -62,6 +62,9 @@ typedef struct bnb_case_def {
     /* A long case --quick leaves out: stored as skipped, with the reason,
      * so a quick run stays short and says what it did not measure. */
     bool skip_quick;
+    /* A sweep point too long for the default run (it would double `make
+     * run`): only an explicit `--suite NAME` runs it. */
+    bool suite_only;
 } bnb_case_def;
 
 typedef struct bnb_suite {

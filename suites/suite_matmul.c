@@ -3,7 +3,7 @@
  * with OpenBLAS cblas_sgemm (one thread), same inputs, same run.
  *
  *   matmul/<impl>/sgemm/n=<n>      C = A B, all n x n row-major; n = 64, 256,
- *                                  512, 1024, 2048
+ *                                  512, 1024, 2048, 4096
  *   matmul/<impl>/linear/in=2560/out=<2560|6912>/tokens=<1|32|128>
  *                                  Y = X W^T as a BitNet 2B projection does:
  *                                  X [tokens, in], W [out, in] row-major (W
@@ -13,7 +13,8 @@
  *   bn_matmul_out on tensors wrapping the same buffers, the thread pool set
  *   to 1 thread for the case: what a user of libbitnet gets, dispatch
  *   included) | openblas (cblas_sgemm, openblas_set_num_threads(1)).
- *   Each shape's openblas case runs first. n = 2048 is left out by --quick.
+ *   Each shape's openblas case runs first. n = 2048 and 4096 are left out
+ *   by --quick; n = 4096 (about 1.4 s a call) runs only with --suite matmul.
  *
  *   :gflops = 2 M N K / median / 1e9 (DESIGN.md), on both;
  *   :pct_peak = gflops / the best peak/fma/<isa>:gflops of the run x 100,
@@ -314,6 +315,7 @@ SQ_ARGS(256)
 SQ_ARGS(512)
 SQ_ARGS(1024)
 SQ_ARGS(2048)
+SQ_ARGS(4096)
 LIN_ARGS(2560, 1)
 LIN_ARGS(2560, 32)
 LIN_ARGS(2560, 128)
@@ -325,12 +327,14 @@ LIN_ARGS(6912, 128)
     .code_version = "1", .setup = mm_setup, .verify = mm_verify, .run = mm_run,                    \
     .metrics = mm_metrics, .teardown = mm_teardown
 
-#define SQ1(impl, id, n, sq)                                                                       \
+#define SQ1(impl, id, n, sq, so)                                                                   \
     {                                                                                              \
         .name = impl "/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_##id##_##n,         \
-        .skip_quick = sq, MM_CB                                                                    \
+        .skip_quick = sq, .suite_only = so, MM_CB                                                  \
     }
-#define SQ(n, sq) SQ1("openblas", o, n, sq), SQ1("engine", e, n, sq), SQ1("bn_matmul", b, n, sq)
+#define SQX(n, sq, so)                                                                             \
+    SQ1("openblas", o, n, sq, so), SQ1("engine", e, n, sq, so), SQ1("bn_matmul", b, n, sq, so)
+#define SQ(n, sq) SQX(n, sq, false)
 #define LIN1(impl, id, out, t)                                                                     \
     {                                                                                              \
         .name = impl "/linear", .nparams = 3,                                                      \
@@ -341,14 +345,15 @@ LIN_ARGS(6912, 128)
     LIN1("openblas", o, out, t), LIN1("engine", e, out, t), LIN1("bn_matmul", b, out, t)
 
 static const bnb_case_def mm_cases[] = {
-    SQ(64, false), SQ(256, false), SQ(512, false), SQ(1024, false), SQ(2048, true), LIN(2560, 1),
-    LIN(2560, 32), LIN(2560, 128), LIN(6912, 1),   LIN(6912, 32),   LIN(6912, 128),
+    SQ(64, false),  SQ(256, false),        SQ(512, false), SQ(1024, false),
+    SQ(2048, true), SQX(4096, true, true), LIN(2560, 1),   LIN(2560, 32),
+    LIN(2560, 128), LIN(6912, 1),          LIN(6912, 32),  LIN(6912, 128),
 };
 
 const bnb_suite bnb_suite_matmul = {
     .name = "matmul",
     .description = "f32 GEMM: the engine (bnk_gemm_best) vs OpenBLAS cblas_sgemm, one thread, "
-                   "square n = 64..2048 and BitNet 2B projection shapes",
+                   "square n = 64..4096 (4096: --suite only) and BitNet 2B projection shapes",
     .in_default = true,
     .cases = mm_cases,
     .ncases = (int)(sizeof mm_cases / sizeof mm_cases[0]),

@@ -220,7 +220,7 @@ static int simd_sets(const bnk_table **out)
     return k;
 }
 
-Test(kernels_ew, binary_f32_every_set_equals_the_reference_bit_for_bit)
+static void binary_checks(void)
 {
     const bnk_table *sets[BNK_ISA_COUNT];
     int ns = simd_sets(sets);
@@ -236,6 +236,23 @@ Test(kernels_ew, binary_f32_every_set_equals_the_reference_bit_for_bit)
         sets[s]->binary_f32[BN_OP_ADD](0, &a, 1, &b, 1, &y, 1);
         cr_assert_eq(f_bits(y), SENTINEL);
     }
+}
+
+Test(kernels_ew, binary_f32_every_set_equals_the_reference_bit_for_bit)
+{
+    binary_checks();
+}
+
+/* With the streaming threshold at 1 byte every contiguous output takes the
+ * non-temporal path (a scalar head up to the 64-byte boundary, streamed
+ * lines, the normal tail): same checks, same bits. */
+Test(kernels_ew, binary_f32_streaming_stores_equal_the_reference_bit_for_bit)
+{
+    bnk_set_stream_min_bytes(1);
+    cr_assert(bnk_streams(1, (const float *)(uintptr_t)64));
+    binary_checks();
+    bnk_set_stream_min_bytes(0);
+    cr_assert_gt(bnk_stream_min_bytes(), 1);
 }
 
 Test(kernels_ew, nan_operands_give_the_reference_nan)
@@ -284,7 +301,7 @@ Test(kernels_ew, maximum_minimum_of_signed_zeros_follow_the_reference)
         }
 }
 
-Test(kernels_ew, fma_every_set_equals_fmaf)
+static void fma_checks(void)
 {
     const bnk_table *sets[BNK_ISA_COUNT];
     int ns = simd_sets(sets);
@@ -327,6 +344,18 @@ Test(kernels_ew, fma_every_set_equals_fmaf)
                 free(y1);
                 free(y2);
             }
+}
+
+Test(kernels_ew, fma_every_set_equals_fmaf)
+{
+    fma_checks();
+}
+
+Test(kernels_ew, fma_streaming_stores_equal_fmaf)
+{
+    bnk_set_stream_min_bytes(1);
+    fma_checks();
+    bnk_set_stream_min_bytes(0);
 }
 
 /* ---- conversions -------------------------------------------------------- */

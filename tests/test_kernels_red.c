@@ -289,6 +289,99 @@ Test(kernels_red, unary_rows_sizes_strides_in_place)
     }
 }
 
+/* The streaming path (threshold lowered to 1 byte: every contiguous output
+ * streams) gives the normal path's bits at every alignment of the output,
+ * out of place and in place, and writes nothing outside the row. */
+Test(kernels_red, unary_streaming_stores_give_the_same_bits)
+{
+    const bn_op ops[] = {BN_OP_NEG,  BN_OP_ABS,  BN_OP_RELU,     BN_OP_RELU2,
+                         BN_OP_EXP,  BN_OP_LOG,  BN_OP_TANH,     BN_OP_SIGMOID,
+                         BN_OP_SILU, BN_OP_GELU, BN_OP_GELU_TANH};
+    enum { GUARD = 32, CAP = 1100 + 2 * GUARD };
+    static float xb[CAP] __attribute__((aligned(64))), y1[CAP] __attribute__((aligned(64))),
+        y2[CAP] __attribute__((aligned(64))), z[CAP] __attribute__((aligned(64)));
+    const int64_t ns[] = {1, 7, 15, 17, 63, 65, 1000, 1023};
+    rng_state = 7;
+    for (int i = 0; i < CAP; i++)
+        xb[i] = rnd(-12, 12);
+    for (int o = 0; o < (int)(sizeof ops / sizeof ops[0]); o++)
+        for (int k = 0; k < NSETS; k++) {
+            const bnk_table *t = set_table(k);
+            if (!t)
+                continue;
+            for (int s = 0; s < (int)(sizeof ns / sizeof ns[0]); s++)
+                for (int off = 0; off < 16; off++) {
+                    int64_t n = ns[s];
+                    float *x = xb + GUARD + off;
+                    for (int i = 0; i < CAP; i++)
+                        y1[i] = y2[i] = -7.0f;
+                    bnk_set_stream_min_bytes(0);
+                    t->unary_f32[ops[o]](n, x, 1, y1 + GUARD + off, 1);
+                    bnk_set_stream_min_bytes(1);
+                    t->unary_f32[ops[o]](n, x, 1, y2 + GUARD + off, 1);
+                    memcpy(z, xb, sizeof z);
+                    t->unary_f32[ops[o]](n, z + GUARD + off, 1, z + GUARD + off, 1);
+                    bnk_set_stream_min_bytes(0);
+                    for (int i = 0; i < CAP; i++) {
+                        cr_assert_eq(bits_of(y2[i]), bits_of(y1[i]),
+                                     "%s %s n=%lld off=%d: streamed %.9g, normal %.9g at %d",
+                                     bnk_isa_name(simd_sets[k]), bn_op_name(ops[o]), (long long)n,
+                                     off, y2[i], y1[i], i);
+                        bool inside = i >= GUARD + off && i < GUARD + off + n;
+                        cr_assert_eq(bits_of(z[i]), bits_of(inside ? y1[i] : xb[i]),
+                                     "%s %s n=%lld off=%d in place at %d",
+                                     bnk_isa_name(simd_sets[k]), bn_op_name(ops[o]), (long long)n,
+                                     off, i);
+                    }
+                }
+        }
+}
+
+/* rmsnorm_rows_f32 of every set (the reference's too) gives, row for row,
+ * the bits of the set's rmsnorm_f32, with gaps between rows (ldx, ldy > n)
+ * left alone, with and without a weight, with the output streamed
+ * (threshold 1 byte) or not, at every alignment of y modulo 64 bytes. */
+Test(kernels_red, rmsnorm_rows_equal_rmsnorm_row_by_row)
+{
+    enum { CAP = 17 * (1023 + 5) + 64 };
+    static float x[CAP], w[1023], y1[CAP] __attribute__((aligned(64))),
+        y2[CAP] __attribute__((aligned(64)));
+    const int64_t rowsv[] = {1, 3, 17}, nv[] = {1, 7, 17, 1000, 1023};
+    rng_state = 99;
+    for (int i = 0; i < CAP; i++)
+        x[i] = rnd(-3, 3);
+    for (int i = 0; i < 1023; i++)
+        w[i] = rnd(0.5f, 1.5f);
+    const bnk_table *tabs[NSETS + 1] = {bnk_ref_table()};
+    for (int k = 0; k < NSETS; k++)
+        tabs[k + 1] = set_table(k);
+    for (int k = 0; k <= NSETS; k++) {
+        const bnk_table *t = tabs[k];
+        if (!t)
+            continue;
+        for (int ri = 0; ri < 3; ri++)
+            for (int ni = 0; ni < 5; ni++)
+                for (int v = 0; v < 8; v++) {
+                    int64_t rows = rowsv[ri], n = nv[ni], ldx = n + (v & 1) * 3,
+                            ldy = n + (v & 2 ? 5 : 0), off = (v * 5) % 16;
+                    const float *wv = v & 4 ? NULL : w;
+                    for (int i = 0; i < CAP; i++)
+                        y1[i] = y2[i] = -7.0f;
+                    for (int64_t r = 0; r < rows; r++)
+                        t->rmsnorm_f32(n, x + r * ldx, 1, wv, 1, 1e-5f, y1 + off + r * ldy, 1);
+                    bnk_set_stream_min_bytes(v < 4 ? 1 : 0);
+                    t->rmsnorm_rows_f32(rows, n, x, ldx, wv, 1e-5f, y2 + off, ldy);
+                    bnk_set_stream_min_bytes(0);
+                    for (int i = 0; i < CAP; i++)
+                        cr_assert_eq(bits_of(y2[i]), bits_of(y1[i]),
+                                     "%s rows=%lld n=%lld ldx=%lld ldy=%lld off=%lld w=%d: %.9g vs "
+                                     "%.9g at %d",
+                                     t->name, (long long)rows, (long long)n, (long long)ldx,
+                                     (long long)ldy, (long long)off, wv != NULL, y2[i], y1[i], i);
+                }
+    }
+}
+
 /* ---- reductions ------------------------------------------------------- */
 
 static double abs_sum(int64_t n, const float *x, int64_t sx, int kind, double mean)

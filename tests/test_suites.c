@@ -114,6 +114,13 @@ Test(suites, default_list_starts_peak_alloc_zerocopy_elementwise_reduce_matmul)
             snprintf(n, sizeof n, "alloc/%s/size=%s", impls[i], sizes[j]);
             cr_assert(has_case(&s, n), "missing %s", n);
         }
+    /* a suite_only case: not in the default run, in `--suite matmul` */
+    cr_assert(has_case(&s, "matmul/engine/sgemm/n=2048"));
+    cr_assert(!has_case(&s, "matmul/engine/sgemm/n=4096"));
+    bnb_selection_free(&s);
+    cr_assert_eq(bnb_select("matmul", NULL, &s, err, sizeof err), 0, "%s", err);
+    cr_assert(has_case(&s, "matmul/engine/sgemm/n=4096"));
+    cr_assert(has_case(&s, "matmul/openblas/sgemm/n=4096"));
     bnb_selection_free(&s);
 }
 

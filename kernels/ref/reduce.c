@@ -150,6 +150,13 @@ void bnk_ref_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, 
     }
 }
 
+void bnk_ref_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx, const float *w,
+                              float eps, float *y, int64_t ldy)
+{
+    for (int64_t r = 0; r < rows; r++)
+        bnk_ref_rmsnorm_f32(n, x + r * ldx, 1, w, 1, eps, y + r * ldy, 1);
+}
+
 void bnk_ref_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
                            const float *b, int64_t sb, float eps, float *y, int64_t sy)
 {

@@ -107,6 +107,8 @@ void bnk_ref_softmax_f32(int64_t n, const float *x, int64_t sx, float *y, int64_
 void bnk_ref_log_softmax_f32(int64_t n, const float *x, int64_t sx, float *y, int64_t sy);
 void bnk_ref_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
                          float eps, float *y, int64_t sy);
+void bnk_ref_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx, const float *w,
+                              float eps, float *y, int64_t ldy);
 void bnk_ref_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
                            const float *b, int64_t sb, float eps, float *y, int64_t sy);
 

@@ -42,12 +42,26 @@ enum { RED_LEAF = 1024 };
         vd mu = vd_set1(mean);                                                                     \
         (void)mu;                                                                                  \
         int64_t i = 0;                                                                             \
+        vd a4 = vd_zero(), a5 = vd_zero(), a6 = vd_zero(), a7 = vd_zero();                         \
+        for (; i + 4 * VW <= n; i += 4 * VW) {                                                     \
+            a0 = TERM(a0, vd_loadw(x + i));                                                        \
+            a1 = TERM(a1, vd_loadw(x + i + VW / 2));                                               \
+            a2 = TERM(a2, vd_loadw(x + i + VW));                                                   \
+            a3 = TERM(a3, vd_loadw(x + i + 3 * VW / 2));                                           \
+            a4 = TERM(a4, vd_loadw(x + i + 2 * VW));                                               \
+            a5 = TERM(a5, vd_loadw(x + i + 5 * VW / 2));                                           \
+            a6 = TERM(a6, vd_loadw(x + i + 3 * VW));                                               \
+            a7 = TERM(a7, vd_loadw(x + i + 7 * VW / 2));                                           \
+        }                                                                                          \
+        a0 = vd_add(a0, a4);                                                                       \
+        a1 = vd_add(a1, a5);                                                                       \
+        a2 = vd_add(a2, a6);                                                                       \
+        a3 = vd_add(a3, a7);                                                                       \
         for (; i + 2 * VW <= n; i += 2 * VW) {                                                     \
-            vf u = v_load(x + i), w = v_load(x + i + VW);                                          \
-            a0 = TERM(a0, vd_lo(u));                                                               \
-            a1 = TERM(a1, vd_hi(u));                                                               \
-            a2 = TERM(a2, vd_lo(w));                                                               \
-            a3 = TERM(a3, vd_hi(w));                                                               \
+            a0 = TERM(a0, vd_loadw(x + i));                                                        \
+            a1 = TERM(a1, vd_loadw(x + i + VW / 2));                                               \
+            a2 = TERM(a2, vd_loadw(x + i + VW));                                                   \
+            a3 = TERM(a3, vd_loadw(x + i + 3 * VW / 2));                                           \
         }                                                                                          \
         if (i + VW <= n) {                                                                         \
             vf u = v_load(x + i);                                                                  \
@@ -244,28 +258,13 @@ void VFN(log_softmax_f32)(int64_t n, const float *x, int64_t sx, float *y, int64
     red_softmax(n, x, sx, y, sy, true);
 }
 
-void VFN(rmsnorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw, float eps,
-                      float *y, int64_t sy)
+/* Elements [b, e) of an rmsnorm row, any strides: whole and partial vectors
+ * gathered and scattered (red_load / red_store). */
+static inline void rms_scale_any(int64_t b, int64_t e, const float *x, int64_t sx, const float *w,
+                                 int64_t sw, float *y, int64_t sy, vf rh, vf rl)
 {
-    if (n == 0)
-        return;
-    double r = 1.0 / sqrt(VFN(sumsq_f32)(n, x, sx) / (double)n + (double)eps);
-    /* r = rh + rl to 2^-48; x r = ph + pl to 2^-47 (ph = fl(x rh), its
-     * rounding error exact by FMA); |x r| <= sqrt(n), so nothing overflows
-     * before the last multiply, which rounds once. */
-    float rhs = (float)r;
-    vf rh = v_set1(rhs), rl = v_set1((float)(r - (double)rhs));
-    int64_t i0 = 0;
-    if (sx == 1 && sy == 1 && w && sw == 1) { /* the common case, branch-free */
-        for (; i0 + VW <= n; i0 += VW) {
-            vf u = v_load(x + i0), wv = v_load(w + i0);
-            vf ph = v_mul(u, rh);
-            vf pl = v_fma(u, rl, v_fms(u, rh, ph));
-            v_store(y + i0, v_fma(ph, wv, v_mul(pl, wv)));
-        }
-    }
-    for (int64_t i = i0; i < n; i += VW) {
-        int64_t l = n - i < VW ? n - i : VW;
+    for (int64_t i = b; i < e; i += VW) {
+        int64_t l = e - i < VW ? e - i : VW;
         vf u = red_load(x + i * sx, sx, l);
         vf ph = v_mul(u, rh);
         vf pl = v_fma(u, rl, v_fms(u, rh, ph));
@@ -278,6 +277,55 @@ void VFN(rmsnorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int
         }
         red_store(y + i * sy, sy, out, l);
     }
+}
+
+/* One rmsnorm row; nt: stream the contiguous output from its first 64-byte
+ * boundary on (the caller fences). */
+static inline void rms_row(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                           float eps, float *y, int64_t sy, bool nt)
+{
+    if (n == 0)
+        return;
+    double r = 1.0 / sqrt(VFN(sumsq_f32)(n, x, sx) / (double)n + (double)eps);
+    /* r = rh + rl to 2^-48; x r = ph + pl to 2^-47 (ph = fl(x rh), its
+     * rounding error exact by FMA); |x r| <= sqrt(n), so nothing overflows
+     * before the last multiply, which rounds once. */
+    float rhs = (float)r;
+    vf rh = v_set1(rhs), rl = v_set1((float)(r - (double)rhs));
+    int64_t i0 = 0;
+    if (sx == 1 && sy == 1 && w && sw == 1) { /* the common case, branch-free */
+        if (nt) {
+            i0 = bnk_head64(y) < n ? bnk_head64(y) : n;
+            rms_scale_any(0, i0, x, 1, w, 1, y, 1, rh, rl);
+        }
+        for (; i0 + VW <= n; i0 += VW) {
+            vf u = v_reg(v_load(x + i0)), wv = v_reg(v_load(w + i0));
+            vf ph = v_mul(u, rh);
+            vf pl = v_fma(u, rl, v_fms(u, rh, ph));
+            vf out = v_fma(ph, wv, v_mul(pl, wv));
+            if (nt)
+                v_stream(y + i0, out);
+            else
+                v_store(y + i0, out);
+        }
+    }
+    rms_scale_any(i0, n, x, sx, w, sw, y, sy, rh, rl);
+}
+
+void VFN(rmsnorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw, float eps,
+                      float *y, int64_t sy)
+{
+    rms_row(n, x, sx, w, sw, eps, y, sy, false);
+}
+
+void VFN(rmsnorm_rows_f32)(int64_t rows, int64_t n, const float *x, int64_t ldx, const float *w,
+                           float eps, float *y, int64_t ldy)
+{
+    bool nt = rows > 0 && bnk_streams(rows * n, y);
+    for (int64_t r = 0; r < rows; r++)
+        rms_row(n, x + r * ldx, 1, w, 1, eps, y + r * ldy, 1, nt);
+    if (nt)
+        _mm_sfence();
 }
 
 void VFN(layernorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,

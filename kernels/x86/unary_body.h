@@ -44,6 +44,16 @@ static inline vf vu_silu(vf x)
     {                                                                                              \
         int64_t i = 0;                                                                             \
         if (sx == 1 && sy == 1) {                                                                  \
+            if (bnk_streams(n, y)) {                                                               \
+                int64_t h = bnk_head64(y) < n ? bnk_head64(y) : n;                                 \
+                for (int64_t m; i < h; i += m) {                                                   \
+                    m = h - i < VW ? h - i : VW;                                                   \
+                    v_storen(y + i, fn(v_loadn(x + i, m)), m);                                     \
+                }                                                                                  \
+                for (; i + VW <= n; i += VW)                                                       \
+                    v_stream(y + i, fn(v_load(x + i)));                                            \
+                _mm_sfence();                                                                      \
+            }                                                                                      \
             for (; i + VW <= n; i += VW)                                                           \
                 v_store(y + i, fn(v_load(x + i)));                                                 \
             if (i < n)                                                                             \

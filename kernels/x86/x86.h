@@ -20,7 +20,9 @@
  * Fast paths: every operand with stride 1, or an input with stride 0 (a
  * broadcast scalar); other strides run a scalar loop of the same operation.
  * Unaligned pointers are fine; tails use masked (AVX-512) or scalar (AVX2)
- * code.
+ * code. A contiguous output of at least bnk_stream_min_bytes() (the LLC
+ * size) is written with non-temporal stores from its first 64-byte
+ * boundary on, and fenced (sfence) before the kernel returns.
  */
 #ifndef BITNET_KERNELS_X86_H
 #define BITNET_KERNELS_X86_H

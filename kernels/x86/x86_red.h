@@ -72,6 +72,8 @@
     double bnk_##isa##_max_f32(int64_t n, const float *x, int64_t sx);                             \
     void bnk_##isa##_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w,            \
                                  int64_t sw, float eps, float *y, int64_t sy);                     \
+    void bnk_##isa##_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx,        \
+                                      const float *w, float eps, float *y, int64_t ldy);           \
     void bnk_##isa##_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w,          \
                                    int64_t sw, const float *b, int64_t sb, float eps, float *y,    \
                                    int64_t sy);
@@ -97,6 +99,6 @@ BNK_X86_RED_KERNELS(avx512)
     .sumsqdev_f32 = bnk_##isa##_sumsqdev_f32, .min_f32 = bnk_##isa##_min_f32,                      \
     .max_f32 = bnk_##isa##_max_f32, .softmax_f32 = bnk_##isa##_softmax_f32,                        \
     .log_softmax_f32 = bnk_##isa##_log_softmax_f32, .rmsnorm_f32 = bnk_##isa##_rmsnorm_f32,        \
-    .layernorm_f32 = bnk_##isa##_layernorm_f32,
+    .rmsnorm_rows_f32 = bnk_##isa##_rmsnorm_rows_f32, .layernorm_f32 = bnk_##isa##_layernorm_f32,
 
 #endif

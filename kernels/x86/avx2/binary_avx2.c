@@ -46,12 +46,22 @@ static inline float mins(float a, float b)
  * broadcast inputs: ba / bb are compile-time constants at every call. The
  * scalar tail (at most 7 elements) is the same operation in scalar code. */
 #define BINARY(name, vop, sop)                                                                     \
-    static inline __attribute__((always_inline)) int64_t name##_rows(                              \
-        int64_t n, const float *a, const float *b, float *y, const int ba, const int bb)           \
+    static inline __attribute__((always_inline))                                                   \
+    int64_t name##_rows(int64_t n, const float *a, const float *b, float *y, const int ba,         \
+                        const int bb, const bool nt)                                               \
     {                                                                                              \
         __m256 va = ba ? _mm256_set1_ps(a[0]) : _mm256_setzero_ps();                               \
         __m256 vb = bb ? _mm256_set1_ps(b[0]) : _mm256_setzero_ps();                               \
         int64_t i = 0;                                                                             \
+        if (nt) {                                                                                  \
+            for (int64_t h = bnk_head64(y); i < h && i < n; i++)                                   \
+                y[i] = sop(a[ba ? 0 : i], b[bb ? 0 : i]);                                          \
+            for (; i + 16 <= n; i += 16) {                                                         \
+                _mm256_stream_ps(y + i, vop(LD(a, ba, va, i), LD(b, bb, vb, i)));                  \
+                _mm256_stream_ps(y + i + 8, vop(LD(a, ba, va, i + 8), LD(b, bb, vb, i + 8)));      \
+            }                                                                                      \
+            _mm_sfence();                                                                          \
+        }                                                                                          \
         for (; i + 32 <= n; i += 32) {                                                             \
             __m256 r0 = vop(LD(a, ba, va, i), LD(b, bb, vb, i));                                   \
             __m256 r1 = vop(LD(a, ba, va, i + 8), LD(b, bb, vb, i + 8));                           \
@@ -72,13 +82,13 @@ static inline float mins(float a, float b)
         int64_t i = 0;                                                                             \
         if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {                             \
             if (sa && sb)                                                                          \
-                i = name##_rows(n, a, b, y, 0, 0);                                                 \
+                i = name##_rows(n, a, b, y, 0, 0, bnk_streams(n, y));                              \
             else if (sa)                                                                           \
-                i = name##_rows(n, a, b, y, 0, 1);                                                 \
+                i = name##_rows(n, a, b, y, 0, 1, bnk_streams(n, y));                              \
             else if (sb)                                                                           \
-                i = name##_rows(n, a, b, y, 1, 0);                                                 \
+                i = name##_rows(n, a, b, y, 1, 0, bnk_streams(n, y));                              \
             else                                                                                   \
-                i = name##_rows(n, a, b, y, 1, 1);                                                 \
+                i = name##_rows(n, a, b, y, 1, 1, bnk_streams(n, y));                              \
         }                                                                                          \
         for (; i < n; i++) {                                                                       \
             float x0 = a[i * sa], x1 = b[i * sb];                                                  \
@@ -101,12 +111,23 @@ BINARY(minimum, min256, mins)
 static inline __attribute__((always_inline)) int64_t fma_rows(int64_t n, const float *a,
                                                               const float *b, const float *c,
                                                               float *y, const int ba, const int bb,
-                                                              const int bc)
+                                                              const int bc, const bool nt)
 {
     __m256 va = ba ? _mm256_set1_ps(a[0]) : _mm256_setzero_ps();
     __m256 vb = bb ? _mm256_set1_ps(b[0]) : _mm256_setzero_ps();
     __m256 vc = bc ? _mm256_set1_ps(c[0]) : _mm256_setzero_ps();
     int64_t i = 0;
+    if (nt) {
+        for (int64_t h = bnk_head64(y); i < h && i < n; i++)
+            y[i] = fmaf(a[ba ? 0 : i], b[bb ? 0 : i], c[bc ? 0 : i]);
+        for (; i + 16 <= n; i += 16) {
+            _mm256_stream_ps(y + i,
+                             _mm256_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i)));
+            _mm256_stream_ps(y + i + 8, _mm256_fmadd_ps(LD(a, ba, va, i + 8), LD(b, bb, vb, i + 8),
+                                                        LD(c, bc, vc, i + 8)));
+        }
+        _mm_sfence();
+    }
     for (; i + 16 <= n; i += 16) {
         __m256 r0 = _mm256_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i));
         __m256 r1 =
@@ -125,22 +146,23 @@ void bnk_avx2_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int
 {
     int64_t i = 0;
     if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && (sc == 0 || sc == 1)) {
+        bool nt = bnk_streams(n, y);
         if (sa && sb && sc)
-            i = fma_rows(n, a, b, c, y, 0, 0, 0);
+            i = fma_rows(n, a, b, c, y, 0, 0, 0, nt);
         else if (!sa && sb && sc)
-            i = fma_rows(n, a, b, c, y, 1, 0, 0);
+            i = fma_rows(n, a, b, c, y, 1, 0, 0, nt);
         else if (sa && !sb && sc)
-            i = fma_rows(n, a, b, c, y, 0, 1, 0);
+            i = fma_rows(n, a, b, c, y, 0, 1, 0, nt);
         else if (sa && sb && !sc)
-            i = fma_rows(n, a, b, c, y, 0, 0, 1);
+            i = fma_rows(n, a, b, c, y, 0, 0, 1, nt);
         else if (sa && !sb && !sc)
-            i = fma_rows(n, a, b, c, y, 0, 1, 1);
+            i = fma_rows(n, a, b, c, y, 0, 1, 1, nt);
         else if (!sa && sb && !sc)
-            i = fma_rows(n, a, b, c, y, 1, 0, 1);
+            i = fma_rows(n, a, b, c, y, 1, 0, 1, nt);
         else if (!sa && !sb && sc)
-            i = fma_rows(n, a, b, c, y, 1, 1, 0);
+            i = fma_rows(n, a, b, c, y, 1, 1, 0, nt);
         else
-            i = fma_rows(n, a, b, c, y, 1, 1, 1);
+            i = fma_rows(n, a, b, c, y, 1, 1, 1, nt);
     }
     for (; i < n; i++)
         y[i * sy] = fmaf(a[i * sa], b[i * sb], c[i * sc]);

@@ -50,11 +50,19 @@ static inline float mins(float a, float b)
  * broadcast inputs: ba / bb are compile-time constants at every call. */
 #define BINARY(name, vop, sop)                                                                     \
     static inline __attribute__((always_inline)) void name##_rows(                                 \
-        int64_t n, const float *a, const float *b, float *y, const int ba, const int bb)           \
+        int64_t n, const float *a, const float *b, float *y, const int ba, const int bb,           \
+        const bool nt)                                                                             \
     {                                                                                              \
         __m512 va = ba ? _mm512_set1_ps(a[0]) : _mm512_setzero_ps();                               \
         __m512 vb = bb ? _mm512_set1_ps(b[0]) : _mm512_setzero_ps();                               \
         int64_t i = 0;                                                                             \
+        if (nt) {                                                                                  \
+            for (int64_t h = bnk_head64(y); i < h && i < n; i++)                                   \
+                y[i] = sop(a[ba ? 0 : i], b[bb ? 0 : i]);                                          \
+            for (; i + 16 <= n; i += 16)                                                           \
+                _mm512_stream_ps(y + i, vop(LD(a, ba, va, i), LD(b, bb, vb, i)));                  \
+            _mm_sfence();                                                                          \
+        }                                                                                          \
         for (; i + 64 <= n; i += 64) {                                                             \
             __m512 r0 = vop(LD(a, ba, va, i), LD(b, bb, vb, i));                                   \
             __m512 r1 = vop(LD(a, ba, va, i + 16), LD(b, bb, vb, i + 16));                         \
@@ -81,13 +89,13 @@ static inline float mins(float a, float b)
                 y[i * sy] = sop(x0, x1);                                                           \
             }                                                                                      \
         } else if (sa && sb) {                                                                     \
-            name##_rows(n, a, b, y, 0, 0);                                                         \
+            name##_rows(n, a, b, y, 0, 0, bnk_streams(n, y));                                      \
         } else if (sa) {                                                                           \
-            name##_rows(n, a, b, y, 0, 1);                                                         \
+            name##_rows(n, a, b, y, 0, 1, bnk_streams(n, y));                                      \
         } else if (sb) {                                                                           \
-            name##_rows(n, a, b, y, 1, 0);                                                         \
+            name##_rows(n, a, b, y, 1, 0, bnk_streams(n, y));                                      \
         } else {                                                                                   \
-            name##_rows(n, a, b, y, 1, 1);                                                         \
+            name##_rows(n, a, b, y, 1, 1, bnk_streams(n, y));                                      \
         }                                                                                          \
     }
 
@@ -105,12 +113,21 @@ BINARY(minimum, min512, mins)
 
 static inline __attribute__((always_inline)) void fma_rows(int64_t n, const float *a,
                                                            const float *b, const float *c, float *y,
-                                                           const int ba, const int bb, const int bc)
+                                                           const int ba, const int bb, const int bc,
+                                                           const bool nt)
 {
     __m512 va = ba ? _mm512_set1_ps(a[0]) : _mm512_setzero_ps();
     __m512 vb = bb ? _mm512_set1_ps(b[0]) : _mm512_setzero_ps();
     __m512 vc = bc ? _mm512_set1_ps(c[0]) : _mm512_setzero_ps();
     int64_t i = 0;
+    if (nt) {
+        for (int64_t h = bnk_head64(y); i < h && i < n; i++)
+            y[i] = fmaf(a[ba ? 0 : i], b[bb ? 0 : i], c[bc ? 0 : i]);
+        for (; i + 16 <= n; i += 16)
+            _mm512_stream_ps(y + i,
+                             _mm512_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i)));
+        _mm_sfence();
+    }
     for (; i + 32 <= n; i += 32) {
         __m512 r0 = _mm512_fmadd_ps(LD(a, ba, va, i), LD(b, bb, vb, i), LD(c, bc, vc, i));
         __m512 r1 =
@@ -137,21 +154,22 @@ void bnk_avx512_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, i
             y[i * sy] = fmaf(a[i * sa], b[i * sb], c[i * sc]);
         return;
     }
+    bool nt = bnk_streams(n, y);
     /* each combination of broadcast inputs gets its own branch-free loop */
     if (sa && sb && sc)
-        fma_rows(n, a, b, c, y, 0, 0, 0);
+        fma_rows(n, a, b, c, y, 0, 0, 0, nt);
     else if (!sa && sb && sc)
-        fma_rows(n, a, b, c, y, 1, 0, 0);
+        fma_rows(n, a, b, c, y, 1, 0, 0, nt);
     else if (sa && !sb && sc)
-        fma_rows(n, a, b, c, y, 0, 1, 0);
+        fma_rows(n, a, b, c, y, 0, 1, 0, nt);
     else if (sa && sb && !sc)
-        fma_rows(n, a, b, c, y, 0, 0, 1);
+        fma_rows(n, a, b, c, y, 0, 0, 1, nt);
     else if (sa && !sb && !sc)
-        fma_rows(n, a, b, c, y, 0, 1, 1);
+        fma_rows(n, a, b, c, y, 0, 1, 1, nt);
     else if (!sa && sb && !sc)
-        fma_rows(n, a, b, c, y, 1, 0, 1);
+        fma_rows(n, a, b, c, y, 1, 0, 1, nt);
     else if (!sa && !sb && sc)
-        fma_rows(n, a, b, c, y, 1, 1, 0);
+        fma_rows(n, a, b, c, y, 1, 1, 0, nt);
     else
-        fma_rows(n, a, b, c, y, 1, 1, 1);
+        fma_rows(n, a, b, c, y, 1, 1, 1, nt);
 }

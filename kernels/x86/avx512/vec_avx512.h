@@ -30,9 +30,22 @@ static inline vf v_load(const float *p)
 {
     return _mm512_loadu_ps(p);
 }
+/* v, kept in a register: GCC folds a loaded vector into every instruction
+ * that uses it as a memory operand, one load each, and a loop that uses a
+ * value three times then runs on the load ports, not the FMA pipes. */
+static inline vf v_reg(vf v)
+{
+    __asm__("" : "+v"(v));
+    return v;
+}
 static inline void v_store(float *p, vf v)
 {
     _mm512_storeu_ps(p, v);
+}
+/* non-temporal store; p aligned to the vector size */
+static inline void v_stream(float *p, vf v)
+{
+    _mm512_stream_ps(p, v);
 }
 static inline vm v_tail(int64_t n)
 {
@@ -178,6 +191,11 @@ static inline vd vd_set1(double a)
 static inline vd vd_zero(void)
 {
     return _mm512_setzero_pd();
+}
+/* VW / 2 floats at p (any alignment) widened to double: one load-convert */
+static inline vd vd_loadw(const float *p)
+{
+    return _mm512_cvtps_pd(_mm256_loadu_ps(p));
 }
 static inline vd vd_lo(vf a)
 {
