@@ -8,7 +8,10 @@
  * tails in every tile shape (M, n not multiples of 4 or 6), padded leading
  * dimensions, and the extreme int8 activation -128. Sets the CPU lacks are
  * skipped. The public entry points use the set BN_KERNELS picks, so running
- * this file with BN_KERNELS=ref, avx2 and unset covers each.
+ * this file with BN_KERNELS=ref, avx2 and unset covers each. The t2k panel
+ * layout (4 rows' blocks interleaved) is pinned byte for byte against an
+ * independent reading of quant.h, and every set is run on panel-aligned row
+ * ranges the way the thread pool calls it.
  *
  * BitLinear tolerance: against a double-precision product of the dequantized
  * weights and the dequantized activations (both exact in double), each
@@ -337,6 +340,23 @@ Test(formats, t2k_panel_layout)
         }
         free(w);
         free(p);
+    }
+}
+
+/* Decode (n = 1) over several panels at every K: the VNNI kernel carries a
+ * panel's row sums into the next panel before storing them, so the last,
+ * middle and first panels and the row tail must all come out right. */
+Test(ternary_kernels, decode_many_panels)
+{
+    for (int s = 0; s < BNK_TERNARY_ISA_COUNT; s++) {
+        const bnk_ternary_impl *impl = &bnk_ternary_impls[s];
+        if (!impl->available())
+            continue;
+        for (size_t t = 0; t < sizeof Ks / sizeof Ks[0]; t++) {
+            check_gemm(impl, 12, 1, Ks[t], 0);
+            check_gemm(impl, 11, 1, Ks[t], 0);
+        }
+        check_gemm(impl, 8, 1, 16384, 1);
     }
 }
 
