@@ -14,23 +14,26 @@
  * 4^f accumulator is a multiple of 4^f). Four weight rows (one t2k panel)
  * share each activation load (16 accumulators).
  *
- * Why it is shaped so (Zen 4, measured with bnbench's ternary suite and
- * same-process A/B loops): one zmm vpdpbusd per cycle is the ceiling
- * (peak/vpdpbusd), and a zmm AND per vpdpbusd fits beside it (a 1:1
- * AND/vpdpbusd loop runs at the vpdpbusd-only rate), so the block loop is at
- * the ceiling and everything else a panel costs is on top of it. Hence:
- *   - one sequential weight stream per panel (the t2k panel layout): four
- *     separate row streams from L3 were ~10% slower at 4096x4096; software
- *     prefetch on four row streams recovered only a third of that;
- *   - the panel epilogue (3 shifts + 3 adds per row, then a reduce4 shuffle
- *     chain) costs ~13% of a K = 2560 panel (10 blocks) if it ends the
- *     panel; gemv_panels issues the reduce4 of panel p after the first block
- *     of panel p + 1, which recovers about a third of it. The rest is the
- *     epilogue's own vector work, which shares the pipes with the ANDs.
+ * Why it is shaped so (Zen 4; same-process A/B loops timed against a
+ * vpdpbusd-only loop of the same length, which is peak/vpdpbusd): the block
+ * loop's instruction mix (per row one load, four ANDs, four vpdpbusd) runs at
+ * 100% of that rate, so everything else is overhead on top of the ceiling:
+ *   - weights: one sequential stream per panel (the t2k panel layout). Four
+ *     separate row streams from L3 cost ~10% at 4096x4096 (software prefetch
+ *     on them recovered a third of it); the single stream costs ~2%;
+ *   - activation loads: ~4% (four per block, shared by the panel's 4 rows);
+ *   - the panel epilogue: 3 shifts + 3 adds per row, then the reduce4
+ *     shuffle chain. At the end of the panel it cost ~13% of a K = 2560
+ *     panel (10 blocks); gemv_panels issues panel p's reduce4 after the
+ *     first block of panel p + 1, which saves ~4 of those points. The rest
+ *     is vector work sharing the pipes with the ANDs: 4096x4096 runs at
+ *     ~87% of peak/vpdpbusd, 2560x2560 at ~83%.
  * Tried and dropped (no gain or slower): 256-bit (ymm) VNNI, two blocks per
- * iteration, activations as memory operands, vpermb or GF2P8AFFINEQB field
- * extraction (both compete with vpdpbusd for its pipes), reductions through
- * memory or scalar code, 2 MiB pages for the weights.
+ * iteration, activations as memory operands, a shared (w >> 4) to halve the
+ * accumulators (the extra shift costs more than the epilogue it saves),
+ * vpermb or GF2P8AFFINEQB field extraction (both compete with vpdpbusd for
+ * its pipes), reductions through memory or scalar code, the next panel's
+ * first block interleaved with this panel's row sums (spills), 2 MiB pages.
  *
  * Prefill (n > 1) reuses each unpacked weight vector ((block >> 2f) & 3, a
  * shift and an AND) across up to 6 activation rows: a 4 x 6 tile of
