@@ -19,6 +19,7 @@
 #include "kernels/ternary.h"
 
 #define ROW_UNIT 16 /* rows of W per parallel work item */
+_Static_assert(ROW_UNIT % BN_T2K_PANEL == 0, "work items must be whole t2k panels (quant.h)");
 
 typedef struct mm_job {
     bnk_t2k_gemm_fn gemm;

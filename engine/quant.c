@@ -149,6 +149,21 @@ size_t bn_t2k_row_bytes(int64_t K)
     return K <= 0 ? 0 : (size_t)((K + BN_T2K_BLOCK - 1) / BN_T2K_BLOCK) * 64;
 }
 
+size_t bn_t2k_block_offset(int64_t M, int64_t K, int64_t i, int64_t b)
+{
+    BN_ASSERT(i >= 0 && i < M && b >= 0 && b < (K + BN_T2K_BLOCK - 1) / BN_T2K_BLOCK);
+    int64_t p0 = i - i % BN_T2K_PANEL;
+    int64_t P = M - p0 < BN_T2K_PANEL ? M - p0 : BN_T2K_PANEL;
+    return (size_t)p0 * bn_t2k_row_bytes(K) + (size_t)(b * P + (i - p0)) * 64;
+}
+
+/* Bytes between consecutive blocks of row i of an M-row t2k matrix. */
+static size_t block_step(int64_t M, int64_t i)
+{
+    int64_t p0 = i - i % BN_T2K_PANEL;
+    return (size_t)(M - p0 < BN_T2K_PANEL ? M - p0 : BN_T2K_PANEL) * 64;
+}
+
 static bn_status check_mk(const char *op, int64_t M, int64_t K)
 {
     if (M < 0 || K < 0)
@@ -165,19 +180,23 @@ bn_status bn_t2k_pack_i8(const int8_t *w, int64_t M, int64_t K, uint8_t *dst)
     bn_status st = check_mk("t2k_pack", M, K);
     if (st != BN_OK)
         return st;
-    size_t rb = bn_t2k_row_bytes(K);
     for (int64_t i = 0; i < M; i++) {
         const int8_t *row = w + i * K;
-        uint8_t *out = dst + (size_t)i * rb;
         for (int64_t k = 0; k < K; k++)
             if (row[k] < -1 || row[k] > 1)
                 return bn_error(BN_ERR_ARG, "t2k_pack: weight [%lld, %lld] is %d, not in {-1,0,1}",
                                 (long long)i, (long long)k, row[k]);
-        memset(out, 0x55, rb); /* code 1 (w = 0) everywhere: the padding */
+    }
+    if (M > 0 && K > 0) /* code 1 (w = 0) everywhere: the padding */
+        memset(dst, 0x55, (size_t)M * bn_t2k_row_bytes(K));
+    for (int64_t i = 0; i < M && K > 0; i++) {
+        const int8_t *row = w + i * K;
+        uint8_t *out = dst + bn_t2k_block_offset(M, K, i, 0);
+        size_t step = block_step(M, i);
         for (int64_t k = 0; k < K; k++) {
             int64_t b = k / BN_T2K_BLOCK, r = k % BN_T2K_BLOCK;
             int sh = 2 * (int)(r / 64);
-            uint8_t *p = out + b * 64 + r % 64;
+            uint8_t *p = out + (size_t)b * step + r % 64;
             *p = (uint8_t)((*p & ~(3u << sh)) | ((unsigned)(row[k] + 1) << sh));
         }
     }
@@ -189,12 +208,12 @@ bn_status bn_t2k_unpack_i8(const uint8_t *src, int64_t M, int64_t K, int8_t *w)
     bn_status st = check_mk("t2k_unpack", M, K);
     if (st != BN_OK)
         return st;
-    size_t rb = bn_t2k_row_bytes(K);
-    for (int64_t i = 0; i < M; i++) {
-        const uint8_t *row = src + (size_t)i * rb;
+    for (int64_t i = 0; i < M && K > 0; i++) {
+        const uint8_t *row = src + bn_t2k_block_offset(M, K, i, 0);
+        size_t step = block_step(M, i);
         for (int64_t k = 0; k < K; k++) {
             int64_t b = k / BN_T2K_BLOCK, r = k % BN_T2K_BLOCK;
-            int code = (row[b * 64 + r % 64] >> (2 * (r / 64))) & 3;
+            int code = (row[(size_t)b * step + r % 64] >> (2 * (r / 64))) & 3;
             if (code == 3)
                 return bn_error(BN_ERR_ARG, "t2k_unpack: invalid code 3 at [%lld, %lld]",
                                 (long long)i, (long long)k);

@@ -6,7 +6,7 @@
  *
  *     y[j * ldy + i] = sum_{k < K} w(i, k) * x[j * ldx + k]     i < M, j < n
  *
- * w is M rows of t2k (row i at w + i * bn_t2k_row_bytes(K)); x is int8 (any
+ * w is an M-row t2k matrix (panels of 4 interleaved rows); x is int8 (any
  * value in [-128, 127]); xsum[j] must equal sum_k x[j * ldx + k]. The result
  * is exact (int32) and bit-identical across sets: every kernel computes
  * dot(code, x) - xsum with code = w + 1. 1 <= K <= BN_T2K_MAX_K; M, n >= 0
@@ -14,8 +14,10 @@
  * into zero-padded scratch on the stack), so no padding is required of the
  * caller. No alignment is assumed, but w 64-byte aligned (so every 64-byte
  * block is one cache line) is markedly faster for the SIMD sets. y must not overlap w, x or xsum.
- * Callers split work over threads by calling on disjoint row ranges of w
- * (w + i0 * row_bytes, y + i0).
+ * Callers split work over threads by calling on disjoint row ranges [i0, i1)
+ * of w (w + i0 * row_bytes, y + i0, i1 - i0 rows) with i0 a multiple of
+ * BN_T2K_PANEL and i1 a multiple of it or M (quant.h: such a range is a t2k
+ * matrix of its own).
  *
  * Sets:
  *   ref     portable C, decodes one code at a time (the truth).
@@ -23,10 +25,11 @@
  *           the unsigned operand (|pair| <= 2 * 2 * 128, no i16 saturation),
  *           i16 sums of one block (<= 8 * 512) widened with vpmaddwd.
  *           4 weight rows at a time share each activation load.
- *   avx512  AVX-512 VNNI vpdpbusd. n == 1 (decode): 4 rows at a time, the
- *           block ANDed with 0x03/0x0C/0x30/0xC0 into four accumulators
- *           scaled 1/4/16/64 (no shifts), combined with exact arithmetic
- *           shifts at the end. n > 1 (prefill): 4 weight rows x up to 6
+ *   avx512  AVX-512 VNNI vpdpbusd. n == 1 (decode): one 4-row panel at a
+ *           time, the block ANDed with 0x03/0x0C/0x30/0xC0 into four
+ *           accumulators scaled 1/4/16/64 (no shifts), combined with exact
+ *           arithmetic shifts at the end and reduced while the next panel
+ *           runs. n > 1 (prefill): 4 weight rows x up to 6
  *           activation rows of accumulators; each unpacked weight vector
  *           feeds 6 vpdpbusd.
  *   amx     AMX-INT8 TDPBUSD tiles for n >= 16 (kernels/x86/avx512/

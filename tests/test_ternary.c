@@ -8,7 +8,10 @@
  * tails in every tile shape (M, n not multiples of 4 or 6), padded leading
  * dimensions, and the extreme int8 activation -128. Sets the CPU lacks are
  * skipped. The public entry points use the set BN_KERNELS picks, so running
- * this file with BN_KERNELS=ref, avx2 and unset covers each.
+ * this file with BN_KERNELS=ref, avx2 and unset covers each. The t2k panel
+ * layout (4 rows' blocks interleaved) is pinned byte for byte against an
+ * independent reading of quant.h, and every set is run on panel-aligned row
+ * ranges the way the thread pool calls it.
  *
  * BitLinear tolerance: against a double-precision product of the dequantized
  * weights and the dequantized activations (both exact in double), each
@@ -280,12 +283,15 @@ Test(formats, round_trips)
         cr_assert_eq(bn_t2k_pack_i8(w, M, K, p), BN_OK);
         cr_assert_eq(bn_t2k_unpack_i8(p, M, K, back), BN_OK);
         cr_assert_arr_eq(w, back, (size_t)n);
-        /* padding is code 1 (w = 0) */
+        /* padding is code 1 (w = 0), in every row */
         size_t rb = bn_t2k_row_bytes(K);
-        for (int64_t k = K; k < (int64_t)rb * 4; k++) {
-            int64_t b = k / 256, r = k % 256;
-            cr_assert_eq((p[b * 64 + r % 64] >> (2 * (r / 64))) & 3, 1);
-        }
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t k = K; k < (int64_t)rb * 4; k++) {
+                int64_t b = k / 256, r = k % 256;
+                size_t at = bn_t2k_block_offset(M, K, i, b) + (size_t)(r % 64);
+                cr_assert_eq((p[at] >> (2 * (r / 64))) & 3, 1, "M=%lld K=%lld row %lld k=%lld",
+                             (long long)M, (long long)K, (long long)i, (long long)k);
+            }
         /* t2 <-> t2k */
         cr_assert_eq(bn_t2k_to_t2(p, M, K, t2), BN_OK);
         cr_assert_eq(bn_t2_unpack(t2, n, back), BN_OK);
@@ -306,6 +312,90 @@ Test(formats, round_trips)
         free(t2);
         free(t16);
     }
+}
+
+/* The panel layout of quant.h, written out independently: weight (i, k) of
+ * an M x K matrix is in byte 4 p rb + ((k / 256) P + i % 4) 64 + k % 64,
+ * bits 2 ((k % 256) / 64), with p = i / 4 and P = min(4, M - 4 p). */
+Test(formats, t2k_panel_layout)
+{
+    const int64_t shapes[][2] = {{1, 300}, {3, 513}, {4, 256}, {6, 700}, {9, 1000}, {8, 5}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int64_t M = shapes[t][0], K = shapes[t][1];
+        size_t rb = bn_t2k_row_bytes(K);
+        int8_t *w = malloc((size_t)(M * K));
+        uint8_t *p = malloc(rb * (size_t)M);
+        cr_assert(w && p);
+        fill_ternary(w, M * K);
+        cr_assert_eq(bn_t2k_pack_i8(w, M, K, p), BN_OK);
+        for (int64_t i = 0; i < M; i++) {
+            int64_t p0 = i / 4 * 4, P = M - p0 < 4 ? M - p0 : 4;
+            for (int64_t k = 0; k < K; k++) {
+                size_t at = (size_t)p0 * rb + (size_t)(((k / 256) * P + i % 4) * 64 + k % 64);
+                cr_assert_eq(bn_t2k_block_offset(M, K, i, k / 256) + (size_t)(k % 64), at);
+                int code = (p[at] >> (2 * ((k % 256) / 64))) & 3;
+                cr_assert_eq(code, w[i * K + k] + 1, "M=%lld K=%lld w[%lld, %lld]", (long long)M,
+                             (long long)K, (long long)i, (long long)k);
+            }
+        }
+        free(w);
+        free(p);
+    }
+}
+
+/* Decode (n = 1) over several panels at every K: the VNNI kernel carries a
+ * panel's row sums into the next panel before storing them, so the last,
+ * middle and first panels and the row tail must all come out right. */
+Test(ternary_kernels, decode_many_panels)
+{
+    for (int s = 0; s < BNK_TERNARY_ISA_COUNT; s++) {
+        const bnk_ternary_impl *impl = &bnk_ternary_impls[s];
+        if (!impl->available())
+            continue;
+        for (size_t t = 0; t < sizeof Ks / sizeof Ks[0]; t++) {
+            check_gemm(impl, 12, 1, Ks[t], 0);
+            check_gemm(impl, 11, 1, Ks[t], 0);
+        }
+        check_gemm(impl, 8, 1, 16384, 1);
+    }
+}
+
+/* A row range starting at a multiple of 4 rows and ending at one (or at M)
+ * is a t2k matrix of its own: every set gives those rows' products from
+ * w + i0 * row_bytes, as the thread pool calls them. */
+Test(ternary_kernels, panel_row_ranges)
+{
+    const int64_t M = 11, K = 600, n = 3;
+    size_t rb = bn_t2k_row_bytes(K);
+    int8_t *w = malloc((size_t)(M * K)), *x = malloc((size_t)(n * K));
+    uint8_t *p = malloc(rb * (size_t)M);
+    int32_t xs[3], y[3 * 11];
+    cr_assert(w && x && p);
+    fill_ternary(w, M * K);
+    fill_i8(x, n * K);
+    cr_assert_eq(bn_t2k_pack_i8(w, M, K, p), BN_OK);
+    for (int64_t j = 0; j < n; j++)
+        xs[j] = bnk_t2k_rowsum(K, x + j * K);
+    const int64_t ranges[][2] = {{0, 4}, {4, 8}, {8, 11}, {4, 11}, {0, 8}};
+    for (int s = 0; s < BNK_TERNARY_ISA_COUNT; s++) {
+        const bnk_ternary_impl *impl = &bnk_ternary_impls[s];
+        if (!impl->available())
+            continue;
+        for (size_t t = 0; t < sizeof ranges / sizeof ranges[0]; t++)
+            for (int64_t nn = 1; nn <= n; nn += n - 1) {
+                int64_t i0 = ranges[t][0], i1 = ranges[t][1];
+                impl->gemm(i1 - i0, nn, K, p + (size_t)i0 * rb, x, K, xs, y, M);
+                for (int64_t j = 0; j < nn; j++)
+                    for (int64_t i = i0; i < i1; i++)
+                        cr_assert_eq(y[j * M + i - i0], naive_dot(w + i * K, x + j * K, K),
+                                     "%s rows [%lld, %lld) n=%lld y[%lld, %lld]", impl->name,
+                                     (long long)i0, (long long)i1, (long long)nn, (long long)j,
+                                     (long long)i);
+            }
+    }
+    free(w);
+    free(x);
+    free(p);
 }
 
 Test(formats, bad_input)

@@ -7,24 +7,26 @@
 
 #include "kernels/ternary.h"
 
-/* Code (w + 1) of weight k in a t2k row. */
-static inline int t2k_code(const uint8_t *row, int64_t k)
+/* Code (w + 1) of weight k of a t2k row whose block 0 is at row and whose
+ * blocks are step bytes apart (64 times the rows of its panel). */
+static inline int t2k_code(const uint8_t *row, size_t step, int64_t k)
 {
     int64_t b = k / BN_T2K_BLOCK, r = k % BN_T2K_BLOCK;
-    return (row[b * 64 + (r % 64)] >> (2 * (r / 64))) & 3;
+    return (row[(size_t)b * step + (r % 64)] >> (2 * (r / 64))) & 3;
 }
 
 void bnk_t2k_gemm_ref(int64_t M, int64_t n, int64_t K, const uint8_t *w, const int8_t *x,
                       int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy)
 {
-    size_t rb = bn_t2k_row_bytes(K);
     for (int64_t j = 0; j < n; j++) {
         const int8_t *xr = x + j * ldx;
         for (int64_t i = 0; i < M; i++) {
-            const uint8_t *row = w + (size_t)i * rb;
+            size_t off = bn_t2k_block_offset(M, K, i, 0);
+            size_t step = K > BN_T2K_BLOCK ? bn_t2k_block_offset(M, K, i, 1) - off : 0;
+            const uint8_t *row = w + off;
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
-                acc += t2k_code(row, k) * xr[k];
+                acc += t2k_code(row, step, k) * xr[k];
             y[j * ldy + i] = acc - xsum[j];
         }
     }

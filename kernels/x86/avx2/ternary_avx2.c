@@ -7,8 +7,9 @@
  * * 128 = 512, so no saturation for any int8 input. The eight products of one
  * 64-byte block (two 32-byte halves x four fields) are summed in int16
  * (<= 4096) and widened once per block with vpmaddwd against ones. Four
- * weight rows share each activation load; activation rows are taken one at
- * a time with the 4-row weight panel kept in L1.
+ * weight rows (one t2k panel: their blocks interleaved, block b of row r at
+ * (b R + r) * 64) share each activation load; activation rows are taken one
+ * at a time with the panel kept in L1.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -18,7 +19,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE void rows_block(int R, __m256i acc[4], const uint8_t *w, size_t rb, const int8_t *xb)
+/* Block of the R-row panel at w (row r's 64 bytes at w + 64 r). */
+INLINE void rows_block(int R, __m256i acc[4], const uint8_t *w, const int8_t *xb)
 {
     const __m256i m0 = _mm256_set1_epi8(0x03), ones = _mm256_set1_epi16(1);
     __m256i s[4];
@@ -30,7 +32,7 @@ INLINE void rows_block(int R, __m256i acc[4], const uint8_t *w, size_t rb, const
         __m256i wv[4];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            wv[r] = _mm256_loadu_si256((const __m256i *)(w + r * rb + 32 * h));
+            wv[r] = _mm256_loadu_si256((const __m256i *)(w + 64 * r + 32 * h));
 #pragma GCC unroll 4
         for (int f = 0; f < 4; f++) {
             __m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 64 * f + 32 * h));
@@ -54,8 +56,7 @@ INLINE int32_t hsum(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
-INLINE void rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int32_t xsum,
-                 int32_t *y)
+INLINE void rows(int R, int64_t K, const uint8_t *w, const int8_t *x, int32_t xsum, int32_t *y)
 {
     __m256i acc[4];
 #pragma GCC unroll 4
@@ -63,13 +64,13 @@ INLINE void rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_t *x,
         acc[r] = _mm256_setzero_si256();
     int64_t nfull = K / BN_T2K_BLOCK;
     for (int64_t b = 0; b < nfull; b++)
-        rows_block(R, acc, w + 64 * b, rb, x + BN_T2K_BLOCK * b);
+        rows_block(R, acc, w + 64 * R * b, x + BN_T2K_BLOCK * b);
     int64_t rest = K - nfull * BN_T2K_BLOCK;
     if (rest > 0) {
         int8_t tail[BN_T2K_BLOCK] __attribute__((aligned(32)));
         memset(tail, 0, sizeof tail);
         memcpy(tail, x + nfull * BN_T2K_BLOCK, (size_t)rest);
-        rows_block(R, acc, w + 64 * nfull, rb, tail);
+        rows_block(R, acc, w + 64 * R * nfull, tail);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -88,16 +89,16 @@ void bnk_t2k_gemm_avx2(int64_t M, int64_t n, int64_t K, const uint8_t *w, const 
             int32_t *yp = y + j * ldy + i;
             switch (R) {
             case 4:
-                rows(4, K, wp, rb, xp, xsum[j], yp);
+                rows(4, K, wp, xp, xsum[j], yp);
                 break;
             case 3:
-                rows(3, K, wp, rb, xp, xsum[j], yp);
+                rows(3, K, wp, xp, xsum[j], yp);
                 break;
             case 2:
-                rows(2, K, wp, rb, xp, xsum[j], yp);
+                rows(2, K, wp, xp, xsum[j], yp);
                 break;
             default:
-                rows(1, K, wp, rb, xp, xsum[j], yp);
+                rows(1, K, wp, xp, xsum[j], yp);
                 break;
             }
         }

@@ -55,18 +55,22 @@ static void pack_b(int64_t n, int64_t K, const int8_t *x, int64_t ldx, int64_t n
     }
 }
 
-/* A tiles of rows [i0, i0 + 32): for tile a (0, 1) and chunk c, 1 KiB at
- * a_buf + (c * 2 + a) * 1024; rows past M are zero. */
+/* A tiles of the 32 rows (or the rows < 32 left) of the t2k matrix at w:
+ * for tile a (0, 1) and chunk c, 1 KiB at a_buf + (c * 2 + a) * 1024; rows
+ * past `rows` are zero. Row r sits in the panel of 4 rows at w + (r - r % 4)
+ * rb, its blocks 64 P bytes apart (P rows in that panel). */
 static void unpack_a(int64_t rows, int64_t nc, const uint8_t *w, size_t rb, uint8_t *a_buf)
 {
     const __m512i m0 = _mm512_set1_epi8(0x03);
     for (int64_t r = 0; r < 32; r++) {
-        const uint8_t *wr = w + (size_t)r * rb;
+        int64_t p0 = r - r % BN_T2K_PANEL;
+        int64_t P = rows - p0 < BN_T2K_PANEL ? rows - p0 : BN_T2K_PANEL;
         int64_t a = r / 16, m = r % 16;
         for (int64_t c = 0; c < nc; c++) {
             __m512i v = _mm512_setzero_si512();
             if (r < rows) {
-                __m512i blk = _mm512_loadu_si512(wr + 64 * (c / 4));
+                const uint8_t *blk_at = w + (size_t)p0 * rb + (size_t)(P * (c / 4) + r - p0) * 64;
+                __m512i blk = _mm512_loadu_si512(blk_at);
                 v = _mm512_and_si512(
                     _mm512_srlv_epi16(blk, _mm512_set1_epi16((short)(2 * (c % 4)))), m0);
             }

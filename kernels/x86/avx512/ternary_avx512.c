@@ -11,8 +11,29 @@
  * operands, so it avoids shifts: block & 0x03, & 0x0C, & 0x30, & 0xC0 are the
  * four fields' codes times 1, 4, 16, 64, each fed to its own accumulator and
  * the accumulators combined with exact arithmetic shifts (every lane of the
- * 4^f accumulator is a multiple of 4^f). Four weight rows share each
- * activation load (16 accumulators).
+ * 4^f accumulator is a multiple of 4^f). Four weight rows (one t2k panel)
+ * share each activation load (16 accumulators).
+ *
+ * Why it is shaped so (Zen 4; same-process A/B loops timed against a
+ * vpdpbusd-only loop of the same length, which is peak/vpdpbusd): the block
+ * loop's instruction mix (per row one load, four ANDs, four vpdpbusd) runs at
+ * 100% of that rate, so everything else is overhead on top of the ceiling:
+ *   - weights: one sequential stream per panel (the t2k panel layout). Four
+ *     separate row streams from L3 cost ~10% at 4096x4096 (software prefetch
+ *     on them recovered a third of it); the single stream costs ~2%;
+ *   - activation loads: ~4% (four per block, shared by the panel's 4 rows);
+ *   - the panel epilogue: 3 shifts + 3 adds per row, then the reduce4
+ *     shuffle chain. At the end of the panel it cost ~13% of a K = 2560
+ *     panel (10 blocks); gemv_panels issues panel p's reduce4 after the
+ *     first block of panel p + 1, which saves ~4 of those points. The rest
+ *     is vector work sharing the pipes with the ANDs: 4096x4096 runs at
+ *     ~87% of peak/vpdpbusd, 2560x2560 at ~83%.
+ * Tried and dropped (no gain or slower): 256-bit (ymm) VNNI, two blocks per
+ * iteration, activations as memory operands, a shared (w >> 4) to halve the
+ * accumulators (the extra shift costs more than the epilogue it saves),
+ * vpermb or GF2P8AFFINEQB field extraction (both compete with vpdpbusd for
+ * its pipes), reductions through memory or scalar code, the next panel's
+ * first block interleaved with this panel's row sums (spills), 2 MiB pages.
  *
  * Prefill (n > 1) reuses each unpacked weight vector ((block >> 2f) & 3, a
  * shift and an AND) across up to 6 activation rows: a 4 x 6 tile of
@@ -36,7 +57,7 @@
  * vectors: four ANDs, four vpdpbusd into that row's accumulators. */
 #define GEMV_ROW(r)                                                                                \
     do {                                                                                           \
-        __m512i wv = _mm512_loadu_si512(wb + (r)*rb);                                              \
+        __m512i wv = _mm512_loadu_si512(wb + 64 * (r));                                            \
         DPBUSD(a##r##0, _mm512_and_si512(wv, m0), x0);                                             \
         DPBUSD(a##r##1, _mm512_and_si512(wv, m1), x1);                                             \
         DPBUSD(a##r##2, _mm512_and_si512(wv, m2), x2);                                             \
@@ -63,8 +84,7 @@ INLINE __m128i reduce4(__m512i t0, __m512i t1, __m512i t2, __m512i t3)
 /* R (1..4) rows of w against one activation row. Written with named
  * accumulators and a single loop (the partial last block reads a zero-padded
  * copy of the activations) so that the 16 accumulators stay in registers. */
-INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int32_t xsum,
-                      int32_t *y)
+INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, const int8_t *x, int32_t xsum, int32_t *y)
 {
     const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0C);
     const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xC0);
@@ -80,7 +100,7 @@ INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_
     }
     for (int64_t b = 0; b < nb; b++) {
         const int8_t *xb = b < nfull ? x + BN_T2K_BLOCK * b : tail;
-        const uint8_t *wb = w + 64 * b;
+        const uint8_t *wb = w + 64 * R * b;
         __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512(xb + 64);
         __m512i x2 = _mm512_loadu_si512(xb + 128), x3 = _mm512_loadu_si512(xb + 192);
         GEMV_ROW(0);
@@ -101,12 +121,69 @@ INLINE void gemv_rows(int R, int64_t K, const uint8_t *w, size_t rb, const int8_
         _mm_mask_storeu_epi32(y, (__mmask8)((1u << R) - 1), r4);
 }
 
+/* One block of the 4-row panel at w against the activations at xb. */
+#define GEMV_BLOCK4(xb, wb)                                                                        \
+    do {                                                                                           \
+        __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512((xb) + 64);                   \
+        __m512i x2 = _mm512_loadu_si512((xb) + 128), x3 = _mm512_loadu_si512((xb) + 192);          \
+        GEMV_ROW(0);                                                                               \
+        GEMV_ROW(1);                                                                               \
+        GEMV_ROW(2);                                                                               \
+        GEMV_ROW(3);                                                                               \
+    } while (0)
+
+/* np full 4-row panels from w (panel p at w + 4 p rb) against one activation
+ * row, results to y[0 .. 4 np). Same sums as gemv_rows(4, ...) per panel,
+ * but software-pipelined: a panel's four row vectors (GEMV_ROWSUM) are
+ * carried into the next panel and reduced to y after its first block, so the
+ * long shuffle chain of reduce4 no longer sits between two panels' loops
+ * (about 5% at K = 2560, where a panel is only 10 blocks). */
+static void gemv_panels(int64_t np, int64_t K, const uint8_t *w, size_t rb, const int8_t *x,
+                        int32_t xsum, int32_t *y)
+{
+    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0C);
+    const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xC0);
+    const __m128i vsum = _mm_set1_epi32(xsum);
+    int64_t nfull = K / BN_T2K_BLOCK, nb = (K + BN_T2K_BLOCK - 1) / BN_T2K_BLOCK;
+    int8_t tail[BN_T2K_BLOCK] __attribute__((aligned(64)));
+    if (nb > nfull) {
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, x + nfull * BN_T2K_BLOCK, (size_t)(K - nfull * BN_T2K_BLOCK));
+    }
+    __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0; /* previous panel's rows */
+    for (int64_t p = 0; p < np; p++) {
+        const uint8_t *wp = w + (size_t)(4 * p) * rb;
+        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+        __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        {
+            const uint8_t *wb = wp;
+            GEMV_BLOCK4(nfull > 0 ? x : tail, wb);
+        }
+        if (p > 0)
+            _mm_storeu_si128((__m128i *)(y + 4 * (p - 1)),
+                             _mm_sub_epi32(reduce4(t0, t1, t2, t3), vsum));
+        for (int64_t b = 1; b < nb; b++) {
+            const uint8_t *wb = wp + 256 * b;
+            GEMV_BLOCK4(b < nfull ? x + BN_T2K_BLOCK * b : tail, wb);
+        }
+        t0 = GEMV_ROWSUM(0);
+        t1 = GEMV_ROWSUM(1);
+        t2 = GEMV_ROWSUM(2);
+        t3 = GEMV_ROWSUM(3);
+    }
+    if (np > 0)
+        _mm_storeu_si128((__m128i *)(y + 4 * (np - 1)),
+                         _mm_sub_epi32(reduce4(t0, t1, t2, t3), vsum));
+}
+
 /* ---- prefill: n > 1 ----------------------------------------------------- */
 
 #define TILE_R 4
 #define TILE_C 6
 
-INLINE void tile_block(int R, int C, __m512i acc[TILE_R][TILE_C], const uint8_t *w, size_t rb,
+INLINE void tile_block(int R, int C, __m512i acc[TILE_R][TILE_C], const uint8_t *w,
                        const int8_t *xb[TILE_C])
 {
     const __m512i m0 = _mm512_set1_epi8(0x03);
@@ -115,7 +192,7 @@ INLINE void tile_block(int R, int C, __m512i acc[TILE_R][TILE_C], const uint8_t 
         __m512i wv[TILE_R];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            wv[r] = _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(w + r * rb), 2 * f), m0);
+            wv[r] = _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(w + 64 * r), 2 * f), m0);
 #pragma GCC unroll 6
         for (int c = 0; c < C; c++) {
             __m512i xv = _mm512_loadu_si512(xb[c] + 64 * f);
@@ -126,7 +203,7 @@ INLINE void tile_block(int R, int C, __m512i acc[TILE_R][TILE_C], const uint8_t 
     }
 }
 
-INLINE void tile(int R, int C, int64_t K, const uint8_t *w, size_t rb, const int8_t *x, int64_t ldx,
+INLINE void tile(int R, int C, int64_t K, const uint8_t *w, const int8_t *x, int64_t ldx,
                  const int32_t *xsum, int32_t *y, int64_t ldy)
 {
     __m512i acc[TILE_R][TILE_C];
@@ -141,7 +218,7 @@ INLINE void tile(int R, int C, int64_t K, const uint8_t *w, size_t rb, const int
 #pragma GCC unroll 6
         for (int c = 0; c < C; c++)
             xb[c] = x + c * ldx + BN_T2K_BLOCK * b;
-        tile_block(R, C, acc, w + 64 * b, rb, xb);
+        tile_block(R, C, acc, w + 64 * R * b, xb);
     }
     int64_t rest = K - nfull * BN_T2K_BLOCK;
     if (rest > 0) {
@@ -151,7 +228,7 @@ INLINE void tile(int R, int C, int64_t K, const uint8_t *w, size_t rb, const int
             memcpy(tail[c], x + c * ldx + nfull * BN_T2K_BLOCK, (size_t)rest);
             xb[c] = tail[c];
         }
-        tile_block(R, C, acc, w + 64 * nfull, rb, xb);
+        tile_block(R, C, acc, w + 64 * R * nfull, xb);
     }
 #pragma GCC unroll 6
     for (int c = 0; c < C; c++)
@@ -162,7 +239,7 @@ INLINE void tile(int R, int C, int64_t K, const uint8_t *w, size_t rb, const int
 
 #define TILE_CASE(R, C)                                                                            \
     case (R)*8 + (C):                                                                              \
-        tile(R, C, K, wp, rb, xp, ldx, xsum + j, yp, ldy);                                         \
+        tile(R, C, K, wp, xp, ldx, xsum + j, yp, ldy);                                             \
         break;
 #define TILE_ROW(R)                                                                                \
     TILE_CASE(R, 1) TILE_CASE(R, 2) TILE_CASE(R, 3) TILE_CASE(R, 4) TILE_CASE(R, 5) TILE_CASE(R, 6)
@@ -174,18 +251,17 @@ void bnk_t2k_gemm_avx512(int64_t M, int64_t n, int64_t K, const uint8_t *w, cons
     if (M <= 0 || n <= 0)
         return;
     if (n == 1) {
-        int64_t i = 0;
-        for (; i + 4 <= M; i += 4)
-            gemv_rows(4, K, w + i * rb, rb, x, xsum[0], y + i);
+        int64_t i = M / 4 * 4;
+        gemv_panels(M / 4, K, w, rb, x, xsum[0], y);
         switch (M - i) {
         case 3:
-            gemv_rows(3, K, w + i * rb, rb, x, xsum[0], y + i);
+            gemv_rows(3, K, w + i * rb, x, xsum[0], y + i);
             break;
         case 2:
-            gemv_rows(2, K, w + i * rb, rb, x, xsum[0], y + i);
+            gemv_rows(2, K, w + i * rb, x, xsum[0], y + i);
             break;
         case 1:
-            gemv_rows(1, K, w + i * rb, rb, x, xsum[0], y + i);
+            gemv_rows(1, K, w + i * rb, x, xsum[0], y + i);
             break;
         default:
             break;
