@@ -13,13 +13,16 @@
  * call (rows past n and k past K are zero), the codes of 32 weight rows once
  * per row panel into L2-resident scratch; then 2 A tiles x 2 B tiles give 4 C
  * accumulators, 4 TDPBUSD per chunk. The result is dot(code, x) - xsum, the
- * same exact integers as every other set. Scratch is malloc'd per call; when
+ * same exact integers as every other set. The unpacking of the next 32 rows
+ * runs between the TDPBUSDs of the current ones (see the loop). Scratch is
+ * malloc'd per call; when
  * that fails the call falls back to the VNNI kernel (same result).
  */
 /* AMX instructions for this file only (the Makefile gives the directory
  * AVX-512 flags); nothing here runs unless the amx set was found available. */
 #pragma GCC target("amx-tile,amx-int8")
 #include <immintrin.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,27 +58,29 @@ static void pack_b(int64_t n, int64_t K, const int8_t *x, int64_t ldx, int64_t n
     }
 }
 
-/* A tiles of the 32 rows (or the rows < 32 left) of the t2k matrix at w:
- * for tile a (0, 1) and chunk c, 1 KiB at a_buf + (c * 2 + a) * 1024; rows
- * past `rows` are zero. Row r sits in the panel of 4 rows at w + (r - r % 4)
- * rb, its blocks 64 P bytes apart (P rows in that panel). */
-static void unpack_a(int64_t rows, int64_t nc, const uint8_t *w, size_t rb, uint8_t *a_buf)
+/* Block blk (64 bytes: chunks 4 blk .. 4 blk + 3) of the 32 rows (or the
+ * rows < 32 left) of the t2k matrix at w, unpacked into the A tiles: for
+ * tile a (0, 1) and chunk c, 1 KiB at a_buf + (c * 2 + a) * 1024; rows past
+ * `rows` are zero. Row r sits in the panel of 4 rows at w + (r - r % 4) rb,
+ * its blocks 64 P bytes apart (P rows in that panel). One load per row
+ * gives its four chunks (shifts by constants, one AND each). */
+static inline void unpack_block(int64_t rows, int64_t blk, const uint8_t *w, size_t rb,
+                                uint8_t *a_buf)
 {
     const __m512i m0 = _mm512_set1_epi8(0x03);
+    uint8_t *dst = a_buf + blk * 4 * 2 * 1024;
     for (int64_t r = 0; r < 32; r++) {
-        int64_t p0 = r - r % BN_T2K_PANEL;
-        int64_t P = rows - p0 < BN_T2K_PANEL ? rows - p0 : BN_T2K_PANEL;
-        int64_t a = r / 16, m = r % 16;
-        for (int64_t c = 0; c < nc; c++) {
-            __m512i v = _mm512_setzero_si512();
-            if (r < rows) {
-                const uint8_t *blk_at = w + (size_t)p0 * rb + (size_t)(P * (c / 4) + r - p0) * 64;
-                __m512i blk = _mm512_loadu_si512(blk_at);
-                v = _mm512_and_si512(
-                    _mm512_srlv_epi16(blk, _mm512_set1_epi16((short)(2 * (c % 4)))), m0);
-            }
-            _mm512_store_si512(a_buf + (c * 2 + a) * 1024 + m * 64, v);
+        uint8_t *d = dst + (r / 16) * 1024 + (r % 16) * 64;
+        __m512i v = _mm512_setzero_si512();
+        if (r < rows) {
+            int64_t p0 = r - r % BN_T2K_PANEL;
+            int64_t P = rows - p0 < BN_T2K_PANEL ? rows - p0 : BN_T2K_PANEL;
+            v = _mm512_loadu_si512(w + (size_t)p0 * rb + (size_t)(P * blk + r - p0) * 64);
         }
+        _mm512_store_si512(d, _mm512_and_si512(v, m0));
+        _mm512_store_si512(d + 2048, _mm512_and_si512(_mm512_srli_epi16(v, 2), m0));
+        _mm512_store_si512(d + 4096, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0));
+        _mm512_store_si512(d + 6144, _mm512_and_si512(_mm512_srli_epi16(v, 6), m0));
     }
 }
 
@@ -96,7 +101,7 @@ void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const i
     int32_t *cbuf = NULL;
     if (posix_memalign((void **)&b, 64, (size_t)(nt2 * nc) * 1024) != 0)
         b = NULL;
-    if (posix_memalign((void **)&a, 64, (size_t)(2 * nc) * 1024) != 0)
+    if (posix_memalign((void **)&a, 64, (size_t)(4 * nc) * 1024) != 0) /* two row blocks */
         a = NULL;
     if (posix_memalign((void **)&cbuf, 64, 4 * 1024) != 0)
         cbuf = NULL;
@@ -114,25 +119,37 @@ void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const i
         cfg.colsb[t] = 64;
     }
     _tile_loadconfig(&cfg);
-    for (int64_t i0 = 0; i0 < M; i0 += 32) {
+    /* Software pipeline: while the tiles of row block i0 run (first pair
+     * of activation tiles), the AVX-512 units unpack row block i0 + 32 into
+     * the other half of `a`, a 64-byte block (4 chunks) per 4 chunks of
+     * TDPBUSD, so the unpacking hides behind the tile work. */
+    int64_t nblk = nc / 4;
+    for (int64_t blk = 0; blk < nblk; blk++)
+        unpack_block(M < 32 ? M : 32, blk, w, rb, a);
+    for (int64_t i0 = 0, k = 0; i0 < M; i0 += 32, k++) {
         int64_t rows = M - i0 < 32 ? M - i0 : 32;
-        unpack_a(rows, nc, w + (size_t)i0 * rb, rb, a);
+        uint8_t *cur = a + (k & 1) * 2 * nc * 1024, *nxt = a + ((k + 1) & 1) * 2 * nc * 1024;
+        int64_t nrows = M - i0 - 32 < 32 ? M - i0 - 32 : 32; /* <= 0: none */
+        const uint8_t *wn = w + (size_t)(i0 + 32) * rb;
         BARRIER();
         for (int64_t t = 0; t < nt2; t += 2) {
             const uint8_t *b0 = b + (t * nc) * 1024, *b1 = b + ((t + 1) * nc) * 1024;
+            bool pipe = t == 0 && nrows > 0;
             _tile_zero(0);
             _tile_zero(1);
             _tile_zero(2);
             _tile_zero(3);
             for (int64_t c = 0; c < nc; c++) {
-                _tile_loadd(4, a + (c * 2) * 1024, 64);
-                _tile_loadd(5, a + (c * 2 + 1) * 1024, 64);
+                _tile_loadd(4, cur + (c * 2) * 1024, 64);
+                _tile_loadd(5, cur + (c * 2 + 1) * 1024, 64);
                 _tile_loadd(6, b0 + c * 1024, 64);
                 _tile_loadd(7, b1 + c * 1024, 64);
                 _tile_dpbusd(0, 4, 6);
                 _tile_dpbusd(1, 4, 7);
                 _tile_dpbusd(2, 5, 6);
                 _tile_dpbusd(3, 5, 7);
+                if (pipe && c % 4 == 3)
+                    unpack_block(nrows, c / 4, wn, rb, nxt);
             }
             _tile_stored(0, cbuf, 64);
             _tile_stored(1, cbuf + 256, 64);
