@@ -229,10 +229,12 @@ static void la_load(const bn_tensor *t, int lead, int64_t b, bool vec, bool tran
     const void *base = tensor__base(t);
     bool is64 = t->dtype == BN_F64;
     /* LA_TILE x LA_TILE tiles: one of the two sides is strided (a row-major
-     * tensor into a column-major copy), and a tile of it stays in L1 */
-    for (int64_t j0 = 0; j0 < c; j0 += LA_TILE)
+     * tensor into a column-major copy), and a tile of it stays in L1; rows
+     * contiguous on both sides are copied whole (one memcpy a row) */
+    int64_t jt = trans && cs == 1 ? la_max(c, 1) : LA_TILE;
+    for (int64_t j0 = 0; j0 < c; j0 += jt)
         for (int64_t i0 = 0; i0 < r; i0 += LA_TILE) {
-            int64_t j1 = la_min(c, j0 + LA_TILE), i1 = la_min(r, i0 + LA_TILE);
+            int64_t j1 = la_min(c, j0 + jt), i1 = la_min(r, i0 + LA_TILE);
             if (trans) /* dst (j, i) at j + i * ld: j innermost */
                 la_copy_tile(is64, base, off, rs, cs, dst, 0, ld, 1, i0, i1, j0, j1, true);
             else /* dst (i, j) at i + j * ld: i innermost */
@@ -249,21 +251,23 @@ static void la_store_tri(bn_tensor *out, int64_t b, int64_t r, int64_t c, const 
     int64_t off = out->offset + b * r * c;
     void *base = tensor__base(out);
     bool is64 = out->dtype == BN_F64;
+    int64_t jt = trans ? la_max(c, 1) : LA_TILE; /* trans: whole rows, as in la_load */
     for (int64_t i0 = 0; i0 < r; i0 += LA_TILE)
-        for (int64_t j0 = 0; j0 < c; j0 += LA_TILE) {
-            int64_t i1 = la_min(r, i0 + LA_TILE), j1 = la_min(c, j0 + LA_TILE);
+        for (int64_t j0 = 0; j0 < c; j0 += jt) {
+            int64_t i1 = la_min(r, i0 + LA_TILE), j1 = la_min(c, j0 + jt);
             /* out (i, j) at off + i * c + j, src (i, j) at i + j * ld (trans: j + i * ld) */
             la_copy_tile(is64, src, 0, trans ? ld : 1, trans ? 1 : ld, base, off, c, 1, i0, i1, j0,
                          j1, true);
-            if (tri)
-                for (int64_t i = i0; i < i1; i++)
-                    for (int64_t j = j0; j < j1; j++)
-                        if ((tri == 'L' && j > i) || (tri == 'U' && j < i)) {
-                            if (is64)
-                                ((double *)base)[off + i * c + j] = 0;
-                            else
-                                ((float *)base)[off + i * c + j] = 0;
-                        }
+            if (tri) { /* zero each row's part of the tile outside the triangle */
+                size_t es = is64 ? sizeof(double) : sizeof(float);
+                for (int64_t i = i0; i < i1; i++) {
+                    int64_t z0 = tri == 'L' ? la_max(j0, i + 1) : j0;
+                    int64_t z1 = tri == 'L' ? j1 : la_min(j1, i);
+                    if (z0 < z1)
+                        memset((char *)base + es * (size_t)(off + i * c + z0), 0,
+                               es * (size_t)(z1 - z0));
+                }
+            }
         }
 }
 

@@ -265,13 +265,18 @@ static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, do
         T *a12 = a + j + (j + jb) * lda;
         /* A12 -= U01^T U02 */
         GEMM(ctx, jb, n2, j, -1, a + j * lda, lda, 1, a + (j + jb) * lda, 1, lda, 1, a12, 1, lda);
-        /* li = l^-1 (lower), column c by forward substitution on e_c */
+        /* li = l^-1 (lower), column c by forward substitution on e_c, with
+         * the diagonal's reciprocals taken once (a division per element is
+         * a serial chain of the divider's latency) */
+        T dinv[NB];
+        for (int64_t k = 0; k < jb; k++)
+            dinv[k] = (T)1 / l[k + k * jb];
         for (int64_t c = 0; c < jb; c++) {
             T *x = li + c * jb;
             for (int64_t r = 0; r < jb; r++)
                 x[r] = r == c ? 1 : 0;
             for (int64_t k = c; k < jb; k++) {
-                x[k] /= l[k + k * jb];
+                x[k] *= dinv[k];
                 F(axpy_sub)(jb - k - 1, x[k], l + k + 1 + k * jb, x + k + 1);
             }
         }
