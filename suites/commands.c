@@ -116,6 +116,8 @@ static const char usage_run[] =
     "  --repetitions R      samples per case, integer >= 1 (default 15; 9 with --quick)\n"
     "  --min-time SEC       minimum length of one sample (default 0.001; 0.0002 with\n"
     "                       --quick); never below 1000x the clock's resolution\n"
+    "  --warmup SEC         untimed calls of each case before timing it (default 0.05;\n"
+    "                       0.01 with --quick; at least one call)\n"
     "  --quick              short mode for CI: fewer repetitions, shorter samples\n"
     "  --list               print the selected cases and exit (no DB)\n"
     "  --cpus SPEC          0,2 | 0-3 | physical | scatter | compact: PUs to use; the\n"
@@ -139,7 +141,8 @@ static const char usage_run[] =
 typedef struct run_args {
     const char *suites, *case_re, *cpus, *counters, *targets, *db, *machine, *reason;
     long repetitions;
-    double min_time;
+    double min_time, warmup;
+    bool have_warmup;
     bool have_reps, have_min_time, quick, list, multiplex, quiet;
     uint64_t seed;
 } run_args;
@@ -149,6 +152,7 @@ enum {
     OPT_CASE,
     OPT_REPS,
     OPT_MIN_TIME,
+    OPT_WARMUP,
     OPT_QUICK,
     OPT_LIST,
     OPT_CPUS,
@@ -169,6 +173,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         {"case", required_argument, NULL, OPT_CASE},
         {"repetitions", required_argument, NULL, OPT_REPS},
         {"min-time", required_argument, NULL, OPT_MIN_TIME},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
         {"quick", no_argument, NULL, OPT_QUICK},
         {"list", no_argument, NULL, OPT_LIST},
         {"cpus", required_argument, NULL, OPT_CPUS},
@@ -209,6 +214,12 @@ static int parse_run_args(int argc, char **argv, run_args *a)
                 return bnb_usage_error(
                     "--min-time \"%s\": must be a number of seconds from 0 to 60", optarg);
             a->have_min_time = true;
+            break;
+        case OPT_WARMUP:
+            if (!parse_seconds(optarg, &a->warmup))
+                return bnb_usage_error("--warmup \"%s\": must be a number of seconds from 0 to 60",
+                                       optarg);
+            a->have_warmup = true;
             break;
         case OPT_QUICK:
             a->quick = true;
@@ -453,6 +464,7 @@ int bnb_cmd_run(int argc, char **argv)
                                  : (a.quick ? BNB_QUICK_REPETITIONS : BNB_DEFAULT_REPETITIONS);
     ro.min_time =
         a.have_min_time ? a.min_time : (a.quick ? BNB_QUICK_MIN_TIME : BNB_DEFAULT_MIN_TIME);
+    ro.warmup = a.have_warmup ? a.warmup : (a.quick ? BNB_QUICK_WARMUP : BNB_DEFAULT_WARMUP);
     ro.seed = a.seed;
     ro.counters = a.counters;
     ro.multiplex = a.multiplex;

@@ -50,6 +50,7 @@ void bnb_runner_opts_default(bnb_runner_opts *o)
     *o = (bnb_runner_opts){
         .repetitions = BNB_DEFAULT_REPETITIONS,
         .min_time = BNB_DEFAULT_MIN_TIME,
+        .warmup = BNB_DEFAULT_WARMUP,
         .seed = BNB_DEFAULT_SEED,
     };
 }
@@ -110,7 +111,11 @@ int bnb_runner_measure(const bnb_selected *sc, const bnb_case_env *env, const bn
     if (!out->samples || !out->outlier)
         goto oom;
 
-    d->run(state, 1); /* warm-up: caches, page faults, branch predictors */
+    /* warm-up: caches, page faults, branch predictors, clocks */
+    double w0 = bnb_now();
+    do
+        d->run(state, 1);
+    while (bnb_now() - w0 < o->warmup);
     out->iterations = calibrate(d, state, bnb_timer_min_sample(env->timer, o->min_time));
 
     if (ctr)

@@ -8,7 +8,9 @@
  *      case marked skip_quick under --quick
  *   2. setup() untimed; an error -> status failed (message), never timed
  *   3. verify() once, before any timing; a wrong answer -> status failed
- *   4. warm-up: one untimed call of run(state, 1)
+ *   4. warm-up: untimed calls of run(state, 1) for at least warmup seconds
+ *      (at least one call): caches, page faults, branch predictors, and the
+ *      core's clock and the OS settling on a case that has just started
  *   5. calibration: iterations grow (x10 while far, else to 1.4x the
  *      target) until one sample lasts >= bnb_timer_min_sample(min_time),
  *      i.e. >= --min-time and >= 1000x the clock's resolution
@@ -36,11 +38,14 @@
 #define BNB_DEFAULT_MIN_TIME    1e-3
 #define BNB_QUICK_REPETITIONS   9
 #define BNB_QUICK_MIN_TIME      2e-4
+#define BNB_DEFAULT_WARMUP      0.05
+#define BNB_QUICK_WARMUP        0.01
 #define BNB_DEFAULT_SEED        0x626e62656e6368ull /* "bnbench" */
 
 typedef struct bnb_runner_opts {
     int repetitions;      /* samples per case, >= 1 */
     double min_time;      /* seconds a sample must last at least */
+    double warmup;        /* seconds of untimed calls before calibration */
     uint64_t seed;        /* bootstrap seed */
     const char *counters; /* --counters list; NULL = default group */
     bool multiplex;       /* PAPI multiplexing (off unless asked) */
@@ -48,7 +53,8 @@ typedef struct bnb_runner_opts {
     bool progress;        /* a progress line per case on stderr */
 } bnb_runner_opts;
 
-/* Defaults: 15 repetitions, 1 ms, default seed and counters, no progress. */
+/* Defaults: 15 repetitions, 1 ms samples, 50 ms warm-up, default seed and
+ * counters, no progress. */
 void bnb_runner_opts_default(bnb_runner_opts *o);
 
 /* Measures one case on the calling thread into *out (identity, status,

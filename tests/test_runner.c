@@ -147,6 +147,29 @@ Test(runner, calibration_reaches_min_time_and_takes_r_samples, .init = init)
     bnb_case_free(&r);
 }
 
+Test(runner, warmup_runs_untimed_calls_for_the_given_time, .init = init)
+{
+    bnb_runner_opts o;
+    bnb_runner_opts_default(&o);
+    cr_assert_eq(o.warmup, BNB_DEFAULT_WARMUP);
+    o.repetitions = 3;
+    o.min_time = 1e-3;
+    o.warmup = 0.0; /* still one call */
+    bnb_selected s = sel_of(0);
+    bnb_case_result r;
+    cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
+    int runs0 = P[0].runs;
+    cr_assert_geq(runs0, 1 + 1 + 3);
+    bnb_case_free(&r);
+    o.warmup = 0.02; /* 20 ms of calls of >= 20 us each: at most ~1000 */
+    cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
+    int extra = P[0].runs - 2 * runs0;
+    cr_assert_geq(extra, 10, "%d warm-up calls more than with no warm-up", extra);
+    cr_assert_leq(extra, (int)(0.02 / SPIN_PER_ITER) + 50, "%d extra calls", extra);
+    cr_assert_eq(r.status, BNB_CASE_OK);
+    bnb_case_free(&r);
+}
+
 Test(runner, min_time_floor_is_1000x_resolution, .init = init)
 {
     bnb_runner_opts o;
