@@ -201,6 +201,24 @@ static inline void F(axpy_sub)(int64_t n, T alpha, const T *restrict x, T *restr
         y[i] -= alpha * x[i];
 }
 
+/* y -= a x + b z: two columns per pass over y (half the loads and stores) */
+static inline void F(axpy2_sub)(int64_t n, T a, const T *restrict x, T b, const T *restrict z,
+                                T *restrict y)
+{
+    int64_t i = 0;
+    F(la_v8t) va = {a, a, a, a, a, a, a, a}, vb = {b, b, b, b, b, b, b, b};
+    for (; i + 8 <= n; i += 8) {
+        F(la_v8t) u, w, v;
+        memcpy(&u, x + i, sizeof u);
+        memcpy(&w, z + i, sizeof w);
+        memcpy(&v, y + i, sizeof v);
+        v -= va * u + vb * w;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] -= a * x[i] + b * z[i];
+}
+
 /* Dot product accumulated in double. */
 static T F(dot)(int64_t n, const T *x, const T *y)
 {
@@ -227,8 +245,16 @@ static int64_t F(potf2l)(int64_t n, T *l, double *bad)
 {
     for (int64_t j = 0; j < n; j++) {
         T *cj = l + j * n;
-        for (int64_t k = 0; k < j; k++)
-            F(axpy_sub)(n - j, l[j + k * n], l + j + k * n, cj + j);
+        /* the updates start at row j rounded down to a multiple of 8, so
+         * they run in whole 8-wide steps: rows above j of column j are the
+         * unused upper triangle (finite: the caller zeroes it) */
+        int64_t j8 = j & ~(int64_t)7, k = 0;
+        for (; k + 2 <= j; k += 2)
+            F(axpy2_sub)
+            (n - j8, l[j + k * n], l + j8 + k * n, l[j + (k + 1) * n], l + j8 + (k + 1) * n,
+             cj + j8);
+        if (k < j)
+            F(axpy_sub)(n - j8, l[j + k * n], l + j8 + k * n, cj + j8);
         double d = (double)cj[j];
         if (!(d > 0) || !isfinite(d)) {
             *bad = d;
@@ -261,10 +287,11 @@ static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, do
         T *a11 = a + j + j * lda;
         /* A11 -= U01^T U01, U01 = A[0:j, j:j+jb] */
         GEMM(ctx, jb, jb, j, -1, a + j * lda, lda, 1, a + j * lda, 1, lda, 1, a11, 1, lda);
-        /* l = A11^T restricted to the lower triangle (= A11's upper one) */
+        /* l = A11^T restricted to the lower triangle (= A11's upper one),
+         * zeros above it (potf2l updates some of them) */
         for (int64_t c = 0; c < jb; c++)
-            for (int64_t r = c; r < jb; r++)
-                l[r + c * jb] = a11[c + r * lda];
+            for (int64_t r = 0; r < jb; r++)
+                l[r + c * jb] = r >= c ? a11[c + r * lda] : 0;
         int64_t bad_at = F(potf2l)(jb, l, bad);
         if (bad_at >= 0)
             return j + bad_at;
@@ -287,10 +314,16 @@ static int64_t F(potrfu)(const bnk_la_ctx *ctx, int64_t n, T *a, int64_t lda, do
             T *x = li + c * jb;
             for (int64_t r = 0; r < jb; r++)
                 x[r] = r == c ? 1 : 0;
-            for (int64_t k = c; k < jb; k++) {
+            int64_t k = c;
+            for (; k + 2 <= jb; k += 2) { /* two unknowns, then one pass below them */
                 x[k] *= dinv[k];
-                F(axpy_sub)(jb - k - 1, x[k], l + k + 1 + k * jb, x + k + 1);
+                x[k + 1] = (x[k + 1] - x[k] * l[k + 1 + k * jb]) * dinv[k + 1];
+                F(axpy2_sub)
+                (jb - k - 2, x[k], l + k + 2 + k * jb, x[k + 1], l + k + 2 + (k + 1) * jb,
+                 x + k + 2);
             }
+            if (k < jb)
+                x[k] *= dinv[k];
         }
         /* A12 = li A12 (through w: GEMM's C must not alias B) */
         GEMM(ctx, jb, n2, jb, 1, li, 1, jb, a12, 1, lda, 0, w, 1, jb);
