@@ -540,8 +540,15 @@ int main(int argc, char **argv)
      * kernel set under the asked-for name: stop instead */
     if (bn_kernels_init() != BN_OK)
         return bnb_usage_error("%s", bn_last_error());
-    if (!strcmp(name, "run"))
+    if (!strcmp(name, "run")) {
+        /* Every OpenBLAS call bnbench makes runs on one thread. Without this
+         * (read when the re-executed process loads OpenBLAS) its idle server
+         * thread spins on sched_yield beside the measuring thread, and on a
+         * core shared by two hardware threads that takes the measured
+         * code's FMA throughput (linalg: 30% at n = 256). */
+        setenv("OPENBLAS_NUM_THREADS", "1", 0);
         bnb_alloc_prepare_exec(argv);
+    }
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);

@@ -129,7 +129,8 @@ void bnb_print_peers(FILE *f, const bnb_case_result *cases, int ncases);
  * GLIBC_TUNABLES raising glibc.rtld.optional_static_tls, which jemalloc's
  * initial-exec TLS needs to be dlopen'ed by the alloc suite. Returns (and
  * the run goes on, jemalloc then skipped with dlopen's reason) when the
- * tunable is already set, BNB_NO_REEXEC is set, or the exec fails. */
+ * tunable is already set, BNB_NO_REEXEC is set, or the exec fails. (main
+ * also sets OPENBLAS_NUM_THREADS=1, unless set, for the new process.) */
 void bnb_alloc_prepare_exec(char **argv);
 
 /* Fills a result's identity (suite, name, params, code version) from a case. */

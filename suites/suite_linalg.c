@@ -15,8 +15,10 @@
  * each side needs to start from the same input: ours reads the tensor (its
  * working copy is part of the call); LAPACK gets a fresh column-major copy
  * (memcpy inside the timed region, as LAPACK overwrites its input; O(n^2)
- * against the O(n^3) call). OpenBLAS runs on one thread (set in setup), like
- * ours, on the runner's pinned CPU.
+ * against the O(n^3) call). OpenBLAS runs on one thread (set in setup), and
+ * so does ours (the engine's pool set to 1 thread for the case, restored in
+ * teardown: idle pool workers spinning on the sibling hardware thread would
+ * otherwise take the core's FMA throughput), on the runner's pinned CPU.
  *
  * Inputs: normal(0,1) entries (seed 42 + n); for cholesky B B^T + n I.
  * Metrics:
@@ -72,6 +74,7 @@ typedef struct la_state {
     void *tau, *s, *u, *vt;
     lapack_int *ipiv;
     double berr;
+    int threads_before; /* ours: the engine's pool size before the case, > 0 */
 } la_state;
 
 static void la_teardown(void *state)
@@ -79,6 +82,8 @@ static void la_teardown(void *state)
     la_state *st = state;
     if (!st)
         return;
+    if (st->threads_before > 0)
+        bn_threads_set(st->threads_before);
     bn_tensor_free(st->a);
     free(st->ad);
     free(st->cm);
@@ -99,6 +104,15 @@ static int la_setup(const bnb_case_env *env, const void *arg, void **state, char
     if (!st)
         goto oom;
     st->arg = la;
+    if (la->impl == IMPL_OURS) { /* one thread, like OpenBLAS here */
+        st->threads_before = bn_threads_count();
+        if (bn_threads_set(1) != BN_OK) {
+            snprintf(err, cap, "bn_threads_set(1): %s", bn_last_error());
+            st->threads_before = 0;
+            la_teardown(st);
+            return -1;
+        }
+    }
     int64_t n = sizes[la->si];
     st->n = n;
     size_t nn = (size_t)(n * n), es = la->f64 ? sizeof(double) : sizeof(float);
