@@ -41,7 +41,7 @@ static size_t la_svd_elems(int64_t mm, int64_t nn, int64_t ucols)
 {
     int64_t nblk = (nn + BNK_LA_NB - 1) / BNK_LA_NB;
     size_t w = bnk_la_gebrd_work(mm, nn), t;
-    if ((t = bnk_la_orgqt_work(mm, ucols > nn ? ucols : nn)) > w)
+    if ((t = bnk_la_orgqr_tau_work(mm, ucols > nn ? ucols : nn)) > w)
         w = t;
     if ((t = bnk_la_bdsqr_work(nn)) > w)
         w = t;

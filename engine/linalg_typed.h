@@ -18,7 +18,7 @@ static void F(la_qr_one)(const la_env *e, int64_t m, int64_t n, T *a, T *tau, T 
     int64_t k = m < n ? m : n;
     e->k->K(geqrf)(&e->ctx, m, n, a, m, tau, tfac, work);
     if (q)
-        e->k->K(orgqr)(&e->ctx, m, k, qc, a, m, tfac, q, m, work);
+        e->k->K(orgqr)(&e->ctx, m, k, qc, a, m, tfac, NULL, q, m, work);
     for (int64_t i = 0; i < k; i++) {
         if (!(a[i + i * m] < 0))
             continue;
@@ -116,7 +116,7 @@ static int64_t F(la_lstsq_one)(const la_env *e, int64_t m, int64_t n, T *a, T *b
  * B = Ub S Vb^T by implicit-shift QR (bdsqr), so U = Q Ub and V = P Vb. When
  * mm is well above nn (la_svd_qr_first) A = Q_r R is factored first and R
  * (nn x nn) is bidiagonalized: U = Q_r [Q_b Ub, 0; 0, I]. Q and P are
- * formed explicitly (orgqt) and the bidiagonal QR's rotations are applied to
+ * formed explicitly (orgqr from tau) and the bidiagonal QR's rotations are applied to
  * them, so U and V are orthogonal by construction, also for the columns of
  * zero singular values and the extra columns of a full U.
  * sig[nn] gets the singular values, descending. When ug is non-NULL: ug (mm x
@@ -175,13 +175,13 @@ static int64_t F(la_svd_one)(const la_env *e, int64_t mm, int64_t nn, T *g, T *s
         vg[j] = j == 0 ? 1 : 0;
     }
     if (k > 0)
-        e->k->K(orgqt)(&e->ctx, k, k, k, pv, k, taup, vg + 1 + nn, nn, work);
+        e->k->K(orgqr)(&e->ctx, k, k, k, pv, k, NULL, taup, vg + 1 + nn, nn, work);
     if (!qr) {
-        e->k->K(orgqt)(&e->ctx, mm, nn, ucols, g, mm, tauq, ug, mm, work);
+        e->k->K(orgqr)(&e->ctx, mm, nn, ucols, g, mm, NULL, tauq, ug, mm, work);
         fails = e->k->K(bdsqr)(nn, sig, ev, ug, mm, mm, vg, nn, work, iws);
         goto unscale;
     }
-    e->k->K(orgqt)(&e->ctx, nn, nn, nn, r, nn, tauq, ub, nn, work);
+    e->k->K(orgqr)(&e->ctx, nn, nn, nn, r, nn, NULL, tauq, ub, nn, work);
     fails = e->k->K(bdsqr)(nn, sig, ev, ub, nn, nn, vg, nn, work, iws);
     /* U = Q_r [Ub 0; 0 I] */
     for (int64_t c = 0; c < ucols; c++) {

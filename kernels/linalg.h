@@ -59,8 +59,9 @@ static inline size_t bnk_la_gebrd_work(int64_t m, int64_t n)
     return (size_t)(m * BNK_LA_NB + n * BNK_LA_NB + m + n + BNK_LA_NB);
 }
 
-/* Elements of workspace orgqt needs for m rows and qc columns. */
-static inline size_t bnk_la_orgqt_work(int64_t m, int64_t qc)
+/* Elements of workspace orgqr needs for m rows and qc columns when it
+ * builds the T factors itself (tfac NULL). */
+static inline size_t bnk_la_orgqr_tau_work(int64_t m, int64_t qc)
 {
     return bnk_la_qr_work(m, qc) + BNK_LA_NB * BNK_LA_NB;
 }
@@ -96,11 +97,10 @@ static inline size_t bnk_la_bdsqr_iwork(int64_t n)
  *   getrs   solve with getrf's factors, in place on B (n x k)
  *   geqrf   blocked Householder QR; tau[k], T factors NB x NB per block
  *   ormqr   C = Q C or Q^T C with geqrf's factors
- *   orgqr   the first qc columns of Q
+ *   orgqr   the first qc columns of Q, with geqrf's T factors or (tfac
+ *           NULL) T built per block from tau: also forms gebrd's Q and P
  *   gebrd   blocked reduction to upper bidiagonal form (m >= n): d, e,
  *           tauq, taup; Q's reflectors as geqrf's, P's in the rows
- *   orgqt   the first qc columns of Q from reflectors and tau (T factors
- *           built per block): forms gebrd's Q and P
  *   bdsqr   SVD of an upper bidiagonal by implicit-shift QR, optionally
  *           accumulating U <- U Ub, V <- V Vb; 0 or the count of e_i that
  *           did not converge
@@ -117,11 +117,9 @@ static inline size_t bnk_la_bdsqr_iwork(int64_t n)
     void (*ormqr##S)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, const T *a,          \
                      int64_t lda, const T *tfac, int64_t ncols, T *c, int64_t ldc, T *work);       \
     void (*orgqr##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
-                     int64_t lda, const T *tfac, T *q, int64_t ldq, T *work);                      \
+                     int64_t lda, const T *tfac, const T *tau, T *q, int64_t ldq, T *work);        \
     void (*gebrd##S)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t lda, T *d, T *e,   \
                      T *tauq, T *taup, T *work);                                                   \
-    void (*orgqt##S)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,          \
-                     int64_t lda, const T *tau, T *q, int64_t ldq, T *work);                       \
     int64_t (*bdsqr##S)(int64_t n, T * d, T * e, T * u, int64_t ldu, int64_t nru, T * v,           \
                         int64_t ldv, T * rw, int64_t * iw);                                        \
     void (*gemm##S)(const bnk_la_ctx *ctx, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \

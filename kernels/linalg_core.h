@@ -249,10 +249,10 @@ static int64_t F(potf2l)(int64_t n, T *l, double *bad)
          * they run in whole 8-wide steps: rows above j of column j are the
          * unused upper triangle (finite: the caller zeroes it) */
         int64_t j8 = j & ~(int64_t)7, k = 0;
-        for (; k + 2 <= j; k += 2)
-            F(axpy2_sub)
-            (n - j8, l[j + k * n], l + j8 + k * n, l[j + (k + 1) * n], l + j8 + (k + 1) * n,
-             cj + j8);
+        for (; k + 2 <= j; k += 2) {
+            const T *lk = l + k * n, *lk1 = lk + n;
+            F(axpy2_sub)(n - j8, lk[j], lk + j8, lk1[j], lk1 + j8, cj + j8);
+        }
         if (k < j)
             F(axpy_sub)(n - j8, l[j + k * n], l + j8 + k * n, cj + j8);
         double d = (double)cj[j];
@@ -606,23 +606,29 @@ static void F(ormqr)(const bnk_la_ctx *ctx, bool trans, int64_t m, int64_t k, co
 }
 
 /*
- * Forms the first qc columns of Q (m x qc, ldq) from geqrf of the m x k
- * factored a (orgqr), backward over the blocks so each block touches only
- * rows and columns >= its start. work: bnk_la_qr_work(m, qc).
+ * Forms the first qc (>= k) columns of Q = H_0 ... H_{k-1} (m x qc, ldq) from
+ * k reflectors stored below the diagonal of a (lda), backward over the
+ * blocks so each block touches only rows and columns >= its start. The T
+ * factors are geqrf's tfac, or, when tfac is NULL, built per block from tau
+ * (for reflectors as geqr2 and gebrd leave them: gebrd's Q and P). work:
+ * bnk_la_qr_work(m, qc), plus NB * NB when tfac is NULL.
  */
 static void F(orgqr)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,
-                     int64_t lda, const T *tfac, T *q, int64_t ldq, T *work)
+                     int64_t lda, const T *tfac, const T *tau, T *q, int64_t ldq, T *work)
 {
     for (int64_t j = 0; j < qc; j++)
         for (int64_t i = 0; i < m; i++)
             q[i + j * ldq] = i == j ? 1 : 0;
-    T *v = work, *w1 = v + m * NB + NB * NB, *w2 = w1 + NB * (qc > 0 ? qc : 1);
-    int64_t nblk = (k + NB - 1) / NB;
-    for (int64_t b = nblk - 1; b >= 0; b--) {
+    int64_t wc = qc > 0 ? qc : 1;
+    T *v = work, *g = v + m * NB, *w1 = g + NB * NB, *w2 = w1 + NB * wc, *t = w2 + NB * wc;
+    for (int64_t b = (k + NB - 1) / NB - 1; b >= 0; b--) {
         int64_t j = b * NB, jb = k - j < NB ? k - j : NB;
         F(build_v)(m - j, jb, a + j + j * lda, lda, v);
+        if (!tfac)
+            F(larft)(ctx, m - j, jb, v, tau + j, t, g);
         F(larfb)
-        (ctx, false, m - j, jb, qc - j, v, tfac + b * NB * NB, q + j + j * ldq, ldq, w1, w2);
+        (ctx, false, m - j, jb, qc - j, v, tfac ? tfac + b * NB * NB : t, q + j + j * ldq, ldq, w1,
+         w2);
     }
 }
 
@@ -859,28 +865,6 @@ static void F(gebrd)(const bnk_la_ctx *ctx, int64_t m, int64_t n, T *a, int64_t 
         }
     }
     F(gebd2)(m - i, n - i, a + i + i * lda, lda, d + i, e + i, tauq + i, taup + i, tmp);
-}
-
-/*
- * Forms the first qc (>= k) columns of Q = H_0 ... H_{k-1} (m x qc, ldq)
- * from k reflectors stored below the diagonal of a (lda) with tau[k], as
- * geqr2 and gebrd leave them (orgqr with the T factors built here, block by
- * block, backward). work: bnk_la_qr_work(m, qc) + NB * NB.
- */
-static void F(orgqt)(const bnk_la_ctx *ctx, int64_t m, int64_t k, int64_t qc, const T *a,
-                     int64_t lda, const T *tau, T *q, int64_t ldq, T *work)
-{
-    for (int64_t j = 0; j < qc; j++)
-        for (int64_t i = 0; i < m; i++)
-            q[i + j * ldq] = i == j ? 1 : 0;
-    int64_t wc = qc > 0 ? qc : 1;
-    T *v = work, *g = v + m * NB, *w1 = g + NB * NB, *w2 = w1 + NB * wc, *t = w2 + NB * wc;
-    for (int64_t b = (k + NB - 1) / NB - 1; b >= 0; b--) {
-        int64_t j = b * NB, jb = k - j < NB ? k - j : NB;
-        F(build_v)(m - j, jb, a + j + j * lda, lda, v);
-        F(larft)(ctx, m - j, jb, v, tau + j, t, g);
-        F(larfb)(ctx, false, m - j, jb, qc - j, v, t, q + j + j * ldq, ldq, w1, w2);
-    }
 }
 
 /* ---- Golub-Kahan SVD: bidiagonal QR ------------------------------------- */
@@ -1355,8 +1339,8 @@ static int64_t F(bdsqr)(int64_t n, T *d, T *e, T *u, int64_t ldu, int64_t nru, T
 #ifndef BNK_LA_TABLE
 #define BNK_LA_ENTRIES_(S)                                                                         \
     .potrfu##S = potrfu##S, .getrf##S = getrf##S, .getrs##S = getrs##S, .geqrf##S = geqrf##S,      \
-    .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .gebrd##S = gebrd##S, .orgqt##S = orgqt##S,        \
-    .bdsqr##S = bdsqr##S, .gemm##S = gemm##S
+    .ormqr##S = ormqr##S, .orgqr##S = orgqr##S, .gebrd##S = gebrd##S, .bdsqr##S = bdsqr##S,        \
+    .gemm##S = gemm##S
 /* Defines `const bnk_linalg sym` from the static routines of both types. */
 #define BNK_LA_TABLE(sym, isa_name)                                                                \
     const bnk_linalg sym = {.name = isa_name, BNK_LA_ENTRIES_(_f32), BNK_LA_ENTRIES_(_f64)}
