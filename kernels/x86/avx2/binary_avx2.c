@@ -81,14 +81,15 @@ static inline float mins(float a, float b)
     {                                                                                              \
         int64_t i = 0;                                                                             \
         if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {                             \
+            const bool nt = bnk_streams(n, y);                                                     \
             if (sa && sb)                                                                          \
-                i = name##_rows(n, a, b, y, 0, 0, bnk_streams(n, y));                              \
+                i = name##_rows(n, a, b, y, 0, 0, nt);                                             \
             else if (sa)                                                                           \
-                i = name##_rows(n, a, b, y, 0, 1, bnk_streams(n, y));                              \
+                i = name##_rows(n, a, b, y, 0, 1, nt);                                             \
             else if (sb)                                                                           \
-                i = name##_rows(n, a, b, y, 1, 0, bnk_streams(n, y));                              \
+                i = name##_rows(n, a, b, y, 1, 0, nt);                                             \
             else                                                                                   \
-                i = name##_rows(n, a, b, y, 1, 1, bnk_streams(n, y));                              \
+                i = name##_rows(n, a, b, y, 1, 1, nt);                                             \
         }                                                                                          \
         for (; i < n; i++) {                                                                       \
             float x0 = a[i * sa], x1 = b[i * sb];                                                  \

@@ -83,19 +83,20 @@ static inline float mins(float a, float b)
     void bnk_avx512_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b,            \
                                  int64_t sb, float *y, int64_t sy)                                 \
     {                                                                                              \
+        const bool nt = sy == 1 && bnk_streams(n, y);                                              \
         if (sy != 1 || (sa != 0 && sa != 1) || (sb != 0 && sb != 1)) {                             \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 float x0 = a[i * sa], x1 = b[i * sb];                                              \
                 y[i * sy] = sop(x0, x1);                                                           \
             }                                                                                      \
         } else if (sa && sb) {                                                                     \
-            name##_rows(n, a, b, y, 0, 0, bnk_streams(n, y));                                      \
+            name##_rows(n, a, b, y, 0, 0, nt);                                                     \
         } else if (sa) {                                                                           \
-            name##_rows(n, a, b, y, 0, 1, bnk_streams(n, y));                                      \
+            name##_rows(n, a, b, y, 0, 1, nt);                                                     \
         } else if (sb) {                                                                           \
-            name##_rows(n, a, b, y, 1, 0, bnk_streams(n, y));                                      \
+            name##_rows(n, a, b, y, 1, 0, nt);                                                     \
         } else {                                                                                   \
-            name##_rows(n, a, b, y, 1, 1, bnk_streams(n, y));                                      \
+            name##_rows(n, a, b, y, 1, 1, nt);                                                     \
         }                                                                                          \
     }
 
