@@ -1,17 +1,17 @@
-# bitnet-c build.
+#bitnet - c build.
 #
-#   make                 libbitnet.a, libbitnet.so and (once its sources exist) bnbench
-#   make test            build and run every Criterion test binary in tests/
-#   make run             install missing deps, build, run the default bnbench suite
-#   make bench           run every suite (long)
-#   make debug           -O0 -g3 build in build-debug/
-#   make SANITIZER=address|undefined|thread [test]   sanitizer build in build-<san>/
-#   make format-check    clang-format --dry-run -Werror over every source
-#   make install PREFIX=/usr/local DESTDIR=
+#make libbitnet.a, libbitnet.so and (once its sources exist) bnbench
+#make test build and run every Criterion test binary in tests /
+#make run install missing deps, build, run the default bnbench suite
+#make bench run every suite(long)
+#make debug - O0 - g3 build in build - debug /
+#make SANITIZER = address | undefined | thread[test] sanitizer build in build - < san> /
+#make format - check clang - format-- dry - run - Werror over every source
+#make install PREFIX = / usr / local DESTDIR =
 #
-# Sources are found by wildcard, so adding a file needs no edit here. ISA flags
-# go on kernel objects only (kernels/x86/avx2, kernels/x86/avx512): the rest of
-# the library never executes an instruction the CPU may lack.
+#Sources are found by wildcard, so adding a file needs no edit here.ISA flags
+#go on kernel objects only(kernels / x86 / avx2, kernels / x86 / avx512) : the rest of
+#the library never executes an instruction the CPU may lack.
 
 CC        ?= cc
 PREFIX    ?= /usr/local
@@ -30,7 +30,7 @@ ifeq ($(MAKECMDGOALS),debug)
   OPT     := -O0 -g3 -DBN_DEBUG=1
 endif
 
-# Packages the harness and tests link against (pkg-config names).
+#Packages the harness and tests link against(pkg - config names).
 DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson criterion openblas
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -46,7 +46,7 @@ ifneq ($(SANITIZER),)
   endif
 endif
 CFLAGS    += $(BASEFLAGS) $(SANFLAGS)
-# recorded with every bnbench run (collectors/context.c)
+#recorded with every bnbench run(collectors / context.c)
 CFLAGS    += -DBN_CFLAGS='"$(OPT) $(SANFLAGS) | avx2: $(AVX2_FLAGS) | avx512: $(AVX512_FLAGS)"'
 LDFLAGS   += $(SANFLAGS) -pthread
 DEP_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
@@ -62,9 +62,9 @@ AVX512_SRC := $(wildcard kernels/x86/avx512/*.c)
 LIB_OBJ    := $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(AVX2_SRC:%.c=$(BUILD)/%.o) \
               $(AVX512_SRC:%.c=$(BUILD)/%.o)
 
-BNB_SRC    := $(filter-out suites/main.c,$(wildcard suites/*.c collectors/*.c db/*.c reports/*.c))
+BNB_SRC    := $(filter-out suites/cli/main.c,$(wildcard db/model/*.c collectors/*.c db/*.c suites/*.c reports/*.c suites/cli/*.c))
 BNB_OBJ    := $(BNB_SRC:%.c=$(BUILD)/%.o)
-HAVE_BNB   := $(wildcard suites/main.c)
+HAVE_BNB   := $(wildcard suites/cli/main.c)
 
 TEST_SRC   := $(wildcard tests/test_*.c)
 MT_SRC     := $(wildcard tests/mt_*.c)
@@ -134,7 +134,7 @@ $(LIBBNB): $(BNB_OBJ)
 
 # bnbench never links the test framework: a sanitizer build would otherwise
 # keep libcriterion, whose start-up aborts a bnbench spawned by a test.
-$(BUILD)/bnbench: $(BUILD)/suites/main.o $(LIBBNB) $(LIBA)
+$(BUILD)/bnbench: $(BUILD)/suites/cli/main.o $(LIBBNB) $(LIBA)
 	$(CC) -o $@ $^ $(LDFLAGS) $(filter-out -lcriterion,$(DEP_LIBS))
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)

@@ -26,7 +26,7 @@
 
 #include "collectors/timer.h"
 #include "collectors/topo.h"
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 typedef struct bnb_context_in {
     const bnb_topo *topo;        /* required */

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "bitnet/status.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 enum { SW_TASK_CLOCK, SW_PAGE_FAULTS, SW_CONTEXT_SWITCHES, SW_COUNT };
 

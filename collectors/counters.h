@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 #define BNB_MAX_EVENTS 24
 #define BNB_DEFAULT_COUNTERS                                                                       \

@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-#include "suites/bnb.h"
-#include "suites/targets.h"
+#include "db/model/bnb.h"
+#include "db/model/targets.h"
 
 #define BNB_ERR_MAX           512
 #define BNB_DB_SCHEMA_VERSION 1

@@ -1,7 +1,7 @@
 /*
  * compare.c - case-by-case comparison of two runs (contract: compare.h).
  *
- * The U test is the one of suites/stats.h; this file only applies the
+ * The U test is the one of db/model/stats.h; this file only applies the
  * DESIGN.md rule on top of it and writes the three output formats.
  */
 #include "reports/compare.h"
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 static void opts_or_default(const bnb_cmp_opts *o, bnb_cmp_opts *d)
 {

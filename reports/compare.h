@@ -25,7 +25,7 @@
 
 #include <stdio.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 #define BNB_CMP_THRESHOLD 0.05
 #define BNB_CMP_ALPHA     0.01

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 typedef struct spec {
     const char *suite, *name, *pkey, *pval, *metric, *unit;

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 typedef enum kkind { KK_BIN, KK_UN, KK_MULADD, KK_SUM, KK_MAX, KK_SOFTMAX, KK_RMS, KK_LN } kkind;
 

@@ -17,7 +17,7 @@
 
 #include "collectors/context.h"
 #include "collectors/timer.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 static volatile sig_atomic_t interrupted;
 

@@ -30,7 +30,7 @@
 
 #include "collectors/timer.h"
 #include "collectors/topo.h"
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 /* What the runner tells a case about where it runs. */
 typedef struct bnb_case_env {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 #include "spawn.h"
 
 /* n values centre * (1 + spread * ((i + 0.5) / n - 0.5) + shift / n), in a

@@ -9,7 +9,7 @@
 #include <cJSON.h>
 #include <criterion/criterion.h>
 
-#include "suites/targets.h"
+#include "db/model/targets.h"
 #include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "suites/commands.h"
+#include "suites/cli/commands.h"
 
 static char dir[64];
 

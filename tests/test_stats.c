@@ -1,5 +1,5 @@
 /*
- * test_stats.c - the statistics of suites/stats.c against hand-computed
+ * test_stats.c - the statistics of db/model/stats.c against hand-computed
  * values (percentile type 7, unscaled MAD, Tukey fences, bootstrap CI,
  * Mann-Whitney U exact and normal-approximation p-values).
  */
@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 #define TOL 1e-12
 

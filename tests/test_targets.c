@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "suites/targets.h"
+#include "db/model/targets.h"
 
 static char dir[64];
 static char path[128];

@@ -1,6 +1,6 @@
 /*
- * cli.h - the bnbench subcommands of reports/: report, compare, baseline,
- * check, history, publish, and the hidden _gen-db. Each takes its own argv
+ * report_cmds.h - the bnbench subcommands that read the store through reports/: report,
+ * compare, baseline, check, history, publish, and the hidden _gen-db. Each takes its own argv
  * (argv[0] is the command name) and the global --db path, and returns the
  * process exit code (BNB_EXIT_*).
  */

@@ -3,6 +3,11 @@
  * and metrics. Collectors and the runner produce them; db/ stores them;
  * reports/ reads them back. Every figure a report shows comes from here.
  *
+ * db/model/ is the bottom layer of the harness (the run model: this file,
+ * result.c, stats, targets). It includes nothing of collectors/, db/,
+ * suites/ or reports/; every other layer builds on it:
+ *   db/model -> collectors/, db/ -> suites/ -> reports/ -> suites/cli/.
+ *
  * Naming of figures: a case is identified by (suite, name, params), e.g.
  * suite "matmul", name "engine/sgemm", params {"n":1024}. Its full name is
  * "suite/name" plus "/k=v" for each param in key order
@@ -105,7 +110,7 @@ typedef struct bnb_run_info {
     char *binding_json;  /* applied CPU binding read back, e.g. {"cpus":[1]}, malloc'd */
 } bnb_run_info;
 
-/* ---- helpers shared by every module (suites/result.c) ------------------- */
+/* ---- helpers shared by every module (db/model/result.c) ------------------- */
 /* Full case name "suite/name/k=v..." into buf; returns buf. */
 char *bnb_case_fullname(const bnb_case_result *r, char *buf, size_t cap);
 bnb_metric *bnb_case_add_metric(bnb_case_result *r, const char *name, const char *unit,

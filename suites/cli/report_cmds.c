@@ -1,6 +1,6 @@
 /*
- * cli.c - `bnbench report | compare | baseline | check | history | publish`
- * (reports/cli.h).
+ * report_cmds.c - `bnbench report | compare | baseline | check | history | publish`
+ * (suites/cli/report_cmds.h).
  *
  * Shape: every command parses its options with getopt_long, validates them
  * before touching the DB, then calls the module that does the work
@@ -8,8 +8,8 @@
  * read open the DB read-only. Errors a user can cause are one line
  * "bnbench: ..." and exit code 2.
  */
-#include "reports/cli.h"
-#include "suites/cli.h"
+#include "suites/cli/report_cmds.h"
+#include "suites/cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,8 +30,8 @@
 #include "reports/history.h"
 #include "reports/publish.h"
 #include "reports/report.h"
-#include "suites/bnb.h"
-#include "suites/commands.h"
+#include "db/model/bnb.h"
+#include "suites/cli/commands.h"
 
 enum {
     O_DB = 1000,

@@ -20,7 +20,7 @@
 #ifndef BNB_TARGETS_H
 #define BNB_TARGETS_H
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 typedef struct bnb_target {
     char id[64];

@@ -1,5 +1,5 @@
 /*
- * commands.c - `bnbench run | list | topo | counters` (suites/commands.h).
+ * commands.c - `bnbench run | list | topo | counters` (suites/cli/commands.h).
  *
  * `run` follows the data flow of DESIGN.md, and validates everything a user
  * can get wrong (options, targets file, suite/case selection, --cpus,
@@ -13,8 +13,8 @@
  * Exit codes: 0 ok; 1 a target missed, a case failed, or the run was
  * interrupted; 2 usage or environment error (one line "bnbench: ...").
  */
-#include "suites/cli.h"
-#include "suites/commands.h"
+#include "suites/cli/cli.h"
+#include "suites/cli/commands.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,10 +31,10 @@
 #include "collectors/timer.h"
 #include "collectors/topo.h"
 #include "db/db.h"
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 #include "suites/runner.h"
 #include "suites/suite.h"
-#include "suites/targets.h"
+#include "db/model/targets.h"
 
 #define DEFAULT_DB "bnbench.db"
 

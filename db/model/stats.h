@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 #define BNB_BOOTSTRAP_RESAMPLES 2000
 #define BNB_MW_EXACT_MAX        20

@@ -10,7 +10,7 @@
  * the first group, beating all n of the second, or from the second).
  */
 #include "bitnet/rng.h"
-#include "suites/stats.h"
+#include "db/model/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * figure's case part may be a glob (fnmatch, '*' crosses '/'): the target
  * then holds for every matching case and the worst of them is reported.
  */
-#include "suites/targets.h"
+#include "db/model/targets.h"
 
 #include <cJSON.h>
 #include <errno.h>

@@ -2,14 +2,14 @@
  * cli.c - the usage error and strict number parsing of every bnbench
  * command (cli.h).
  */
-#include "suites/cli.h"
+#include "suites/cli/cli.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 int bnb_usage_error(const char *fmt, ...)
 {

@@ -5,7 +5,7 @@
  * Shape: global options (--db, --help, --version) come before the command;
  * each command parses its own options with getopt_long (so --db may also
  * follow the command). run, list, topo and counters live with the runner
- * (suites/commands.h) and get their own argv, with a global --db forwarded
+ * (suites/cli/commands.h) and get their own argv, with a global --db forwarded
  * to run. The commands here open the DB read-only: they never write, and an
  * error on any path leaves the DB as it was.
  *
@@ -25,10 +25,10 @@
 #include "bitnet/kernels.h"
 #include "db/db.h"
 #include "db/export.h"
-#include "reports/cli.h"
-#include "suites/cli.h"
-#include "suites/bnb.h"
-#include "suites/commands.h"
+#include "suites/cli/report_cmds.h"
+#include "suites/cli/cli.h"
+#include "db/model/bnb.h"
+#include "suites/cli/commands.h"
 #include "suites/suite.h"
 
 #ifndef BN_VERSION

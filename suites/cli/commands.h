@@ -1,5 +1,5 @@
 /*
- * commands.h - the bnbench subcommands implemented outside suites/main.c.
+ * commands.h - the bnbench subcommands implemented outside suites/cli/main.c.
  * Each takes the command's own argv (argv[0] is the command name, e.g.
  * "run") and returns the process exit code (BNB_EXIT_*).
  */

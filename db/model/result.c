@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suites/bnb.h"
+#include "db/model/bnb.h"
 
 /* Params are named in sorted key order (as bnb.h documents and db/ stores
  * them), whatever order the suite added them in, so a case's full name is the
