@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #define VW        8               /* f32 lanes */
-#define VFN(name) bnk_avx2_##name /* exported kernel name */
 typedef __m256 vf;                /* f32 lanes */
 typedef __m256i vi;               /* i32 lanes */
 typedef __m256 vm;                /* lane mask */

@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #define VW        16
-#define VFN(name) bnk_avx512_##name
 typedef __m512 vf;
 typedef __m512i vi;
 typedef __mmask16 vm;
