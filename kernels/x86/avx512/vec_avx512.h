@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VW        16
+#define VW 16
 typedef __m512 vf;
 typedef __m512i vi;
 typedef __mmask16 vm;
