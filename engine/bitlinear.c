@@ -73,7 +73,7 @@ bn_status bn_ternary_matmul(const uint8_t *w, int64_t M, int64_t K, const int8_t
             own[j] = bnk_t2k_rowsum(K, x + j * ldx);
         xsum = own;
     }
-    mm_job job = {.gemm = bnk_ternary_active()->gemm,
+    mm_job job = {.gemm = bnk_active()->ternary->gemm,
                   .w = w,
                   .rb = bn_t2k_row_bytes(K),
                   .M = M,

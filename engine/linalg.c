@@ -5,8 +5,8 @@
  * Shape of the work: each public function checks its operands, sizes one set
  * of column-major working buffers for the largest matrix, then walks the batch
  * dims: load one matrix through its strides (any view), run the numerical
- * core on it (kernels/linalg.h: blocked, GEMM-based, one table per ISA chosen
- * to match bnk_gemm_best()), and store the results row-major into new
+ * core on it (kernels/linalg.h: blocked, GEMM-based, the active kernel set's
+ * table, bnk_active()->linalg), and store the results row-major into new
  * contiguous tensors. The per-matrix steps that are not LAPACK-style kernels
  * (QR sign fix, det, least squares, the SVD's composition of its kernels)
  * are in linalg_typed.h, instantiated for float and double below. Buffers
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "bitnet/linalg.h"
-#include "kernels/linalg.h"
+#include "kernels/kernels.h"
 #include "tensor_internal.h"
 
 typedef struct la_env {
@@ -87,22 +87,15 @@ static void la_env_free(la_env *e)
     e->ctx.dpack = NULL;
 }
 
-/* dim: the largest M, N or K of any GEMM the call will make. */
+/* dim: the largest M, N or K of any GEMM the call will make. The linalg
+ * core and its f32 GEMM are the active kernel set's (BN_KERNELS,
+ * bn_kernels_select), read once so one call runs one set throughout. */
 static bn_status la_env_init(la_env *e, const char *op, int64_t dim)
 {
     memset(e, 0, sizeof *e);
-    const bnk_gemm_impl *g = bnk_gemm_best();
-    switch (g->isa) {
-    case BNK_GEMM_AVX512:
-        e->k = &bnk_linalg_avx512;
-        break;
-    case BNK_GEMM_AVX2:
-        e->k = &bnk_linalg_avx2;
-        break;
-    default:
-        e->k = &bnk_linalg_ref;
-        break;
-    }
+    const bnk_table *kt = bnk_active();
+    const bnk_gemm_impl *g = kt->sgemm;
+    e->k = kt->linalg;
     if (dim < BNK_LA_NB)
         dim = BNK_LA_NB;
     e->ctx.sgemm = g->sgemm;

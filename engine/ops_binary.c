@@ -22,7 +22,7 @@
 
 static bool is_binary(bn_op op)
 {
-    return op >= BN_OP_ADD && op <= BN_OP_MINIMUM;
+    return bn_op_kind_of(op) == BN_OP_KIND_BINARY;
 }
 
 static bool int_ok(bn_op op)

@@ -184,12 +184,12 @@ static void batch_piece(void *ctx, const bn_iter *it, const int64_t *pos, int64_
 
 /* f32 operands, f32 y of the result shape, no overlap. With the reference
  * kernel set each matrix goes to the table's gemm (double accumulation);
- * otherwise to the packed GEMM of the same ISA (kernels/gemm.h). Matrices
+ * otherwise to the set's packed GEMM (its context's sgemm, kernels/gemm.h). Matrices
  * big enough are split inside (gemm_one); a batch of smaller ones is spread
  * over the thread pool a few matrices per piece. */
 static bn_status matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y)
 {
-    bnk_isa isa = bnk_active_isa();
+    const bnk_table *kt = bnk_active();
     int nb = y->ndim - 2;
     int64_t sa[BN_MAX_DIMS], sb[BN_MAX_DIMS];
     bn_tensor ah = *a, bh = *b; /* batch part only; headers are not retained */
@@ -204,8 +204,8 @@ static bn_status matmul_f32(const bn_tensor *a, const bn_tensor *b, bn_tensor *y
     if (bn_tensor_numel(y) == 0)
         return BN_OK;
     batch_job g = {
-        .k = bnk_active(),
-        .impl = isa == BNK_ISA_REF ? NULL : bnk_gemm_find(bnk_isa_name(isa)),
+        .k = kt,
+        .impl = kt->isa == BNK_ISA_REF ? NULL : kt->sgemm,
         .M = y->shape[nb],
         .N = y->shape[nb + 1],
         .K = a->shape[a->ndim - 1],

@@ -277,7 +277,7 @@ bn_status bn_reduce(bn_op op, const bn_tensor *a, int naxes, const int *axes, bo
 {
     BN_ASSERT(out != NULL);
     *out = NULL;
-    if ((int)op < 0 || op >= BN_OP_COUNT || op < BN_OP_SUM || op > BN_OP_NORM2)
+    if ((int)op < 0 || op >= BN_OP_COUNT || bn_op_kind_of(op) != BN_OP_KIND_REDUCE)
         return bn_error(BN_ERR_ARG, "reduce: op %d (%s) is not a reduction", (int)op,
                         (int)op >= 0 && op < BN_OP_COUNT ? bn_op_name(op) : "unknown");
     return reduce_impl(op, a, naxes, axes, keepdims, 0, out);

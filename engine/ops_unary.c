@@ -100,7 +100,8 @@ static void run_rows(bn_op op, const bn_tensor *a, bn_tensor *out, const clamp_a
 
 static bn_status check_op(bn_op op)
 {
-    if ((int)op < 0 || op >= BN_OP_COUNT || op < BN_OP_NEG || op > BN_OP_SILU)
+    if ((int)op < 0 || op >= BN_OP_COUNT || bn_op_kind_of(op) != BN_OP_KIND_UNARY ||
+        op == BN_OP_CLAMP)
         return bn_error(BN_ERR_ARG, "unary: op %d (%s) is not an element-wise unary op%s", (int)op,
                         (int)op >= 0 && op < BN_OP_COUNT ? bn_op_name(op) : "unknown",
                         op == BN_OP_CLAMP ? " (use bn_clamp)" : "");

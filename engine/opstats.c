@@ -58,6 +58,29 @@ const char *bn_op_name(bn_op op)
     return op_names[op];
 }
 
+/* The letters of BN_OP_LIST's kind column, spelled out. */
+#define BN_OP_KIND_V_ BN_OP_KIND_VIEW
+#define BN_OP_KIND_C_ BN_OP_KIND_COPY
+#define BN_OP_KIND_B_ BN_OP_KIND_BINARY
+#define BN_OP_KIND_U_ BN_OP_KIND_UNARY
+#define BN_OP_KIND_R_ BN_OP_KIND_REDUCE
+#define BN_OP_KIND_N_ BN_OP_KIND_NORM
+#define BN_OP_KIND_M_ BN_OP_KIND_MATMUL
+#define BN_OP_KIND_T_ BN_OP_KIND_TERNARY
+
+static const bn_op_kind op_kinds[] = {
+#define BN_OP_KIND_(sfx, name, kind) [BN_OP_##sfx] = BN_OP_KIND_##kind##_,
+    BN_OP_LIST(BN_OP_KIND_)
+#undef BN_OP_KIND_
+};
+_Static_assert(sizeof op_kinds / sizeof op_kinds[0] == BN_OP_COUNT, "op kind table");
+
+bn_op_kind bn_op_kind_of(bn_op op)
+{
+    BN_ASSERT((int)op >= 0 && op < BN_OP_COUNT);
+    return op_kinds[op];
+}
+
 bn_status bn_op_from_name(const char *name, bn_op *out)
 {
     BN_ASSERT(name != NULL && out != NULL);

@@ -16,6 +16,7 @@
 
 #include "bitnet/dtype.h"
 #include "bitnet/quant.h"
+#include "kernels/kernels.h"
 #include "kernels/ternary.h"
 
 static const char *const fmt_names[BN_TFMT_COUNT] = {
@@ -109,7 +110,7 @@ bn_status bn_quant_act_absmax(const float *x, int64_t n, int64_t K, int64_t ldx,
     if (n > 1 && (ldx < K || ldq < K))
         return bn_error(BN_ERR_ARG, "quant_act: leading dimensions ldx=%lld ldq=%lld below K=%lld",
                         (long long)ldx, (long long)ldq, (long long)K);
-    const bnk_ternary_impl *impl = bnk_ternary_active();
+    const bnk_ternary_impl *impl = bnk_active()->ternary;
     for (int64_t j = 0; j < n; j++) {
         const float *xr = x + j * ldx;
         int8_t *qr = xq + j * ldq;

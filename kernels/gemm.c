@@ -1,7 +1,8 @@
 /*
  * gemm.c - the GEMM framework: BLIS-style cache blocking and packing around
  * the per-ISA micro-kernels, the GEMV path for M == 1 or N == 1, the packing
- * workspace, and the dispatch table (contract in kernels/gemm.h).
+ * workspace, and the table of implementations (contract in kernels/gemm.h;
+ * each kernel-set context of kernels/kernels.h points at its entry).
  *
  * This file is compiled without ISA flags, so it is portable C only: it calls
  * the micro-kernels, packers and GEMV kernels of kernels/x86/<isa>/ through a
@@ -24,6 +25,8 @@
  * project targets, against OpenBLAS in the same process (see gemm.h).
  */
 #include "gemm.h"
+
+#include "kernels/kernels.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -368,28 +371,17 @@ static int avail_ref(void)
     return 1;
 }
 
+/* CPU support comes from the one probe (kernels/registry.c): the avx2
+ * objects are compiled with AVX2, FMA and F16C, the avx512 ones with
+ * AVX-512 F/BW/VL/DQ on top, and the kernel sets require exactly those. */
 static int avail_avx2(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
+    return bnk_isa_supported(BNK_ISA_AVX2);
 }
 
-/* The avx512 objects are compiled with F/BW/VL/DQ, so the compiler may use
- * any of them: require all four. */
 static int avail_avx512(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
+    return bnk_isa_supported(BNK_ISA_AVX512);
 }
 
 const bnk_gemm_impl bnk_gemm_impls[BNK_GEMM_ISA_COUNT] = {

@@ -85,8 +85,8 @@ bn_status bnk_sgemm_ref(int64_t M, int64_t N, int64_t K, float alpha, const floa
                         int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta, float *C,
                         int64_t rsc, int64_t csc, void *workspace);
 
-/* Packed GEMM with the AVX2+FMA micro-kernel (16 x 6). The CPU must have
- * AVX2 and FMA (bnk_gemm_impls[].available). */
+/* Packed GEMM with the AVX2+FMA micro-kernel (16 x 6). The CPU must run the
+ * avx2 kernel set: AVX2, FMA, F16C (bnk_gemm_impls[].available). */
 bn_status bnk_sgemm_avx2(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
                          int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta,
                          float *C, int64_t rsc, int64_t csc, void *workspace);
@@ -97,7 +97,10 @@ bn_status bnk_sgemm_avx512(int64_t M, int64_t N, int64_t K, float alpha, const f
                            int64_t rsa, int64_t csa, const float *B, int64_t rsb, int64_t csb,
                            float beta, float *C, int64_t rsc, int64_t csc, void *workspace);
 
-/* ---- dispatch --------------------------------------------------------- */
+/* ---- implementations --------------------------------------------------
+ * The engine does not pick from this table itself: each kernel-set context
+ * (kernels/kernels.h, bnk_active()->sgemm) points at its set's entry. The
+ * table serves tests and suites that run one implementation directly. */
 
 typedef enum bnk_gemm_isa {
     BNK_GEMM_REF = 0,
@@ -108,7 +111,8 @@ typedef enum bnk_gemm_isa {
 
 /* One GEMM implementation. mr/nr are the micro-tile (1 x 1 for the reference).
  * available() says whether this CPU (and its OS, for the wider registers) can
- * run it; it is cheap and thread-safe. */
+ * run it - the kernel set of the same name is supported (bnk_isa_supported);
+ * it is cheap and thread-safe. */
 typedef struct bnk_gemm_impl {
     const char *name; /* "ref", "avx2", "avx512" (the BN_KERNELS spelling) */
     bnk_gemm_isa isa;
@@ -124,7 +128,8 @@ extern const bnk_gemm_impl bnk_gemm_impls[BNK_GEMM_ISA_COUNT];
  * name is unknown (available or not: check ->available()). */
 const bnk_gemm_impl *bnk_gemm_find(const char *name);
 
-/* The fastest implementation this CPU can run (never NULL: ref at worst). */
+/* The fastest implementation this CPU can run (never NULL: ref at worst),
+ * whatever BN_KERNELS says; the engine's own GEMM is bnk_active()->sgemm. */
 const bnk_gemm_impl *bnk_gemm_best(void);
 
 /* Bytes of workspace a call of impl with these sizes needs (packing buffers

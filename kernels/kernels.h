@@ -1,15 +1,24 @@
 /*
- * kernels.h - the kernel table: the inner loops the engine's ops call.
+ * kernels.h - the kernel-set context: every inner loop one kernel set
+ * provides, and the choice of the set the engine runs.
  *
  * The engine (engine/ops_*.c) does the shape work - broadcasting, walking
  * strided views row by row, widening f16/bf16 into f32 scratch rows - and
  * hands each innermost row to a function from this table. A row is `n`
  * elements with a stride per operand (in elements; 0 for a broadcast input).
- * There is one table per kernel set (bnk_isa): the portable reference
- * (kernels/ref/) and the x86 SIMD sets (kernels/x86/avx2, kernels/x86/avx512).
- * registry.c picks the active set once per process (CPUID + OS support, or
- * BN_KERNELS) and fills every entry a SIMD set lacks from the reference, so a
- * table returned here never has a NULL where the reference has a kernel.
+ *
+ * There is one context (bnk_table, as BLIS's cntx_t) per kernel set
+ * (bnk_isa): the portable reference (kernels/ref/) and the x86 SIMD sets
+ * (kernels/x86/avx2, kernels/x86/avx512). A context holds all of its set's
+ * kernels: the element-wise and reduction rows below, the packed f32 GEMM
+ * (kernels/gemm.h), the W1.58A8 ternary kernels (kernels/ternary.h; the
+ * avx512 set takes amx where the CPU and OS allow it) and the linear-algebra
+ * core (kernels/linalg.h). registry.c probes the CPU once (CPUID + XGETBV),
+ * builds the contexts, fills every row kernel a SIMD set lacks from the
+ * reference (so a context never has a NULL where the reference has a
+ * kernel), and picks the active one (BN_KERNELS or automatic; switched at
+ * run time by bn_kernels_select). Everything the engine runs - ops, matmul,
+ * BitLinear and quantization, linalg - goes through bnk_active().
  *
  * Contract for every row kernel:
  *  - n >= 0; n == 0 touches no memory.
@@ -18,10 +27,10 @@
  *  - Outputs may alias an input element for element (same pointer, same
  *    stride: in-place ops); any other overlap is excluded by the engine.
  *  - No alignment is assumed.
- *  - Accuracy: the reference is the truth; other tables state their error
+ *  - Accuracy: the reference is the truth; other sets state their error
  *    against it in their own headers.
  *
- * Tables indexed by bn_op have BN_OP_COUNT entries; an entry is NULL when the
+ * Arrays indexed by bn_op have BN_OP_COUNT entries; an entry is NULL when the
  * op has no kernel of that kind.
  */
 #ifndef BITNET_KERNELS_H
@@ -32,6 +41,13 @@
 #include <stdint.h>
 
 #include "bitnet/ops.h"
+#include "kernels/gemm.h"
+#include "kernels/linalg.h"
+#include "kernels/ternary.h"
+
+/* The kernel sets, in order of preference (a later one is faster where the
+ * CPU has it). The names are the BN_KERNELS spellings. */
+typedef enum bnk_isa { BNK_ISA_REF = 0, BNK_ISA_AVX2, BNK_ISA_AVX512, BNK_ISA_COUNT } bnk_isa;
 
 /* y[i*sy] = a[i*sa] op b[i*sb] */
 typedef void (*bnk_binary_f32_fn)(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,
@@ -97,6 +113,7 @@ typedef void (*bnk_to_f32_fn)(int64_t n, const uint16_t *x, int64_t sx, float *y
 typedef void (*bnk_from_f32_fn)(int64_t n, const float *x, uint16_t *y, int64_t sy);
 
 typedef struct bnk_table {
+    /* -- row kernels (a SIMD set's missing ones are the reference's) */
     const char *name;                          /* "ref" */
     bnk_binary_f32_fn binary_f32[BN_OP_COUNT]; /* ADD .. MINIMUM */
     bnk_binary_i32_fn binary_i32[BN_OP_COUNT]; /* ADD, SUB, MUL, MAXIMUM, MINIMUM */
@@ -126,6 +143,11 @@ typedef struct bnk_table {
     bnk_from_f32_fn f32_to_f16;
     bnk_to_f32_fn bf16_to_f32;
     bnk_from_f32_fn f32_to_bf16;
+    /* -- the set's other kernels (never NULL; not filled from the reference) */
+    const bnk_gemm_impl *sgemm;      /* packed f32 GEMM: linalg, matmul of SIMD sets */
+    const bnk_ternary_impl *ternary; /* W1.58A8 product and activation kernels */
+    const bnk_linalg *linalg;        /* LAPACK-style core behind bitnet/linalg.h */
+    bnk_isa isa;                     /* the set this context is */
 } bnk_table;
 
 /*
@@ -153,10 +175,6 @@ static inline int64_t bnk_head64(const float *y)
     return (int64_t)((64 - ((uintptr_t)y & 63)) & 63) / (int64_t)sizeof(float);
 }
 
-/* The kernel sets, in order of preference (a later one is faster where the
- * CPU has it). The names are the BN_KERNELS spellings. */
-typedef enum bnk_isa { BNK_ISA_REF = 0, BNK_ISA_AVX2, BNK_ISA_AVX512, BNK_ISA_COUNT } bnk_isa;
-
 /* "ref", "avx2", "avx512"; BN_ASSERTs isa is valid. */
 const char *bnk_isa_name(bnk_isa isa);
 
@@ -165,6 +183,22 @@ const char *bnk_isa_name(bnk_isa isa);
  * the OS to save the wider registers (XGETBV). ref is always supported.
  * Thread-safe; false for an invalid isa. */
 bool bnk_isa_supported(bnk_isa isa);
+
+/* What the CPU probe found: the one place the library asks CPUID (gemm.c and
+ * ternary.c read it too). Each flag includes the OS support of the registers
+ * and every flag above it. */
+typedef struct bnk_cpu {
+    bool avx2;         /* AVX2 + FMA + F16C, ymm state on: the avx2 set */
+    bool avx512;       /* + AVX-512 F/BW/VL/DQ, zmm state on: the avx512 set */
+    bool avx512_vnni;  /* + AVX-512 VNNI: the ternary avx512 kernels */
+    bool amx;          /* + AMX-TILE/AMX-INT8, tile data granted by Linux */
+    char amx_why[160]; /* "available", or why amx is not */
+} bnk_cpu;
+
+/* The probe's answers (it runs once, on first use of any kernel API; on a
+ * CPU with AMX that includes asking Linux for the tile data permission).
+ * Never NULL; thread-safe. */
+const bnk_cpu *bnk_cpu_get(void);
 
 /* The portable reference table (kernels/ref/). Never NULL. */
 const bnk_table *bnk_ref_table(void);

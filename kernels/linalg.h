@@ -7,8 +7,9 @@
  * twin), kernels/x86/avx2/linalg_avx2.c and kernels/x86/avx512/linalg_avx512.c
  * (the same source with the ISA's flags and -O3, so the column loops - axpy,
  * dot, matrix-vector products, the bidiagonal QR's rotation kernel, the f64
- * GEMM's inner loop - become AVX2/AVX-512 vector code). The engine picks the table that matches
- * bnk_gemm_best().
+ * GEMM's inner loop - become AVX2/AVX-512 vector code). Each kernel-set
+ * context (kernels/kernels.h) points at its table; the engine runs the
+ * active set's (bnk_active()->linalg), so BN_KERNELS=ref runs bnk_linalg_ref.
  *
  * Layout: element (i, j) of a matrix at a[i + j * lda] (column-major).
  * Bulk updates go through GEMM: f32 through ctx->sgemm (the engine's packed

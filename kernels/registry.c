@@ -1,11 +1,15 @@
 /*
- * registry.c - the kernel tables, the CPU's support for each set, and the
- * choice of the active set (kernels/kernels.h, bitnet/kernels.h).
+ * registry.c - the one CPU probe, the kernel-set contexts, and the choice of
+ * the active set (kernels/kernels.h, bitnet/kernels.h).
  *
- * Each SIMD set is declared below as a partial table: only the entries that
- * set has its own kernel for. On first use (pthread_once) every partial table
- * is completed from the reference, so a caller never meets a NULL the
- * reference does not have, and the active set is chosen:
+ * Each kernel set is one context (bnk_table) below, written out kernel by
+ * kernel: the reference is complete; a SIMD set lists the row kernels it has
+ * its own version of, and its GEMM, ternary and linear-algebra kernels. On
+ * first use (pthread_once) the CPU is probed, every SIMD context's missing
+ * row kernels are filled from the reference (so a caller never meets a NULL
+ * the reference does not have), the avx512 set's ternary kernels are chosen
+ * (amx, else avx512 with VNNI, else avx2: the engine's avx512 set does not
+ * need VNNI, its ternary kernels do), and the active set is chosen:
  *   - BN_KERNELS unset or empty: the last (fastest) set bnk_isa_supported()
  *     accepts;
  *   - BN_KERNELS=name: that set, when known and supported; otherwise the
@@ -13,19 +17,27 @@
  *     A program that never asks bn_kernels_init() gets the error as one line
  *     on stderr at the first use of the kernels (bnk_active); one that asks
  *     (bnbench) reports it itself, so the user sees it once.
- * The active table is an atomic pointer, so bn_kernels_select() can switch
- * sets at run time (tests, A/B runs) without locks on the op path.
+ * The active context is an atomic index, so bn_kernels_select() can switch
+ * sets at run time (tests, A/B runs) without locks on the op path; every
+ * kernel family (rows, GEMM, ternary, linalg) switches with it.
  *
- * CPU support: __builtin_cpu_supports (libgcc) already clears the AVX and
- * AVX-512 features when the OS has not enabled their register state, but
- * that is an implementation detail, so the OS support is checked here too
- * with CPUID.OSXSAVE and XGETBV (XCR0 bits 1-2 for ymm, 5-7 for zmm). This
- * file is compiled without ISA flags; XGETBV is only executed when OSXSAVE
- * says the instruction exists.
+ * CPU support (the only probe: gemm.c and ternary.c ask bnk_cpu_get()):
+ * __builtin_cpu_supports (libgcc) already clears the AVX and AVX-512
+ * features when the OS has not enabled their register state, but that is an
+ * implementation detail, so the OS support is checked here too with
+ * CPUID.OSXSAVE and XGETBV (XCR0 bits 1-2 for ymm, 5-7 for zmm). A set needs
+ * every feature its objects are compiled with that the compiler may use on
+ * its own (Makefile: avx2 -mavx2 -mfma -mf16c). AMX is asked last: CPUID leaf
+ * 7 for AMX-TILE and AMX-INT8, then Linux (5.16+) must grant the dynamically
+ * enabled tile data state (arch_prctl ARCH_REQ_XCOMP_PERM) - requested only
+ * on a CPU that has AMX. This file is compiled without ISA flags; XGETBV is
+ * only executed when OSXSAVE says the instruction exists.
  */
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +50,24 @@
 #else
 #define BNK_X86 0
 #endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "bitnet/kernels.h"
+#include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
 
-/* Every entry of bnk_table is a pointer (name + 6 op-indexed arrays + the
- * single kernels below); a new field needs a line in complete() too. */
+/* The row kernels of bnk_table are pointers from `name` up to `sgemm` (6
+ * op-indexed arrays and the single kernels); a new one needs its line in
+ * complete() too. */
 #define BNK_TABLE_SINGLES 22
-static_assert(sizeof(bnk_table) == sizeof(void *) * (1 + 6 * BN_OP_COUNT + BNK_TABLE_SINGLES),
-              "a new bnk_table field needs its line in complete()");
+static_assert(offsetof(bnk_table, sgemm) ==
+                  sizeof(void *) * (1 + 6 * BN_OP_COUNT + BNK_TABLE_SINGLES),
+              "a new bnk_table row kernel needs its line in complete()");
 
-static_assert(BN_OP_COUNT == 51, "a new op needs its entries in the kernel tables");
+static_assert(BN_OP_COUNT == 51, "a new op needs its entries in the kernel contexts");
 
 static const bnk_table ref_table = {
     .name = "ref",
@@ -131,30 +150,105 @@ static const bnk_table ref_table = {
     .f32_to_f16 = bnk_ref_f32_to_f16,
     .bf16_to_f32 = bnk_ref_bf16_to_f32,
     .f32_to_bf16 = bnk_ref_f32_to_bf16,
+    .sgemm = &bnk_gemm_impls[BNK_GEMM_REF],
+    .ternary = &bnk_ternary_impls[BNK_TERNARY_REF],
+    .linalg = &bnk_linalg_ref,
+    .isa = BNK_ISA_REF,
 };
 
 #if BNK_X86
-/* Partial tables: entries not listed here are the reference's. */
-#define X86_TABLE(isa)                                                                             \
-    {                                                                                              \
-        .name = #isa,                                                                              \
-        .binary_f32 =                                                                              \
-            {                                                                                      \
-                [BN_OP_ADD] = bnk_##isa##_add_f32,                                                 \
-                [BN_OP_SUB] = bnk_##isa##_sub_f32,                                                 \
-                [BN_OP_MUL] = bnk_##isa##_mul_f32,                                                 \
-                [BN_OP_DIV] = bnk_##isa##_div_f32,                                                 \
-                [BN_OP_MAXIMUM] = bnk_##isa##_maximum_f32,                                         \
-                [BN_OP_MINIMUM] = bnk_##isa##_minimum_f32,                                         \
-            },                                                                                     \
-        .fma_f32 = bnk_##isa##_fma_f32, .f16_to_f32 = bnk_##isa##_f16_to_f32,                      \
-        .f32_to_f16 = bnk_##isa##_f32_to_f16, .bf16_to_f32 = bnk_##isa##_bf16_to_f32,              \
-        .f32_to_bf16 = bnk_##isa##_f32_to_bf16, BNK_X86_RED_ENTRIES(isa)                           \
-    }
+/* Partial contexts: row kernels not listed are the reference's. */
+static const bnk_table avx2_partial = {
+    .name = "avx2",
+    .binary_f32 =
+        {
+            [BN_OP_ADD] = bnk_avx2_add_f32,
+            [BN_OP_SUB] = bnk_avx2_sub_f32,
+            [BN_OP_MUL] = bnk_avx2_mul_f32,
+            [BN_OP_DIV] = bnk_avx2_div_f32,
+            [BN_OP_MAXIMUM] = bnk_avx2_maximum_f32,
+            [BN_OP_MINIMUM] = bnk_avx2_minimum_f32,
+        },
+    .unary_f32 =
+        {
+            [BN_OP_NEG] = bnk_avx2_neg_f32,
+            [BN_OP_ABS] = bnk_avx2_abs_f32,
+            [BN_OP_EXP] = bnk_avx2_exp_f32,
+            [BN_OP_LOG] = bnk_avx2_log_f32,
+            [BN_OP_TANH] = bnk_avx2_tanh_f32,
+            [BN_OP_SIGMOID] = bnk_avx2_sigmoid_f32,
+            [BN_OP_RELU] = bnk_avx2_relu_f32,
+            [BN_OP_RELU2] = bnk_avx2_relu2_f32,
+            [BN_OP_GELU] = bnk_avx2_gelu_f32,
+            [BN_OP_GELU_TANH] = bnk_avx2_gelu_tanh_f32,
+            [BN_OP_SILU] = bnk_avx2_silu_f32,
+        },
+    .sum_f32 = bnk_avx2_sum_f32,
+    .sumsq_f32 = bnk_avx2_sumsq_f32,
+    .sumsqdev_f32 = bnk_avx2_sumsqdev_f32,
+    .min_f32 = bnk_avx2_min_f32,
+    .max_f32 = bnk_avx2_max_f32,
+    .softmax_f32 = bnk_avx2_softmax_f32,
+    .log_softmax_f32 = bnk_avx2_log_softmax_f32,
+    .rmsnorm_f32 = bnk_avx2_rmsnorm_f32,
+    .rmsnorm_rows_f32 = bnk_avx2_rmsnorm_rows_f32,
+    .layernorm_f32 = bnk_avx2_layernorm_f32,
+    .fma_f32 = bnk_avx2_fma_f32,
+    .f16_to_f32 = bnk_avx2_f16_to_f32,
+    .f32_to_f16 = bnk_avx2_f32_to_f16,
+    .bf16_to_f32 = bnk_avx2_bf16_to_f32,
+    .f32_to_bf16 = bnk_avx2_f32_to_bf16,
+    .sgemm = &bnk_gemm_impls[BNK_GEMM_AVX2],
+    .ternary = &bnk_ternary_impls[BNK_TERNARY_AVX2],
+    .linalg = &bnk_linalg_avx2,
+    .isa = BNK_ISA_AVX2,
+};
 
-static const bnk_table avx2_partial = X86_TABLE(avx2);
-static const bnk_table avx512_partial = X86_TABLE(avx512);
-#undef X86_TABLE
+static const bnk_table avx512_partial = {
+    .name = "avx512",
+    .binary_f32 =
+        {
+            [BN_OP_ADD] = bnk_avx512_add_f32,
+            [BN_OP_SUB] = bnk_avx512_sub_f32,
+            [BN_OP_MUL] = bnk_avx512_mul_f32,
+            [BN_OP_DIV] = bnk_avx512_div_f32,
+            [BN_OP_MAXIMUM] = bnk_avx512_maximum_f32,
+            [BN_OP_MINIMUM] = bnk_avx512_minimum_f32,
+        },
+    .unary_f32 =
+        {
+            [BN_OP_NEG] = bnk_avx512_neg_f32,
+            [BN_OP_ABS] = bnk_avx512_abs_f32,
+            [BN_OP_EXP] = bnk_avx512_exp_f32,
+            [BN_OP_LOG] = bnk_avx512_log_f32,
+            [BN_OP_TANH] = bnk_avx512_tanh_f32,
+            [BN_OP_SIGMOID] = bnk_avx512_sigmoid_f32,
+            [BN_OP_RELU] = bnk_avx512_relu_f32,
+            [BN_OP_RELU2] = bnk_avx512_relu2_f32,
+            [BN_OP_GELU] = bnk_avx512_gelu_f32,
+            [BN_OP_GELU_TANH] = bnk_avx512_gelu_tanh_f32,
+            [BN_OP_SILU] = bnk_avx512_silu_f32,
+        },
+    .sum_f32 = bnk_avx512_sum_f32,
+    .sumsq_f32 = bnk_avx512_sumsq_f32,
+    .sumsqdev_f32 = bnk_avx512_sumsqdev_f32,
+    .min_f32 = bnk_avx512_min_f32,
+    .max_f32 = bnk_avx512_max_f32,
+    .softmax_f32 = bnk_avx512_softmax_f32,
+    .log_softmax_f32 = bnk_avx512_log_softmax_f32,
+    .rmsnorm_f32 = bnk_avx512_rmsnorm_f32,
+    .rmsnorm_rows_f32 = bnk_avx512_rmsnorm_rows_f32,
+    .layernorm_f32 = bnk_avx512_layernorm_f32,
+    .fma_f32 = bnk_avx512_fma_f32,
+    .f16_to_f32 = bnk_avx512_f16_to_f32,
+    .f32_to_f16 = bnk_avx512_f32_to_f16,
+    .bf16_to_f32 = bnk_avx512_bf16_to_f32,
+    .f32_to_bf16 = bnk_avx512_f32_to_bf16,
+    .sgemm = &bnk_gemm_impls[BNK_GEMM_AVX512],
+    .ternary = NULL, /* amx, avx512 or avx2: chosen by init() from the probe */
+    .linalg = &bnk_linalg_avx512,
+    .isa = BNK_ISA_AVX512,
+};
 #endif
 
 static const char *const isa_names[BNK_ISA_COUNT] = {
@@ -166,6 +260,7 @@ static const char *const isa_names[BNK_ISA_COUNT] = {
 static struct {
     pthread_once_t once;
     pthread_mutex_t lock;            /* env_status, env_msg, how_str */
+    bnk_cpu cpu;                     /* the probe's answers */
     bnk_table tables[BNK_ISA_COUNT]; /* complete; valid where supported[] */
     bool supported[BNK_ISA_COUNT];
     char supported_str[64];
@@ -211,24 +306,65 @@ static uint64_t xcr0(void)
 }
 #endif
 
-/* CPU and OS support of each set (called once, from init). */
-static void detect(bool *sup)
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA  18
+
+/* AMX (needs cpu->avx512_vnni decided): sets cpu->amx and cpu->amx_why. */
+static void probe_amx(bnk_cpu *cpu)
 {
-    sup[BNK_ISA_REF] = true;
+    cpu->amx = false;
+#if defined(__x86_64__) && defined(__linux__) && defined(SYS_arch_prctl)
+    unsigned a, b, c, d;
+    if (!cpu->avx512_vnni) {
+        snprintf(cpu->amx_why, sizeof cpu->amx_why,
+                 "CPU lacks AVX-512 VNNI (CPUID), which the amx set uses for n < 16");
+        return;
+    }
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25))) {
+        snprintf(cpu->amx_why, sizeof cpu->amx_why,
+                 "CPU lacks AMX-TILE/AMX-INT8 (CPUID leaf 7 EDX bits 24, 25)");
+        return;
+    }
+    if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) {
+        snprintf(cpu->amx_why, sizeof cpu->amx_why,
+                 "kernel refused tile data permission (arch_prctl: %s)", strerror(errno));
+        return;
+    }
+    unsigned long mask = 0;
+    if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &mask) != 0 ||
+        !(mask & (1ul << XFEATURE_XTILEDATA))) {
+        snprintf(cpu->amx_why, sizeof cpu->amx_why,
+                 "tile data permission not in the granted mask 0x%lx", mask);
+        return;
+    }
+    cpu->amx = true;
+    snprintf(cpu->amx_why, sizeof cpu->amx_why, "available");
+#else
+    snprintf(cpu->amx_why, sizeof cpu->amx_why, "AMX needs x86-64 Linux");
+#endif
+}
+
+/* The CPU and OS support of every set (called once, from init). */
+static void probe(bnk_cpu *cpu)
+{
+    memset(cpu, 0, sizeof *cpu);
 #if BNK_X86
     __builtin_cpu_init();
     uint64_t x = xcr0();
     bool ymm_os = (x & 0x6) == 0x6;   /* SSE + AVX state */
     bool zmm_os = (x & 0xe6) == 0xe6; /* + opmask, ZMM_Hi256, Hi16_ZMM */
-    sup[BNK_ISA_AVX2] = ymm_os && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                        __builtin_cpu_supports("f16c");
-    sup[BNK_ISA_AVX512] = sup[BNK_ISA_AVX2] && zmm_os && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    cpu->avx2 = ymm_os && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                __builtin_cpu_supports("f16c");
+    cpu->avx512 = cpu->avx2 && zmm_os && __builtin_cpu_supports("avx512f") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512dq");
+    cpu->avx512_vnni = cpu->avx512 && __builtin_cpu_supports("avx512vnni");
 #endif
+    probe_amx(cpu);
 }
 
-/* t: a partial table; fills every NULL entry from the reference. */
+/* t: a partial context; fills every NULL row kernel from the reference. */
 static void complete(bnk_table *t)
 {
     const bnk_table *r = &ref_table;
@@ -313,13 +449,28 @@ static void choose_locked(void)
                 R.supported_str);
 }
 
+/* The avx512 set's ternary kernels: amx where the CPU and OS allow it,
+ * else the VNNI kernels, else the avx2 ones (the set itself needs no VNNI). */
+static const bnk_ternary_impl *avx512_ternary(const bnk_cpu *cpu)
+{
+    if (cpu->amx)
+        return &bnk_ternary_impls[BNK_TERNARY_AMX];
+    if (cpu->avx512_vnni)
+        return &bnk_ternary_impls[BNK_TERNARY_AVX512];
+    return &bnk_ternary_impls[BNK_TERNARY_AVX2];
+}
+
 static void init(void)
 {
-    detect(R.supported);
+    probe(&R.cpu);
+    R.supported[BNK_ISA_REF] = true;
+    R.supported[BNK_ISA_AVX2] = R.cpu.avx2;
+    R.supported[BNK_ISA_AVX512] = R.cpu.avx512;
     R.tables[BNK_ISA_REF] = ref_table;
 #if BNK_X86
     R.tables[BNK_ISA_AVX2] = avx2_partial;
     R.tables[BNK_ISA_AVX512] = avx512_partial;
+    R.tables[BNK_ISA_AVX512].ternary = avx512_ternary(&R.cpu);
 #endif
     for (int i = 1; i < BNK_ISA_COUNT; i++)
         complete(&R.tables[i]);
@@ -348,6 +499,12 @@ bool bnk_isa_supported(bnk_isa isa)
         return false;
     ensure_init();
     return R.supported[isa];
+}
+
+const bnk_cpu *bnk_cpu_get(void)
+{
+    ensure_init();
+    return &R.cpu;
 }
 
 const bnk_table *bnk_ref_table(void)

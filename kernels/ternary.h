@@ -76,9 +76,10 @@ extern const bnk_ternary_impl bnk_ternary_impls[BNK_TERNARY_ISA_COUNT];
 
 /* The set called name, or NULL when unknown (check ->available()). */
 const bnk_ternary_impl *bnk_ternary_find(const char *name);
-/* The set in use, following the engine's active kernel set (bnk_active_isa:
- * BN_KERNELS or bn_kernels_select): ref -> ref, avx2 -> avx2, avx512 -> amx,
- * each stepping down to the next set this CPU has. Thread-safe, cheap. */
+/* The set in use: the active kernel-set context's (bnk_active()->ternary,
+ * following BN_KERNELS and bn_kernels_select): ref -> ref, avx2 -> avx2,
+ * avx512 -> amx, else avx512, else avx2, as this CPU allows. Thread-safe,
+ * cheap. */
 const bnk_ternary_impl *bnk_ternary_active(void);
 
 /* sum of x[0..K) */
@@ -106,7 +107,8 @@ void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const i
                       int64_t ldx, const int32_t *xsum, int32_t *y, int64_t ldy);
 /* Why the amx set is or is not available here: "available", or the reason
  * ("CPU lacks AMX-TILE/AMX-INT8 (CPUID)", "kernel refused tile data
- * permission (arch_prctl: ...)"). Requests the permission on first call. */
+ * permission (arch_prctl: ...)"): the CPU probe's answer (kernels/kernels.h,
+ * bnk_cpu_get), which asks for the permission once, on a CPU with AMX. */
 const char *bnk_ternary_amx_status(void);
 
 /* Peak probe: `blocks` x BNK_VNNI_PEAK_PER_BLOCK independent zmm vpdpbusd

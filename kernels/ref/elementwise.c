@@ -20,9 +20,10 @@ static inline int8_t wrap8(uint32_t u)
     return u <= 127u ? (int8_t)u : (int8_t)((int)u - 256);
 }
 
-#define REF_BINARY(name, type, expr)                                                               \
-    void bnk_ref_##name(int64_t n, const type *a, int64_t sa, const type *b, int64_t sb, type *y,  \
-                        int64_t sy)                                                                \
+/* fn: the kernel's full name, so each instantiation is the line a search
+ * for the kernel finds. */
+#define REF_BINARY(fn, type, expr)                                                                 \
+    void fn(int64_t n, const type *a, int64_t sa, const type *b, int64_t sb, type *y, int64_t sy)  \
     {                                                                                              \
         for (int64_t i = 0; i < n; i++) {                                                          \
             type x0 = a[i * sa], x1 = b[i * sb];                                                   \
@@ -30,26 +31,26 @@ static inline int8_t wrap8(uint32_t u)
         }                                                                                          \
     }
 
-REF_BINARY(add_f32, float, x0 + x1)
-REF_BINARY(sub_f32, float, x0 - x1)
-REF_BINARY(mul_f32, float, x0 *x1)
-REF_BINARY(div_f32, float, x0 / x1)
-REF_BINARY(rem_f32, float, fmodf(x0, x1))
-REF_BINARY(pow_f32, float, (float)pow((double)x0, (double)x1))
-REF_BINARY(maximum_f32, float, isnan(x0) || isnan(x1) ? x0 + x1 : (x0 > x1 ? x0 : x1))
-REF_BINARY(minimum_f32, float, isnan(x0) || isnan(x1) ? x0 + x1 : (x0 < x1 ? x0 : x1))
+REF_BINARY(bnk_ref_add_f32, float, x0 + x1)
+REF_BINARY(bnk_ref_sub_f32, float, x0 - x1)
+REF_BINARY(bnk_ref_mul_f32, float, x0 *x1)
+REF_BINARY(bnk_ref_div_f32, float, x0 / x1)
+REF_BINARY(bnk_ref_rem_f32, float, fmodf(x0, x1))
+REF_BINARY(bnk_ref_pow_f32, float, (float)pow((double)x0, (double)x1))
+REF_BINARY(bnk_ref_maximum_f32, float, isnan(x0) || isnan(x1) ? x0 + x1 : (x0 > x1 ? x0 : x1))
+REF_BINARY(bnk_ref_minimum_f32, float, isnan(x0) || isnan(x1) ? x0 + x1 : (x0 < x1 ? x0 : x1))
 
-REF_BINARY(add_i32, int32_t, wrap32((uint32_t)x0 + (uint32_t)x1))
-REF_BINARY(sub_i32, int32_t, wrap32((uint32_t)x0 - (uint32_t)x1))
-REF_BINARY(mul_i32, int32_t, wrap32((uint32_t)x0 *(uint32_t)x1))
-REF_BINARY(maximum_i32, int32_t, x0 > x1 ? x0 : x1)
-REF_BINARY(minimum_i32, int32_t, x0 < x1 ? x0 : x1)
+REF_BINARY(bnk_ref_add_i32, int32_t, wrap32((uint32_t)x0 + (uint32_t)x1))
+REF_BINARY(bnk_ref_sub_i32, int32_t, wrap32((uint32_t)x0 - (uint32_t)x1))
+REF_BINARY(bnk_ref_mul_i32, int32_t, wrap32((uint32_t)x0 *(uint32_t)x1))
+REF_BINARY(bnk_ref_maximum_i32, int32_t, x0 > x1 ? x0 : x1)
+REF_BINARY(bnk_ref_minimum_i32, int32_t, x0 < x1 ? x0 : x1)
 
-REF_BINARY(add_i8, int8_t, wrap8((uint32_t)x0 + (uint32_t)x1))
-REF_BINARY(sub_i8, int8_t, wrap8((uint32_t)x0 - (uint32_t)x1))
-REF_BINARY(mul_i8, int8_t, wrap8((uint32_t)x0 *(uint32_t)x1))
-REF_BINARY(maximum_i8, int8_t, x0 > x1 ? x0 : x1)
-REF_BINARY(minimum_i8, int8_t, x0 < x1 ? x0 : x1)
+REF_BINARY(bnk_ref_add_i8, int8_t, wrap8((uint32_t)x0 + (uint32_t)x1))
+REF_BINARY(bnk_ref_sub_i8, int8_t, wrap8((uint32_t)x0 - (uint32_t)x1))
+REF_BINARY(bnk_ref_mul_i8, int8_t, wrap8((uint32_t)x0 *(uint32_t)x1))
+REF_BINARY(bnk_ref_maximum_i8, int8_t, x0 > x1 ? x0 : x1)
+REF_BINARY(bnk_ref_minimum_i8, int8_t, x0 < x1 ? x0 : x1)
 
 #undef REF_BINARY
 
@@ -77,8 +78,8 @@ static inline double gelu_tanh_d(double x)
     return x * sigmoid_d(2.0 * k * (x + 0.044715 * x * x * x));
 }
 
-#define REF_UNARY(name, type, expr)                                                                \
-    void bnk_ref_##name(int64_t n, const type *x, int64_t sx, type *y, int64_t sy)                 \
+#define REF_UNARY(fn, type, expr)                                                                  \
+    void fn(int64_t n, const type *x, int64_t sx, type *y, int64_t sy)                             \
     {                                                                                              \
         for (int64_t i = 0; i < n; i++) {                                                          \
             type v = x[i * sx];                                                                    \
@@ -86,29 +87,29 @@ static inline double gelu_tanh_d(double x)
         }                                                                                          \
     }
 
-REF_UNARY(neg_f32, float, -v)
-REF_UNARY(abs_f32, float, fabsf(v))
-REF_UNARY(exp_f32, float, (float)exp((double)v))
-REF_UNARY(log_f32, float, (float)log((double)v))
-REF_UNARY(sqrt_f32, float, sqrtf(v))
-REF_UNARY(rsqrt_f32, float, (float)(1.0 / sqrt((double)v)))
-REF_UNARY(sin_f32, float, (float)sin((double)v))
-REF_UNARY(cos_f32, float, (float)cos((double)v))
-REF_UNARY(tanh_f32, float, (float)tanh((double)v))
-REF_UNARY(sigmoid_f32, float, (float)sigmoid_d((double)v))
+REF_UNARY(bnk_ref_neg_f32, float, -v)
+REF_UNARY(bnk_ref_abs_f32, float, fabsf(v))
+REF_UNARY(bnk_ref_exp_f32, float, (float)exp((double)v))
+REF_UNARY(bnk_ref_log_f32, float, (float)log((double)v))
+REF_UNARY(bnk_ref_sqrt_f32, float, sqrtf(v))
+REF_UNARY(bnk_ref_rsqrt_f32, float, (float)(1.0 / sqrt((double)v)))
+REF_UNARY(bnk_ref_sin_f32, float, (float)sin((double)v))
+REF_UNARY(bnk_ref_cos_f32, float, (float)cos((double)v))
+REF_UNARY(bnk_ref_tanh_f32, float, (float)tanh((double)v))
+REF_UNARY(bnk_ref_sigmoid_f32, float, (float)sigmoid_d((double)v))
 /* relu: NaN propagates (v < 0 is false for NaN) */
-REF_UNARY(relu_f32, float, v < 0 ? 0.0f : v)
-REF_UNARY(relu2_f32, float, v < 0 ? 0.0f : v * v)
-REF_UNARY(gelu_f32, float, (float)gelu_d((double)v))
-REF_UNARY(gelu_tanh_f32, float, (float)gelu_tanh_d((double)v))
-REF_UNARY(silu_f32, float, (float)((double)v *sigmoid_d((double)v)))
+REF_UNARY(bnk_ref_relu_f32, float, v < 0 ? 0.0f : v)
+REF_UNARY(bnk_ref_relu2_f32, float, v < 0 ? 0.0f : v * v)
+REF_UNARY(bnk_ref_gelu_f32, float, (float)gelu_d((double)v))
+REF_UNARY(bnk_ref_gelu_tanh_f32, float, (float)gelu_tanh_d((double)v))
+REF_UNARY(bnk_ref_silu_f32, float, (float)((double)v *sigmoid_d((double)v)))
 
-REF_UNARY(neg_i32, int32_t, wrap32(0u - (uint32_t)v))
-REF_UNARY(abs_i32, int32_t, v < 0 ? wrap32(0u - (uint32_t)v) : v)
-REF_UNARY(relu_i32, int32_t, v < 0 ? 0 : v)
-REF_UNARY(neg_i8, int8_t, wrap8(0u - (uint32_t)v))
-REF_UNARY(abs_i8, int8_t, v < 0 ? wrap8(0u - (uint32_t)v) : v)
-REF_UNARY(relu_i8, int8_t, v < 0 ? 0 : v)
+REF_UNARY(bnk_ref_neg_i32, int32_t, wrap32(0u - (uint32_t)v))
+REF_UNARY(bnk_ref_abs_i32, int32_t, v < 0 ? wrap32(0u - (uint32_t)v) : v)
+REF_UNARY(bnk_ref_relu_i32, int32_t, v < 0 ? 0 : v)
+REF_UNARY(bnk_ref_neg_i8, int8_t, wrap8(0u - (uint32_t)v))
+REF_UNARY(bnk_ref_abs_i8, int8_t, v < 0 ? wrap8(0u - (uint32_t)v) : v)
+REF_UNARY(bnk_ref_relu_i8, int8_t, v < 0 ? 0 : v)
 
 #undef REF_UNARY
 

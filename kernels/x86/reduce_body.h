@@ -22,6 +22,10 @@
  * softmax evaluates e^{x - max} with the f32 exp of vmath.h, its argument
  * x - max made exact as a (hi, lo) pair, sums in double and scales in
  * double; log_softmax is (x - max) - log(sum) in double.
+ *
+ * The bodies are static inline rb_<kernel> functions; each ISA file defines
+ * its exported kernels (bnk_<isa>_<kernel>) as one-line calls of them, so a
+ * search for a kernel's name finds its definition there.
  */
 #ifndef BITNET_KERNELS_X86_REDUCE_BODY_H
 #define BITNET_KERNELS_X86_REDUCE_BODY_H
@@ -110,17 +114,17 @@ static double red_sum(red_leaf_fn leaf, const float *x, int64_t n, int64_t sx, d
     return red_sum(leaf, x, h, sx, mean) + red_sum(leaf, x + h * sx, n - h, sx, mean);
 }
 
-double VFN(sum_f32)(int64_t n, const float *x, int64_t sx)
+static inline double rb_sum_f32(int64_t n, const float *x, int64_t sx)
 {
     return red_sum(leaf_x, x, n, sx, 0);
 }
 
-double VFN(sumsq_f32)(int64_t n, const float *x, int64_t sx)
+static inline double rb_sumsq_f32(int64_t n, const float *x, int64_t sx)
 {
     return red_sum(leaf_sq, x, n, sx, 0);
 }
 
-double VFN(sumsqdev_f32)(int64_t n, const float *x, int64_t sx, double mean)
+static inline double rb_sumsqdev_f32(int64_t n, const float *x, int64_t sx, double mean)
 {
     return red_sum(leaf_dev, x, n, sx, mean);
 }
@@ -149,12 +153,12 @@ static double red_minmax(int64_t n, const float *x, bool ismax)
     return ismax ? v_hmax(v_max(m0, m1)) : v_hmin(v_min(m0, m1));
 }
 
-double VFN(max_f32)(int64_t n, const float *x, int64_t sx)
+static inline double rb_max_f32(int64_t n, const float *x, int64_t sx)
 {
     return sx == 1 ? red_minmax(n, x, true) : bnk_ref_max_f32(n, x, sx);
 }
 
-double VFN(min_f32)(int64_t n, const float *x, int64_t sx)
+static inline double rb_min_f32(int64_t n, const float *x, int64_t sx)
 {
     return sx == 1 ? red_minmax(n, x, false) : bnk_ref_min_f32(n, x, sx);
 }
@@ -216,7 +220,7 @@ static void red_softmax(int64_t n, const float *x, int64_t sx, float *y, int64_t
 {
     if (n == 0)
         return;
-    float m = (float)VFN(max_f32)(n, x, sx);
+    float m = (float)rb_max_f32(n, x, sx);
     vf negm = v_set1(-m);
     bool keep = !logf && sy == 1; /* pass 2 leaves e in y for pass 3 */
     vd s0 = vd_zero(), s1 = vd_zero();
@@ -248,12 +252,12 @@ static void red_softmax(int64_t n, const float *x, int64_t sx, float *y, int64_t
     }
 }
 
-void VFN(softmax_f32)(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
+static inline void rb_softmax_f32(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
 {
     red_softmax(n, x, sx, y, sy, false);
 }
 
-void VFN(log_softmax_f32)(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
+static inline void rb_log_softmax_f32(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)
 {
     red_softmax(n, x, sx, y, sy, true);
 }
@@ -286,7 +290,7 @@ static inline void rms_row(int64_t n, const float *x, int64_t sx, const float *w
 {
     if (n == 0)
         return;
-    double r = 1.0 / sqrt(VFN(sumsq_f32)(n, x, sx) / (double)n + (double)eps);
+    double r = 1.0 / sqrt(rb_sumsq_f32(n, x, sx) / (double)n + (double)eps);
     /* r = rh + rl to 2^-48; x r = ph + pl to 2^-47 (ph = fl(x rh), its
      * rounding error exact by FMA); |x r| <= sqrt(n), so nothing overflows
      * before the last multiply, which rounds once. */
@@ -312,14 +316,14 @@ static inline void rms_row(int64_t n, const float *x, int64_t sx, const float *w
     rms_scale_any(i0, n, x, sx, w, sw, y, sy, rh, rl);
 }
 
-void VFN(rmsnorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw, float eps,
-                      float *y, int64_t sy)
+static inline void rb_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                                  float eps, float *y, int64_t sy)
 {
     rms_row(n, x, sx, w, sw, eps, y, sy, false);
 }
 
-void VFN(rmsnorm_rows_f32)(int64_t rows, int64_t n, const float *x, int64_t ldx, const float *w,
-                           float eps, float *y, int64_t ldy)
+static inline void rb_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx,
+                                       const float *w, float eps, float *y, int64_t ldy)
 {
     bool nt = rows > 0 && bnk_streams(rows * n, y);
     for (int64_t r = 0; r < rows; r++)
@@ -328,13 +332,14 @@ void VFN(rmsnorm_rows_f32)(int64_t rows, int64_t n, const float *x, int64_t ldx,
         _mm_sfence();
 }
 
-void VFN(layernorm_f32)(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
-                        const float *b, int64_t sb, float eps, float *y, int64_t sy)
+static inline void rb_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w,
+                                    int64_t sw, const float *b, int64_t sb, float eps, float *y,
+                                    int64_t sy)
 {
     if (n == 0)
         return;
-    double mean = VFN(sum_f32)(n, x, sx) / (double)n;
-    double var = VFN(sumsqdev_f32)(n, x, sx, mean) / (double)n;
+    double mean = rb_sum_f32(n, x, sx) / (double)n;
+    double var = rb_sumsqdev_f32(n, x, sx, mean) / (double)n;
     vd r = vd_set1(1.0 / sqrt(var + (double)eps)), mu = vd_set1(mean);
     for (int64_t i = 0; i < n; i += VW) {
         int64_t l = n - i < VW ? n - i : VW;

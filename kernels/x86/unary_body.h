@@ -39,8 +39,8 @@ static inline vf vu_silu(vf x)
     return vm_xsig(x, x, v_zero());
 }
 
-#define UNARY_ROW(name, fn)                                                                        \
-    void VFN(name##_f32)(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)              \
+#define UNARY_ROW(kernel, fn)                                                                      \
+    void kernel(int64_t n, const float *x, int64_t sx, float *y, int64_t sy)                       \
     {                                                                                              \
         int64_t i = 0;                                                                             \
         if (sx == 1 && sy == 1) {                                                                  \
@@ -70,19 +70,5 @@ static inline vf vu_silu(vf x)
                 y[(i + j) * sy] = buf[j];                                                          \
         }                                                                                          \
     }
-
-UNARY_ROW(neg, vu_neg)
-UNARY_ROW(abs, v_abs)
-UNARY_ROW(relu, vu_relu)
-UNARY_ROW(relu2, vu_relu2)
-UNARY_ROW(exp, vm_exp)
-UNARY_ROW(log, vm_log)
-UNARY_ROW(tanh, vm_tanh)
-UNARY_ROW(sigmoid, vu_sigmoid)
-UNARY_ROW(silu, vu_silu)
-UNARY_ROW(gelu, vm_gelu)
-UNARY_ROW(gelu_tanh, vm_gelu_tanh)
-
-#undef UNARY_ROW
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * x86.h - the x86 SIMD row kernels that registry.c puts into the avx2 and
- * avx512 tables. Bodies live in kernels/x86/avx2/ and kernels/x86/avx512/,
+ * avx512 kernel-set contexts. Bodies live in kernels/x86/avx2/ and kernels/x86/avx512/,
  * the only objects compiled with ISA flags; nothing may call them unless
  * bnk_isa_supported() said yes for their set (registry.c guarantees it).
  *
@@ -29,28 +29,43 @@
 
 #include "kernels/kernels.h"
 
-#define BNK_X86_BINARY(isa, op)                                                                    \
-    void bnk_##isa##_##op##_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, \
-                                float *y, int64_t sy);
+/* Each kernel is declared by its full name, so a search for the name finds
+ * its declaration here and its definition in kernels/x86/<isa>/. */
+#define BNK_X86_DECL_BINARY(fn)                                                                    \
+    void fn(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y,           \
+            int64_t sy);
+#define BNK_X86_DECL_FMA(fn)                                                                       \
+    void fn(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, const float *c,     \
+            int64_t sc, float *y, int64_t sy);
+#define BNK_X86_DECL_TO_F32(fn)   void fn(int64_t n, const uint16_t *x, int64_t sx, float *y);
+#define BNK_X86_DECL_FROM_F32(fn) void fn(int64_t n, const float *x, uint16_t *y, int64_t sy);
+BNK_X86_DECL_BINARY(bnk_avx2_add_f32)
+BNK_X86_DECL_BINARY(bnk_avx2_sub_f32)
+BNK_X86_DECL_BINARY(bnk_avx2_mul_f32)
+BNK_X86_DECL_BINARY(bnk_avx2_div_f32)
+BNK_X86_DECL_BINARY(bnk_avx2_maximum_f32)
+BNK_X86_DECL_BINARY(bnk_avx2_minimum_f32)
+BNK_X86_DECL_FMA(bnk_avx2_fma_f32)
+BNK_X86_DECL_TO_F32(bnk_avx2_f16_to_f32)
+BNK_X86_DECL_FROM_F32(bnk_avx2_f32_to_f16)
+BNK_X86_DECL_TO_F32(bnk_avx2_bf16_to_f32)
+BNK_X86_DECL_FROM_F32(bnk_avx2_f32_to_bf16)
 
-#define BNK_X86_KERNELS(isa)                                                                       \
-    BNK_X86_BINARY(isa, add)                                                                       \
-    BNK_X86_BINARY(isa, sub)                                                                       \
-    BNK_X86_BINARY(isa, mul)                                                                       \
-    BNK_X86_BINARY(isa, div)                                                                       \
-    BNK_X86_BINARY(isa, maximum)                                                                   \
-    BNK_X86_BINARY(isa, minimum)                                                                   \
-    void bnk_##isa##_fma_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,    \
-                             const float *c, int64_t sc, float *y, int64_t sy);                    \
-    void bnk_##isa##_f16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);               \
-    void bnk_##isa##_f32_to_f16(int64_t n, const float *x, uint16_t *y, int64_t sy);               \
-    void bnk_##isa##_bf16_to_f32(int64_t n, const uint16_t *x, int64_t sx, float *y);              \
-    void bnk_##isa##_f32_to_bf16(int64_t n, const float *x, uint16_t *y, int64_t sy);
+BNK_X86_DECL_BINARY(bnk_avx512_add_f32)
+BNK_X86_DECL_BINARY(bnk_avx512_sub_f32)
+BNK_X86_DECL_BINARY(bnk_avx512_mul_f32)
+BNK_X86_DECL_BINARY(bnk_avx512_div_f32)
+BNK_X86_DECL_BINARY(bnk_avx512_maximum_f32)
+BNK_X86_DECL_BINARY(bnk_avx512_minimum_f32)
+BNK_X86_DECL_FMA(bnk_avx512_fma_f32)
+BNK_X86_DECL_TO_F32(bnk_avx512_f16_to_f32)
+BNK_X86_DECL_FROM_F32(bnk_avx512_f32_to_f16)
+BNK_X86_DECL_TO_F32(bnk_avx512_bf16_to_f32)
+BNK_X86_DECL_FROM_F32(bnk_avx512_f32_to_bf16)
 
-BNK_X86_KERNELS(avx2)
-BNK_X86_KERNELS(avx512)
-
-#undef BNK_X86_KERNELS
-#undef BNK_X86_BINARY
+#undef BNK_X86_DECL_BINARY
+#undef BNK_X86_DECL_FMA
+#undef BNK_X86_DECL_TO_F32
+#undef BNK_X86_DECL_FROM_F32
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * x86_red.h - the x86 SIMD unary, reduction and normalisation row kernels
  * (AVX2 + FMA and AVX-512 sets) that registry.c puts into the avx2 and
- * avx512 tables through BNK_X86_RED_ENTRIES. The bodies are shared
+ * avx512 kernel-set contexts. The bodies are shared
  * (kernels/x86/vmath.h, unary_body.h, reduce_body.h) and compiled once per
  * ISA in kernels/x86/avx2/ and kernels/x86/avx512/; nothing may call them
  * unless bnk_isa_supported() said yes for their set.
@@ -48,57 +48,61 @@
 
 #include "kernels/kernels.h"
 
-#define BNK_X86_RED_UNARY(isa, op)                                                                 \
-    void bnk_##isa##_##op##_f32(int64_t n, const float *x, int64_t sx, float *y, int64_t sy);
+/* Each kernel is declared by its full name (see x86.h). */
+#define BNK_X86_DECL_UNARY(fn)  void fn(int64_t n, const float *x, int64_t sx, float *y, int64_t sy);
+#define BNK_X86_DECL_REDUCE(fn) double fn(int64_t n, const float *x, int64_t sx);
 
-#define BNK_X86_RED_KERNELS(isa)                                                                   \
-    BNK_X86_RED_UNARY(isa, neg)                                                                    \
-    BNK_X86_RED_UNARY(isa, abs)                                                                    \
-    BNK_X86_RED_UNARY(isa, relu)                                                                   \
-    BNK_X86_RED_UNARY(isa, relu2)                                                                  \
-    BNK_X86_RED_UNARY(isa, exp)                                                                    \
-    BNK_X86_RED_UNARY(isa, log)                                                                    \
-    BNK_X86_RED_UNARY(isa, tanh)                                                                   \
-    BNK_X86_RED_UNARY(isa, sigmoid)                                                                \
-    BNK_X86_RED_UNARY(isa, silu)                                                                   \
-    BNK_X86_RED_UNARY(isa, gelu)                                                                   \
-    BNK_X86_RED_UNARY(isa, gelu_tanh)                                                              \
-    BNK_X86_RED_UNARY(isa, softmax)                                                                \
-    BNK_X86_RED_UNARY(isa, log_softmax)                                                            \
-    double bnk_##isa##_sum_f32(int64_t n, const float *x, int64_t sx);                             \
-    double bnk_##isa##_sumsq_f32(int64_t n, const float *x, int64_t sx);                           \
-    double bnk_##isa##_sumsqdev_f32(int64_t n, const float *x, int64_t sx, double mean);           \
-    double bnk_##isa##_min_f32(int64_t n, const float *x, int64_t sx);                             \
-    double bnk_##isa##_max_f32(int64_t n, const float *x, int64_t sx);                             \
-    void bnk_##isa##_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w,            \
-                                 int64_t sw, float eps, float *y, int64_t sy);                     \
-    void bnk_##isa##_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx,        \
-                                      const float *w, float eps, float *y, int64_t ldy);           \
-    void bnk_##isa##_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w,          \
-                                   int64_t sw, const float *b, int64_t sb, float eps, float *y,    \
-                                   int64_t sy);
+BNK_X86_DECL_UNARY(bnk_avx2_neg_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_abs_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_relu_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_relu2_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_exp_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_log_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_tanh_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_sigmoid_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_silu_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_gelu_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_gelu_tanh_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_softmax_f32)
+BNK_X86_DECL_UNARY(bnk_avx2_log_softmax_f32)
+BNK_X86_DECL_REDUCE(bnk_avx2_sum_f32)
+BNK_X86_DECL_REDUCE(bnk_avx2_sumsq_f32)
+BNK_X86_DECL_REDUCE(bnk_avx2_min_f32)
+BNK_X86_DECL_REDUCE(bnk_avx2_max_f32)
+double bnk_avx2_sumsqdev_f32(int64_t n, const float *x, int64_t sx, double mean);
+void bnk_avx2_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                          float eps, float *y, int64_t sy);
+void bnk_avx2_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx, const float *w,
+                               float eps, float *y, int64_t ldy);
+void bnk_avx2_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                            const float *b, int64_t sb, float eps, float *y, int64_t sy);
 
-BNK_X86_RED_KERNELS(avx2)
-BNK_X86_RED_KERNELS(avx512)
+BNK_X86_DECL_UNARY(bnk_avx512_neg_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_abs_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_relu_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_relu2_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_exp_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_log_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_tanh_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_sigmoid_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_silu_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_gelu_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_gelu_tanh_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_softmax_f32)
+BNK_X86_DECL_UNARY(bnk_avx512_log_softmax_f32)
+BNK_X86_DECL_REDUCE(bnk_avx512_sum_f32)
+BNK_X86_DECL_REDUCE(bnk_avx512_sumsq_f32)
+BNK_X86_DECL_REDUCE(bnk_avx512_min_f32)
+BNK_X86_DECL_REDUCE(bnk_avx512_max_f32)
+double bnk_avx512_sumsqdev_f32(int64_t n, const float *x, int64_t sx, double mean);
+void bnk_avx512_rmsnorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                            float eps, float *y, int64_t sy);
+void bnk_avx512_rmsnorm_rows_f32(int64_t rows, int64_t n, const float *x, int64_t ldx,
+                                 const float *w, float eps, float *y, int64_t ldy);
+void bnk_avx512_layernorm_f32(int64_t n, const float *x, int64_t sx, const float *w, int64_t sw,
+                              const float *b, int64_t sb, float eps, float *y, int64_t sy);
 
-#undef BNK_X86_RED_KERNELS
-#undef BNK_X86_RED_UNARY
-
-/* Designated initialisers of these kernels for a bnk_table of set `isa`. */
-#define BNK_X86_RED_ENTRIES(isa)                                                                   \
-    .unary_f32 =                                                                                   \
-        {                                                                                          \
-            [BN_OP_NEG] = bnk_##isa##_neg_f32,   [BN_OP_ABS] = bnk_##isa##_abs_f32,                \
-            [BN_OP_EXP] = bnk_##isa##_exp_f32,   [BN_OP_LOG] = bnk_##isa##_log_f32,                \
-            [BN_OP_TANH] = bnk_##isa##_tanh_f32, [BN_OP_SIGMOID] = bnk_##isa##_sigmoid_f32,        \
-            [BN_OP_RELU] = bnk_##isa##_relu_f32, [BN_OP_RELU2] = bnk_##isa##_relu2_f32,            \
-            [BN_OP_GELU] = bnk_##isa##_gelu_f32, [BN_OP_GELU_TANH] = bnk_##isa##_gelu_tanh_f32,    \
-            [BN_OP_SILU] = bnk_##isa##_silu_f32,                                                   \
-    },                                                                                             \
-    .sum_f32 = bnk_##isa##_sum_f32, .sumsq_f32 = bnk_##isa##_sumsq_f32,                            \
-    .sumsqdev_f32 = bnk_##isa##_sumsqdev_f32, .min_f32 = bnk_##isa##_min_f32,                      \
-    .max_f32 = bnk_##isa##_max_f32, .softmax_f32 = bnk_##isa##_softmax_f32,                        \
-    .log_softmax_f32 = bnk_##isa##_log_softmax_f32, .rmsnorm_f32 = bnk_##isa##_rmsnorm_f32,        \
-    .rmsnorm_rows_f32 = bnk_##isa##_rmsnorm_rows_f32, .layernorm_f32 = bnk_##isa##_layernorm_f32,
+#undef BNK_X86_DECL_UNARY
+#undef BNK_X86_DECL_REDUCE
 
 #endif

@@ -7,7 +7,10 @@
  * process, on first use of any op or of this API, the library picks the best
  * set this CPU and OS can run (CPUID, with XGETBV for OS support of the wide
  * registers). The environment variable BN_KERNELS=ref|avx2|avx512 forces a
- * set instead, for A/B runs.
+ * set instead, for A/B runs. A set is every kernel family at once: the
+ * element-wise and reduction ops, matmul's GEMM, the ternary (W1.58A8)
+ * kernels and the linear algebra all run the chosen set's code (the avx512
+ * set's ternary kernels are AMX or VNNI ones where the CPU has them).
  *
  * A BN_KERNELS value that is unknown, or names a set this CPU lacks, is an
  * error: the library runs with the automatic choice (so nothing it computes

@@ -1,7 +1,8 @@
 /*
  * ops.h - the op list and the reference ops on tensors.
  *
- * Ops are data: BN_OP_LIST generates the enum and the name table; every
+ * Ops are data: BN_OP_LIST generates the enum, the name table and the kind
+ * table (bn_op_kind_of); every
  * table indexed by bn_op is guarded by a static_assert on BN_OP_COUNT.
  *
  * Conventions for every op here:
@@ -129,8 +130,23 @@ typedef enum bn_op {
         BN_OP_COUNT
 } bn_op;
 
+/* The kind column of BN_OP_LIST (the engine dispatches on it, never on
+ * ranges of the enum). */
+typedef enum bn_op_kind {
+    BN_OP_KIND_VIEW,    /* V */
+    BN_OP_KIND_COPY,    /* C: copy, contiguous, cast */
+    BN_OP_KIND_BINARY,  /* B: element-wise binary */
+    BN_OP_KIND_UNARY,   /* U: element-wise unary (clamp included) */
+    BN_OP_KIND_REDUCE,  /* R */
+    BN_OP_KIND_NORM,    /* N: softmax and the normalisations */
+    BN_OP_KIND_MATMUL,  /* M */
+    BN_OP_KIND_TERNARY, /* T: ternary / quantization */
+} bn_op_kind;
+
 /* "add" for BN_OP_ADD; BN_ASSERTs op is valid. */
 const char *bn_op_name(bn_op op);
+/* The kind of op (BN_OP_KIND_BINARY for BN_OP_ADD); BN_ASSERTs op is valid. */
+bn_op_kind bn_op_kind_of(bn_op op);
 /* Parses an op name; BN_ERR_ARG when unknown. */
 bn_status bn_op_from_name(const char *name, bn_op *out);
 

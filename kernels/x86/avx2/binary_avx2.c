@@ -44,11 +44,13 @@ static inline float mins(float a, float b)
 
 /* One body per op, instantiated (always inline) for each combination of
  * broadcast inputs: ba / bb are compile-time constants at every call. The
- * scalar tail (at most 7 elements) is the same operation in scalar code. */
-#define BINARY(name, vop, sop)                                                                     \
+ * scalar tail (at most 7 elements) is the same operation in scalar code.
+ * fn is the kernel's full name, so each instantiation below is the line a
+ * search for the kernel finds. */
+#define BINARY(fn, vop, sop)                                                                       \
     static inline __attribute__((always_inline))                                                   \
-    int64_t name##_rows(int64_t n, const float *a, const float *b, float *y, const int ba,         \
-                        const int bb, const bool nt)                                               \
+    int64_t fn##_rows(int64_t n, const float *a, const float *b, float *y, const int ba,           \
+                      const int bb, const bool nt)                                                 \
     {                                                                                              \
         __m256 va = ba ? _mm256_set1_ps(a[0]) : _mm256_setzero_ps();                               \
         __m256 vb = bb ? _mm256_set1_ps(b[0]) : _mm256_setzero_ps();                               \
@@ -76,20 +78,20 @@ static inline float mins(float a, float b)
             _mm256_storeu_ps(y + i, vop(LD(a, ba, va, i), LD(b, bb, vb, i)));                      \
         return i;                                                                                  \
     }                                                                                              \
-    void bnk_avx2_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,  \
-                               float *y, int64_t sy)                                               \
+    void fn(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y,           \
+            int64_t sy)                                                                            \
     {                                                                                              \
         int64_t i = 0;                                                                             \
         if (sy == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {                             \
             const bool nt = bnk_streams(n, y);                                                     \
             if (sa && sb)                                                                          \
-                i = name##_rows(n, a, b, y, 0, 0, nt);                                             \
+                i = fn##_rows(n, a, b, y, 0, 0, nt);                                               \
             else if (sa)                                                                           \
-                i = name##_rows(n, a, b, y, 0, 1, nt);                                             \
+                i = fn##_rows(n, a, b, y, 0, 1, nt);                                               \
             else if (sb)                                                                           \
-                i = name##_rows(n, a, b, y, 1, 0, nt);                                             \
+                i = fn##_rows(n, a, b, y, 1, 0, nt);                                               \
             else                                                                                   \
-                i = name##_rows(n, a, b, y, 1, 1, nt);                                             \
+                i = fn##_rows(n, a, b, y, 1, 1, nt);                                               \
         }                                                                                          \
         for (; i < n; i++) {                                                                       \
             float x0 = a[i * sa], x1 = b[i * sb];                                                  \
@@ -102,12 +104,12 @@ static inline float mins(float a, float b)
 #define SMUL(x, y) ((x) * (y))
 #define SDIV(x, y) ((x) / (y))
 
-BINARY(add, _mm256_add_ps, SADD)
-BINARY(sub, _mm256_sub_ps, SSUB)
-BINARY(mul, _mm256_mul_ps, SMUL)
-BINARY(div, _mm256_div_ps, SDIV)
-BINARY(maximum, max256, maxs)
-BINARY(minimum, min256, mins)
+BINARY(bnk_avx2_add_f32, _mm256_add_ps, SADD)
+BINARY(bnk_avx2_sub_f32, _mm256_sub_ps, SSUB)
+BINARY(bnk_avx2_mul_f32, _mm256_mul_ps, SMUL)
+BINARY(bnk_avx2_div_f32, _mm256_div_ps, SDIV)
+BINARY(bnk_avx2_maximum_f32, max256, maxs)
+BINARY(bnk_avx2_minimum_f32, min256, mins)
 
 static inline __attribute__((always_inline)) int64_t fma_rows(int64_t n, const float *a,
                                                               const float *b, const float *c,

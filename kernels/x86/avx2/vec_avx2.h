@@ -15,12 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VW        8               /* f32 lanes */
-#define VFN(name) bnk_avx2_##name /* exported kernel name */
-typedef __m256 vf;                /* f32 lanes */
-typedef __m256i vi;               /* i32 lanes */
-typedef __m256 vm;                /* lane mask */
-typedef __m256d vd;               /* f64 lanes: half a vf */
+#define VW 8        /* f32 lanes */
+typedef __m256 vf;  /* f32 lanes */
+typedef __m256i vi; /* i32 lanes */
+typedef __m256 vm;  /* lane mask */
+typedef __m256d vd; /* f64 lanes: half a vf */
 
 static inline vf v_set1(float a)
 {

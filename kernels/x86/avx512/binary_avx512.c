@@ -47,9 +47,11 @@ static inline float mins(float a, float b)
 #define LDM(x, bc, v, i, m) ((bc) ? (v) : _mm512_maskz_loadu_ps((m), (x) + (i)))
 
 /* One body per op, instantiated (always inline) for each combination of
- * broadcast inputs: ba / bb are compile-time constants at every call. */
-#define BINARY(name, vop, sop)                                                                     \
-    static inline __attribute__((always_inline)) void name##_rows(                                 \
+ * broadcast inputs: ba / bb are compile-time constants at every call. fn
+ * is the kernel's full name, so each instantiation below is the line a
+ * search for the kernel finds. */
+#define BINARY(fn, vop, sop)                                                                       \
+    static inline __attribute__((always_inline)) void fn##_rows(                                   \
         int64_t n, const float *a, const float *b, float *y, const int ba, const int bb,           \
         const bool nt)                                                                             \
     {                                                                                              \
@@ -80,8 +82,8 @@ static inline float mins(float a, float b)
             _mm512_mask_storeu_ps(y + i, m, vop(LDM(a, ba, va, i, m), LDM(b, bb, vb, i, m)));      \
         }                                                                                          \
     }                                                                                              \
-    void bnk_avx512_##name##_f32(int64_t n, const float *a, int64_t sa, const float *b,            \
-                                 int64_t sb, float *y, int64_t sy)                                 \
+    void fn(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y,           \
+            int64_t sy)                                                                            \
     {                                                                                              \
         const bool nt = sy == 1 && bnk_streams(n, y);                                              \
         if (sy != 1 || (sa != 0 && sa != 1) || (sb != 0 && sb != 1)) {                             \
@@ -90,13 +92,13 @@ static inline float mins(float a, float b)
                 y[i * sy] = sop(x0, x1);                                                           \
             }                                                                                      \
         } else if (sa && sb) {                                                                     \
-            name##_rows(n, a, b, y, 0, 0, nt);                                                     \
+            fn##_rows(n, a, b, y, 0, 0, nt);                                                       \
         } else if (sa) {                                                                           \
-            name##_rows(n, a, b, y, 0, 1, nt);                                                     \
+            fn##_rows(n, a, b, y, 0, 1, nt);                                                       \
         } else if (sb) {                                                                           \
-            name##_rows(n, a, b, y, 1, 0, nt);                                                     \
+            fn##_rows(n, a, b, y, 1, 0, nt);                                                       \
         } else {                                                                                   \
-            name##_rows(n, a, b, y, 1, 1, nt);                                                     \
+            fn##_rows(n, a, b, y, 1, 1, nt);                                                       \
         }                                                                                          \
     }
 
@@ -105,12 +107,12 @@ static inline float mins(float a, float b)
 #define SMUL(x, y) ((x) * (y))
 #define SDIV(x, y) ((x) / (y))
 
-BINARY(add, _mm512_add_ps, SADD)
-BINARY(sub, _mm512_sub_ps, SSUB)
-BINARY(mul, _mm512_mul_ps, SMUL)
-BINARY(div, _mm512_div_ps, SDIV)
-BINARY(maximum, max512, maxs)
-BINARY(minimum, min512, mins)
+BINARY(bnk_avx512_add_f32, _mm512_add_ps, SADD)
+BINARY(bnk_avx512_sub_f32, _mm512_sub_ps, SSUB)
+BINARY(bnk_avx512_mul_f32, _mm512_mul_ps, SMUL)
+BINARY(bnk_avx512_div_f32, _mm512_div_ps, SDIV)
+BINARY(bnk_avx512_maximum_f32, max512, maxs)
+BINARY(bnk_avx512_minimum_f32, min512, mins)
 
 static inline __attribute__((always_inline)) void fma_rows(int64_t n, const float *a,
                                                            const float *b, const float *c, float *y,

@@ -11,8 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VW        16
-#define VFN(name) bnk_avx512_##name
+#define VW 16
 typedef __m512 vf;
 typedef __m512i vi;
 typedef __mmask16 vm;
