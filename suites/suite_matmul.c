@@ -8,7 +8,7 @@
  *                                  Y = X W^T as a BitNet 2B projection does:
  *                                  X [tokens, in], W [out, in] row-major (W
  *                                  read transposed, no copy)
- *   impl: engine (bnk_gemm_best(): the packed AVX-512 / AVX2 GEMM of
+ *   impl: engine (bnk_active()->sgemm: the selected set's packed GEMM of
  *   kernels/gemm.h, called directly) | bn_matmul (the engine's op,
  *   bn_matmul_out on tensors wrapping the same buffers, the thread pool set
  *   to 1 thread for the case: what a user of libbitnet gets, dispatch
@@ -39,6 +39,7 @@
 #include "bitnet/threads.h"
 #include "bitnet/views.h"
 #include "gemm.h"
+#include "kernels/kernels.h"
 #include "suites/suite.h"
 
 typedef enum mm_impl { MM_ENGINE, MM_OPENBLAS, MM_BN } mm_impl;
@@ -107,7 +108,7 @@ static int mm_setup(const bnb_case_env *env, const void *arg, void **state, char
     }
     s->arg = a;
     s->env = env;
-    s->impl = bnk_gemm_best();
+    s->impl = bnk_active()->sgemm; /* the selected kernel set's GEMM (BN_KERNELS) */
     uint64_t z = 0x6d6d + (uint64_t)(a->m * 31 + a->n * 7 + a->k);
     for (int64_t i = 0; i < a->m * a->k; i++)
         s->a[i] = (float)rng_unit(&z);
@@ -352,8 +353,9 @@ static const bnb_case_def mm_cases[] = {
 
 const bnb_suite bnb_suite_matmul = {
     .name = "matmul",
-    .description = "f32 GEMM: the engine (bnk_gemm_best) vs OpenBLAS cblas_sgemm, one thread, "
-                   "square n = 64..4096 (4096: --suite only) and BitNet 2B projection shapes",
+    .description =
+        "f32 GEMM: the engine (selected kernel set) vs OpenBLAS cblas_sgemm, one thread, "
+        "square n = 64..4096 (4096: --suite only) and BitNet 2B projection shapes",
     .in_default = true,
     .cases = mm_cases,
     .ncases = (int)(sizeof mm_cases / sizeof mm_cases[0]),

@@ -16,7 +16,7 @@
  *   t2k/active    the set the engine uses (BN_KERNELS or the best), at the
  *                 target shapes 2560x2560 and 4096x4096: the figure the
  *                 targets read.
- *   f32/engine    bnk_gemm_best (kernels/gemm.h) on the dequantized f32
+ *   f32/engine    bnk_active()->sgemm (kernels/gemm.h) on the dequantized f32
  *                 weights: Y[n, M] = X[n, K] W^T.
  *   f32/openblas  cblas_sgemm on the same operands.
  *   bitlinear     bn_bitlinear_forward (serial): activation quantization,
@@ -49,6 +49,7 @@
 #include "bitnet/quant.h"
 #include "collectors/timer.h"
 #include "gemm.h"
+#include "kernels/kernels.h"
 #include "kernels/ternary.h"
 #include "suites/suite.h"
 
@@ -192,7 +193,7 @@ static int t_setup(const bnb_case_env *env, const void *arg, void **state, char 
         goto oom;
     for (int64_t i = 0; i < M * K; i++)
         s->wf[i] = (float)s->wq[i] * s->wscale;
-    s->gemm = bnk_gemm_best();
+    s->gemm = bnk_active()->sgemm; /* the selected kernel set's GEMM (BN_KERNELS) */
     if (c->kind == K_BLAS)
         openblas_set_num_threads(1); /* one thread, like every case here */
     return 0;
