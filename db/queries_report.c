@@ -7,22 +7,10 @@
  * these are read-only queries shaped by what one report needs.
  */
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "db/db.h"
-
-static void qerr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void qerr(char *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, BNB_ERR_MAX, fmt, ap);
-    va_end(ap);
-}
 
 /* The DB's file name for messages ("" for an in-memory DB). */
 static const char *db_path(sqlite3 *h)
@@ -36,47 +24,46 @@ int bnb_db_newest_baseline_on_machine(bnb_db *db, int64_t run_id, char *name, si
 {
     sqlite3 *h = bnb_db_handle(db);
     sqlite3_stmt *st = NULL;
+    const char *what = "preparing";
     int rc = -1;
     if (sqlite3_prepare_v2(h,
                            "SELECT b.name, b.run_id FROM baselines b JOIN runs r ON r.id = "
                            "b.run_id WHERE r.machine_id = (SELECT machine_id FROM runs WHERE "
                            "id = ?1) AND b.run_id <> ?1 ORDER BY b.created_at DESC, b.id DESC "
                            "LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        qerr(err, "DB %s: preparing the baseline query of run %lld: %s", db_path(h),
-             (long long)run_id, sqlite3_errmsg(h));
-        goto out;
-    }
-    if (sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK) {
-        qerr(err, "DB %s: binding run %lld to the baseline query: %s", db_path(h),
-             (long long)run_id, sqlite3_errmsg(h));
-        goto out;
-    }
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    what = "binding the run to";
+    if (sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK)
+        goto fail;
+    what = "stepping";
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
         rc = 1;
         goto out;
     }
-    if (s != SQLITE_ROW) {
-        qerr(err, "DB %s: looking up the baseline of run %lld's machine: %s", db_path(h),
-             (long long)run_id, sqlite3_errmsg(h));
-        goto out;
-    }
+    if (s != SQLITE_ROW)
+        goto fail;
+    what = "reading a row of";
     const unsigned char *n = sqlite3_column_text(st, 0);
-    if (!n) {
-        qerr(err, "DB %s: reading the baseline name for run %lld: %s", db_path(h),
-             (long long)run_id, sqlite3_errmsg(h));
-        goto out;
-    }
+    if (!n)
+        goto fail;
     size_t len = strlen((const char *)n);
     if (len >= name_cap) {
-        qerr(err, "DB %s: baseline name \"%.40s...\" is %zu bytes, longer than the %zu allowed",
-             db_path(h), (const char *)n, len, name_cap - 1);
+        if (err)
+            snprintf(err, BNB_ERR_MAX,
+                     "DB %s: baseline name \"%.40s...\" is %zu bytes, longer than the %zu allowed",
+                     db_path(h), (const char *)n, len, name_cap - 1);
         goto out;
     }
     memcpy(name, n, len + 1);
     *base_run_id = sqlite3_column_int64(st, 1);
     rc = 0;
+    goto out;
+fail:
+    if (err)
+        snprintf(err, BNB_ERR_MAX, "DB %s: %s the query of the newest baseline for run %lld: %s",
+                 db_path(h), what, (long long)run_id, sqlite3_errmsg(h));
 out:
     sqlite3_finalize(st);
     return rc;

@@ -47,6 +47,14 @@ static void html_para(FILE *f, const char *t)
     fputs("</p>\n", f);
 }
 
+static void html_score(FILE *f, const char *score, const char *status, double coverage)
+{
+    fprintf(f,
+            "<div class=\"score\"><span class=\"big\">%s</span> <span class=\"status\">%s"
+            "</span><br>evidence coverage: %.0f%% of the weight is measured</div>\n",
+            score, status, coverage);
+}
+
 static void html_list(FILE *f, const strlist *l)
 {
     fputs("<ul>\n", f);
@@ -96,19 +104,6 @@ static void html_trow(FILE *f, const char *align, int n, const char *const *cell
         fputs(cls ? "</span></td>" : "</td>", f);
     }
     fputs("</tr>\n", f);
-}
-
-static void html_tend(FILE *f)
-{
-    fputs("</tbody></table>\n", f);
-}
-
-static void html_score(FILE *f, const char *score, const char *status, double coverage)
-{
-    fprintf(f,
-            "<div class=\"score\"><span class=\"big\">%s</span> <span class=\"status\">%s"
-            "</span><br>evidence coverage: %.0f%% of the weight is measured</div>\n",
-            score, status, coverage);
 }
 
 /* The roofline of the measured ceilings with this run's points. */
@@ -164,7 +159,7 @@ static const report_syntax html_syntax = {
     .list = html_list,
     .thead = html_thead,
     .trow = html_trow,
-    .tend = html_tend,
+    .table_end = "</tbody></table>\n",
     .score = html_score,
     .box_open = "\u2610",
     .box_done = "\u2611",

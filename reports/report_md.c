@@ -30,6 +30,14 @@ static void md_para(FILE *f, const char *t)
     fputs("\n\n", f);
 }
 
+static void md_score(FILE *f, const char *score, const char *status, double coverage)
+{
+    fprintf(f,
+            "**Overall readiness score: %s** (%s); evidence coverage %.0f%% of the "
+            "weight is measured.\n\n",
+            score, status, coverage);
+}
+
 static void md_list(FILE *f, const strlist *l)
 {
     for (int i = 0; i < l->n; i++) {
@@ -68,19 +76,6 @@ static void md_trow(FILE *f, const char *align, int n, const char *const *cells)
     fputc('\n', f);
 }
 
-static void md_tend(FILE *f)
-{
-    fputc('\n', f);
-}
-
-static void md_score(FILE *f, const char *score, const char *status, double coverage)
-{
-    fprintf(f,
-            "**Overall readiness score: %s** (%s); evidence coverage %.0f%% of the "
-            "weight is measured.\n\n",
-            score, status, coverage);
-}
-
 /* Task-list syntax, rendered as boxes: the items are written unescaped. */
 static void md_checklist(FILE *f, const strlist *l)
 {
@@ -95,7 +90,7 @@ static const report_syntax md_syntax = {
     .list = md_list,
     .thead = md_thead,
     .trow = md_trow,
-    .tend = md_tend,
+    .table_end = "\n",
     .score = md_score,
     .box_open = "[ ]",
     .box_done = "[x]",

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bitnet/status.h"
 #include "db/model/fmt.h"
 
 /* ---- the writer: a FILE and a syntax ------------------------------------------------- */
@@ -52,38 +51,23 @@ static void list(out *o, const strlist *l, const char *empty)
         o->syn->list(o->f, l);
 }
 
-/* The n cells that follow a table call's n, as an array. */
-static void cells_of(const char **cells, int n, va_list ap)
+/* The cells of a table row, as an array; the row's align string (one char
+ * per column, 'l' or 'r') gives their count. */
+#define CELLS(...) ((const char *const[]){__VA_ARGS__})
+
+static void thead(out *o, const char *align, const char *const *cells)
 {
-    BN_ASSERT(n > 0 && n <= REPORT_MAX_COLS);
-    for (int i = 0; i < n; i++)
-        cells[i] = va_arg(ap, const char *);
+    o->syn->thead(o->f, align, (int)strlen(align), cells);
 }
 
-/* A table: align is one char per column, 'l' or 'r'; n cells follow. */
-static void thead(out *o, const char *align, int n, ...)
+static void trow(out *o, const char *align, const char *const *cells)
 {
-    const char *cells[REPORT_MAX_COLS];
-    va_list ap;
-    va_start(ap, n);
-    cells_of(cells, n, ap);
-    va_end(ap);
-    o->syn->thead(o->f, align, n, cells);
-}
-
-static void trow(out *o, const char *align, int n, ...)
-{
-    const char *cells[REPORT_MAX_COLS];
-    va_list ap;
-    va_start(ap, n);
-    cells_of(cells, n, ap);
-    va_end(ap);
-    o->syn->trow(o->f, align, n, cells);
+    o->syn->trow(o->f, align, (int)strlen(align), cells);
 }
 
 static void tend(out *o)
 {
-    o->syn->tend(o->f);
+    fputs(o->syn->table_end, o->f);
 }
 
 /* Text sparkline of a history (Markdown). */
@@ -112,36 +96,36 @@ static void sec_header(out *o, const rep *r)
     snprintf(t, sizeof t, "bnbench readiness report: run %lld on %s", (long long)r->run_id,
              r->ri.machine_name);
     heading(o, 1, "top", t);
-    thead(o, "ll", 2, "field", "value");
+    thead(o, "ll", CELLS("field", "value"));
     char runid[128];
     snprintf(runid, sizeof runid, "%lld (uuid %s)", (long long)r->run_id, r->ri.uuid);
-    trow(o, "ll", 2, "run", runid);
-    trow(o, "ll", 2, "date (started, UTC)", r->row.started_at);
-    trow(o, "ll", 2, "finished", r->row.finished_at[0] ? r->row.finished_at : "not finished");
-    trow(o, "ll", 2, "status", r->row.status);
-    trow(o, "ll", 2, "reason", r->ri.reason);
-    trow(o, "ll", 2, "machine", r->ri.machine_name);
-    trow(o, "ll", 2, "fingerprint", r->ri.fingerprint);
-    trow(o, "ll", 2, "CPU", r->cpu);
-    trow(o, "ll", 2, "ISA", r->isa);
+    trow(o, "ll", CELLS("run", runid));
+    trow(o, "ll", CELLS("date (started, UTC)", r->row.started_at));
+    trow(o, "ll", CELLS("finished", r->row.finished_at[0] ? r->row.finished_at : "not finished"));
+    trow(o, "ll", CELLS("status", r->row.status));
+    trow(o, "ll", CELLS("reason", r->ri.reason));
+    trow(o, "ll", CELLS("machine", r->ri.machine_name));
+    trow(o, "ll", CELLS("fingerprint", r->ri.fingerprint));
+    trow(o, "ll", CELLS("CPU", r->cpu));
+    trow(o, "ll", CELLS("ISA", r->isa));
     char cores[96];
     if (r->cores > 0)
         snprintf(cores, sizeof cores, "%d cores, %d hardware threads", r->cores, r->pus);
     else
         snprintf(cores, sizeof cores, "not recorded");
-    trow(o, "ll", 2, "cores", cores);
-    trow(o, "ll", 2, "memory",
-         isfinite(r->mem_gib) ? (snprintf(a, sizeof a, "%.1f GiB", r->mem_gib), a)
-                              : "not recorded");
-    trow(o, "ll", 2, "OS", r->os);
-    trow(o, "ll", 2, "compiler", r->ri.compiler[0] ? r->ri.compiler : "not recorded");
-    trow(o, "ll", 2, "flags", r->ri.cflags[0] ? r->ri.cflags : "not recorded");
-    trow(o, "ll", 2, "build type", r->ri.build_type[0] ? r->ri.build_type : "not recorded");
-    trow(o, "ll", 2, "kernels selected", r->ri.kernels[0] ? r->ri.kernels : "not recorded");
+    trow(o, "ll", CELLS("cores", cores));
+    trow(o, "ll",
+         CELLS("memory", isfinite(r->mem_gib) ? (snprintf(a, sizeof a, "%.1f GiB", r->mem_gib), a)
+                                              : "not recorded"));
+    trow(o, "ll", CELLS("OS", r->os));
+    trow(o, "ll", CELLS("compiler", r->ri.compiler[0] ? r->ri.compiler : "not recorded"));
+    trow(o, "ll", CELLS("flags", r->ri.cflags[0] ? r->ri.cflags : "not recorded"));
+    trow(o, "ll", CELLS("build type", r->ri.build_type[0] ? r->ri.build_type : "not recorded"));
+    trow(o, "ll", CELLS("kernels selected", r->ri.kernels[0] ? r->ri.kernels : "not recorded"));
     snprintf(b, sizeof b, "%s%s%s", r->ri.commit[0] ? r->ri.commit : "not recorded",
              r->ri.branch[0] ? " on " : "", r->ri.branch);
-    trow(o, "ll", 2, "commit", b);
-    trow(o, "ll", 2, "CPU binding", r->ri.binding_json ? r->ri.binding_json : "not recorded");
+    trow(o, "ll", CELLS("commit", b));
+    trow(o, "ll", CELLS("CPU binding", r->ri.binding_json ? r->ri.binding_json : "not recorded"));
     tend(o);
 }
 
@@ -155,7 +139,8 @@ static void sec_score(out *o, const rep *r)
             "all weights (100). A category with nothing measured scores 0 and is marked "
             "\"not measured\": it is never given full marks. Status: READY only when every "
             "category is measured, the score is at least 90 and there is no critical issue.");
-    thead(o, "lrrrl", 5, "category", "weight", "score", "contributes", "basis (measured inputs)");
+    thead(o, "lrrrl",
+          CELLS("category", "weight", "score", "contributes", "basis (measured inputs)"));
     for (int i = 0; i < REPORT_NCATS; i++) {
         const category *c = &r->cat[i];
         char w[16], sc[32], ct[32];
@@ -167,7 +152,7 @@ static void sec_score(out *o, const rep *r)
             snprintf(sc, sizeof sc, "not measured");
             snprintf(ct, sizeof ct, "0");
         }
-        trow(o, "lrrrl", 5, c->name, w, sc, ct, c->basis);
+        trow(o, "lrrrl", CELLS(c->name, w, sc, ct, c->basis));
     }
     tend(o);
     para(o, "Category formulas: correctness = 100 x ok / (ok + failed); targets = 100 x met / "
@@ -207,8 +192,8 @@ static void sec_targets(out *o, const rep *r)
         para(o, "No target verdicts are stored with this run.");
         return;
     }
-    thead(o, "llllll", 6, "target", "figure", "threshold", "measured [95% CI]", "verdict",
-          "reason");
+    thead(o, "llllll",
+          CELLS("target", "figure", "threshold", "measured [95% CI]", "verdict", "reason"));
     for (int i = 0; i < r->ts.n; i++) {
         const bnb_verdict *v = &r->v[i];
         const bnb_target *t = v->target;
@@ -227,7 +212,7 @@ static void sec_targets(out *o, const rep *r)
             snprintf(meas, sizeof meas, "%.4g [%.4g, %.4g]", v->measured, v->ci_lo, v->ci_hi);
         else
             snprintf(meas, sizeof meas, "%.4g", v->measured);
-        trow(o, "llllll", 6, t->id, t->figure, thr, meas, v->verdict, v->reason);
+        trow(o, "llllll", CELLS(t->id, t->figure, thr, meas, v->verdict, v->reason));
     }
     tend(o);
 }
@@ -253,17 +238,18 @@ static void sec_suites(out *o, const rep *r)
             char h[64];
             snprintf(h, sizeof h, "Suite %s", cur);
             heading(o, 3, cur, h);
-            thead(o, "llrrlrrrlr", 10, "case", "status", "n", "median", "95% CI", "CV", "MAD",
-                  "outliers", "figure", "% of ceiling");
+            thead(o, "llrrlrrrlr",
+                  CELLS("case", "status", "n", "median", "95% CI", "CV", "MAD", "outliers",
+                        "figure", "% of ceiling"));
         }
         char full[BNB_NAME_MAX + 160], n[16], med[32], lo[32], hi[32], ci[80], cv[32], mad[32],
             out_[16], fig[128], pct[64];
         bnb_case_fullname(c, full, sizeof full);
         const char *full_short = full + strlen(c->suite) + 1;
         if (c->status != BNB_CASE_OK) {
-            trow(o, "llrrlrrrlr", 10, full_short,
-                 c->status == BNB_CASE_FAILED ? "FAILED" : "skipped", "-", "-", "-", "-", "-", "-",
-                 c->message, "-");
+            trow(o, "llrrlrrrlr",
+                 CELLS(full_short, c->status == BNB_CASE_FAILED ? "FAILED" : "skipped", "-", "-",
+                       "-", "-", "-", "-", c->message, "-"));
             continue;
         }
         snprintf(n, sizeof n, "%d", c->stats.n);
@@ -295,7 +281,7 @@ static void sec_suites(out *o, const rep *r)
             if (!fig[0])
                 snprintf(fig, sizeof fig, "-");
         }
-        trow(o, "llrrlrrrlr", 10, full_short, "ok", n, med, ci, cv, mad, out_, fig, pct);
+        trow(o, "llrrlrrrlr", CELLS(full_short, "ok", n, med, ci, cv, mad, out_, fig, pct));
     }
     if (cur)
         tend(o);
@@ -316,14 +302,15 @@ static void sec_roofline(out *o, const rep *r)
         o->syn->roofline_chart(o->f, r);
     }
     if (r->nroof) {
-        thead(o, "lrrr", 4, "case", "AI (flop/B)", "GFLOP/s", "% of roof");
+        thead(o, "lrrr", CELLS("case", "AI (flop/B)", "GFLOP/s", "% of roof"));
         for (int i = 0; i < r->nroof; i++) {
             char ai[32], g[32], p[32];
             double roof =
                 isfinite(r->peak) && isfinite(r->bw) ? fmin(r->peak, r->bw * r->roof[i].ai) : NAN;
-            trow(o, "lrrr", 4, r->roof[i].label, bnb_fmt_num(r->roof[i].ai, "%.4g", ai, sizeof ai),
-                 bnb_fmt_num(r->roof[i].gflops, "%.4g", g, sizeof g),
-                 bnb_fmt_num(100.0 * r->roof[i].gflops / roof, "%.1f%%", p, sizeof p));
+            trow(o, "lrrr",
+                 CELLS(r->roof[i].label, bnb_fmt_num(r->roof[i].ai, "%.4g", ai, sizeof ai),
+                       bnb_fmt_num(r->roof[i].gflops, "%.4g", g, sizeof g),
+                       bnb_fmt_num(100.0 * r->roof[i].gflops / roof, "%.1f%%", p, sizeof p)));
         }
         tend(o);
     }
@@ -347,7 +334,7 @@ static void sec_history(out *o, const rep *r)
          BNB_HISTORY_WINDOW);
     if (o->syn->history_charts)
         o->syn->history_charts(o->f, r);
-    thead(o, "lrlrrl", 6, "figure", "runs", "trend", "this run", "mean (window)", "z");
+    thead(o, "lrlrrl", CELLS("figure", "runs", "trend", "this run", "mean (window)", "z"));
     for (int i = 0; i < r->nhist; i++) {
         const history *h = &r->hist[i];
         char n[16], sp[400], last[64], mean[64], z[64];
@@ -359,7 +346,7 @@ static void sec_history(out *o, const rep *r)
             snprintf(z, sizeof z, "%+.2f", h->z);
         else
             snprintf(z, sizeof z, "undefined (%d earlier runs)", h->n > 0 ? h->n - 1 : 0);
-        trow(o, "lrlrrl", 6, h->figure, n, sp, last, mean, z);
+        trow(o, "lrlrrl", CELLS(h->figure, n, sp, last, mean, z));
     }
     tend(o);
 }
@@ -380,15 +367,17 @@ static void sec_baseline(out *o, const rep *r)
          BNB_CMP_ALPHA);
     if (o->syn->baseline_chart)
         o->syn->baseline_chart(o->f, r);
-    thead(o, "lrrrlrl", 7, "case", "baseline", "this run", "ratio", "95% CI", "p", "verdict");
+    thead(o, "lrrrlrl", CELLS("case", "baseline", "this run", "ratio", "95% CI", "p", "verdict"));
     for (int i = 0; i < r->ncmp; i++) {
         const bnb_cmp_row *c = &r->cmp[i];
         char a[32], b[32], ra[32], lo[32], hi[32], ci[80], p[32];
         snprintf(ci, sizeof ci, "[%s, %s]", bnb_fmt_num(c->ratio_lo, "%.3f", lo, sizeof lo),
                  bnb_fmt_num(c->ratio_hi, "%.3f", hi, sizeof hi));
-        trow(o, "lrrrlrl", 7, c->key, bnb_fmt_seconds(c->med_a, a, sizeof a),
-             bnb_fmt_seconds(c->med_b, b, sizeof b), bnb_fmt_num(c->ratio, "%.3f", ra, sizeof ra),
-             ci, bnb_fmt_num(c->p, "%.2g", p, sizeof p), bnb_cmp_verdict_str(c->verdict));
+        trow(o, "lrrrlrl",
+             CELLS(c->key, bnb_fmt_seconds(c->med_a, a, sizeof a),
+                   bnb_fmt_seconds(c->med_b, b, sizeof b),
+                   bnb_fmt_num(c->ratio, "%.3f", ra, sizeof ra), ci,
+                   bnb_fmt_num(c->p, "%.2g", p, sizeof p), bnb_cmp_verdict_str(c->verdict)));
     }
     tend(o);
 }

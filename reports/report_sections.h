@@ -17,19 +17,17 @@
 
 #include "reports/report_model.h"
 
-#define REPORT_MAX_COLS 10 /* columns of the widest table */
-
 typedef struct report_syntax {
     /* Text, escaped for the format: a heading with an anchor id, a
      * paragraph, a non-empty bulleted list. */
     void (*heading)(FILE *f, int level, const char *id, const char *t);
     void (*para)(FILE *f, const char *t);
     void (*list)(FILE *f, const strlist *l);
-    /* A table: n columns (<= REPORT_MAX_COLS) aligned by align[i], 'l' or
-     * 'r'; a header row, body rows, then the end. */
+    /* A table: n columns aligned by align[i], 'l' or 'r'; a header row,
+     * body rows, then the text that ends it. */
     void (*thead)(FILE *f, const char *align, int n, const char *const *cells);
     void (*trow)(FILE *f, const char *align, int n, const char *const *cells);
-    void (*tend)(FILE *f);
+    const char *table_end;
     /* The overall score ("61.4/100"), the status word and the evidence
      * coverage in %. */
     void (*score)(FILE *f, const char *score, const char *status, double coverage);

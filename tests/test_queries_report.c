@@ -10,20 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/db.h"
 #include "report_fixture.h"
 
-static char dir[64];
 static char path[128];
 static bnb_db *db;
 static int64_t m1a, m1b, m1c, m2a;
 
+/* A DB of its own per test (each runs in its own process). */
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/bnb-test-qrep-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/q.db", dir);
+    snprintf(path, sizeof path, "/tmp/bnb-test-qrep-%d.db", (int)getpid());
     char err[BNB_ERR_MAX];
     cr_assert_eq(bnb_db_open(path, 0, &db, err), 0, "%s", err);
     m1a = fx_run(db, "m1", "2026-01-01T00:00:00Z", "nightly", NULL);
@@ -35,9 +34,12 @@ static void setup(void)
 static void teardown(void)
 {
     bnb_db_close(db);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char f[160];
+        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+        unlink(f);
+    }
 }
 
 TestSuite(queries_report, .init = setup, .fini = teardown, .timeout = 30);
