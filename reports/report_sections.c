@@ -70,7 +70,7 @@ static void tend(out *o)
     fputs(o->syn->table_end, o->f);
 }
 
-/* Text sparkline of a history (Markdown). */
+/* Text sparkline of a history: the trend column, in both formats. */
 static void sparkline(const history *h, char *b, size_t cap)
 {
     static const char *bars[] = {"\u2581", "\u2582", "\u2583", "\u2584",
