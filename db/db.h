@@ -99,4 +99,14 @@ int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err);
 int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err);
 int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err);
 
+/* ---- queries of the report (db/queries_report.c) ------------------------ */
+
+/* The newest baseline (by creation time, then id) whose run is on the same
+ * machine as run_id and is not run_id itself. Returns 0 with its name in
+ * name (NUL-terminated, name_cap bytes at most) and its run in *base_run_id;
+ * 1 when there is none; -1 on a DB error or a name that does not fit, with
+ * the message in err (cap BNB_ERR_MAX, may be NULL). */
+int bnb_db_newest_baseline_on_machine(bnb_db *db, int64_t run_id, char *name, size_t name_cap,
+                                      int64_t *base_run_id, char *err);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "db/model/fmt.h"
 #include "db/model/stats.h"
 
 static void opts_or_default(const bnb_cmp_opts *o, bnb_cmp_opts *d)
@@ -163,30 +164,6 @@ int bnb_compare_runs(const bnb_case_result *a, int na, const bnb_case_result *b,
 
 /* ---- writers ------------------------------------------------------------------ */
 
-static const char *fmt_s(double s, char *buf, size_t cap)
-{
-    if (!isfinite(s))
-        snprintf(buf, cap, "-");
-    else if (s < 1e-6)
-        snprintf(buf, cap, "%.3g ns", s * 1e9);
-    else if (s < 1e-3)
-        snprintf(buf, cap, "%.4g us", s * 1e6);
-    else if (s < 1.0)
-        snprintf(buf, cap, "%.4g ms", s * 1e3);
-    else
-        snprintf(buf, cap, "%.4g s", s);
-    return buf;
-}
-
-static const char *fmt_num(double v, const char *fmt, char *buf, size_t cap)
-{
-    if (!isfinite(v))
-        snprintf(buf, cap, "-");
-    else
-        snprintf(buf, cap, fmt, v);
-    return buf;
-}
-
 static void counts(const bnb_cmp_row *rows, int n, int c[5])
 {
     memset(c, 0, 5 * sizeof *c);
@@ -206,12 +183,13 @@ void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_c
     for (int i = 0; i < n; i++) {
         const bnb_cmp_row *r = &rows[i];
         char ma[32], mb[32], ra[32], lo[32], hi[32], p[32], ci[80];
-        snprintf(ci, sizeof ci, "[%s, %s]", fmt_num(r->ratio_lo, "%.3f", lo, sizeof lo),
-                 fmt_num(r->ratio_hi, "%.3f", hi, sizeof hi));
+        snprintf(ci, sizeof ci, "[%s, %s]", bnb_fmt_num(r->ratio_lo, "%.3f", lo, sizeof lo),
+                 bnb_fmt_num(r->ratio_hi, "%.3f", hi, sizeof hi));
         fprintf(f, "%-40s %11s %11s %7s %-17s %9s  %s%s%s\n", r->key,
-                fmt_s(r->med_a, ma, sizeof ma), fmt_s(r->med_b, mb, sizeof mb),
-                fmt_num(r->ratio, "%.3f", ra, sizeof ra), ci, fmt_num(r->p, "%.2g", p, sizeof p),
-                bnb_cmp_verdict_str(r->verdict), r->note[0] ? " - " : "", r->note);
+                bnb_fmt_seconds(r->med_a, ma, sizeof ma), bnb_fmt_seconds(r->med_b, mb, sizeof mb),
+                bnb_fmt_num(r->ratio, "%.3f", ra, sizeof ra), ci,
+                bnb_fmt_num(r->p, "%.2g", p, sizeof p), bnb_cmp_verdict_str(r->verdict),
+                r->note[0] ? " - " : "", r->note);
     }
     int c[5];
     counts(rows, n, c);
@@ -249,13 +227,14 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
         char ma[32], mb[32], ra[32], lo[32], hi[32], p[32];
         fputs("| `", f);
         md_cell(f, r->key);
-        fprintf(f, "` | %s | %s | %s | [%s, %s] | %s | %s", fmt_s(r->med_a, ma, sizeof ma),
-                fmt_s(r->med_b, mb, sizeof mb), fmt_num(r->ratio, "%.3f", ra, sizeof ra),
-                fmt_num(r->ratio_lo, "%.3f", lo, sizeof lo),
-                fmt_num(r->ratio_hi, "%.3f", hi, sizeof hi), fmt_num(r->p, "%.2g", p, sizeof p),
-                r->verdict == BNB_CMP_SLOWER   ? "**slower**"
-                : r->verdict == BNB_CMP_FASTER ? "**faster**"
-                                               : bnb_cmp_verdict_str(r->verdict));
+        fprintf(
+            f, "` | %s | %s | %s | [%s, %s] | %s | %s", bnb_fmt_seconds(r->med_a, ma, sizeof ma),
+            bnb_fmt_seconds(r->med_b, mb, sizeof mb), bnb_fmt_num(r->ratio, "%.3f", ra, sizeof ra),
+            bnb_fmt_num(r->ratio_lo, "%.3f", lo, sizeof lo),
+            bnb_fmt_num(r->ratio_hi, "%.3f", hi, sizeof hi), bnb_fmt_num(r->p, "%.2g", p, sizeof p),
+            r->verdict == BNB_CMP_SLOWER   ? "**slower**"
+            : r->verdict == BNB_CMP_FASTER ? "**faster**"
+                                           : bnb_cmp_verdict_str(r->verdict));
         if (r->note[0]) {
             fputs(" (", f);
             md_cell(f, r->note);

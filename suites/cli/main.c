@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "bitnet/kernels.h"
 #include "db/db.h"
 #include "db/export.h"
+#include "db/model/fmt.h"
 #include "suites/cli/report_cmds.h"
 #include "suites/cli/cli.h"
 #include "db/model/bnb.h"
@@ -237,23 +237,6 @@ static int cmd_runs(int argc, char **argv, const char *gdb)
 
 /* ---- show ------------------------------------------------------------------ */
 
-/* A duration in seconds with a readable unit. */
-static const char *fmt_time(double s, char *buf, size_t cap)
-{
-    double a = fabs(s);
-    if (!isfinite(s))
-        snprintf(buf, cap, "-");
-    else if (a < 1e-6)
-        snprintf(buf, cap, "%.3g ns", s * 1e9);
-    else if (a < 1e-3)
-        snprintf(buf, cap, "%.4g us", s * 1e6);
-    else if (a < 1.0)
-        snprintf(buf, cap, "%.4g ms", s * 1e3);
-    else
-        snprintf(buf, cap, "%.4g s", s);
-    return buf;
-}
-
 /* Prints a JSON array of strings as "a; b; c" ("none" when empty/absent). */
 static void print_warnings(const char *json)
 {
@@ -280,11 +263,11 @@ static void show_case(const bnb_case_result *r)
                r->message[0] ? r->message : "no samples");
     } else {
         char ci[72];
-        snprintf(ci, sizeof ci, "[%s, %s]", fmt_time(r->stats.ci_lo, lo, sizeof lo),
-                 fmt_time(r->stats.ci_hi, hi, sizeof hi));
+        snprintf(ci, sizeof ci, "[%s, %s]", bnb_fmt_seconds(r->stats.ci_lo, lo, sizeof lo),
+                 bnb_fmt_seconds(r->stats.ci_hi, hi, sizeof hi));
         printf("%-44s  %-7s  %3d  %10s  %-26s  %6.2f%%  %3d  %lld\n", full,
                bnb_case_status_str(r->status), r->stats.n,
-               fmt_time(r->stats.median, med, sizeof med), ci, r->stats.cv * 100.0,
+               bnb_fmt_seconds(r->stats.median, med, sizeof med), ci, r->stats.cv * 100.0,
                r->stats.outliers_low + r->stats.outliers_high, (long long)r->iterations);
     }
     for (int i = 0; i < r->nmetrics; i++) {
