@@ -6,7 +6,9 @@
  * duplicate ids or keys, a figure that cannot name a case and a metric), with
  * one line naming the file, the target (1-based ordinal and id) and the bad
  * field with its value: a typo in a targets file must never turn into a
- * target silently not checked.
+ * target silently not checked. Validation then checks each figure against
+ * the catalogue the suites hand down (cases and the metric names each
+ * declares), so a case or metric that cannot exist is refused too.
  *
  * Evaluation never reports "met" by default: a figure that is absent, failed
  * or unavailable is "not measured" (with the reason the case or metric

@@ -15,7 +15,10 @@
  *     ] }
  * Verdicts: "met", "missed", "not applicable" (reason), "not measured"
  * (reason). Never "met" by default: a figure that is absent or unavailable
- * is "not measured".
+ * is "not measured". A figure no case or metric of this build's suites can
+ * produce is not a target switched off but an error when the file is
+ * loaded (bnb_targets_validate): "not measured" is for cases that exist
+ * but did not run (filters, --quick, another suite selected).
  */
 #ifndef BNB_TARGETS_H
 #define BNB_TARGETS_H
