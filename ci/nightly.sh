@@ -16,7 +16,10 @@
 #   BNB_OUT           directory for the reports (default reports-out)
 #   BNB_RUN_ARGS      extra arguments for bnbench run (e.g. --quick)
 #   BNB_PUBLISH_URL   base URL: each report file is PUT to $BNB_PUBLISH_URL/<file>
+#                     (it may hold user:password; this script never prints it,
+#                     and bnbench's lines that it shows say http://***@host/...)
 #   BNB_PUBLISH_TOKEN sent as "Authorization: Bearer ..." by bnbench publish
+#                     (never printed)
 #   BNB_SKIP_TESTS=1  skip `make test` (local dry runs only)
 #   GITHUB_STEP_SUMMARY  when set (GitHub Actions), the summary is appended there
 #
@@ -78,8 +81,9 @@ say "- report: $(sed -n 's/.*(score \(.*\))/score \1/p' "$OUT/report-md.log"); f
 pub_rc=0
 if [ -n "${BNB_PUBLISH_URL:-}" ]; then
   for f in report.md report.html report.json; do
+    # Only bnbench's own lines reach the summary: they show the URL redacted.
     if "$BNB" publish "$OUT/$f" --url "${BNB_PUBLISH_URL%/}/$f" > "$OUT/publish.log" 2>&1; then
-      say "- published $f"
+      say "- $(cat "$OUT/publish.log")"
     else
       say "- publish $f: **failed**: $(cat "$OUT/publish.log")"; pub_rc=3
     fi

@@ -1,5 +1,10 @@
 /*
  * publish.c - HTTP upload of a report with libcurl (contract: publish.h).
+ *
+ * Everything a message shows of the URL goes through bnb_publish_redact_url
+ * (libcurl's URL API, so the userinfo it finds is the one it would send),
+ * and the bearer token is checked for control characters and copied into a
+ * header of its own length, never formatted into a fixed buffer.
  */
 #include "reports/publish.h"
 
@@ -10,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#define BEARER "Authorization: Bearer "
 
 static const char *content_type(const char *path)
 {
@@ -31,30 +38,164 @@ static size_t sink(char *p, size_t sz, size_t n, void *u)
     return sz * n;
 }
 
-int bnb_publish_file(const char *path, const char *url, const char *method, long timeout_s,
-                     long *status, char *err, size_t cap)
+/* The redaction of a URL libcurl cannot parse: the part of the authority
+ * before its last '@' becomes "***"; without "://" a URL holding an '@' is
+ * not shown at all. */
+static void redact_by_hand(const char *url, char *out, size_t cap)
 {
+    const char *auth = strstr(url, "://");
+    if (!auth) {
+        snprintf(out, cap, "%s",
+                 strchr(url, '@') ? "(a malformed URL, not shown: it may hold credentials)" : url);
+        return;
+    }
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        snprintf(out, cap, "%s", url);
+    else
+        snprintf(out, cap, "%.*s***%s", (int)(auth - url), url, at);
+}
+
+char *bnb_publish_redact_url(const char *url, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return out;
+    if (!url) {
+        snprintf(out, cap, "(none)");
+        return out;
+    }
+    bool done = false;
+    CURLU *h = curl_url();
+    if (h && curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+        static const CURLUPart secret[] = {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS};
+        bool creds = false;
+        for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+            char *part = NULL;
+            if (curl_url_get(h, secret[i], &part, 0) == CURLUE_OK) {
+                creds = true;
+                curl_free(part);
+            }
+        }
+        char *shown = NULL;
+        if (!creds) {
+            snprintf(out, cap, "%s", url);
+            done = true;
+        } else if (curl_url_set(h, CURLUPART_USER, "***", 0) == CURLUE_OK &&
+                   curl_url_set(h, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+                   curl_url_set(h, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+                   curl_url_get(h, CURLUPART_URL, &shown, 0) == CURLUE_OK) {
+            snprintf(out, cap, "%s", shown);
+            curl_free(shown);
+            done = true;
+        }
+    }
+    curl_url_cleanup(h);
+    if (!done)
+        redact_by_hand(url, out, cap);
+    return out;
+}
+
+/* Builds "Authorization: Bearer <tok>" (malloc'd) into *hdr; -1 with err for
+ * a control character (its 1-based position, never the token) or no memory. */
+static int bearer_header(const char *tok, char **hdr, char *err, size_t cap)
+{
+    *hdr = NULL;
+    size_t n = strlen(tok);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)tok[i];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(err, cap,
+                     "publish: BNB_PUBLISH_TOKEN contains a control character at position %zu "
+                     "(byte 0x%02x); a token is sent as given, so it may hold none (is there a "
+                     "stray newline?)",
+                     i + 1, c);
+            return -1;
+        }
+    }
+    char *h = malloc(sizeof BEARER + n);
+    if (!h) {
+        snprintf(err, cap, "publish: out of memory for the %zu-byte token header", n);
+        return -1;
+    }
+    memcpy(h, BEARER, sizeof BEARER - 1);
+    memcpy(h + sizeof BEARER - 1, tok, n + 1);
+    *hdr = h;
+    return 0;
+}
+
+/* Appends s to *list; false when out of memory (the list is kept). */
+static bool add_header(struct curl_slist **list, const char *s)
+{
+    struct curl_slist *l = curl_slist_append(*list, s);
+    if (!l)
+        return false;
+    *list = l;
+    return true;
+}
+
+/* The message for a finished transfer whose final status is not 2xx. */
+static void http_error(CURL *c, const char *method, const char *shown, long code, int max_redirects,
+                       char *err, size_t cap)
+{
+    char why[600] = "";
+    if (code >= 300 && code < 400) {
+        char *loc = NULL;
+        char where[512];
+        if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+            bnb_publish_redact_url(loc, where, sizeof where);
+        else
+            snprintf(where, sizeof where, "nowhere (no usable Location)");
+        if (max_redirects <= 0)
+            snprintf(why, sizeof why, "; a redirect to %s, which this upload does not follow",
+                     where);
+        else
+            snprintf(why, sizeof why, "; a redirect to %s that could not be followed", where);
+    }
+    snprintf(err, cap, "publish: upload failed: HTTP %ld (the server answered HTTP %ld to %s %s%s)",
+             code, code, method, shown, why);
+}
+
+int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, long *status,
+                char *err, size_t cap)
+{
+    static const bnb_publish_opts defaults = {0};
     int rc = -1;
     FILE *f = NULL;
     CURL *c = NULL;
     struct curl_slist *hdr = NULL;
+    char *auth = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
-    bool put = !method || !strcmp(method, "PUT");
+    char shown[1024];
+    if (!o)
+        o = &defaults;
+    if (status)
+        *status = 0;
+    const char *method = o->method ? o->method : "PUT";
+    bool put = !strcmp(method, "PUT");
     if (!put && strcmp(method, "POST")) {
         snprintf(err, cap, "publish: method must be PUT or POST, got \"%s\"", method);
         return -1;
     }
+    bnb_publish_redact_url(url, shown, sizeof shown);
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
         snprintf(err, cap, "publish: URL must start with http:// or https://, got \"%s\"",
-                 url ? url : "");
+                 url ? shown : "");
         return -1;
     }
+    const char *tok = getenv("BNB_PUBLISH_TOKEN");
+    if (tok && *tok && bearer_header(tok, &auth, err, cap))
+        return -1;
     struct stat st;
     errno = 0;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fopen(path, "rb"))) {
         snprintf(err, cap, "publish: cannot read %s: %s", path,
                  errno ? strerror(errno) : "not a regular file");
-        return -1;
+        goto cleanup;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, cap, "publish: libcurl failed to initialise");
@@ -66,22 +207,28 @@ int bnb_publish_file(const char *path, const char *url, const char *method, long
     }
     char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", content_type(path));
-    hdr = curl_slist_append(hdr, ct);
-    hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
-    const char *tok = getenv("BNB_PUBLISH_TOKEN");
-    char auth[512];
-    if (tok && *tok) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
-        hdr = curl_slist_append(hdr, auth);
+    if (!add_header(&hdr, ct) || !add_header(&hdr, "Expect:") || /* no 100-continue round trip */
+        (auth && !add_header(&hdr, auth))) {
+        snprintf(err, cap, "publish: out of memory building the request headers");
+        goto cleanup_handle;
     }
+    long timeout = o->timeout_s > 0 ? o->timeout_s : 30L;
+    long connect = o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L;
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect < timeout ? connect : timeout);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_READDATA, f);
+    if (o->max_redirects > 0) {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL); /* POST stays POST */
+    }
     if (put) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
@@ -92,16 +239,24 @@ int bnb_publish_file(const char *path, const char *url, const char *method, long
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         snprintf(err, cap, "publish: %s %s failed: %s (is the server up and the URL right?)",
-                 put ? "PUT" : "POST", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+                 method, shown, cerr[0] ? cerr : curl_easy_strerror(cc));
         goto cleanup_handle;
     }
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (status)
         *status = code;
-    if (code >= 400 || code < 100) {
-        snprintf(err, cap, "publish: %s %s: the server answered HTTP %ld", put ? "PUT" : "POST",
-                 url, code);
+    if (code < 200 || code >= 300) {
+        http_error(c, method, shown, code, o->max_redirects, err, cap);
+        goto cleanup_handle;
+    }
+    char *used = NULL;
+    if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_METHOD, &used) == CURLE_OK && used &&
+        strcmp(used, method)) {
+        snprintf(err, cap,
+                 "publish: upload failed: a redirect from %s turned the %s into a %s (HTTP %ld); "
+                 "the file was not uploaded",
+                 shown, method, used, code);
         goto cleanup_handle;
     }
     rc = 0;
@@ -111,6 +266,18 @@ cleanup_handle:
 cleanup_global:
     curl_global_cleanup();
 cleanup:
-    fclose(f);
+    if (f)
+        fclose(f);
+    free(auth);
     return rc;
+}
+
+int bnb_publish_file(const char *path, const char *url, const char *method, long timeout_s,
+                     long *status, char *err, size_t cap)
+{
+    bnb_publish_opts o = {.method = method,
+                          .timeout_s = timeout_s,
+                          .connect_timeout_s = 10,
+                          .max_redirects = BNB_PUBLISH_MAX_REDIRECTS};
+    return bnb_publish(path, url, &o, status, err, cap);
 }

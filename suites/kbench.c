@@ -406,6 +406,10 @@ void bnb_kcase_def(const bnb_kcase_arg *arg, bnb_case_def *def)
         .verify = bnb_kcase_verify,
         .run = bnb_kcase_run,
         .metrics = bnb_kcase_metrics,
+        .metric_names = arg->level == BNB_DRAM
+                            ? (arg->ref ? BNB_KMETRICS_DRAM_REF : BNB_KMETRICS_DRAM)
+                        : arg->ref ? BNB_KMETRICS_REF
+                                   : BNB_KMETRICS,
         .teardown = bnb_kcase_teardown,
     };
     snprintf(def->params[0].key, sizeof def->params[0].key, "cache");

@@ -69,12 +69,20 @@ int64_t bnb_klevel_elems(bnb_klevel l);
  * outlive the case), named as above; name and params are set from arg. */
 void bnb_kcase_def(const bnb_kcase_arg *arg, bnb_case_def *def);
 
-#define BNB_KCASE(a, nm, lv, refp, sq)                                                             \
+/* What bnb_kcase_metrics adds: speedup unless the case is the reference
+ * table itself, pct_triad (of peak/triad) at DRAM size. */
+#define BNB_KMETRICS_REF      "gbps,elements,bytes"
+#define BNB_KMETRICS          BNB_KMETRICS_REF ",speedup"
+#define BNB_KMETRICS_DRAM_REF BNB_KMETRICS_REF ",pct_triad"
+#define BNB_KMETRICS_DRAM     BNB_KMETRICS ",pct_triad"
+
+/* mets: the BNB_KMETRICS* list for the level and table. */
+#define BNB_KCASE(a, nm, lv, refp, sq, mets)                                                       \
     {                                                                                              \
         .name = nm, .nparams = (refp) ? 2 : 1, .params = {{"cache", lv}, {"table", "ref"}},        \
         .code_version = "1", .arg = a, .setup = bnb_kcase_setup, .verify = bnb_kcase_verify,       \
         .run = bnb_kcase_run, .metrics = bnb_kcase_metrics, .teardown = bnb_kcase_teardown,        \
-        .skip_quick = (sq)                                                                         \
+        .skip_quick = (sq), .metric_names = mets                                                   \
     }
 
 /* The callbacks (for static case tables via BNB_KCASE). */

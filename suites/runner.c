@@ -139,6 +139,17 @@ int bnb_runner_measure(const bnb_selected *sc, const bnb_case_env *env, const bn
         goto oom;
     if (ctr && bnb_counters_add_metrics(ctr, out, out->iterations) != 0)
         goto oom;
+    for (int i = 0; i < out->nmetrics; i++) {
+        const char *m = out->metrics[i].name;
+        if (strncmp(m, "counter.", 8) && !bnb_name_listed(m, d->metric_names)) {
+            snprintf(err, sizeof err,
+                     "metric \"%s\" is not in the case's metric_names (\"%s\"): declare it "
+                     "in the suite's case table (suite.h)",
+                     m, d->metric_names ? d->metric_names : "");
+            fail_case(out, BNB_CASE_FAILED, "", err);
+            goto teardown;
+        }
+    }
     out->status = BNB_CASE_OK;
     goto teardown;
 oom:

@@ -157,6 +157,46 @@ cleanup:
     return rc;
 }
 
+int bnb_catalogue_build(const char *suites, bnb_catalogue *out, char *err, size_t cap)
+{
+    *out = (bnb_catalogue){0};
+    bnb_selection sel;
+    if (bnb_select(suites, NULL, &sel, err, cap) != 0)
+        return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        total += (size_t)registry[i]->ncases;
+    out->c = calloc(total ? total : 1, sizeof *out->c);
+    if (!out->c) {
+        bnb_selection_free(&sel);
+        snprintf(err, cap, "listing the cases: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
+        const bnb_suite *s = registry[i];
+        bool selected = false;
+        for (int k = 0; k < sel.n && !selected; k++)
+            selected = sel.c[k].suite == s;
+        for (int j = 0; j < s->ncases; j++) {
+            bnb_catalogue_case *c = &out->c[out->n++];
+            bnb_case_result tmp = {0};
+            bnb_case_identity(s, &s->cases[j], &tmp);
+            bnb_case_fullname(&tmp, c->name, sizeof c->name);
+            c->metrics = s->cases[j].metric_names ? s->cases[j].metric_names : "";
+            c->selected = selected;
+        }
+    }
+    bnb_selection_free(&sel);
+    return 0;
+}
+
+void bnb_catalogue_free(bnb_catalogue *c)
+{
+    free(c->c);
+    c->c = NULL;
+    c->n = 0;
+}
+
 void bnb_selection_free(bnb_selection *s)
 {
     free(s->c);

@@ -17,7 +17,10 @@
  *              case (stored as failed with the message, never timed)
  *   run        the timed region: `iters` iterations of the operation
  *   metrics    optional, untimed, after the statistics are known: derived
- *              figures, e.g. GFLOPS = 2*M*N*K / median / 1e9 (DESIGN.md)
+ *              figures, e.g. GFLOPS = 2*M*N*K / median / 1e9 (DESIGN.md);
+ *              every name it can add is declared in metric_names, so a
+ *              targets file naming a metric no case produces is refused
+ *              when it is loaded (bnb_catalogue_build, targets.h)
  *   teardown   frees the state (called whenever setup succeeded)
  */
 #ifndef BNB_SUITE_H
@@ -31,6 +34,7 @@
 #include "collectors/timer.h"
 #include "collectors/topo.h"
 #include "db/model/bnb.h"
+#include "db/model/targets.h"
 
 /* What the runner tells a case about where it runs. */
 typedef struct bnb_case_env {
@@ -59,6 +63,11 @@ typedef struct bnb_case_def {
     void (*run)(void *state, int64_t iters);
     int (*metrics)(void *state, bnb_case_result *r);
     void (*teardown)(void *state);
+    /* Comma-separated names of every metric `metrics` can add to this case
+     * ("gflops,flops,pct_peak"); NULL or "" when it adds none. The runner
+     * fails a case that adds a metric not listed here. Timing statistics
+     * (median_s ...) and counter.* metrics are never listed. */
+    const char *metric_names;
     /* A long case --quick leaves out: stored as skipped, with the reason,
      * so a quick run stays short and says what it did not measure. */
     bool skip_quick;
@@ -111,6 +120,14 @@ typedef struct bnb_selection {
 int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, char *err,
                size_t cap);
 void bnb_selection_free(bnb_selection *s);
+
+/* The catalogue a targets file is checked against (bnb_targets_validate):
+ * every case of every registered suite with its declared metric_names,
+ * `selected` set for the cases of the suites `suites` selects (as in
+ * bnb_select: a list, "all", or NULL/"" for the default ones). Returns 0,
+ * or -1 with a one-line message (unknown suite, out of memory). */
+int bnb_catalogue_build(const char *suites, bnb_catalogue *out, char *err, size_t cap);
+void bnb_catalogue_free(bnb_catalogue *c);
 
 /* The metric `metric` of the case called `fullname` ("peak/triad") among
  * env->done, when that case was measured (status ok) and the metric is

@@ -534,6 +534,13 @@ SIZES(ARG, malloc)
 SIZES(ARG, mimalloc)
 SIZES(ARG, jemalloc)
 
+/* What alloc_metrics adds: the pool also reports its hit rate. */
+#define ALLOC_METRICS          "mean_ns,p50_ns,p99_ns,batches,batch_pairs,size"
+#define ALLOC_METRICS_pool     ALLOC_METRICS ",hit_rate"
+#define ALLOC_METRICS_malloc   ALLOC_METRICS
+#define ALLOC_METRICS_mimalloc ALLOC_METRICS
+#define ALLOC_METRICS_jemalloc ALLOC_METRICS
+
 #define CASE(impl, n, s)                                                                           \
     {.name = #impl,                                                                                \
      .nparams = 1,                                                                                 \
@@ -545,6 +552,7 @@ SIZES(ARG, jemalloc)
      .verify = alloc_verify,                                                                       \
      .run = alloc_run,                                                                             \
      .metrics = alloc_metrics,                                                                     \
+     .metric_names = ALLOC_METRICS_##impl,                                                         \
      .teardown = alloc_teardown},
 
 static const bnb_case_def alloc_cases[] = {
@@ -555,6 +563,8 @@ static const bnb_case_def alloc_cases[] = {
                               .verify = trace_verify,
                               .run = trace_run,
                               .metrics = trace_metrics,
+                              .metric_names = "ns_per_alloc,hit_rate,failures,allocs,misses,"
+                                              "peak_bytes,hit_rate_warm,failures_warm",
                               .teardown = trace_teardown},
 };
 

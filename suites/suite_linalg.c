@@ -408,6 +408,15 @@ static int la_metrics(void *state, bnb_case_result *r)
 /* One case: X(op enum, op name, f64, dtype name, impl enum, impl name) over
  * the five sizes; n > 256 is skipped under --quick. LAPACK before ours for
  * each op and dtype (ours reads LAPACK's median for its ratio). */
+/* What la_metrics adds: ours also its time and backward-error ratios to
+ * LAPACK (and, for SVD, to gesvd). */
+#define LA_METRICS_IMPL_LAPACK(op) "backward_error"
+#define LA_METRICS_IMPL_GESVD(op)  "backward_error"
+#define LA_METRICS_IMPL_OURS(op)   LA_OURS_##op
+#define LA_OURS_OP_QR              "backward_error,ratio,lapack_backward_error"
+#define LA_OURS_OP_CHOL            LA_OURS_OP_QR
+#define LA_OURS_OP_LU              LA_OURS_OP_QR
+#define LA_OURS_OP_SVD             LA_OURS_OP_QR ",ratio_gesvd,gesvd_backward_error"
 #define LA_CASE1(op, on, f64, dn, impl, in, si, ns)                                                \
     {.name = on "/" dn "/" in,                                                                     \
      .nparams = 1,                                                                                 \
@@ -419,6 +428,7 @@ static int la_metrics(void *state, bnb_case_result *r)
      .verify = la_verify,                                                                          \
      .run = la_run,                                                                                \
      .metrics = la_metrics,                                                                        \
+     .metric_names = LA_METRICS_##impl(op),                                                        \
      .teardown = la_teardown},
 #define LA_CASE5(op, on, f64, dn, impl, in)                                                        \
     LA_CASE1(op, on, f64, dn, impl, in, 0, "64")                                                   \

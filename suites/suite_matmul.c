@@ -328,10 +328,15 @@ LIN_ARGS(6912, 128)
     .code_version = "1", .setup = mm_setup, .verify = mm_verify, .run = mm_run,                    \
     .metrics = mm_metrics, .teardown = mm_teardown
 
+/* What mm_metrics adds per implementation (o: OpenBLAS, e: engine, b: bn_matmul). */
+#define MM_METRICS_o "gflops,flops,pct_peak"
+#define MM_METRICS_e MM_METRICS_o ",vs_openblas"
+#define MM_METRICS_b MM_METRICS_o ",threads,vs_openblas"
+
 #define SQ1(impl, id, n, sq, so)                                                                   \
     {                                                                                              \
         .name = impl "/sgemm", .nparams = 1, .params = {{"n", #n}}, .arg = &sq_##id##_##n,         \
-        .skip_quick = sq, .suite_only = so, MM_CB                                                  \
+        .skip_quick = sq, .suite_only = so, .metric_names = MM_METRICS_##id, MM_CB                 \
     }
 #define SQX(n, sq, so)                                                                             \
     SQ1("openblas", o, n, sq, so), SQ1("engine", e, n, sq, so), SQ1("bn_matmul", b, n, sq, so)
@@ -340,7 +345,7 @@ LIN_ARGS(6912, 128)
     {                                                                                              \
         .name = impl "/linear", .nparams = 3,                                                      \
         .params = {{"in", "2560"}, {"out", #out}, {"tokens", #t}}, .arg = &li_##id##_##out##_##t,  \
-        MM_CB                                                                                      \
+        .metric_names = MM_METRICS_##id, MM_CB                                                     \
     }
 #define LIN(out, t)                                                                                \
     LIN1("openblas", o, out, t), LIN1("engine", e, out, t), LIN1("bn_matmul", b, out, t)

@@ -23,10 +23,12 @@
     static const bnb_kcase_arg op##_d = {BNB_K_##op, BNB_DRAM, false, NULL, 0};
 
 #define RD_CASES(op, nm, dram_quick_skip)                                                          \
-    BNB_KCASE(&op##_l1r, nm, "L1", true, false), BNB_KCASE(&op##_l1, nm, "L1", false, false),      \
-        BNB_KCASE(&op##_l2r, nm, "L2", true, false), BNB_KCASE(&op##_l2, nm, "L2", false, false),  \
-        BNB_KCASE(&op##_dr, nm, "DRAM", true, dram_quick_skip),                                    \
-        BNB_KCASE(&op##_d, nm, "DRAM", false, dram_quick_skip)
+    BNB_KCASE(&op##_l1r, nm, "L1", true, false, BNB_KMETRICS_REF),                                 \
+        BNB_KCASE(&op##_l1, nm, "L1", false, false, BNB_KMETRICS),                                 \
+        BNB_KCASE(&op##_l2r, nm, "L2", true, false, BNB_KMETRICS_REF),                             \
+        BNB_KCASE(&op##_l2, nm, "L2", false, false, BNB_KMETRICS),                                 \
+        BNB_KCASE(&op##_dr, nm, "DRAM", true, dram_quick_skip, BNB_KMETRICS_DRAM_REF),             \
+        BNB_KCASE(&op##_d, nm, "DRAM", false, dram_quick_skip, BNB_KMETRICS_DRAM)
 
 RD_ARGS(SUM)
 RD_ARGS(MAX)

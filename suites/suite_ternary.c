@@ -362,6 +362,14 @@ static int t_metrics(void *state, bnb_case_result *r)
     return 0;
 }
 
+/* What t_metrics adds per kind of case. */
+#define TC_METRICS_K_PEAK "gops,us"
+#define TC_METRICS_K_F32  "gops,us"
+#define TC_METRICS_K_BLAS "gops,us"
+#define TC_METRICS_K_T2K                                                                           \
+    "gops,us,bytes_t2k,bytes_t2,bytes_t16,bytes_i8,bytes_f32,t2k_bytes_per_weight"
+#define TC_METRICS_K_BITLINEAR "gops,us,act_quant_us,act_quant_share"
+
 /* SQ: skip under --quick (true for all but the target figures and the small
  * decode shape, so `--suite ternary --quick` is a few seconds). */
 #define TC(nm, kind, set, M, K, N, SQ)                                                             \
@@ -375,6 +383,7 @@ static int t_metrics(void *state, bnb_case_result *r)
      .verify = t_verify,                                                                           \
      .run = t_run,                                                                                 \
      .metrics = t_metrics,                                                                         \
+     .metric_names = TC_METRICS_##kind,                                                            \
      .teardown = t_teardown,                                                                       \
      .skip_quick = SQ},
 
@@ -402,6 +411,7 @@ static const bnb_case_def ternary_cases[] = {
      .verify = t_verify,
      .run = t_run,
      .metrics = t_metrics,
+     .metric_names = TC_METRICS_K_PEAK,
      .teardown = t_teardown},
     /* clang-format off */
     ACTIVE(2560, 2560) ACTIVE(4096, 4096)

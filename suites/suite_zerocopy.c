@@ -398,6 +398,7 @@ static const bnb_case_def zc_cases[] = {
      .verify = zc_verify,
      .run = zc_run,
      .metrics = zc_metrics,
+     .metric_names = "ratio,ops,ops_shared,bytes_alloc,bytes_copied",
      .teardown = zc_teardown},
 };
 

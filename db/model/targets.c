@@ -6,7 +6,9 @@
  * duplicate ids or keys, a figure that cannot name a case and a metric), with
  * one line naming the file, the target (1-based ordinal and id) and the bad
  * field with its value: a typo in a targets file must never turn into a
- * target silently not checked.
+ * target silently not checked. Validation then checks each figure against
+ * the catalogue the suites hand down (cases and the metric names each
+ * declares), so a case or metric that cannot exist is refused too.
  *
  * Evaluation never reports "met" by default: a figure that is absent, failed
  * or unavailable is "not measured" (with the reason the case or metric
@@ -72,9 +74,11 @@ static const char *show(const cJSON *v, char *buf, size_t cap)
     return buf;
 }
 
-static int read_file(const loader *l, char **out)
+/* Reads the whole file into *out (malloc'd, *len bytes, not terminated). */
+static int read_file(const loader *l, char **out, size_t *len)
 {
     *out = NULL;
+    *len = 0;
     FILE *f = fopen(l->path, "rb");
     if (!f) {
         lerr(l, -1, NULL, "cannot open: %s", strerror(errno));
@@ -94,18 +98,8 @@ static int read_file(const loader *l, char **out)
         free(buf);
         return -1;
     }
-    if (n > TARGETS_FILE_MAX) {
-        lerr(l, -1, NULL, "larger than %d bytes", TARGETS_FILE_MAX);
-        free(buf);
-        return -1;
-    }
-    if (memchr(buf, '\0', n)) {
-        lerr(l, -1, NULL, "contains a NUL byte (not a JSON text file)");
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
     *out = buf;
+    *len = n;
     return 0;
 }
 
@@ -152,13 +146,16 @@ static const char *figure_problem(const char *s, bool allow_glob)
     return NULL;
 }
 
-/* Rejects a key repeated in an object (cJSON keeps both). */
-static const cJSON *dup_key(const cJSON *o)
+/* The second occurrence of a known key repeated in an object (cJSON keeps
+ * both), or NULL. Unknown keys are refused on their own; counting only the
+ * known ones keeps this linear in the object's size whatever the input. */
+static const cJSON *dup_key(const cJSON *o, const char *const *keys, size_t nkeys)
 {
-    for (const cJSON *a = o->child; a; a = a->next)
-        for (const cJSON *b = a->next; b; b = b->next)
-            if (a->string && b->string && !strcmp(a->string, b->string))
-                return b;
+    int seen[8] = {0};
+    for (const cJSON *c = o->child; c; c = c->next)
+        for (size_t k = 0; k < nkeys && k < sizeof seen / sizeof seen[0]; k++)
+            if (c->string && !strcmp(c->string, keys[k]) && ++seen[k] == 2)
+                return c;
     return NULL;
 }
 
@@ -218,7 +215,7 @@ static int load_target(const loader *l, int idx, const cJSON *o, bnb_target *t,
             lerr(l, idx, id, "\"id\" repeats target %d", j + 1);
             return -1;
         }
-    const cJSON *d = dup_key(o);
+    const cJSON *d = dup_key(o, keys, sizeof keys / sizeof keys[0]);
     if (d) {
         lerr(l, idx, id, "key \"%s\" given twice", d->string);
         return -1;
@@ -283,23 +280,29 @@ static int load_target(const loader *l, int idx, const cJSON *o, bnb_target *t,
     return 0;
 }
 
-int bnb_targets_load(const char *path, bnb_target_set *out, char *err, size_t cap)
+/* Parses len bytes of a targets file (bounded, NUL-free, then a copy
+ * terminated for cJSON) into out. */
+static int parse_text(const loader *l, const char *bytes, size_t len, bnb_target_set *out)
 {
-    loader l = {path ? path : "(null)", err, cap};
     char *text = NULL;
     cJSON *root = NULL;
     bnb_target *t = NULL;
     char buf[64];
-    out->n = 0;
-    out->t = NULL;
-    if (err && cap)
-        err[0] = '\0';
-    if (!path || !*path) {
-        lerr(&l, -1, NULL, "no path given");
+    if (len > TARGETS_FILE_MAX) {
+        lerr(l, -1, NULL, "larger than %d bytes", TARGETS_FILE_MAX);
         return -1;
     }
-    if (read_file(&l, &text))
+    if (len && memchr(bytes, '\0', len)) {
+        lerr(l, -1, NULL, "contains a NUL byte (not a JSON text file)");
         return -1;
+    }
+    if (!(text = malloc(len + 1))) {
+        lerr(l, -1, NULL, "out of memory");
+        return -1;
+    }
+    if (len)
+        memcpy(text, bytes, len);
+    text[len] = '\0';
     const char *end = NULL;
     root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {
@@ -308,63 +311,64 @@ int bnb_targets_load(const char *path, bnb_target_set *out, char *err, size_t ca
         if (at && at >= text && at <= text + strlen(text))
             line_col(text, at, &line, &col);
         if (!text[strspn(text, " \t\r\n")])
-            lerr(&l, -1, NULL, "empty (expected a JSON object)");
+            lerr(l, -1, NULL, "empty (expected a JSON object)");
         else
-            lerr(&l, -1, NULL, "invalid JSON at line %d, column %d", line, col);
+            lerr(l, -1, NULL, "invalid JSON at line %d, column %d", line, col);
         goto fail;
     }
     if (!cJSON_IsObject(root)) {
-        lerr(&l, -1, NULL, "top level must be a JSON object, got %s", show(root, buf, sizeof buf));
+        lerr(l, -1, NULL, "top level must be a JSON object, got %s", show(root, buf, sizeof buf));
         goto fail;
     }
-    const cJSON *d = dup_key(root);
+    static const char *const root_keys[] = {"version", "description", "targets"};
+    const cJSON *d = dup_key(root, root_keys, sizeof root_keys / sizeof root_keys[0]);
     if (d) {
-        lerr(&l, -1, NULL, "key \"%s\" given twice", d->string);
+        lerr(l, -1, NULL, "key \"%s\" given twice", d->string);
         goto fail;
     }
     for (const cJSON *c = root->child; c; c = c->next)
         if (strcmp(c->string, "version") && strcmp(c->string, "targets") &&
             strcmp(c->string, "description")) {
-            lerr(&l, -1, NULL, "unknown key \"%s\" (expected version, description, targets)",
+            lerr(l, -1, NULL, "unknown key \"%s\" (expected version, description, targets)",
                  c->string);
             goto fail;
         }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!ver) {
-        lerr(&l, -1, NULL, "\"version\" is missing (expected 1)");
+        lerr(l, -1, NULL, "\"version\" is missing (expected 1)");
         goto fail;
     }
     if (!cJSON_IsNumber(ver) || ver->valuedouble != 1.0) {
-        lerr(&l, -1, NULL, "\"version\" must be 1, got %s", show(ver, buf, sizeof buf));
+        lerr(l, -1, NULL, "\"version\" must be 1, got %s", show(ver, buf, sizeof buf));
         goto fail;
     }
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (desc && !cJSON_IsString(desc)) {
-        lerr(&l, -1, NULL, "\"description\" must be a string, got %s", show(desc, buf, sizeof buf));
+        lerr(l, -1, NULL, "\"description\" must be a string, got %s", show(desc, buf, sizeof buf));
         goto fail;
     }
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "targets");
     if (!arr) {
-        lerr(&l, -1, NULL, "\"targets\" is missing");
+        lerr(l, -1, NULL, "\"targets\" is missing");
         goto fail;
     }
     if (!cJSON_IsArray(arr)) {
-        lerr(&l, -1, NULL, "\"targets\" must be an array, got %s", show(arr, buf, sizeof buf));
+        lerr(l, -1, NULL, "\"targets\" must be an array, got %s", show(arr, buf, sizeof buf));
         goto fail;
     }
     int n = cJSON_GetArraySize(arr);
     if (n == 0) {
-        lerr(&l, -1, NULL, "\"targets\" is empty");
+        lerr(l, -1, NULL, "\"targets\" is empty");
         goto fail;
     }
     t = calloc((size_t)n, sizeof *t);
     if (!t) {
-        lerr(&l, -1, NULL, "out of memory");
+        lerr(l, -1, NULL, "out of memory");
         goto fail;
     }
     int i = 0;
     for (const cJSON *c = arr->child; c; c = c->next, i++)
-        if (load_target(&l, i, c, &t[i], t))
+        if (load_target(l, i, c, &t[i], t))
             goto fail;
     cJSON_Delete(root);
     free(text);
@@ -378,6 +382,41 @@ fail:
     return -1;
 }
 
+int bnb_targets_parse(const char *text, size_t len, const char *path, bnb_target_set *out,
+                      char *err, size_t cap)
+{
+    loader l = {path && *path ? path : "(text)", err, cap};
+    out->n = 0;
+    out->t = NULL;
+    if (err && cap)
+        err[0] = '\0';
+    if (!text && len) {
+        lerr(&l, -1, NULL, "no text given");
+        return -1;
+    }
+    return parse_text(&l, text ? text : "", len, out);
+}
+
+int bnb_targets_load(const char *path, bnb_target_set *out, char *err, size_t cap)
+{
+    loader l = {path ? path : "(null)", err, cap};
+    out->n = 0;
+    out->t = NULL;
+    if (err && cap)
+        err[0] = '\0';
+    if (!path || !*path) {
+        lerr(&l, -1, NULL, "no path given");
+        return -1;
+    }
+    char *bytes = NULL;
+    size_t len = 0;
+    if (read_file(&l, &bytes, &len))
+        return -1;
+    int rc = parse_text(&l, bytes, len, out);
+    free(bytes);
+    return rc;
+}
+
 void bnb_targets_free(bnb_target_set *s)
 {
     if (!s)
@@ -385,6 +424,145 @@ void bnb_targets_free(bnb_target_set *s)
     free(s->t);
     s->t = NULL;
     s->n = 0;
+}
+
+/* ---- validation against what the suites can produce --------------------------- */
+
+bool bnb_name_listed(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && !strncmp(p, name, n))
+            return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+static bool stat_figure(const char *metric);
+
+/* "a,b,c" as "a, b, c" (or "no metric") into out. */
+static void list_metrics(const char *list, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    if (!list || !*list) {
+        snprintf(out, cap, "no metric");
+        return;
+    }
+    for (const char *p = list; *p && len + 3 < cap; p++) {
+        if (*p == ',') {
+            out[len++] = ',';
+            out[len++] = ' ';
+        } else {
+            out[len++] = *p;
+        }
+    }
+    out[len] = '\0';
+}
+
+/* Checks one figure ("case-glob:metric") of target t; `field` names it
+ * ("figure", "relative_to"). Returns 0 or -1 with the message in err. */
+static int validate_figure(const bnb_target *t, const char *field, const char *figure,
+                           const bnb_catalogue *cat, const char *path, char *err, size_t cap)
+{
+    char pat[160];
+    snprintf(pat, sizeof pat, "%s", figure);
+    char *colon = strchr(pat, ':');
+    const char *metric = ""; /* no ':' is refused by the loader, not by a set built by hand */
+    if (colon) {
+        *colon = '\0';
+        metric = colon + 1;
+    }
+    size_t slen = strcspn(pat, "/");
+    bool suite_known = strcspn(pat, "*?[") < slen; /* a glob may name any suite */
+    const bnb_catalogue_case *first = NULL, *lacking = NULL;
+    int nmatch = 0, nhave = 0;
+    for (int i = 0; i < cat->n; i++) {
+        const bnb_catalogue_case *c = &cat->c[i];
+        if (!suite_known && !strncmp(c->name, pat, slen) && c->name[slen] == '/')
+            suite_known = true;
+        if (fnmatch(pat, c->name, 0) != 0)
+            continue;
+        nmatch++;
+        if (!first)
+            first = c;
+        if (stat_figure(metric) || !strncmp(metric, "counter.", 8) ||
+            bnb_name_listed(metric, c->metrics))
+            nhave++;
+        else if (!lacking)
+            lacking = c;
+    }
+    char has[512], suites[256];
+    if (nmatch == 0) {
+        if (!suite_known && t->requires[0])
+            return 0; /* the suite of a capability this build lacks */
+        if (!suite_known) {
+            size_t len = 0;
+            suites[0] = '\0';
+            for (int i = 0; i < cat->n && len + 2 < sizeof suites; i++) {
+                size_t k = strcspn(cat->c[i].name, "/");
+                bool dup = false;
+                for (int j = 0; j < i && !dup; j++)
+                    dup = !strncmp(cat->c[j].name, cat->c[i].name, k) && cat->c[j].name[k] == '/';
+                if (dup)
+                    continue;
+                int w = snprintf(suites + len, sizeof suites - len, "%s%.*s", len ? ", " : "",
+                                 (int)k, cat->c[i].name);
+                if (w < 0 || (size_t)w >= sizeof suites - len)
+                    break;
+                len += (size_t)w;
+            }
+            snprintf(err, cap,
+                     "targets file %s: target \"%s\": %s \"%s\" names suite \"%.*s\", which this "
+                     "build does not have (known: %s)",
+                     path, t->id, field, figure, (int)slen, pat, suites);
+            return -1;
+        }
+        snprintf(err, cap,
+                 "targets file %s: target \"%s\": %s \"%s\" matches no case (bnbench list "
+                 "--suite all shows the case names)",
+                 path, t->id, field, figure);
+        return -1;
+    }
+    if (!lacking)
+        return 0;
+    list_metrics(lacking->metrics, has, sizeof has);
+    if (nhave == 0)
+        snprintf(err, cap,
+                 "targets file %s: target \"%s\": %s \"%s\" matches no metric of the %s (case "
+                 "%s has: %s)",
+                 path, t->id, field, figure,
+                 lacking->selected ? "selected suites" : "suites (its own is not selected)",
+                 lacking->name, has);
+    else
+        snprintf(err, cap,
+                 "targets file %s: target \"%s\": %s \"%s\": case %s, one of the %d it "
+                 "matches, cannot produce \"%s\" (it has: %s)",
+                 path, t->id, field, figure, lacking->name, nmatch, metric, has);
+    return -1;
+}
+
+int bnb_targets_validate(const bnb_target_set *s, const bnb_catalogue *cat, const char *path,
+                         char *err, size_t cap)
+{
+    if (err && cap)
+        err[0] = '\0';
+    char scratch[8];
+    if (!err || !cap) {
+        err = scratch;
+        cap = sizeof scratch;
+    }
+    const char *p = path && *path ? path : "(text)";
+    for (int i = 0; i < s->n; i++) {
+        const bnb_target *t = &s->t[i];
+        if (validate_figure(t, "figure", t->figure, cat, p, err, cap) ||
+            (t->relative_to[0] &&
+             validate_figure(t, "relative_to", t->relative_to, cat, p, err, cap)))
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- evaluation ------------------------------------------------------------- */
@@ -433,6 +611,15 @@ static const struct {
     {"p90_s", offsetof(bnb_stats, p90), "s"},       {"p99_s", offsetof(bnb_stats, p99), "s"},
     {"cv", offsetof(bnb_stats, cv), "ratio"},
 };
+
+/* True when metric names a timing statistic, which every measured case has. */
+static bool stat_figure(const char *metric)
+{
+    for (size_t i = 0; i < sizeof stat_figures / sizeof stat_figures[0]; i++)
+        if (!strcmp(metric, stat_figures[i].name))
+            return true;
+    return false;
+}
 
 /* Reads metric `metric` of case r into f. */
 static void case_figure(const bnb_case_result *r, const char *metric, figure_val *f)

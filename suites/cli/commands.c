@@ -414,6 +414,18 @@ int bnb_cmd_run(int argc, char **argv)
         bnb_usage_error("%s", err);
         goto cleanup;
     }
+    /* every figure must name a case and metric some suite can produce */
+    bnb_catalogue cat;
+    if (bnb_catalogue_build(a.suites, &cat, err, sizeof err) != 0) {
+        bnb_usage_error("%s", err);
+        goto cleanup;
+    }
+    int bad = bnb_targets_validate(&ts, &cat, tpath, err, sizeof err);
+    bnb_catalogue_free(&cat);
+    if (bad) {
+        bnb_usage_error("%s", err);
+        goto cleanup;
+    }
     /* 3. topology and --cpus */
     if (bnb_topo_open(&topo, err, sizeof err) != 0) {
         bnb_usage_error("%s", err);

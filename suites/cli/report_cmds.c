@@ -646,7 +646,9 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
         fprintf(stderr, "bnbench: %s\n", err);
         return BNB_EXIT_FAIL;
     }
-    printf("published %s to %s (HTTP %ld)\n", a.pos[0], a.url, status);
+    char shown[1024];
+    printf("published %s to %s (HTTP %ld)\n", a.pos[0],
+           bnb_publish_redact_url(a.url, shown, sizeof shown), status);
     return BNB_EXIT_OK;
 }
 
