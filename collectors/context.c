@@ -577,6 +577,8 @@ int bnb_context_set_binding(bnb_run_info *ri, const bnb_topo *t, const bnb_cpuli
         rc |= bnb_context_add_warning(ri, "binding: %s", b->cpu_warning);
     if (b->mem_warning[0])
         rc |= bnb_context_add_warning(ri, "binding: %s", b->mem_warning);
+    if (cpus && cpus->note[0])
+        rc |= bnb_context_add_warning(ri, "%s", cpus->note);
     if (b->requested_cpu >= 0) {
         int sib[8];
         int ns = bnb_topo_siblings(t, b->requested_cpu, sib, 8);
