@@ -1,21 +1,24 @@
-#bitnet - c build.
+# bitnet-c build.
 #
-#make libbitnet.a, libbitnet.so and (once its sources exist) bnbench
-#make test build and run every Criterion test binary in tests /
-#make run install missing deps, build, run the default bnbench suite
-#make bench run every suite(long)
-#make debug - O0 - g3 build in build - debug /
-#make SANITIZER = address | undefined | thread[test] sanitizer build in build - < san> /
-#make format - check clang - format-- dry - run - Werror over every source
-#make install PREFIX = / usr / local DESTDIR =
+#   make                 libbitnet.a, libbitnet.so and (once its sources exist) bnbench
+#   make test            build and run every Criterion test binary in tests/
+#   make run             install missing deps, build, run the default bnbench suite
+#   make bench           run every suite (long)
+#   make debug           -O0 -g3 build in build-debug/
+#   make SANITIZER=address|undefined|thread [test]   sanitizer build in build-<san>/
+#   make format-check    clang-format --dry-run -Werror over every source
+#   make WERROR=1 ...    warnings are errors (CI sets it; a user's build with
+#                        another compiler or headers warns and still builds)
+#   make install PREFIX=/usr/local DESTDIR=
 #
-#Sources are found by wildcard, so adding a file needs no edit here.ISA flags
-#go on kernel objects only(kernels / x86 / avx2, kernels / x86 / avx512) : the rest of
-#the library never executes an instruction the CPU may lack.
+# Sources are found by wildcard, so adding a file needs no edit here. ISA flags
+# go on kernel objects only (kernels/x86/avx2, kernels/x86/avx512): the rest of
+# the library never executes an instruction the CPU may lack.
 
 CC        ?= cc
 PREFIX    ?= /usr/local
 SANITIZER ?=
+WERROR    ?=
 VERSION   := 0.1.0
 
 ifeq ($(SANITIZER),)
@@ -30,11 +33,11 @@ ifeq ($(MAKECMDGOALS),debug)
   OPT     := -O0 -g3 -DBN_DEBUG=1
 endif
 
-#Packages the harness and tests link against(pkg - config names).
+# Packages the harness and tests link against (pkg-config names).
 DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson criterion openblas
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-             -Wno-unused-parameter -Wno-format-truncation -Werror
+             -Wno-unused-parameter -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror)
 BASEFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -pthread $(WARN) \
              -Iengine/include -Iengine -Ikernels -I. \
              -DBN_VERSION=\"$(VERSION)\" \
@@ -46,10 +49,17 @@ ifneq ($(SANITIZER),)
   endif
 endif
 CFLAGS    += $(BASEFLAGS) $(SANFLAGS)
-#recorded with every bnbench run(collectors / context.c)
+# recorded with every bnbench run (collectors/context.c)
 CFLAGS    += -DBN_CFLAGS='"$(OPT) $(SANFLAGS) | avx2: $(AVX2_FLAGS) | avx512: $(AVX512_FLAGS)"'
 LDFLAGS   += $(SANFLAGS) -pthread
-DEP_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
+# Dependency headers are system headers (-isystem): their warnings (papi.h's
+# old-style prototypes under /opt, say) are not ours. A directory the
+# compiler already searches as a system directory is dropped rather than
+# moved ahead of the compiler's own headers.
+CC_SYS_DIRS := $(shell $(CC) -xc -E -v /dev/null 2>&1 | \
+                 sed -n '/^\#include <\.\.\.> search starts/,/^End of/s/^ //p')
+DEP_CFLAGS = $(patsubst -I%,-isystem %,$(filter-out $(foreach d,$(CC_SYS_DIRS),-I$(d) -I$(d)/),\
+               $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)))
 DEP_LIBS   = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null) -llapacke -ldl -lm
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
@@ -69,6 +79,7 @@ HAVE_BNB   := $(wildcard suites/cli/main.c)
 TEST_SRC   := $(wildcard tests/test_*.c)
 MT_SRC     := $(wildcard tests/mt_*.c)
 TEST_SUPPORT := $(filter-out $(TEST_SRC) $(MT_SRC),$(wildcard tests/*.c))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:tests/%.c=$(BUILD)/tests/support/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MT_BIN     := $(MT_SRC:tests/%.c=$(BUILD)/tests/%)
 # Criterion cannot start under ThreadSanitizer (Criterion issue #274), so the
@@ -137,9 +148,15 @@ $(LIBBNB): $(BNB_OBJ)
 $(BUILD)/bnbench: $(BUILD)/suites/cli/main.o $(LIBBNB) $(LIBA)
 	$(CC) -o $@ $^ $(LDFLAGS) $(filter-out -lcriterion,$(DEP_LIBS))
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
+# A test binary compiles one source (so -MMD writes its headers, tests/*.h
+# included, to build/tests/test_x.d); shared test sources are objects.
+$(TEST_SUPPORT_OBJ): $(BUILD)/tests/support/%.o: tests/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(LIBBNB) $(LIBA) $(LDFLAGS) $(DEP_LIBS)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJ) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBBNB) $(LIBA) $(LDFLAGS) $(DEP_LIBS)
 
 $(BUILD)/tests/mt_%: tests/mt_%.c $(LIBA) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -362,12 +362,14 @@ static cJSON *machine_object(const bnb_topo *t, const char *identity, const char
     return m;
 }
 
-int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, size_t cap)
+/* ---- one function per probe: each adds its keys to the context object
+ * and its warnings to ri, in the order the context JSON has always had ---- */
+
+/* Build identity: fingerprint (from the machine identity), build type,
+ * compiler and flags. */
+static void probe_build_identity(const bnb_topo *t, bnb_run_info *ri, char *identity, size_t cap)
 {
-    int rc = -1;
-    cJSON *ctx = NULL, *mach = NULL;
-    char identity[2048];
-    bnb_machine_identity(in->topo, identity, sizeof identity);
+    bnb_machine_identity(t, identity, cap);
     snprintf(ri->fingerprint, sizeof ri->fingerprint, "%016llx",
              (unsigned long long)bnb_fnv1a64(identity, strlen(identity)));
     snprintf(ri->build_type, sizeof ri->build_type, "%s", BN_BUILD_TYPE);
@@ -381,6 +383,12 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
              __VERSION__);
 #endif
     compiler_flags(ri->cflags, sizeof ri->cflags);
+}
+
+/* Commit and branch into ri ("unknown" outside a work tree); whether the
+ * work tree has uncommitted changes. */
+static bool probe_git(bnb_run_info *ri)
+{
     char dirty[16];
     git_query("rev-parse HEAD", ri->commit, sizeof ri->commit);
     git_query("rev-parse --abbrev-ref HEAD", ri->branch, sizeof ri->branch);
@@ -389,14 +397,12 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
         snprintf(ri->commit, sizeof ri->commit, "unknown");
     if (!ri->branch[0])
         snprintf(ri->branch, sizeof ri->branch, "unknown");
-    const char *ksrc;
-    kernels_selected(ri->kernels, sizeof ri->kernels, &ksrc);
+    return dirty[0] != '\0';
+}
 
-    mach = machine_object(in->topo, identity, ri->fingerprint);
-    ctx = cJSON_CreateObject();
-    if (!mach || !ctx)
-        goto oom;
-
+/* os, kernel, kernel_version, arch (uname) and distro (/etc/os-release). */
+static void probe_os(cJSON *ctx)
+{
     struct utsname u;
     if (uname(&u) == 0) {
         cJSON_AddStringToObject(ctx, "os", u.sysname);
@@ -422,6 +428,11 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
         fclose(f);
     }
     cJSON_AddStringToObject(ctx, "distro", line);
+}
+
+/* compiler ... kernels_source: the build as probed into ri. */
+static void add_build(cJSON *ctx, const bnb_run_info *ri, bool dirty, const char *ksrc)
+{
     cJSON_AddStringToObject(ctx, "compiler", ri->compiler);
     cJSON_AddStringToObject(ctx, "cflags", ri->cflags);
     cJSON_AddStringToObject(ctx, "build_type", ri->build_type);
@@ -430,24 +441,27 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     if (git) {
         cJSON_AddStringToObject(git, "commit", ri->commit);
         cJSON_AddStringToObject(git, "branch", ri->branch);
-        cJSON_AddBoolToObject(git, "dirty", dirty[0] != '\0');
+        cJSON_AddBoolToObject(git, "dirty", dirty);
     }
     cJSON_AddStringToObject(ctx, "kernels", ri->kernels);
     cJSON_AddStringToObject(ctx, "kernels_source", ksrc);
+}
 
-    if (!ri->warnings_json && !(ri->warnings_json = strdup("[]")))
-        goto oom;
-
-    /* build */
+/* A warning for a debug or sanitizer build. */
+static void warn_build(bnb_run_info *ri)
+{
     if (strstr(ri->build_type, "debug"))
         bnb_context_add_warning(ri, "debug build (%s): timings do not represent release code",
                                 ri->build_type);
     else if (strchr(ri->build_type, '+'))
         bnb_context_add_warning(ri, "sanitizer build (%s): timings include instrumentation",
                                 ri->build_type);
+}
 
-    /* governor and frequency of the first selected CPU */
-    int cpu = in->cpus && in->cpus->n > 0 ? in->cpus->cpu[0] : 0;
+/* governor and cur_freq_khz of `cpu` (cpufreq); a warning unless the
+ * governor is "performance". */
+static void probe_governor(cJSON *ctx, bnb_run_info *ri, int cpu)
+{
     char path[256], gov[64] = "", freq[64] = "";
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", cpu);
     bool have_gov = read_line(path, gov, sizeof gov);
@@ -463,8 +477,11 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
                                 "CPU %d governor is \"%s\", not \"performance\": frequency "
                                 "scaling adds variance",
                                 cpu, gov);
+}
 
-    /* VM */
+/* vm {detected, hypervisor}; a warning in a VM. */
+static void probe_vm(cJSON *ctx, bnb_run_info *ri)
+{
     char hv[32];
     bool vm = vm_detect(hv, sizeof hv);
     cJSON *vmj = cJSON_AddObjectToObject(ctx, "vm");
@@ -478,8 +495,11 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
                                 "running in a VM (hypervisor \"%s\"): steal time and "
                                 "virtualised counters add noise",
                                 hv);
+}
 
-    /* ASLR */
+/* aslr (randomize_va_space, or "unknown"); a warning when it is on. */
+static void probe_aslr(cJSON *ctx, bnb_run_info *ri)
+{
     char aslr[16];
     if (read_line("/proc/sys/kernel/randomize_va_space", aslr, sizeof aslr)) {
         cJSON_AddNumberToObject(ctx, "aslr", atoi(aslr));
@@ -491,45 +511,57 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     } else {
         cJSON_AddStringToObject(ctx, "aslr", "unknown");
     }
+}
 
-    /* load */
+/* loadavg [1, 5, 15 min]; a warning when the 1-minute load is 1 or more. */
+static void probe_load(cJSON *ctx, bnb_run_info *ri)
+{
     double load[3];
-    if (getloadavg(load, 3) == 3) {
-        cJSON *l = cJSON_AddArrayToObject(ctx, "loadavg");
-        for (int i = 0; l && i < 3; i++)
-            cJSON_AddItemToArray(l, cJSON_CreateNumber(load[i]));
-        if (load[0] >= 1.0)
-            bnb_context_add_warning(ri,
-                                    "1-minute load average is %.2f: other work competes for "
-                                    "the CPUs",
-                                    load[0]);
-    }
+    if (getloadavg(load, 3) != 3)
+        return;
+    cJSON *l = cJSON_AddArrayToObject(ctx, "loadavg");
+    for (int i = 0; l && i < 3; i++)
+        cJSON_AddItemToArray(l, cJSON_CreateNumber(load[i]));
+    if (load[0] >= 1.0)
+        bnb_context_add_warning(ri,
+                                "1-minute load average is %.2f: other work competes for "
+                                "the CPUs",
+                                load[0]);
+}
 
-    /* SMT on the machine */
+/* A warning when the machine has SMT on (no key: the topology has it). */
+static void probe_smt(const bnb_topo *t, bnb_run_info *ri)
+{
     bnb_topo_summary s;
-    bnb_topo_summarize(in->topo, &s);
+    bnb_topo_summarize(t, &s);
     if (s.pus_per_core > 1)
         bnb_context_add_warning(ri,
                                 "SMT is on (%d PUs per core): a busy sibling PU shares the "
                                 "core with the measured thread",
                                 s.pus_per_core);
+}
 
-    /* timers */
-    if (in->timer) {
-        cJSON *tj = cJSON_AddObjectToObject(ctx, "timer");
-        if (tj) {
-            cJSON_AddStringToObject(tj, "clock", "CLOCK_MONOTONIC");
-            cJSON_AddNumberToObject(tj, "clock_res_ns", in->timer->clock_res_ns);
-            cJSON_AddNumberToObject(tj, "clock_tick_ns", in->timer->clock_tick_ns);
-            cJSON_AddNumberToObject(tj, "clock_overhead_ns", in->timer->clock_overhead_ns);
-            cJSON_AddBoolToObject(tj, "tsc", in->timer->has_tsc);
-            cJSON_AddBoolToObject(tj, "tsc_invariant", in->timer->tsc_invariant);
-            cJSON_AddNumberToObject(tj, "tsc_hz", in->timer->tsc_hz);
-            cJSON_AddNumberToObject(tj, "tsc_overhead_ns", in->timer->tsc_overhead_ns);
-        }
-    }
+/* timer {...} from the calibration; nothing when timer is NULL. */
+static void add_timer(cJSON *ctx, const bnb_timer_info *timer)
+{
+    if (!timer)
+        return;
+    cJSON *tj = cJSON_AddObjectToObject(ctx, "timer");
+    if (!tj)
+        return;
+    cJSON_AddStringToObject(tj, "clock", "CLOCK_MONOTONIC");
+    cJSON_AddNumberToObject(tj, "clock_res_ns", timer->clock_res_ns);
+    cJSON_AddNumberToObject(tj, "clock_tick_ns", timer->clock_tick_ns);
+    cJSON_AddNumberToObject(tj, "clock_overhead_ns", timer->clock_overhead_ns);
+    cJSON_AddBoolToObject(tj, "tsc", timer->has_tsc);
+    cJSON_AddBoolToObject(tj, "tsc_invariant", timer->tsc_invariant);
+    cJSON_AddNumberToObject(tj, "tsc_hz", timer->tsc_hz);
+    cJSON_AddNumberToObject(tj, "tsc_overhead_ns", timer->tsc_overhead_ns);
+}
 
-    /* PMU and PAPI */
+/* counters {pmu_present, pmu_reason, papi}; a warning without a PMU. */
+static void probe_pmu(cJSON *ctx, bnb_run_info *ri, const char *papi_status)
+{
     char why[200];
     bool pmu = bnb_counters_pmu_present(why, sizeof why);
     cJSON *cj = cJSON_AddObjectToObject(ctx, "counters");
@@ -537,11 +569,40 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
         cJSON_AddBoolToObject(cj, "pmu_present", pmu);
         if (!pmu)
             cJSON_AddStringToObject(cj, "pmu_reason", why);
-        if (in->papi_status)
-            cJSON_AddStringToObject(cj, "papi", in->papi_status[0] ? in->papi_status : "started");
+        if (papi_status)
+            cJSON_AddStringToObject(cj, "papi", papi_status[0] ? papi_status : "started");
     }
     if (!pmu)
         bnb_context_add_warning(ri, "no hardware PMU: %s; hardware counters are unavailable", why);
+}
+
+int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, size_t cap)
+{
+    int rc = -1;
+    cJSON *ctx = NULL, *mach = NULL;
+    char identity[2048];
+    probe_build_identity(in->topo, ri, identity, sizeof identity);
+    bool dirty = probe_git(ri);
+    const char *ksrc;
+    kernels_selected(ri->kernels, sizeof ri->kernels, &ksrc);
+
+    mach = machine_object(in->topo, identity, ri->fingerprint);
+    ctx = cJSON_CreateObject();
+    if (!mach || !ctx)
+        goto oom;
+    probe_os(ctx);
+    add_build(ctx, ri, dirty, ksrc);
+    if (!ri->warnings_json && !(ri->warnings_json = strdup("[]")))
+        goto oom;
+    warn_build(ri);
+    /* governor and frequency of the first selected CPU */
+    probe_governor(ctx, ri, in->cpus && in->cpus->n > 0 ? in->cpus->cpu[0] : 0);
+    probe_vm(ctx, ri);
+    probe_aslr(ctx, ri);
+    probe_load(ctx, ri);
+    probe_smt(in->topo, ri);
+    add_timer(ctx, in->timer);
+    probe_pmu(ctx, ri, in->papi_status);
 
     char *mtext = cJSON_PrintUnformatted(mach);
     char *ctext = cJSON_PrintUnformatted(ctx);
@@ -577,6 +638,8 @@ int bnb_context_set_binding(bnb_run_info *ri, const bnb_topo *t, const bnb_cpuli
         rc |= bnb_context_add_warning(ri, "binding: %s", b->cpu_warning);
     if (b->mem_warning[0])
         rc |= bnb_context_add_warning(ri, "binding: %s", b->mem_warning);
+    if (cpus && cpus->note[0])
+        rc |= bnb_context_add_warning(ri, "%s", cpus->note);
     if (b->requested_cpu >= 0) {
         int sib[8];
         int ns = bnb_topo_siblings(t, b->requested_cpu, sib, 8);

@@ -45,8 +45,9 @@ int bnb_context_add_warning(bnb_run_info *ri, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Stores the binding read back as ri->binding_json and adds the warnings it
- * calls for: a refused CPU or memory binding, a pinned PU with SMT siblings,
- * two selected PUs on one core. 0 or -1 (OOM). */
+ * calls for: a refused CPU or memory binding, --cpus CPUs dropped as not
+ * available (cpus->note), a pinned PU with SMT siblings, two selected PUs on
+ * one core. 0 or -1 (OOM). */
 int bnb_context_set_binding(bnb_run_info *ri, const bnb_topo *t, const bnb_cpulist *cpus,
                             const bnb_binding *b);
 

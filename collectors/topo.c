@@ -5,6 +5,11 @@
  * two-socket server or a synthetic topology in a test. The PU orders for
  * physical/compact/scatter are computed from each allowed PU's package, core
  * and rank within its core, so they are deterministic and testable.
+ *
+ * "Usable" PUs are hwloc's allowed cpuset (the cgroup's) intersected with the
+ * CPUs the opening thread may run on (sched_getaffinity through
+ * hwloc_get_cpubind: what taskset or a batch system narrowed it to), read
+ * once at open: bnbench would otherwise widen its own affinity by pinning.
  */
 #include "collectors/topo.h"
 
@@ -18,6 +23,7 @@
 
 struct bnb_topo {
     hwloc_topology_t topo;
+    hwloc_bitmap_t usable; /* allowed cpuset & the opening thread's CPU binding */
     bool synthetic;
 };
 
@@ -44,8 +50,21 @@ static int topo_load(const char *synthetic, bnb_topo **out, char *err, size_t ca
         snprintf(err, cap, "topology: hwloc_topology_load failed: %s", strerror(errno));
         goto fail_init;
     }
+    t->usable = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(t->topo));
+    hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+    if (!t->usable || !bound) {
+        hwloc_bitmap_free(bound);
+        snprintf(err, cap, "topology: out of memory");
+        goto fail_usable;
+    }
+    /* a synthetic topology's PUs are not this machine's: its allowed set is all */
+    if (!synthetic && hwloc_get_cpubind(t->topo, bound, HWLOC_CPUBIND_THREAD) == 0)
+        hwloc_bitmap_and(t->usable, t->usable, bound);
+    hwloc_bitmap_free(bound);
     *out = t;
     return 0;
+fail_usable:
+    hwloc_bitmap_free(t->usable);
 fail_init:
     hwloc_topology_destroy(t->topo);
 fail_alloc:
@@ -67,6 +86,7 @@ void bnb_topo_close(bnb_topo *t)
 {
     if (!t)
         return;
+    hwloc_bitmap_free(t->usable);
     hwloc_topology_destroy(t->topo);
     free(t);
 }
@@ -167,11 +187,11 @@ typedef struct pu_rank {
     int logical;     /* PU logical index: the compact order */
 } pu_rank;
 
-/* Fills r (cap entries) with the allowed PUs in logical order; returns count. */
+/* Fills r (cap entries) with the usable PUs in logical order; returns count. */
 static int allowed_pus(const bnb_topo *t, pu_rank *r, int cap)
 {
     hwloc_topology_t topo = t->topo;
-    hwloc_const_cpuset_t allowed = hwloc_topology_get_allowed_cpuset(topo);
+    hwloc_const_cpuset_t allowed = t->usable;
     int npu = count_type(topo, HWLOC_OBJ_PU);
     int n = 0;
     for (int i = 0; i < npu && n < cap; i++) {
@@ -234,11 +254,11 @@ char *bnb_cpulist_format(const bnb_cpulist *l, char *buf, size_t cap)
     return buf;
 }
 
-/* Allowed PUs as a short "0-1,4" text for error messages. */
-static void allowed_text(const bnb_topo *t, char *buf, size_t cap)
+/* A CPU set as a short "0-1,4" text for messages. */
+static void set_text(hwloc_const_bitmap_t set, char *buf, size_t cap)
 {
     char *s = NULL;
-    if (hwloc_bitmap_list_asprintf(&s, hwloc_topology_get_allowed_cpuset(t->topo)) < 0 || !s) {
+    if (hwloc_bitmap_list_asprintf(&s, set) < 0 || !s) {
         snprintf(buf, cap, "?");
         return;
     }
@@ -260,21 +280,23 @@ static int parse_cpu_number(const char *s, const char *e)
     return v;
 }
 
-static int add_cpu(const bnb_topo *t, const char *spec, int cpu, bnb_cpulist *out, char *err,
-                   size_t cap)
+/* Appends cpu to out, or to `dropped` when this process may not run there. */
+static int add_cpu(const bnb_topo *t, const char *spec, int cpu, bnb_cpulist *out,
+                   hwloc_bitmap_t dropped, char *err, size_t cap)
 {
-    if (!hwloc_bitmap_isset(hwloc_topology_get_allowed_cpuset(t->topo), (unsigned)cpu)) {
-        char al[128];
-        allowed_text(t, al, sizeof al);
-        snprintf(err, cap, "--cpus \"%s\": CPU %d is not available to this process (allowed: %s)",
-                 spec, cpu, al);
+    bool listed = hwloc_bitmap_isset(dropped, (unsigned)cpu);
+    for (int i = 0; i < out->n && !listed; i++)
+        listed = out->cpu[i] == cpu;
+    if (listed) {
+        snprintf(err, cap, "--cpus \"%s\": CPU %d is listed twice", spec, cpu);
         return -1;
     }
-    for (int i = 0; i < out->n; i++) {
-        if (out->cpu[i] == cpu) {
-            snprintf(err, cap, "--cpus \"%s\": CPU %d is listed twice", spec, cpu);
+    if (!hwloc_bitmap_isset(t->usable, (unsigned)cpu)) {
+        if (hwloc_bitmap_set(dropped, (unsigned)cpu) != 0) {
+            snprintf(err, cap, "--cpus \"%s\": out of memory", spec);
             return -1;
         }
+        return 0;
     }
     if (out->n >= BNB_MAX_CPUS) {
         snprintf(err, cap, "--cpus \"%s\": more than %d CPUs", spec, BNB_MAX_CPUS);
@@ -284,7 +306,8 @@ static int add_cpu(const bnb_topo *t, const char *spec, int cpu, bnb_cpulist *ou
     return 0;
 }
 
-static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *err, size_t cap)
+static int parse_items(const bnb_topo *t, const char *spec, bnb_cpulist *out,
+                       hwloc_bitmap_t dropped, char *err, size_t cap)
 {
     const char *p = spec;
     for (;;) {
@@ -310,7 +333,7 @@ static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, cha
             return -1;
         }
         for (int c = lo; c <= hi; c++)
-            if (add_cpu(t, spec, c, out, err, cap) != 0)
+            if (add_cpu(t, spec, c, out, dropped, err, cap) != 0)
                 return -1;
         if (*end == '\0')
             return 0;
@@ -318,9 +341,42 @@ static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, cha
     }
 }
 
+/* An explicit list: the listed CPUs this process may run on, in the order
+ * given; the others are dropped and named in out->note, and a list left
+ * empty is an error naming it and the usable set. */
+static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *err, size_t cap)
+{
+    hwloc_bitmap_t dropped = hwloc_bitmap_alloc();
+    if (!dropped) {
+        snprintf(err, cap, "--cpus \"%s\": out of memory", spec);
+        return -1;
+    }
+    int rc = parse_items(t, spec, out, dropped, err, cap);
+    if (rc == 0 && !hwloc_bitmap_iszero(dropped)) {
+        char dr[128], us[128], ap[256];
+        set_text(dropped, dr, sizeof dr);
+        set_text(t->usable, us, sizeof us);
+        if (out->n == 0) {
+            snprintf(err, cap,
+                     "--cpus \"%s\": none of these CPUs is available to this process (allowed: "
+                     "%s)",
+                     spec, us);
+            rc = -1;
+        } else {
+            snprintf(out->note, sizeof out->note,
+                     "--cpus \"%s\": CPU(s) %s dropped, not available to this process (allowed: "
+                     "%s); using %s",
+                     spec, dr, us, bnb_cpulist_format(out, ap, sizeof ap));
+        }
+    }
+    hwloc_bitmap_free(dropped);
+    return rc;
+}
+
 int bnb_cpus_parse(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *err, size_t cap)
 {
     out->n = 0;
+    out->note[0] = '\0';
     if (!spec || !*spec) {
         snprintf(err, cap, "--cpus \"\": empty CPU list");
         return -1;
@@ -344,7 +400,10 @@ int bnb_cpus_parse(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *
             out->cpu[out->n++] = r[i].os;
     free(r);
     if (out->n == 0) {
-        snprintf(err, cap, "--cpus \"%s\": no CPU is available to this process", spec);
+        char us[128];
+        set_text(t->usable, us, sizeof us);
+        snprintf(err, cap, "--cpus \"%s\": no CPU is available to this process (allowed: %s)", spec,
+                 us);
         return -1;
     }
     return 0;
@@ -352,7 +411,8 @@ int bnb_cpus_parse(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *
 
 void bnb_cpus_default(const bnb_topo *t, bnb_cpulist *out)
 {
-    int first = hwloc_bitmap_first(hwloc_topology_get_allowed_cpuset(t->topo));
+    int first = hwloc_bitmap_first(t->usable);
+    out->note[0] = '\0';
     out->n = first >= 0 ? 1 : 0;
     out->cpu[0] = first;
 }

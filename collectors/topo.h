@@ -11,7 +11,11 @@
  *   scatter                 one PU per core spread across packages first, then
  *                           the second PU of each core the same way
  *
- * Only PUs this process may run on (hwloc's allowed cpuset) are accepted.
+ * Only PUs this process may run on are used: hwloc's allowed cpuset (the
+ * cgroup's) intersected with the CPU affinity of the thread that opened the
+ * topology (taskset, a batch system). An explicit list keeps the listed PUs
+ * in that set and names the others in bnb_cpulist.note; a list with none of
+ * them is an error.
  * The runner's measuring thread runs on the first PU of the list; the rest
  * are offered, in order, to suites that start more threads.
  *
@@ -56,6 +60,7 @@ typedef struct bnb_topo_summary {
 typedef struct bnb_cpulist {
     int n;
     int cpu[BNB_MAX_CPUS]; /* Linux CPU numbers (hwloc PU os_index) */
+    char note[400];        /* "" or which listed CPUs were dropped, why, and the applied list */
 } bnb_cpulist;
 
 typedef struct bnb_binding {
@@ -70,7 +75,8 @@ typedef struct bnb_binding {
     char mem_warning[200]; /* "" when bound as asked */
 } bnb_binding;
 
-/* Loads the topology of this machine. Returns 0, or -1 with a message. */
+/* Loads the topology of this machine and the CPUs the calling thread may run
+ * on (call it before pinning anything). Returns 0, or -1 with a message. */
 int bnb_topo_open(bnb_topo **out, char *err, size_t cap);
 /* Loads a synthetic topology ("package:2 core:2 pu:2") for tests; binding
  * on it is refused by hwloc. Returns 0, or -1 with a message. */
@@ -82,11 +88,14 @@ void bnb_topo_summarize(const bnb_topo *t, bnb_topo_summary *s);
 /* The summary as a JSON object (malloc'd); NULL when out of memory. */
 char *bnb_topo_summary_json(const bnb_topo_summary *s);
 
-/* Parses a --cpus spec (grammar above) into an ordered PU list.
+/* Parses a --cpus spec (grammar above) into an ordered list of usable PUs.
+ * Listed CPUs this process may not run on are dropped: out->note then says
+ * which, why and what is applied (the caller prints it); otherwise note is "".
  * Returns 0, or -1 with a one-line message naming the spec and the problem
- * ("--cpus \"0-x\": \"x\" is not a CPU number"). */
+ * ("--cpus \"0-x\": \"x\" is not a CPU number"; a list of which no CPU is
+ * usable names the usable set). */
 int bnb_cpus_parse(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *err, size_t cap);
-/* The default when no --cpus is given: the first allowed PU. */
+/* The default when no --cpus is given: the first usable PU. */
 void bnb_cpus_default(const bnb_topo *t, bnb_cpulist *out);
 /* "0,2,5" into buf; returns buf. */
 char *bnb_cpulist_format(const bnb_cpulist *l, char *buf, size_t cap);

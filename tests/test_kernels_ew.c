@@ -28,6 +28,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
+#include "kernel_sets.h"
 #include "ops_test.h"
 
 static const int64_t sizes[] = {1, 7, 15, 17, 63, 65, 1000, 1023};
@@ -208,22 +209,10 @@ static void check_binary(const bnk_table *t, bn_op op, const layout *L, int64_t 
     free(y2);
 }
 
-/* The SIMD sets this CPU has (the reference excluded). */
-static int simd_sets(const bnk_table **out)
-{
-    int k = 0;
-    for (int i = BNK_ISA_REF + 1; i < BNK_ISA_COUNT; i++) {
-        const bnk_table *t = bnk_table_get((bnk_isa)i);
-        if (t)
-            out[k++] = t;
-    }
-    return k;
-}
-
 static void binary_checks(void)
 {
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     rng_state = 0x9e3779b97f4a7c15ull;
     for (int s = 0; s < ns; s++)
         for (int o = 0; o < (int)(sizeof binary_ops / sizeof binary_ops[0]); o++)
@@ -267,7 +256,7 @@ Test(kernels_ew, nan_operands_give_the_reference_nan)
         b[i] = bits_f(pb[(i / 5) % 5]);
     }
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     for (int s = 0; s < ns; s++)
         for (int o = 0; o < (int)(sizeof binary_ops / sizeof binary_ops[0]); o++) {
             bn_op op = binary_ops[o];
@@ -291,7 +280,7 @@ Test(kernels_ew, maximum_minimum_of_signed_zeros_follow_the_reference)
         b[i] = i % 4 < 2 ? 0.0f : -0.0f;
     }
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     for (int s = 0; s < ns; s++)
         for (int o = 4; o < 6; o++) {
             bn_op op = binary_ops[o];
@@ -304,7 +293,7 @@ Test(kernels_ew, maximum_minimum_of_signed_zeros_follow_the_reference)
 static void fma_checks(void)
 {
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     rng_state = 12345;
     /* (sa, sb, sc, sy, offset) */
     const int64_t cases[][5] = {{1, 1, 1, 1, 0}, {1, 1, 1, 1, 1}, {0, 1, 1, 1, 1},
@@ -368,7 +357,7 @@ Test(kernels_ew, widening_f16_and_bf16_every_value_bit_exact)
     float *y1 = alloc_f(N + PAD), *y2 = alloc_f(N + PAD);
     cr_assert_not_null(h);
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     for (int s = 0; s < ns; s++)
         for (int which = 0; which < 2; which++)
             for (int64_t sx = 1; sx <= 3; sx += 2)
@@ -436,7 +425,7 @@ Test(kernels_ew, narrowing_to_f16_and_bf16_bit_exact)
     rng_state = 777;
     int64_t n = narrowing_inputs(x + 1, N);
     const bnk_table *sets[BNK_ISA_COUNT];
-    int ns = simd_sets(sets);
+    int ns = simd_tables(sets, __func__);
     for (int s = 0; s < ns; s++)
         for (int which = 0; which < 2; which++)
             for (int64_t sy = 1; sy <= 2; sy++)

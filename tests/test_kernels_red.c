@@ -31,6 +31,7 @@
 
 #include "bitnet/bitnet.h"
 #include "kernels/kernels.h"
+#include "kernel_sets.h"
 
 typedef long double ld;
 
@@ -149,6 +150,7 @@ enum { SWEEP_CHUNK = 4096 };
 
 Test(kernels_red, unary_dense_sweep_within_stated_ulps)
 {
+    require_simd_sets(__func__);
     const char *env = getenv("BN_TEST_ULP_STEP");
     uint32_t step = env && atoi(env) > 0 ? (uint32_t)atoi(env) : 1999;
     static float xs[SWEEP_CHUNK], yr[SWEEP_CHUNK], ys[NSETS][SWEEP_CHUNK];
@@ -193,6 +195,7 @@ Test(kernels_red, unary_dense_sweep_within_stated_ulps)
 
 Test(kernels_red, unary_special_values_match_reference)
 {
+    require_simd_sets(__func__);
     const float sv[] = {
         0.0f,        -0.0f,   INFINITY, -INFINITY, NAN,     -NAN,         FLT_MIN,     -FLT_MIN,
         1e-40f,      -1e-40f, 1e-45f,   -1e-45f,   FLT_MAX, -FLT_MAX,     88.7228317f, 88.7228394f,
@@ -224,6 +227,7 @@ Test(kernels_red, unary_special_values_match_reference)
  * memory around the output must be untouched. */
 Test(kernels_red, unary_rows_sizes_strides_in_place)
 {
+    require_simd_sets(__func__);
     const bn_op ops[] = {BN_OP_NEG,  BN_OP_ABS,  BN_OP_RELU,     BN_OP_RELU2,
                          BN_OP_EXP,  BN_OP_LOG,  BN_OP_TANH,     BN_OP_SIGMOID,
                          BN_OP_SILU, BN_OP_GELU, BN_OP_GELU_TANH};
@@ -294,6 +298,7 @@ Test(kernels_red, unary_rows_sizes_strides_in_place)
  * out of place and in place, and writes nothing outside the row. */
 Test(kernels_red, unary_streaming_stores_give_the_same_bits)
 {
+    require_simd_sets(__func__);
     const bn_op ops[] = {BN_OP_NEG,  BN_OP_ABS,  BN_OP_RELU,     BN_OP_RELU2,
                          BN_OP_EXP,  BN_OP_LOG,  BN_OP_TANH,     BN_OP_SIGMOID,
                          BN_OP_SILU, BN_OP_GELU, BN_OP_GELU_TANH};
@@ -396,6 +401,7 @@ static double abs_sum(int64_t n, const float *x, int64_t sx, int kind, double me
 
 Test(kernels_red, sums_match_reference_within_bound)
 {
+    require_simd_sets(__func__);
     const int64_t ns[] = {0, 1, 7, 15, 17, 63, 65, 1000, 1023, 1024, 1025, 4097, 100003};
     enum { CAP = 100003 * 3 + 8 };
     float *buf = malloc(CAP * sizeof *buf);
@@ -440,6 +446,7 @@ Test(kernels_red, sums_match_reference_within_bound)
 
 Test(kernels_red, min_max_equal_reference_nan_first)
 {
+    require_simd_sets(__func__);
     enum { CAP = 1023 * 2 + 8 };
     static float buf[CAP];
     const bnk_table *ref = bnk_ref_table();
@@ -504,6 +511,7 @@ static void assert_close_rows(const char *what, const char *set, int64_t n, cons
 
 Test(kernels_red, softmax_and_log_softmax_match_reference)
 {
+    require_simd_sets(__func__);
     enum { CAP = 1023 * 3 + 8 };
     static float xb[CAP], yb[CAP], rb[CAP];
     const bnk_table *ref = bnk_ref_table();
@@ -568,6 +576,7 @@ Test(kernels_red, softmax_and_log_softmax_match_reference)
 
 Test(kernels_red, rmsnorm_and_layernorm_match_reference)
 {
+    require_simd_sets(__func__);
     enum { CAP = 1023 * 3 + 8 };
     static float xb[CAP], wb[CAP], bb[CAP], yb[CAP], rb[CAP];
     const bnk_table *ref = bnk_ref_table();

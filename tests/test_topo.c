@@ -1,15 +1,19 @@
 /*
  * test_topo.c - --cpus parsing (lists, ranges, keywords, errors) on the real
- * and on synthetic hwloc topologies, and pinning read back.
+ * and on synthetic hwloc topologies, CPUs outside the process's affinity
+ * dropped from a list (issue 13), and pinning read back. Real-machine tests
+ * take their CPUs from the process's affinity (cpus.h).
  */
 #include <criterion/criterion.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "collectors/context.h"
 #include "collectors/topo.h"
+#include "cpus.h"
 
 static bnb_topo *synth(const char *desc)
 {
@@ -91,12 +95,71 @@ Test(topo, parse_errors_name_the_problem)
     cr_assert_eq(bnb_cpus_parse(t, "1-0", &l, err, sizeof err), -1);
     cr_assert(strstr(err, "range 1-0 is reversed"), "%s", err);
     cr_assert_eq(bnb_cpus_parse(t, "7", &l, err, sizeof err), -1);
-    cr_assert(strstr(err, "CPU 7 is not available to this process (allowed: 0-1)"), "%s", err);
+    cr_assert(strstr(err, "--cpus \"7\": none of these CPUs is available to this process "
+                          "(allowed: 0-1)"),
+              "%s", err);
+    cr_assert_eq(bnb_cpus_parse(t, "7,7", &l, err, sizeof err), -1);
+    cr_assert(strstr(err, "CPU 7 is listed twice"), "%s", err);
     cr_assert_eq(bnb_cpus_parse(t, "1,1", &l, err, sizeof err), -1);
     cr_assert(strstr(err, "CPU 1 is listed twice"), "%s", err);
     cr_assert_eq(bnb_cpus_parse(t, "-1", &l, err, sizeof err), -1);
     cr_assert_eq(bnb_cpus_parse(t, "0 ", &l, err, sizeof err), -1);
     cr_assert_eq(bnb_cpus_parse(t, "99999999", &l, err, sizeof err), -1);
+    bnb_topo_close(t);
+}
+
+/* A list keeps its usable CPUs in order and names the dropped ones. */
+Test(topo, list_drops_cpus_outside_the_allowed_set)
+{
+    bnb_topo *t = synth("package:1 core:2 pu:1");
+    bnb_cpulist l;
+    char err[256];
+    cr_assert_eq(bnb_cpus_parse(t, "1,5-9,0", &l, err, sizeof err), 0, "%s", err);
+    expect_list(&l, (int[]){1, 0}, 2);
+    cr_assert_str_eq(l.note, "--cpus \"1,5-9,0\": CPU(s) 5-9 dropped, not available to this "
+                             "process (allowed: 0-1); using 1,0");
+    cr_assert_eq(bnb_cpus_parse(t, "0-1", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(l.note, "");
+    bnb_topo_close(t);
+}
+
+/* The real topology intersects with the process's affinity: restricted to
+ * its last CPU c, the process gets {c} from every spec that names c, a note
+ * for the rest, and a usage error for a list without c. */
+Test(topo, real_list_intersects_with_affinity)
+{
+    int c = test_last_cpu();
+    test_pin_process(c);
+    bnb_topo *t = NULL;
+    char err[256], spec[32], want[200];
+    cr_assert_eq(bnb_topo_open(&t, err, sizeof err), 0, "%s", err);
+    bnb_cpulist l;
+    snprintf(spec, sizeof spec, "0-%d", c + 1);
+    cr_assert_eq(bnb_cpus_parse(t, spec, &l, err, sizeof err), 0, "%s", err);
+    expect_list(&l, (int[]){c}, 1);
+    if (c == 0)
+        snprintf(want, sizeof want, "CPU(s) 1 dropped");
+    else if (c == 1)
+        snprintf(want, sizeof want, "CPU(s) 0,2 dropped");
+    else
+        snprintf(want, sizeof want, "CPU(s) 0-%d,%d dropped", c - 1, c + 1);
+    cr_assert(strstr(l.note, want), "\"%s\" not in note: %s", want, l.note);
+    snprintf(want, sizeof want, "not available to this process (allowed: %d); using %d", c, c);
+    cr_assert(strstr(l.note, want), "\"%s\" not in note: %s", want, l.note);
+    const char *kw[] = {"compact", "physical", "scatter"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(bnb_cpus_parse(t, kw[i], &l, err, sizeof err), 0, "%s", err);
+        expect_list(&l, (int[]){c}, 1);
+        cr_assert_str_eq(l.note, "");
+    }
+    bnb_cpus_default(t, &l);
+    expect_list(&l, (int[]){c}, 1);
+    snprintf(spec, sizeof spec, "%d", c + 1);
+    cr_assert_eq(bnb_cpus_parse(t, spec, &l, err, sizeof err), -1);
+    snprintf(want, sizeof want,
+             "--cpus \"%d\": none of these CPUs is available to this process (allowed: %d)", c + 1,
+             c);
+    cr_assert_str_eq(err, want);
     bnb_topo_close(t);
 }
 
@@ -107,8 +170,11 @@ Test(topo, real_machine_summary)
     cr_assert_eq(bnb_topo_open(&t, err, sizeof err), 0, "%s", err);
     bnb_topo_summary s;
     bnb_topo_summarize(t, &s);
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    cr_assert_eq(s.pus, online, "hwloc PUs %d vs online CPUs %ld", s.pus, online);
+    /* hwloc keeps the PUs the cgroup allows: at least those this process may
+     * run on, at most those configured */
+    long conf = sysconf(_SC_NPROCESSORS_CONF);
+    cr_assert(s.pus >= test_cpu_count() && s.pus <= conf, "hwloc PUs %d, affinity %d, conf %ld",
+              s.pus, test_cpu_count(), conf);
     cr_assert_geq(s.cores, 1);
     cr_assert_geq(s.packages, 1);
     cr_assert_geq(s.ncaches, 1);
@@ -117,29 +183,31 @@ Test(topo, real_machine_summary)
     bnb_topo_close(t);
 }
 
-/* Issue 3 acceptance 3 at the API level: binding CPU 1 reads back as {1}. */
+/* Issue 3 acceptance 3 at the API level: binding CPU N (the last CPU this
+ * process may use: 1 on two CPUs) reads back as {N}. */
 Test(topo, bind_cpu1_reads_back)
 {
-    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-        cr_skip_test("needs 2 CPUs");
+    int last = test_last_cpu();
     bnb_topo *t = NULL;
-    char err[256];
+    char err[256], spec[16], want[32];
     cr_assert_eq(bnb_topo_open(&t, err, sizeof err), 0, "%s", err);
     bnb_cpulist l;
-    cr_assert_eq(bnb_cpus_parse(t, "1", &l, err, sizeof err), 0, "%s", err);
+    snprintf(spec, sizeof spec, "%d", last);
+    cr_assert_eq(bnb_cpus_parse(t, spec, &l, err, sizeof err), 0, "%s", err);
     bnb_binding b;
     cr_assert_eq(bnb_pin_self(t, l.cpu[0], &b), 0, "%s", b.cpu_warning);
     cr_assert(b.cpu_bound);
     cr_assert_eq(b.ncpus, 1);
-    cr_assert_eq(b.cpus[0], 1);
+    cr_assert_eq(b.cpus[0], last);
     cr_assert_str_eq(b.cpu_warning, "");
     cpu_set_t set;
     cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
     cr_assert_eq(CPU_COUNT(&set), 1);
-    cr_assert(CPU_ISSET(1, &set));
+    cr_assert(CPU_ISSET(last, &set));
     char *j = bnb_binding_json(&b);
     cr_assert_not_null(j);
-    cr_assert(strstr(j, "\"cpus\":[1]"), "%s", j);
+    snprintf(want, sizeof want, "\"cpus\":[%d]", last);
+    cr_assert(strstr(j, want), "%s", j);
     free(j);
     bnb_topo_close(t);
 }
@@ -156,7 +224,7 @@ Test(topo, worker_thread_pinned)
     bnb_topo *t = NULL;
     char err[256];
     cr_assert_eq(bnb_topo_open(&t, err, sizeof err), 0, "%s", err);
-    int last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    int last = test_last_cpu();
     bnb_worker w;
     int seen = -1;
     cr_assert_eq(bnb_worker_start(&w, t, last, worker_fn, &seen, err, sizeof err), 0, "%s", err);

@@ -121,7 +121,8 @@ static const char usage_run[] =
     "  --quick              short mode for CI: fewer repetitions, shorter samples\n"
     "  --list               print the selected cases and exit (no DB)\n"
     "  --cpus SPEC          0,2 | 0-3 | physical | scatter | compact: PUs to use; the\n"
-    "                       measuring thread runs on the first (default: first allowed)\n"
+    "                       measuring thread runs on the first (default: first allowed);\n"
+    "                       listed CPUs this process may not use are dropped, with a note\n"
     "  --counters EV,EV     PAPI preset or native events (default: cycles, instructions,\n"
     "                       FP ops, L1/L2/LLC misses); unavailable ones are stored as\n"
     "                       unavailable with PAPI's reason\n"
@@ -437,6 +438,8 @@ int bnb_cmd_run(int argc, char **argv)
             bnb_usage_error("%s", err);
             goto cleanup;
         }
+        if (cpus.note[0]) /* also a warning of the run (bnb_context_set_binding) */
+            fprintf(stderr, "bnbench: %s\n", cpus.note);
     } else {
         bnb_cpus_default(topo, &cpus);
     }
@@ -646,6 +649,8 @@ int bnb_cmd_topo(int argc, char **argv)
         rc = bnb_usage_error("%s", err);
         goto cleanup;
     }
+    if (spec && l.note[0])
+        fprintf(stderr, "bnbench: %s\n", l.note);
     bnb_topo_summary s;
     bnb_topo_summarize(t, &s);
     printf("packages %d, cores %d, PUs %d (%d per core%s), NUMA nodes %d, memory %.1f GiB\n",
