@@ -1,6 +1,6 @@
 /*
  * result.c - helpers shared by every harness module for bnb_case_result and
- * bnb_run_info (declared at the bottom of suites/bnb.h): naming, metrics,
+ * bnb_run_info (declared at the bottom of db/model/bnb.h): naming, metrics,
  * params and freeing.
  */
 #include <stdarg.h>

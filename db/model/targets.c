@@ -1,6 +1,6 @@
 /*
  * targets.c - performance targets: load a JSON targets file strictly, then
- * check each target against the figures of a run (contract: suites/targets.h).
+ * check each target against the figures of a run (contract: db/model/targets.h).
  *
  * Loading refuses anything it does not understand (unknown keys, wrong types,
  * duplicate ids or keys, a figure that cannot name a case and a metric), with
