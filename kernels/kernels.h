@@ -188,11 +188,13 @@ bool bnk_isa_supported(bnk_isa isa);
  * ternary.c read it too). Each flag includes the OS support of the registers
  * and every flag above it. */
 typedef struct bnk_cpu {
-    bool avx2;         /* AVX2 + FMA + F16C, ymm state on: the avx2 set */
-    bool avx512;       /* + AVX-512 F/BW/VL/DQ, zmm state on: the avx512 set */
-    bool avx512_vnni;  /* + AVX-512 VNNI: the ternary avx512 kernels */
-    bool amx;          /* + AMX-TILE/AMX-INT8, tile data granted by Linux */
-    char amx_why[160]; /* "available", or why amx is not */
+    bool avx2;            /* AVX2 + FMA + F16C, ymm state on: the avx2 set */
+    bool avx512;          /* + AVX-512 F/BW/VL/DQ, zmm state on: the avx512 set */
+    bool avx512_vnni;     /* + AVX-512 VNNI: the ternary avx512 kernels */
+    bool amx;             /* + AMX-TILE/AMX-INT8, tile data granted by Linux */
+    char amx_why[160];    /* "available", or why amx is not */
+    char hidden[64];      /* BN_CPU_HIDE as applied ("" = none) */
+    char hide_error[160]; /* a bad BN_CPU_HIDE, for bn_kernels_init ("" = none) */
 } bnk_cpu;
 
 /* The probe's answers (it runs once, on first use of any kernel API; on a

@@ -271,6 +271,7 @@ static struct {
     _Atomic(int) warned;     /* the env error was logged or handed to the caller */
     char env_msg[256];       /* its message */
     char how_str[96];        /* "forced (BN_KERNELS=avx2)" */
+    char auto_str[96];       /* "auto", or "auto (BN_CPU_HIDE=avx512)" */
 } R = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 enum { HOW_AUTO, HOW_ENV, HOW_SELECT };
@@ -345,23 +346,69 @@ static void probe_amx(bnk_cpu *cpu)
 #endif
 }
 
+/* BN_CPU_HIDE: features the probe reports absent although the CPU has
+ * them, so any machine can run the "not supported" paths for real (CI runs
+ * the tests as a CPU without AVX2 this way). A comma-separated list of avx2,
+ * avx512, vnni, amx; hiding a feature hides every feature that builds on it
+ * (avx2 hides all four). An unknown name is an error kept for
+ * bn_kernels_init(), like a bad BN_KERNELS, and hides nothing. Returns the
+ * hide mask (bits HIDE_*). */
+enum { HIDE_AVX2 = 1, HIDE_AVX512 = 2, HIDE_VNNI = 4, HIDE_AMX = 8 };
+
+static int hide_from_env(bnk_cpu *cpu)
+{
+    static const struct {
+        const char *name;
+        int mask; /* the feature and those that need it */
+    } names[] = {{"avx2", HIDE_AVX2 | HIDE_AVX512 | HIDE_VNNI | HIDE_AMX},
+                 {"avx512", HIDE_AVX512 | HIDE_VNNI | HIDE_AMX},
+                 {"vnni", HIDE_VNNI | HIDE_AMX},
+                 {"amx", HIDE_AMX}};
+    const char *env = getenv("BN_CPU_HIDE");
+    if (!env || !*env)
+        return 0;
+    int mask = 0;
+    for (const char *p = env; *p;) {
+        size_t n = strcspn(p, ",");
+        int found = -1;
+        for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+            if (n == strlen(names[i].name) && !strncmp(p, names[i].name, n))
+                found = i;
+        if (found < 0) {
+            snprintf(cpu->hide_error, sizeof cpu->hide_error,
+                     "BN_CPU_HIDE=%.64s: unknown feature \"%.*s\" (valid: avx2, avx512, vnni, "
+                     "amx, comma-separated)",
+                     env, (int)(n > 32 ? 32 : n), p);
+            return 0;
+        }
+        mask |= names[found].mask;
+        p += n + (p[n] == ',');
+    }
+    snprintf(cpu->hidden, sizeof cpu->hidden, "%.63s", env);
+    return mask;
+}
+
 /* The CPU and OS support of every set (called once, from init). */
 static void probe(bnk_cpu *cpu)
 {
     memset(cpu, 0, sizeof *cpu);
+    int hide = hide_from_env(cpu);
 #if BNK_X86
     __builtin_cpu_init();
     uint64_t x = xcr0();
     bool ymm_os = (x & 0x6) == 0x6;   /* SSE + AVX state */
     bool zmm_os = (x & 0xe6) == 0xe6; /* + opmask, ZMM_Hi256, Hi16_ZMM */
-    cpu->avx2 = ymm_os && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                __builtin_cpu_supports("f16c");
-    cpu->avx512 = cpu->avx2 && zmm_os && __builtin_cpu_supports("avx512f") &&
-                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                  __builtin_cpu_supports("avx512dq");
-    cpu->avx512_vnni = cpu->avx512 && __builtin_cpu_supports("avx512vnni");
+    cpu->avx2 = !(hide & HIDE_AVX2) && ymm_os && __builtin_cpu_supports("avx2") &&
+                __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    cpu->avx512 = !(hide & HIDE_AVX512) && cpu->avx2 && zmm_os &&
+                  __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    cpu->avx512_vnni = !(hide & HIDE_VNNI) && cpu->avx512 && __builtin_cpu_supports("avx512vnni");
 #endif
-    probe_amx(cpu);
+    if (hide & HIDE_AMX)
+        snprintf(cpu->amx_why, sizeof cpu->amx_why, "hidden by BN_CPU_HIDE=%s", cpu->hidden);
+    else
+        probe_amx(cpu);
 }
 
 /* t: a partial context; fills every NULL row kernel from the reference. */
@@ -463,6 +510,10 @@ static const bnk_ternary_impl *avx512_ternary(const bnk_cpu *cpu)
 static void init(void)
 {
     probe(&R.cpu);
+    if (R.cpu.hidden[0])
+        snprintf(R.auto_str, sizeof R.auto_str, "auto (BN_CPU_HIDE=%s)", R.cpu.hidden);
+    else
+        snprintf(R.auto_str, sizeof R.auto_str, "auto");
     R.supported[BNK_ISA_REF] = true;
     R.supported[BNK_ISA_AVX2] = R.cpu.avx2;
     R.supported[BNK_ISA_AVX512] = R.cpu.avx512;
@@ -564,6 +615,8 @@ bn_status bn_kernels_init(void)
     char msg[sizeof R.env_msg];
     memcpy(msg, R.env_msg, sizeof msg);
     pthread_mutex_unlock(&R.lock);
+    if (R.cpu.hide_error[0])
+        return bn_error(BN_ERR_ARG, "%s", R.cpu.hide_error);
     if (st)
         return bn_error(st, "%s", msg);
     return BN_OK;
@@ -595,7 +648,7 @@ const char *bn_kernels_how(void)
     case HOW_SELECT:
         return "forced (bn_kernels_select)";
     default:
-        return "auto";
+        return R.auto_str; /* fixed after init */
     }
 }
 

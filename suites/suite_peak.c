@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "collectors/timer.h"
+#include "kernels/kernels.h"
 #include "suites/suite.h"
 #include "x86/peak_probe.h"
 
@@ -96,14 +97,15 @@ typedef struct fma_state {
 static bool fma_available(const void *arg, char *why, size_t cap)
 {
     const fma_arg *fa = arg;
-    __builtin_cpu_init();
-    if (strcmp(fa->isa, "avx2") == 0 &&
-        !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
-        snprintf(why, cap, "CPU lacks avx2+fma (CPUID)");
+    const bnk_cpu *cpu = bnk_cpu_get(); /* the library's one CPU probe */
+    if (strcmp(fa->isa, "avx2") == 0 && !cpu->avx2) {
+        snprintf(why, cap, "CPU lacks avx2+fma+f16c (CPUID)%s%s",
+                 cpu->hidden[0] ? "; BN_CPU_HIDE=" : "", cpu->hidden);
         return false;
     }
-    if (strcmp(fa->isa, "avx512f") == 0 && !__builtin_cpu_supports("avx512f")) {
-        snprintf(why, cap, "CPU lacks avx512f (CPUID)");
+    if (strcmp(fa->isa, "avx512f") == 0 && !cpu->avx512) {
+        snprintf(why, cap, "CPU lacks avx512f/bw/vl/dq (CPUID)%s%s",
+                 cpu->hidden[0] ? "; BN_CPU_HIDE=" : "", cpu->hidden);
         return false;
     }
     return true;

@@ -48,6 +48,14 @@ extern "C" {
  *   (supported: ref avx2)
  */
 bn_status bn_kernels_init(void);
+/*
+ * BN_CPU_HIDE=avx2|avx512|vnni|amx[,...] makes the CPU probe report those
+ * features absent (and every feature that builds on one: avx2 hides all),
+ * so a machine can run the "this CPU lacks it" paths for real; CI runs the
+ * tests so. The sets that need a hidden feature are then unsupported. An
+ * unknown name is a BN_ERR_ARG from bn_kernels_init() naming it. A hide in
+ * force shows in bn_kernels_how(): "auto (BN_CPU_HIDE=avx512)".
+ */
 
 /* Name of the set in use: "ref", "avx2" or "avx512". Never NULL. */
 const char *bn_kernels_selected(void);
@@ -60,8 +68,9 @@ const char *bn_kernels_supported(void);
  * false when chosen automatically. */
 bool bn_kernels_forced(void);
 
-/* How the choice was made, for logs and stored runs: "auto" or
- * "forced (BN_KERNELS=avx2)" or "forced (bn_kernels_select)". Never NULL. */
+/* How the choice was made, for logs and stored runs: "auto" (or
+ * "auto (BN_CPU_HIDE=...)"), "forced (BN_KERNELS=avx2)" or
+ * "forced (bn_kernels_select)". Never NULL. */
 const char *bn_kernels_how(void);
 
 /*
