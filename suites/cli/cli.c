@@ -27,14 +27,27 @@ void bnb_cli_set_command(const char *name)
     g_command = name;
 }
 
-int bnb_usage_error(const char *fmt, ...)
+static void verror(const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     fprintf(stderr, "bnbench%s%s: ", g_command && *g_command ? " " : "",
             g_command ? g_command : "");
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void bnb_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(fmt, ap);
+    va_end(ap);
+}
+
+int bnb_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(fmt, ap);
     va_end(ap);
     return BNB_EXIT_USAGE;
 }

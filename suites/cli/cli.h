@@ -109,8 +109,11 @@ const char *bnb_cli_str(const bnb_cli_cmd *cmd, const bnb_cli_args *a, const cha
  * re-run) still speaks as the command the user typed. NULL: "bnbench: ". */
 void bnb_cli_set_command(const char *name);
 
-/* Prints "bnbench CMD: <message>" on one line to stderr; returns
- * BNB_EXIT_USAGE (2). */
+/* Prints "bnbench CMD: <message>" on one line to stderr (the error of a
+ * command that is not a usage error: the caller picks the exit code). */
+void bnb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* bnb_cli_error, returning BNB_EXIT_USAGE (2). */
 int bnb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* s quoted for a message: at most BNB_CLI_QUOTE_MAX bytes, the middle

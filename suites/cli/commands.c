@@ -421,7 +421,7 @@ int bnb_cmd_run(int argc, char **argv)
     for (int i = 0; i < ts.n; i++)
         missed |= strcmp(verdicts[i].verdict, "missed") == 0;
     if (!store_failed && bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         store_failed = true;
     }
     print_cases(&out);
@@ -431,7 +431,7 @@ int bnb_cmd_run(int argc, char **argv)
     /* 9. end the run */
     bnb_run_status final = store_failed ? BNB_RUN_FAILED : out.status;
     if (bnb_db_end_run(db, st.run_id, final, err) != 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         final = BNB_RUN_FAILED;
     }
     printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
@@ -442,7 +442,7 @@ int bnb_cmd_run(int argc, char **argv)
            out.ncases, out.nfailed, a.db);
     if (final == BNB_RUN_FAILED) {
         if (out.error[0])
-            fprintf(stderr, "bnbench: %s\n", out.error);
+            bnb_cli_error("%s", out.error);
         rc = BNB_EXIT_USAGE;
     } else {
         rc = (missed || out.nfailed > 0 || final == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL

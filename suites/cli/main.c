@@ -152,7 +152,7 @@ static int open_ro(const char *path, bnb_db **db)
 {
     char err[BNB_ERR_MAX];
     if (bnb_db_open(path, 1, db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     return -1;
@@ -175,7 +175,7 @@ static int cmd_runs(int argc, char **argv, const char *gdb)
     bnb_run_row *rows = NULL;
     int n = 0;
     if (bnb_db_list_runs(db, lim ? (int)lim->l : 0, &rows, &n, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         bnb_db_close(db);
         return BNB_EXIT_USAGE;
     }
@@ -282,7 +282,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     if (bnb_db_resolve_run(db, o.pos[0], &id, err) || bnb_db_load_run(db, id, &ri, NULL, err) ||
         bnb_db_get_run_row(db, id, &row, err) || bnb_db_load_cases(db, id, &cases, &n, err) ||
         bnb_db_load_verdicts(db, id, &ts, &v, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     char t[6][TERM_MAX];
@@ -292,9 +292,10 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     printf("  started   %s  finished %s  status %s  reason %s\n", tsafe(row.started_at, t[0]),
            row.finished_at[0] ? tsafe(row.finished_at, t[1]) : "-", tsafe(row.status, t[2]),
            tsafe(ri.reason, t[3]));
-    printf("  build     %s, %s, %s, kernels %s\n", ri.build_type[0] ? tsafe(ri.build_type, t[0]) : "?",
-           ri.compiler[0] ? tsafe(ri.compiler, t[1]) : "?", ri.cflags[0] ? tsafe(ri.cflags, t[2]) : "?",
-           ri.kernels[0] ? tsafe(ri.kernels, t[3]) : "?");
+    printf(
+        "  build     %s, %s, %s, kernels %s\n", ri.build_type[0] ? tsafe(ri.build_type, t[0]) : "?",
+        ri.compiler[0] ? tsafe(ri.compiler, t[1]) : "?",
+        ri.cflags[0] ? tsafe(ri.cflags, t[2]) : "?", ri.kernels[0] ? tsafe(ri.kernels, t[3]) : "?");
     printf("  commit    %s (%s)\n", ri.commit[0] ? tsafe(ri.commit, t[0]) : "?",
            ri.branch[0] ? tsafe(ri.branch, t[1]) : "?");
     printf("  binding   ");
@@ -347,7 +348,7 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     rc = BNB_EXIT_USAGE;
     if (bnb_db_resolve_run(db, o.pos[0], &id, err) ||
         !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     if (bnb_out_write(output, dbp, text, true, err, sizeof err)) {
@@ -380,7 +381,7 @@ static int cmd_db(int argc, char **argv, const char *gdb)
         return rc;
     char err[BNB_ERR_MAX];
     if (bnb_db_check(db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         rc = BNB_EXIT_FAIL;
     } else {
         char t[TERM_MAX];

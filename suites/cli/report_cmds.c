@@ -110,7 +110,7 @@ static int open_db(const char *path, bool ro, bnb_db **db)
 {
     char err[BNB_ERR_MAX];
     if (bnb_db_open(path, ro, db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     return -1;
@@ -178,7 +178,7 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     if ((a.npos ? bnb_db_resolve_run(db, a.pos[0], &id, err)
                 : bnb_latest_measured_run(db, &id, err, sizeof err)) ||
         bnb_report_render(db, id, &o, &text, &score, err, sizeof err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     rc = write_out(output, dbp, text);
@@ -268,11 +268,11 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
                machine_latest(db, mach->strs[1], &ib, err, sizeof err))
             : (bnb_db_resolve_run(db, a.pos[0], &ia, err) ||
                bnb_db_resolve_run(db, a.pos[1], &ib, err))) {
-        fprintf(stderr, "bnbench: compare: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     if (bnb_db_load_cases(db, ia, &ca, &na, err) || bnb_db_load_cases(db, ib, &cb, &nb, err)) {
-        fprintf(stderr, "bnbench: compare: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     /* the labels are printed to the terminal and written to JSON: both made
@@ -348,7 +348,7 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
         int64_t id = 0;
         if (bnb_db_resolve_run(db, a.pos[2], &id, err) ||
             bnb_db_set_baseline(db, a.pos[1], id, err)) {
-            fprintf(stderr, "bnbench: baseline set: %s\n", err);
+            bnb_cli_error("set: %s", err);
             goto out;
         }
         printf("baseline \"%s\" = run %lld\n", bnb_term_safe(a.pos[1], t, sizeof t), (long long)id);
@@ -362,7 +362,7 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
                            "baselines b JOIN runs r ON r.id = b.run_id JOIN machines m ON m.id = "
                            "r.machine_id ORDER BY b.name",
                            -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "bnbench: baseline list: %s\n", sqlite3_errmsg(h));
+        bnb_cli_error("list: %s", sqlite3_errmsg(h));
         goto out;
     }
     int n = 0;
@@ -509,7 +509,7 @@ int bnb_cmd_check(int argc, char **argv, const char *gdb)
                         .rerun_ctx = &ctx};
     rc = bnb_check(db, &o, err, sizeof err);
     if (rc < 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         rc = BNB_EXIT_USAGE;
     }
     bnb_db_close(db);
@@ -558,19 +558,18 @@ int bnb_cmd_history(int argc, char **argv, const char *gdb)
     rc = BNB_EXIT_USAGE;
     if (machine ? machine_latest(db, machine, &run, err, sizeof err)
                 : bnb_latest_measured_run(db, &run, err, sizeof err)) {
-        fprintf(stderr, "bnbench: history: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     if ((mid = bnb_run_machine_id(db, run, err, sizeof err)) < 0 ||
         bnb_history_load(db, cas, metric, mid, 0, (int)limit, &p, &n, err, sizeof err)) {
-        fprintf(stderr, "bnbench: history: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     if (n == 0) {
-        fprintf(stderr,
-                "bnbench: history: no value of %s:%s on this machine (check the name with "
-                "bnbench show latest)\n",
-                tc, tm);
+        bnb_cli_error("no value of %s:%s on this machine (check the name with bnbench show "
+                      "latest)",
+                      tc, tm);
         goto out;
     }
     printf("%s:%s on the machine of run %lld, %d run(s), oldest first\n", tc, tm, (long long)run,
@@ -662,7 +661,7 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
         return bnb_usage_error("-o PATH is required");
     char err[BNB_ERR_MAX];
     if (bnb_gendb(output, (int)runs, err, sizeof err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     printf("%ld synthetic runs written to %s\n", runs, output);
