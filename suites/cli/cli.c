@@ -27,11 +27,24 @@ void bnb_cli_set_command(const char *name)
     g_command = name;
 }
 
+/* The message is escaped as a whole (text.h): errors quote names from the
+ * DB and the user, and a terminal must not act on what they hold. */
 static void verror(const char *fmt, va_list ap)
 {
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
     fprintf(stderr, "bnbench%s%s: ", g_command && *g_command ? " " : "",
             g_command ? g_command : "");
-    vfprintf(stderr, fmt, ap);
+    if (msg) {
+        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+        bnb_term_fputs(msg, stderr);
+    } else {
+        fputs("(out of memory formatting the message)", stderr);
+    }
+    va_end(ap2);
+    free(msg);
     fputc('\n', stderr);
 }
 
