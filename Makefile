@@ -96,7 +96,7 @@ LIBBNB := $(BUILD)/libbnb.a
 BNBENCH := $(if $(HAVE_BNB),$(BUILD)/bnbench,)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all test run bench debug install format format-check clean deps
+.PHONY: all test run bench debug install format format-check clean deps fuzz-short
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(LIBA) $(LIBSO) $(BNBENCH)
@@ -181,6 +181,31 @@ run: all
 
 bench: all
 	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)
+
+# Fuzzing the option parser (tests/fuzz/fuzz_cli.c): with clang's libFuzzer
+# and ASan when clang can link it, else the target's own replay-and-mutate
+# driver built with $(CC) (same invariants, fixed iteration count).
+# fuzz-short is bounded (30 s of libFuzzer) so CI can call it.
+FUZZ_CC      ?= clang
+FUZZ_SRC     := tests/fuzz/fuzz_cli.c suites/cli/cli.c db/model/text.c
+FUZZ_CORPUS  := tests/fuzz/corpus/cli
+HAVE_LIBFUZZER = $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' | \
+                   $(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo yes)
+build/fuzz/fuzz_cli: $(FUZZ_SRC) suites/cli/cli.h db/model/text.h db/model/bnb.h
+	@mkdir -p $(dir $@)
+	if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
+	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC) -lm; \
+	else \
+	  $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -DBNB_FUZZ_STANDALONE -fsanitize=address,undefined -o $@ $(FUZZ_SRC) -lm; \
+	fi
+fuzz-short: build/fuzz/fuzz_cli
+	@mkdir -p build/fuzz/corpus-cli
+	@if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
+	  build/fuzz/fuzz_cli -max_total_time=30 -max_len=4096 -print_final_stats=1 \
+	    build/fuzz/corpus-cli $(FUZZ_CORPUS); \
+	else \
+	  build/fuzz/fuzz_cli $(FUZZ_CORPUS) 300000; \
+	fi
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

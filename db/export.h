@@ -25,6 +25,11 @@
  * Context keys GB has but this machine cannot read (mhz_per_cpu without
  * cpufreq) are left out rather than invented. Samples hold wall time only:
  * cpu_time repeats real_time and context.bnbench.cpu_time says so.
+ * Text: names, messages and reasons are stored as given, which may not be
+ * UTF-8; in the JSON every key and string is valid UTF-8, each byte that is
+ * not part of a well-formed UTF-8 sequence replaced by U+FFFD (one per byte,
+ * db/model/text.h); control characters are escaped as JSON requires. The
+ * CSV carries the stored bytes unchanged.
  * Returns a malloc'd NUL-terminated text (caller frees) or NULL with err. */
 char *bnb_export_json(bnb_db *db, int64_t run_id, char *err);
 

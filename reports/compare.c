@@ -14,6 +14,7 @@
 #include "db/db.h"
 #include "db/model/fmt.h"
 #include "db/model/stats.h"
+#include "db/model/text.h"
 
 static void opts_or_default(const bnb_cmp_opts *o, bnb_cmp_opts *d)
 {
@@ -176,8 +177,11 @@ void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_c
 {
     bnb_cmp_opts d;
     opts_or_default(o, &d);
-    fprintf(f, "A = %s, B = %s; verdict: U test p < %g and |median change| > %.0f%%\n\n", la, lb,
-            d.alpha, 100 * d.threshold);
+    /* names and messages come from the DB: control characters escaped */
+    char ta[256], tb[256], key[4 * (BNB_NAME_MAX + 160)], note[4 * 200];
+    fprintf(f, "A = %s, B = %s; verdict: U test p < %g and |median change| > %.0f%%\n\n",
+            bnb_term_safe(la, ta, sizeof ta), bnb_term_safe(lb, tb, sizeof tb), d.alpha,
+            100 * d.threshold);
     fprintf(f, "%-40s %11s %11s %7s %-17s %9s  %s\n", "case", "median A", "median B", "B/A",
             "95% CI of ratio", "p", "verdict");
     for (int i = 0; i < n; i++) {
@@ -185,11 +189,12 @@ void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_c
         char ma[32], mb[32], ra[32], lo[32], hi[32], p[32], ci[80];
         snprintf(ci, sizeof ci, "[%s, %s]", bnb_fmt_num(r->ratio_lo, "%.3f", lo, sizeof lo),
                  bnb_fmt_num(r->ratio_hi, "%.3f", hi, sizeof hi));
-        fprintf(f, "%-40s %11s %11s %7s %-17s %9s  %s%s%s\n", r->key,
-                bnb_fmt_seconds(r->med_a, ma, sizeof ma), bnb_fmt_seconds(r->med_b, mb, sizeof mb),
+        fprintf(f, "%-40s %11s %11s %7s %-17s %9s  %s%s%s\n",
+                bnb_term_safe(r->key, key, sizeof key), bnb_fmt_seconds(r->med_a, ma, sizeof ma),
+                bnb_fmt_seconds(r->med_b, mb, sizeof mb),
                 bnb_fmt_num(r->ratio, "%.3f", ra, sizeof ra), ci,
                 bnb_fmt_num(r->p, "%.2g", p, sizeof p), bnb_cmp_verdict_str(r->verdict),
-                r->note[0] ? " - " : "", r->note);
+                r->note[0] ? " - " : "", bnb_term_safe(r->note, note, sizeof note));
     }
     int c[5];
     counts(rows, n, c);
@@ -198,16 +203,24 @@ void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_c
             c[BNB_CMP_NOT_COMPARABLE]);
 }
 
-/* Markdown table cells must not contain a bare '|'. */
+/* Markdown table cells must not contain a bare '|' or a line break; other
+ * control characters and invalid bytes are escaped (text.h). */
 static void md_cell(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|')
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t shown, step = bnb_term_unit(s + i, n - i, &shown);
+        if (s[i] == '|') {
             fputs("\\|", f);
-        else if (*s == '\n')
+        } else if (s[i] == '\n') {
             fputc(' ', f);
-        else
-            fputc(*s, f);
+        } else {
+            char one[17], esc[17];
+            memcpy(one, s + i, step);
+            one[step] = '\0';
+            fputs(bnb_term_safe(one, esc, sizeof esc), f);
+        }
+        i += step;
     }
 }
 
@@ -216,10 +229,12 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
 {
     bnb_cmp_opts d;
     opts_or_default(o, &d);
+    char ta[256], tb[256];
     fprintf(f,
             "A = %s, B = %s. Verdict rule: Mann-Whitney U p < %g **and** median change "
             "beyond %.0f%%; ratio = median B / median A (time, < 1 is faster).\n\n",
-            la, lb, d.alpha, 100 * d.threshold);
+            bnb_term_safe(la, ta, sizeof ta), bnb_term_safe(lb, tb, sizeof tb), d.alpha,
+            100 * d.threshold);
     fprintf(f, "| case | median A | median B | B/A | 95%% CI | p | verdict |\n");
     fprintf(f, "|---|---:|---:|---:|---|---:|---|\n");
     for (int i = 0; i < n; i++) {
@@ -250,6 +265,16 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
             c[BNB_CMP_NOT_COMPARABLE]);
 }
 
+/* JSON text must be UTF-8: invalid bytes of stored names become U+FFFD
+ * (text.h). On out of memory the key is left out, as cJSON does itself. */
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    char *u = bnb_utf8_sanitize(v);
+    if (u)
+        cJSON_AddStringToObject(o, k, u);
+    free(u);
+}
+
 static void add_num(cJSON *o, const char *k, double v)
 {
     if (isfinite(v))
@@ -268,8 +293,8 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
     if (!root)
         return NULL;
     cJSON_AddNumberToObject(root, "schema_version", 1);
-    cJSON_AddStringToObject(root, "a", la);
-    cJSON_AddStringToObject(root, "b", lb);
+    add_str(root, "a", la);
+    add_str(root, "b", lb);
     cJSON *rule = cJSON_AddObjectToObject(root, "rule");
     if (rule) {
         cJSON_AddNumberToObject(rule, "alpha", d.alpha);
@@ -283,8 +308,8 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
         cJSON *c = cJSON_CreateObject();
         if (!c || !cJSON_AddItemToArray(arr, c))
             goto out;
-        cJSON_AddStringToObject(c, "case", r->key);
-        cJSON_AddStringToObject(c, "suite", r->suite);
+        add_str(c, "case", r->key);
+        add_str(c, "suite", r->suite);
         cJSON_AddNumberToObject(c, "n_a", r->na);
         cJSON_AddNumberToObject(c, "n_b", r->nb);
         add_num(c, "median_a_s", r->med_a);
@@ -295,7 +320,7 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
         add_num(c, "p", r->p);
         add_num(c, "min_p", r->min_p);
         cJSON_AddStringToObject(c, "verdict", bnb_cmp_verdict_str(r->verdict));
-        cJSON_AddStringToObject(c, "note", r->note);
+        add_str(c, "note", r->note);
     }
     text = cJSON_Print(root);
 out:

@@ -394,7 +394,7 @@ Test(publish, url_credentials_never_appear_in_output)
     /* a URL that is not http(s) is echoed redacted too */
     fx_spawn(r, dir,
              (const char *[]){"publish", file, "--url", "ftp://alice:s3cr3t@host/r.md", NULL});
-    cr_assert_eq(r->code, 1);
+    cr_assert_eq(r->code, 2); /* a usage error, refused before any transfer */
     cr_assert(strstr(r->err, "got \"ftp://***@host/r.md\""), "%s", r->err);
     assert_no_secret("stderr", r->err);
     free(r);

@@ -17,7 +17,6 @@
 #include "suites/cli/commands.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -37,19 +36,6 @@
 #include "db/model/targets.h"
 
 #define DEFAULT_DB "bnbench.db"
-
-static bool parse_seconds(const char *s, double *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !isfinite(v) || v < 0 || v > 60)
-        return false;
-    *out = v;
-    return true;
-}
 
 static bool readable(const char *path)
 {
@@ -148,140 +134,84 @@ typedef struct run_args {
     uint64_t seed;
 } run_args;
 
-enum {
-    OPT_SUITE = 1000,
-    OPT_CASE,
-    OPT_REPS,
-    OPT_MIN_TIME,
-    OPT_WARMUP,
-    OPT_QUICK,
-    OPT_LIST,
-    OPT_CPUS,
-    OPT_COUNTERS,
-    OPT_MULTIPLEX,
-    OPT_TARGETS,
-    OPT_DB,
-    OPT_MACHINE,
-    OPT_REASON,
-    OPT_SEED,
-    OPT_QUIET,
+static const bnb_cli_opt opt_run[] = {
+    {.name = "suite", .kind = BNB_CLI_NONEMPTY},
+    {.name = "case", .kind = BNB_CLI_NONEMPTY},
+    {.name = "repetitions", .kind = BNB_CLI_LONG, .lo = 1, .hi = 1000000},
+    {.name = "min-time",
+     .kind = BNB_CLI_DOUBLE,
+     .lo = 0,
+     .hi = 60,
+     .must = "a number of seconds from 0 to 60"},
+    {.name = "warmup",
+     .kind = BNB_CLI_DOUBLE,
+     .lo = 0,
+     .hi = 60,
+     .must = "a number of seconds from 0 to 60"},
+    {.name = "quick", .kind = BNB_CLI_FLAG},
+    {.name = "list", .kind = BNB_CLI_FLAG},
+    {.name = "cpus", .kind = BNB_CLI_NONEMPTY},
+    {.name = "counters", .kind = BNB_CLI_STR},
+    {.name = "multiplex", .kind = BNB_CLI_FLAG},
+    {.name = "targets", .kind = BNB_CLI_NONEMPTY},
+    {.name = "db", .kind = BNB_CLI_NONEMPTY},
+    {.name = "machine", .kind = BNB_CLI_NONEMPTY},
+    {.name = "reason", .kind = BNB_CLI_CHOICE, .choices = "nightly|pr|manual|confirm"},
+    {.name = "seed", .kind = BNB_CLI_NONEMPTY},
+    {.name = "quiet", .kind = BNB_CLI_FLAG},
+    {0},
 };
+static const bnb_cli_cmd run_spec = {"run", usage_run, opt_run, 0, false};
 
+/* Parses argv into *a; returns -1 to go on, or an exit code. */
 static int parse_run_args(int argc, char **argv, run_args *a)
 {
-    static const struct option opts[] = {
-        {"suite", required_argument, NULL, OPT_SUITE},
-        {"case", required_argument, NULL, OPT_CASE},
-        {"repetitions", required_argument, NULL, OPT_REPS},
-        {"min-time", required_argument, NULL, OPT_MIN_TIME},
-        {"warmup", required_argument, NULL, OPT_WARMUP},
-        {"quick", no_argument, NULL, OPT_QUICK},
-        {"list", no_argument, NULL, OPT_LIST},
-        {"cpus", required_argument, NULL, OPT_CPUS},
-        {"counters", required_argument, NULL, OPT_COUNTERS},
-        {"multiplex", no_argument, NULL, OPT_MULTIPLEX},
-        {"targets", required_argument, NULL, OPT_TARGETS},
-        {"db", required_argument, NULL, OPT_DB},
-        {"machine", required_argument, NULL, OPT_MACHINE},
-        {"reason", required_argument, NULL, OPT_REASON},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    const bnb_cli_cmd *c = &run_spec;
+    bnb_cli_args p;
     *a = (run_args){
         .db = DEFAULT_DB, .machine = "local", .reason = "manual", .seed = BNB_DEFAULT_SEED};
-    optind = 0;
-    opterr = 0;
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_SUITE:
-            a->suites = optarg;
-            break;
-        case OPT_CASE:
-            a->case_re = optarg;
-            break;
-        case OPT_REPS:
-            if (!bnb_parse_long(optarg, 1, 1000000, &v))
-                return bnb_usage_error("--repetitions \"%s\": must be an integer from 1 to 1000000",
-                                       optarg);
-            a->repetitions = v;
-            a->have_reps = true;
-            break;
-        case OPT_MIN_TIME:
-            if (!parse_seconds(optarg, &a->min_time))
-                return bnb_usage_error(
-                    "--min-time \"%s\": must be a number of seconds from 0 to 60", optarg);
-            a->have_min_time = true;
-            break;
-        case OPT_WARMUP:
-            if (!parse_seconds(optarg, &a->warmup))
-                return bnb_usage_error("--warmup \"%s\": must be a number of seconds from 0 to 60",
-                                       optarg);
-            a->have_warmup = true;
-            break;
-        case OPT_QUICK:
-            a->quick = true;
-            break;
-        case OPT_LIST:
-            a->list = true;
-            break;
-        case OPT_CPUS:
-            a->cpus = optarg;
-            break;
-        case OPT_COUNTERS:
-            a->counters = optarg;
-            break;
-        case OPT_MULTIPLEX:
-            a->multiplex = true;
-            break;
-        case OPT_TARGETS:
-            a->targets = optarg;
-            break;
-        case OPT_DB:
-            if (!*optarg)
-                return bnb_usage_error("--db needs a path");
-            a->db = optarg;
-            break;
-        case OPT_MACHINE:
-            if (!*optarg || strlen(optarg) >= sizeof(((bnb_run_info *)0)->machine_name))
-                return bnb_usage_error("--machine \"%s\": must be 1 to 63 characters", optarg);
-            a->machine = optarg;
-            break;
-        case OPT_REASON:
-            if (!bnb_reason_valid(optarg))
-                return bnb_usage_error("--reason \"%s\": must be nightly, pr, manual or confirm",
-                                       optarg);
-            a->reason = optarg;
-            break;
-        case OPT_SEED: {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 0);
-            if (errno || !*optarg || *end || optarg[0] == '-')
-                return bnb_usage_error("--seed \"%s\": must be a non-negative integer", optarg);
-            a->seed = s;
-            break;
-        }
-        case OPT_QUIET:
-            a->quiet = true;
-            break;
-        case 'h':
-            fputs(usage_run, stdout);
-            return BNB_EXIT_OK;
-        case ':':
-            return bnb_usage_error("run: option \"%s\" needs a value (see bnbench run --help)",
-                                   argv[optind - 1]);
-        default:
-            return bnb_usage_error("run: unknown option \"%s\" (see bnbench run --help)",
-                                   argv[optind - 1]);
-        }
+    int rc = bnb_cli_run_parse(c, argc, argv, &p);
+    if (rc >= 0)
+        return rc;
+    const bnb_cli_val *v;
+    a->suites = bnb_cli_str(c, &p, "suite", NULL);
+    a->case_re = bnb_cli_str(c, &p, "case", NULL);
+    if ((v = bnb_cli_get(c, &p, "repetitions"))) {
+        a->repetitions = v->l;
+        a->have_reps = true;
     }
-    if (optind < argc)
-        return bnb_usage_error("run: unexpected argument \"%s\" (see bnbench run --help)",
-                               argv[optind]);
+    if ((v = bnb_cli_get(c, &p, "min-time"))) {
+        a->min_time = v->d;
+        a->have_min_time = true;
+    }
+    if ((v = bnb_cli_get(c, &p, "warmup"))) {
+        a->warmup = v->d;
+        a->have_warmup = true;
+    }
+    a->quick = bnb_cli_get(c, &p, "quick") != NULL;
+    a->list = bnb_cli_get(c, &p, "list") != NULL;
+    a->cpus = bnb_cli_str(c, &p, "cpus", NULL);
+    a->counters = bnb_cli_str(c, &p, "counters", NULL);
+    a->multiplex = bnb_cli_get(c, &p, "multiplex") != NULL;
+    a->targets = bnb_cli_str(c, &p, "targets", NULL);
+    a->db = bnb_cli_str(c, &p, "db", a->db);
+    a->machine = bnb_cli_str(c, &p, "machine", a->machine);
+    a->reason = bnb_cli_str(c, &p, "reason", a->reason);
+    a->quiet = bnb_cli_get(c, &p, "quiet") != NULL;
+    char q[BNB_CLI_QUOTE_MAX + 1];
+    if (strlen(a->machine) >= sizeof(((bnb_run_info *)0)->machine_name))
+        return bnb_usage_error("--machine must be 1 to 63 bytes, got \"%s\"",
+                               bnb_cli_quote(a->machine, q));
+    const char *seed = bnb_cli_str(c, &p, "seed", NULL);
+    if (seed) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long sv = strtoull(seed, &end, 0);
+        if (errno || *end || seed[0] == '-')
+            return bnb_usage_error("--seed must be a non-negative integer, got \"%s\"",
+                                   bnb_cli_quote(seed, q));
+        a->seed = sv;
+    }
     return -1;
 }
 
@@ -506,7 +436,7 @@ int bnb_cmd_run(int argc, char **argv)
     for (int i = 0; i < ts.n; i++)
         missed |= strcmp(verdicts[i].verdict, "missed") == 0;
     if (!store_failed && bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         store_failed = true;
     }
     print_cases(&out);
@@ -516,7 +446,7 @@ int bnb_cmd_run(int argc, char **argv)
     /* 9. end the run */
     bnb_run_status final = store_failed ? BNB_RUN_FAILED : out.status;
     if (bnb_db_end_run(db, st.run_id, final, err) != 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         final = BNB_RUN_FAILED;
     }
     printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
@@ -527,7 +457,7 @@ int bnb_cmd_run(int argc, char **argv)
            out.ncases, out.nfailed, a.db);
     if (final == BNB_RUN_FAILED) {
         if (out.error[0])
-            fprintf(stderr, "bnbench: %s\n", out.error);
+            bnb_cli_error("%s", out.error);
         rc = BNB_EXIT_USAGE;
     } else {
         rc = (missed || out.nfailed > 0 || final == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
@@ -554,31 +484,18 @@ static const char usage_list[] = "usage: bnbench list [--suite NAME[,NAME]|all] 
 
 int bnb_cmd_list(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"suite", required_argument, NULL, OPT_SUITE},
-        {"case", required_argument, NULL, OPT_CASE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const bnb_cli_opt opts[] = {
+        {.name = "suite", .kind = BNB_CLI_NONEMPTY},
+        {.name = "case", .kind = BNB_CLI_NONEMPTY},
+        {0},
     };
-    const char *suites = "all", *case_re = NULL;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (c == OPT_SUITE)
-            suites = optarg;
-        else if (c == OPT_CASE)
-            case_re = optarg;
-        else if (c == 'h') {
-            fputs(usage_list, stdout);
-            return BNB_EXIT_OK;
-        } else
-            return bnb_usage_error("list: unknown option or missing value \"%s\" (see bnbench list "
-                                   "--help)",
-                                   argv[optind - 1]);
-    }
-    if (optind < argc)
-        return bnb_usage_error("list: unexpected argument \"%s\"", argv[optind]);
+    static const bnb_cli_cmd spec = {"list", usage_list, opts, 0, false};
+    bnb_cli_args p;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &p);
+    if (rc >= 0)
+        return rc;
+    const char *suites = bnb_cli_str(&spec, &p, "suite", "all"),
+               *case_re = bnb_cli_str(&spec, &p, "case", NULL);
     bnb_selection sel;
     char err[512];
     if (bnb_select(suites, case_re, &sel, err, sizeof err) != 0)
@@ -617,28 +534,16 @@ static void *topo_worker(bnb_worker *w, void *arg)
 
 int bnb_cmd_topo(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"cpus", required_argument, NULL, OPT_CPUS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const bnb_cli_opt opts[] = {
+        {.name = "cpus", .kind = BNB_CLI_NONEMPTY},
+        {0},
     };
-    const char *spec = NULL;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (c == OPT_CPUS)
-            spec = optarg;
-        else if (c == 'h') {
-            fputs(usage_topo, stdout);
-            return BNB_EXIT_OK;
-        } else
-            return bnb_usage_error("topo: unknown option or missing value \"%s\" (see bnbench topo "
-                                   "--help)",
-                                   argv[optind - 1]);
-    }
-    if (optind < argc)
-        return bnb_usage_error("topo: unexpected argument \"%s\"", argv[optind]);
+    static const bnb_cli_cmd cmd = {"topo", usage_topo, opts, 0, false};
+    bnb_cli_args p;
+    int prc = bnb_cli_run_parse(&cmd, argc, argv, &p);
+    if (prc >= 0)
+        return prc;
+    const char *spec = bnb_cli_str(&cmd, &p, "cpus", NULL);
     bnb_topo *t = NULL;
     char err[512];
     if (bnb_topo_open(&t, err, sizeof err) != 0)
@@ -699,32 +604,18 @@ static const char usage_counters[] =
 
 int bnb_cmd_counters(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"counters", required_argument, NULL, OPT_COUNTERS},
-        {"multiplex", no_argument, NULL, OPT_MULTIPLEX},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const bnb_cli_opt opts[] = {
+        {.name = "counters", .kind = BNB_CLI_STR},
+        {.name = "multiplex", .kind = BNB_CLI_FLAG},
+        {0},
     };
-    const char *events = NULL;
-    bool mux = false;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (c == OPT_COUNTERS)
-            events = optarg;
-        else if (c == OPT_MULTIPLEX)
-            mux = true;
-        else if (c == 'h') {
-            fputs(usage_counters, stdout);
-            return BNB_EXIT_OK;
-        } else
-            return bnb_usage_error("counters: unknown option or missing value \"%s\" (see bnbench "
-                                   "counters --help)",
-                                   argv[optind - 1]);
-    }
-    if (optind < argc)
-        return bnb_usage_error("counters: unexpected argument \"%s\"", argv[optind]);
+    static const bnb_cli_cmd spec = {"counters", usage_counters, opts, 0, false};
+    bnb_cli_args p;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &p);
+    if (rc >= 0)
+        return rc;
+    const char *events = bnb_cli_str(&spec, &p, "counters", NULL);
+    bool mux = bnb_cli_get(&spec, &p, "multiplex") != NULL;
     char err[512], why[200];
     bnb_counters *ctr = NULL;
     if (bnb_counters_open(events, mux, &ctr, err, sizeof err) != 0)

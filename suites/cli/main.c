@@ -14,7 +14,6 @@
  */
 #include <cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +27,9 @@
 #include "suites/cli/report_cmds.h"
 #include "suites/cli/cli.h"
 #include "db/model/bnb.h"
+#include "db/model/text.h"
 #include "suites/cli/commands.h"
+#include "suites/cli/outfile.h"
 #include "suites/suite.h"
 
 #ifndef BN_VERSION
@@ -104,7 +105,9 @@ static const char usage_export[] =
     "Writes a stored run for other tools. json follows Google Benchmark's layout\n"
     "(a context object and a benchmarks array with one iteration row per sample\n"
     "and mean/median/stddev/cv/min aggregate rows), so its tools read it; csv has\n"
-    "one row per raw sample with a header.\n"
+    "one row per raw sample with a header. Names are stored as given; in the json\n"
+    "each byte that is not valid UTF-8 becomes U+FFFD, csv keeps the bytes.\n"
+    "-o writes a temporary file and renames it (never the DB or its -wal/-shm).\n"
     "\n"
     "  --db PATH        the SQLite store (default " DEFAULT_DB ")\n"
     "  --format F       json (default) or csv\n"
@@ -118,85 +121,40 @@ static const char usage_db[] = "usage: bnbench db check [--db PATH]\n"
                                "\n"
                                "  --db PATH    the SQLite store (default " DEFAULT_DB ")\n";
 
-/* Common option parsing of the store commands: --db, --help, plus extra.
- * Returns -1 to go on, or an exit code. */
-typedef struct cmd_opts {
-    const char *db;
-    const char *format;
-    const char *output;
-    long limit;
-    int npos;
-    char *pos[4];
-} cmd_opts;
+/* The options of the store commands (cli.h). */
+static const bnb_cli_opt opt_db_only[] = {
+    {.name = "db", .kind = BNB_CLI_NONEMPTY},
+    {0},
+};
+static const bnb_cli_opt opt_runs[] = {
+    {.name = "db", .kind = BNB_CLI_NONEMPTY},
+    {.name = "limit", .kind = BNB_CLI_LONG, .lo = 1, .hi = INT_MAX, .must = "a positive integer"},
+    {0},
+};
+static const bnb_cli_opt opt_export[] = {
+    {.name = "db", .kind = BNB_CLI_NONEMPTY},
+    {.name = "format", .kind = BNB_CLI_CHOICE, .choices = "json|csv"},
+    {.name = "output", .shortc = 'o', .kind = BNB_CLI_NONEMPTY},
+    {0},
+};
+static const bnb_cli_cmd cmd_runs_spec = {"runs", usage_runs, opt_runs, 0, false};
+static const bnb_cli_cmd cmd_show_spec = {"show", usage_show, opt_db_only, 1, false};
+static const bnb_cli_cmd cmd_export_spec = {"export", usage_export, opt_export, 1, false};
+static const bnb_cli_cmd cmd_db_spec = {"db", usage_db, opt_db_only, 1, false};
 
-enum { OPT_DB = 1000, OPT_FORMAT, OPT_LIMIT };
-
-static int parse_cmd(const char *cmd, const char *usage, int argc, char **argv, cmd_opts *o,
-                     int max_pos, bool want_format, bool want_limit)
+/* Text from the DB (names, messages, reasons) as printed on a terminal:
+ * control characters and invalid bytes escaped (db/model/text.h). */
+#define TERM_MAX 512
+static const char *tsafe(const char *s, char *buf)
 {
-    static const struct option all[] = {
-        {"db", required_argument, NULL, OPT_DB},         {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, OPT_FORMAT}, {"output", required_argument, NULL, 'o'},
-        {"limit", required_argument, NULL, OPT_LIMIT},   {NULL, 0, NULL, 0},
-    };
-    optind = 0; /* full re-initialisation of GNU getopt */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, want_format ? ":ho:" : ":h", all, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return BNB_EXIT_OK;
-        case OPT_DB:
-            if (!*optarg)
-                return bnb_usage_error("%s: --db needs a path, got \"\"", cmd);
-            o->db = optarg;
-            break;
-        case OPT_FORMAT:
-            if (!want_format)
-                goto unknown;
-            o->format = optarg;
-            break;
-        case 'o':
-            if (!want_format)
-                goto unknown;
-            o->output = optarg;
-            break;
-        case OPT_LIMIT: {
-            if (!want_limit)
-                goto unknown;
-            char *end = NULL;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || errno || v <= 0 || v > INT_MAX)
-                return bnb_usage_error("%s: --limit must be a positive integer, got \"%s\"", cmd,
-                                       optarg);
-            o->limit = v;
-            break;
-        }
-        case ':':
-            return bnb_usage_error("%s: option %s needs a value (see bnbench %s --help)", cmd,
-                                   argv[optind - 1], cmd);
-        default:
-        unknown:
-            return bnb_usage_error("%s: unknown option \"%s\" (see bnbench %s --help)", cmd,
-                                   argv[optind - 1], cmd);
-        }
-    }
-    for (int i = optind; i < argc; i++) {
-        if (o->npos == max_pos)
-            return bnb_usage_error("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd,
-                                   argv[i], cmd);
-        o->pos[o->npos++] = argv[i];
-    }
-    return -1;
+    return bnb_term_safe(s, buf, TERM_MAX);
 }
 
 static int open_ro(const char *path, bnb_db **db)
 {
     char err[BNB_ERR_MAX];
     if (bnb_db_open(path, 1, db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     return -1;
@@ -206,30 +164,33 @@ static int open_ro(const char *path, bnb_db **db)
 
 static int cmd_runs(int argc, char **argv, const char *gdb)
 {
-    cmd_opts o = {.db = gdb};
-    int rc = parse_cmd("runs", usage_runs, argc, argv, &o, 0, false, true);
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&cmd_runs_spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
+    const char *dbp = bnb_cli_str(&cmd_runs_spec, &a, "db", gdb);
+    const bnb_cli_val *lim = bnb_cli_get(&cmd_runs_spec, &a, "limit");
     bnb_db *db = NULL;
-    if ((rc = open_ro(o.db, &db)) >= 0)
+    if ((rc = open_ro(dbp, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], tbuf[5][TERM_MAX];
     bnb_run_row *rows = NULL;
     int n = 0;
-    if (bnb_db_list_runs(db, (int)o.limit, &rows, &n, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+    if (bnb_db_list_runs(db, lim ? (int)lim->l : 0, &rows, &n, err)) {
+        bnb_cli_error("%s", err);
         bnb_db_close(db);
         return BNB_EXIT_USAGE;
     }
     if (n == 0)
-        printf("no runs stored in %s\n", o.db);
+        printf("no runs stored in %s\n", tsafe(dbp, tbuf[0]));
     else
         printf("%5s  %-8s  %-20s  %-24s  %-11s  %-7s  %5s  %6s\n", "id", "uuid", "machine",
                "started", "status", "reason", "cases", "failed");
     for (int i = 0; i < n; i++)
         printf("%5lld  %-8.8s  %-20.20s  %-24.24s  %-11s  %-7s  %5d  %6d\n", (long long)rows[i].id,
-               rows[i].uuid, rows[i].machine, rows[i].started_at, rows[i].status, rows[i].reason,
-               rows[i].ncases, rows[i].nfailed);
+               tsafe(rows[i].uuid, tbuf[0]), tsafe(rows[i].machine, tbuf[1]),
+               tsafe(rows[i].started_at, tbuf[2]), tsafe(rows[i].status, tbuf[3]),
+               tsafe(rows[i].reason, tbuf[4]), rows[i].ncases, rows[i].nfailed);
     free(rows);
     bnb_db_close(db);
     return BNB_EXIT_OK;
@@ -243,10 +204,11 @@ static void print_warnings(const char *json)
     cJSON *arr = json ? cJSON_Parse(json) : NULL;
     int printed = 0;
     const cJSON *w;
+    char t[TERM_MAX];
     cJSON_ArrayForEach(w, arr)
     {
         if (cJSON_IsString(w))
-            printf("%s%s", printed++ ? "; " : "", w->valuestring);
+            printf("%s%s", printed++ ? "; " : "", tsafe(w->valuestring, t));
     }
     if (!printed)
         printf("none");
@@ -256,11 +218,11 @@ static void print_warnings(const char *json)
 
 static void show_case(const bnb_case_result *r)
 {
-    char full[512], med[32], lo[32], hi[32];
-    bnb_case_fullname(r, full, sizeof full);
+    char name[512], full[TERM_MAX], t[TERM_MAX], med[32], lo[32], hi[32];
+    tsafe(bnb_case_fullname(r, name, sizeof name), full);
     if (r->status != BNB_CASE_OK || r->stats.n <= 0) {
         printf("%-44s  %-7s  %s\n", full, bnb_case_status_str(r->status),
-               r->message[0] ? r->message : "no samples");
+               r->message[0] ? tsafe(r->message, t) : "no samples");
     } else {
         char ci[72];
         snprintf(ci, sizeof ci, "[%s, %s]", bnb_fmt_seconds(r->stats.ci_lo, lo, sizeof lo),
@@ -272,23 +234,25 @@ static void show_case(const bnb_case_result *r)
     }
     for (int i = 0; i < r->nmetrics; i++) {
         const bnb_metric *m = &r->metrics[i];
+        char mn[TERM_MAX];
+        tsafe(m->name, mn);
         if (m->available)
-            printf("    %-40s %.6g %s\n", m->name, m->value, m->unit);
+            printf("    %-40s %.6g %s\n", mn, m->value, tsafe(m->unit, t));
         else
-            printf("    %-40s not available: %s\n", m->name, m->reason);
+            printf("    %-40s not available: %s\n", mn, tsafe(m->reason, t));
     }
 }
 
 static int cmd_show(int argc, char **argv, const char *gdb)
 {
-    cmd_opts o = {.db = gdb};
-    int rc = parse_cmd("show", usage_show, argc, argv, &o, 1, false, false);
+    bnb_cli_args o;
+    int rc = bnb_cli_run_parse(&cmd_show_spec, argc, argv, &o);
     if (rc >= 0)
         return rc;
     if (o.npos != 1)
-        return bnb_usage_error("show: which run? (bnbench show RUN; RUN may be latest)");
+        return bnb_usage_error("which run? (bnbench show RUN; RUN may be latest)");
     bnb_db *db = NULL;
-    if ((rc = open_ro(o.db, &db)) >= 0)
+    if ((rc = open_ro(bnb_cli_str(&cmd_show_spec, &o, "db", gdb), &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     int64_t id = 0;
@@ -303,18 +267,25 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     if (bnb_db_resolve_run(db, o.pos[0], &id, err) || bnb_db_load_run(db, id, &ri, NULL, err) ||
         bnb_db_get_run_row(db, id, &row, err) || bnb_db_load_cases(db, id, &cases, &n, err) ||
         bnb_db_load_verdicts(db, id, &ts, &v, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
-    printf("run %lld  uuid %s\n", (long long)id, ri.uuid);
-    printf("  machine   %s (fingerprint %s)\n", ri.machine_name, ri.fingerprint);
-    printf("  started   %s  finished %s  status %s  reason %s\n", row.started_at,
-           row.finished_at[0] ? row.finished_at : "-", row.status, ri.reason);
-    printf("  build     %s, %s, %s, kernels %s\n", ri.build_type[0] ? ri.build_type : "?",
-           ri.compiler[0] ? ri.compiler : "?", ri.cflags[0] ? ri.cflags : "?",
-           ri.kernels[0] ? ri.kernels : "?");
-    printf("  commit    %s (%s)\n", ri.commit[0] ? ri.commit : "?", ri.branch[0] ? ri.branch : "?");
-    printf("  binding   %s\n", ri.binding_json ? ri.binding_json : "not recorded");
+    char t[6][TERM_MAX];
+    printf("run %lld  uuid %s\n", (long long)id, tsafe(ri.uuid, t[0]));
+    printf("  machine   %s (fingerprint %s)\n", tsafe(ri.machine_name, t[0]),
+           tsafe(ri.fingerprint, t[1]));
+    printf("  started   %s  finished %s  status %s  reason %s\n", tsafe(row.started_at, t[0]),
+           row.finished_at[0] ? tsafe(row.finished_at, t[1]) : "-", tsafe(row.status, t[2]),
+           tsafe(ri.reason, t[3]));
+    printf(
+        "  build     %s, %s, %s, kernels %s\n", ri.build_type[0] ? tsafe(ri.build_type, t[0]) : "?",
+        ri.compiler[0] ? tsafe(ri.compiler, t[1]) : "?",
+        ri.cflags[0] ? tsafe(ri.cflags, t[2]) : "?", ri.kernels[0] ? tsafe(ri.kernels, t[3]) : "?");
+    printf("  commit    %s (%s)\n", ri.commit[0] ? tsafe(ri.commit, t[0]) : "?",
+           ri.branch[0] ? tsafe(ri.branch, t[1]) : "?");
+    printf("  binding   ");
+    bnb_term_fputs(ri.binding_json ? ri.binding_json : "not recorded", stdout);
+    putchar('\n');
     printf("  warnings  ");
     print_warnings(ri.warnings_json);
     printf("\n%-44s  %-7s  %3s  %10s  %-26s  %7s  %3s  %s\n", "case", "status", "n", "median",
@@ -326,7 +297,8 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     bnb_print_peers(stdout, cases, n);
     printf("\ntargets\n");
     for (int i = 0; i < ts.n; i++)
-        printf("  %-20s %-15s %s\n", v[i].target->id, v[i].verdict, v[i].reason);
+        printf("  %-20s %-15s %s\n", tsafe(v[i].target->id, t[0]), tsafe(v[i].verdict, t[1]),
+               tsafe(v[i].reason, t[2]));
     if (ts.n == 0)
         printf("  (no verdicts stored)\n");
     rc = BNB_EXIT_OK;
@@ -343,17 +315,17 @@ out:
 
 static int cmd_export(int argc, char **argv, const char *gdb)
 {
-    cmd_opts o = {.db = gdb, .format = "json"};
-    int rc = parse_cmd("export", usage_export, argc, argv, &o, 1, true, false);
+    bnb_cli_args o;
+    int rc = bnb_cli_run_parse(&cmd_export_spec, argc, argv, &o);
     if (rc >= 0)
         return rc;
     if (o.npos != 1)
-        return bnb_usage_error("export: which run? (bnbench export RUN --format json|csv)");
-    bool json = !strcmp(o.format, "json");
-    if (!json && strcmp(o.format, "csv"))
-        return bnb_usage_error("export: --format must be json or csv, got \"%s\"", o.format);
+        return bnb_usage_error("which run? (bnbench export RUN --format json|csv)");
+    const char *dbp = bnb_cli_str(&cmd_export_spec, &o, "db", gdb),
+               *output = bnb_cli_str(&cmd_export_spec, &o, "output", NULL);
+    bool json = !strcmp(bnb_cli_str(&cmd_export_spec, &o, "format", "json"), "json");
     bnb_db *db = NULL;
-    if ((rc = open_ro(o.db, &db)) >= 0)
+    if ((rc = open_ro(dbp, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     int64_t id = 0;
@@ -361,20 +333,11 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     rc = BNB_EXIT_USAGE;
     if (bnb_db_resolve_run(db, o.pos[0], &id, err) ||
         !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
-    FILE *f = o.output ? fopen(o.output, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "bnbench: export: cannot write %s: %s\n", o.output, strerror(errno));
-        goto out;
-    }
-    size_t len = strlen(text);
-    bool ok = fwrite(text, 1, len, f) == len && (!json || fputc('\n', f) != EOF);
-    ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-    if (!ok) {
-        fprintf(stderr, "bnbench: export: writing %s failed: %s\n",
-                o.output ? o.output : "standard output", strerror(errno));
+    if (bnb_out_write(output, dbp, text, true, err, sizeof err)) {
+        bnb_usage_error("%s", err);
         goto out;
     }
     rc = BNB_EXIT_OK;
@@ -388,23 +351,26 @@ out:
 
 static int cmd_db(int argc, char **argv, const char *gdb)
 {
-    cmd_opts o = {.db = gdb};
-    int rc = parse_cmd("db", usage_db, argc, argv, &o, 1, false, false);
+    bnb_cli_args o;
+    int rc = bnb_cli_run_parse(&cmd_db_spec, argc, argv, &o);
     if (rc >= 0)
         return rc;
+    char q[BNB_CLI_QUOTE_MAX + 1];
     if (o.npos != 1 || strcmp(o.pos[0], "check"))
-        return bnb_usage_error("db: %s%s%s (the db command has one subcommand: check)",
+        return bnb_usage_error("%s%s%s (the db command has one subcommand: check)",
                                o.npos ? "unknown subcommand \"" : "no subcommand given",
-                               o.npos ? o.pos[0] : "", o.npos ? "\"" : "");
+                               o.npos ? bnb_cli_quote(o.pos[0], q) : "", o.npos ? "\"" : "");
+    const char *dbp = bnb_cli_str(&cmd_db_spec, &o, "db", gdb);
     bnb_db *db = NULL;
-    if ((rc = open_ro(o.db, &db)) >= 0)
+    if ((rc = open_ro(dbp, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     if (bnb_db_check(db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         rc = BNB_EXIT_FAIL;
     } else {
-        printf("%s: ok (integrity check and foreign key check passed)\n", o.db);
+        char t[TERM_MAX];
+        printf("%s: ok (integrity check and foreign key check passed)\n", tsafe(dbp, t));
         rc = BNB_EXIT_OK;
     }
     bnb_db_close(db);
@@ -466,59 +432,60 @@ static int run_ext(const command *c, int argc, char **argv, const char *gdb, boo
     return rc;
 }
 
+static const bnb_cli_opt opt_global[] = {
+    {.name = "db", .kind = BNB_CLI_NONEMPTY},
+    {.name = "version", .kind = BNB_CLI_FLAG},
+    {0},
+};
+static const bnb_cli_cmd cmd_global = {"", usage_main, opt_global, 1, true};
+
 int main(int argc, char **argv)
 {
-    const char *db = DEFAULT_DB;
-    bool db_given = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_main, stdout);
-            return BNB_EXIT_OK;
-        }
-        if (!strcmp(a, "--version")) {
-            printf("bnbench %s (%s build, DB schema %d)\n", BN_VERSION,
+    bnb_cli_args g;
+    int rc = bnb_cli_run_parse(&cmd_global, argc, argv, &g);
+    if (rc >= 0)
+        return rc;
+    if (bnb_cli_get(&cmd_global, &g, "version")) {
+        printf("bnbench %s (%s build, DB schema %d)\n", BN_VERSION,
 #ifdef BN_BUILD_TYPE
-                   BN_BUILD_TYPE,
+               BN_BUILD_TYPE,
 #else
-                   "unknown",
+               "unknown",
 #endif
-                   BNB_DB_SCHEMA_VERSION);
-            return BNB_EXIT_OK;
-        }
-        if (!strcmp(a, "--db") || !strncmp(a, "--db=", 5)) {
-            const char *v = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !*v)
-                return bnb_usage_error("--db needs a path (see bnbench --help)");
-            db = v;
-            db_given = true;
-            continue;
-        }
-        return bnb_usage_error("unknown option \"%s\" (see bnbench --help)", a);
+               BNB_DB_SCHEMA_VERSION);
+        return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
     }
+    const char *db = bnb_cli_str(&cmd_global, &g, "db", DEFAULT_DB);
+    bool db_given = bnb_cli_get(&cmd_global, &g, "db") != NULL;
+    int i = g.next;
+    char q[BNB_CLI_QUOTE_MAX + 1];
     if (i == argc)
-        return bnb_usage_error("no command given (see bnbench --help)");
+        return bnb_usage_error("no command given (bnbench --help)");
     const char *name = argv[i];
     if (!strcmp(name, "help")) {
         if (i + 1 == argc) {
             fputs(usage_main, stdout);
-            return BNB_EXIT_OK;
+            return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
         }
         const command *c = find_command(argv[i + 1]);
+        bnb_cli_set_command("help");
         if (!c)
-            return bnb_usage_error("help: unknown command \"%s\" (see bnbench --help)",
-                                   argv[i + 1]);
+            return bnb_usage_error("unknown command \"%s\" (bnbench --help)",
+                                   bnb_cli_quote(argv[i + 1], q));
+        if (i + 2 < argc)
+            return bnb_usage_error("unexpected argument \"%s\" (bnbench help COMMAND)",
+                                   bnb_cli_quote(argv[i + 2], q));
         if (c->usage) {
             fputs(c->usage, stdout);
-            return BNB_EXIT_OK;
+            return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
         }
         char *av[] = {argv[i + 1], (char *)"--help", NULL};
         return c->ext_fn(2, av);
     }
     const command *c = find_command(name);
     if (!c)
-        return bnb_usage_error("unknown command \"%s\" (see bnbench --help)", name);
+        return bnb_usage_error("unknown command \"%s\" (bnbench --help)", bnb_cli_quote(name, q));
+    bnb_cli_set_command(c->name);
     /* a BN_KERNELS the library cannot honour would store runs of the wrong
      * kernel set under the asked-for name: stop instead */
     if (bn_kernels_init() != BN_OK)

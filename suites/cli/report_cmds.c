@@ -12,7 +12,6 @@
 #include "suites/cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -21,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db/db.h"
 #include "reports/check.h"
@@ -31,165 +32,96 @@
 #include "reports/publish.h"
 #include "reports/report.h"
 #include "db/model/bnb.h"
+#include "db/model/text.h"
 #include "suites/cli/commands.h"
+#include "suites/cli/outfile.h"
 
-enum {
-    O_DB = 1000,
-    O_FORMAT,
-    O_BASELINE,
-    O_MACHINE,
-    O_THRESHOLD,
-    O_NORERUN,
-    O_WINDOW,
-    O_LIMIT,
-    O_URL,
-    O_METHOD,
-    O_TIMEOUT,
-    O_RUNS,
-    O_HISTORY,
+/* Longest text from the DB or a user printed in one field. */
+#define TERM_MAX 256
+
+/* The options of every command of this file (cli.h); a command lists only
+ * what it honours, so anything else is an unknown option. */
+#define OPT_DB                                                                                     \
+    {                                                                                              \
+        .name = "db", .kind = BNB_CLI_NONEMPTY                                                     \
+    }
+#define OPT_OUTPUT                                                                                 \
+    {                                                                                              \
+        .name = "output", .shortc = 'o', .kind = BNB_CLI_NONEMPTY                                  \
+    }
+#define OPT_THRESHOLD                                                                              \
+    {                                                                                              \
+        .name = "threshold", .kind = BNB_CLI_DOUBLE, .lo = 0, .hi = 100, .excl = true,             \
+        .must = "a percentage in (0, 100)"                                                         \
+    }
+
+static const bnb_cli_opt opt_report[] = {
+    OPT_DB,
+    {.name = "format", .kind = BNB_CLI_CHOICE, .choices = "md|html|json"},
+    OPT_OUTPUT,
+    {.name = "baseline", .kind = BNB_CLI_NONEMPTY},
+    {.name = "history",
+     .kind = BNB_CLI_LONG,
+     .lo = 1,
+     .hi = 100000,
+     .must = "a positive integer up to 100000"},
+    {0},
 };
-
-typedef struct args {
-    const char *db, *format, *output, *baseline, *url, *method;
-    const char *machine[2];
-    int nmachine;
-    double threshold;
-    bool no_rerun;
-    long window, limit, timeout, runs, history;
-    int npos;
-    char *pos[4];
-} args;
-
-/* Parses argv into a; returns -1 to go on, or an exit code. */
-static int parse(const char *cmd, const char *usage, int argc, char **argv, args *a, int maxpos)
-{
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, O_DB},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"output", required_argument, NULL, 'o'},
-        {"baseline", required_argument, NULL, O_BASELINE},
-        {"machine", required_argument, NULL, O_MACHINE},
-        {"threshold", required_argument, NULL, O_THRESHOLD},
-        {"no-rerun", no_argument, NULL, O_NORERUN},
-        {"window", required_argument, NULL, O_WINDOW},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"url", required_argument, NULL, O_URL},
-        {"method", required_argument, NULL, O_METHOD},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"runs", required_argument, NULL, O_RUNS},
-        {"history", required_argument, NULL, O_HISTORY},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return BNB_EXIT_OK;
-        case O_DB:
-            if (!*optarg)
-                return bnb_usage_error("%s: --db needs a path, got \"\"", cmd);
-            a->db = optarg;
-            break;
-        case O_FORMAT:
-            a->format = optarg;
-            break;
-        case 'o':
-            a->output = optarg;
-            break;
-        case O_BASELINE:
-            a->baseline = optarg;
-            break;
-        case O_MACHINE:
-            if (a->nmachine == 2)
-                return bnb_usage_error("%s: --machine given more than twice", cmd);
-            a->machine[a->nmachine++] = optarg;
-            break;
-        case O_THRESHOLD: {
-            char *end = NULL;
-            double t = strtod(optarg, &end);
-            if (!*optarg || *end || !(t > 0 && t < 100))
-                return bnb_usage_error(
-                    "%s: --threshold must be a percentage in (0, 100), got \"%s\"", cmd, optarg);
-            a->threshold = t / 100.0;
-            break;
-        }
-        case O_NORERUN:
-            a->no_rerun = true;
-            break;
-        case O_WINDOW:
-            if (!bnb_parse_long(optarg, 3, 100000, &a->window))
-                return bnb_usage_error("%s: --window must be an integer >= 3, got \"%s\"", cmd,
-                                       optarg);
-            break;
-        case O_LIMIT:
-            if (!bnb_parse_long(optarg, 1, INT_MAX, &a->limit))
-                return bnb_usage_error("%s: --limit must be a positive integer, got \"%s\"", cmd,
-                                       optarg);
-            break;
-        case O_HISTORY:
-            if (!bnb_parse_long(optarg, 1, 100000, &a->history))
-                return bnb_usage_error("%s: --history must be a positive integer, got \"%s\"", cmd,
-                                       optarg);
-            break;
-        case O_URL:
-            a->url = optarg;
-            break;
-        case O_METHOD:
-            a->method = optarg;
-            break;
-        case O_TIMEOUT:
-            if (!bnb_parse_long(optarg, 1, 3600, &a->timeout))
-                return bnb_usage_error("%s: --timeout must be 1 to 3600 seconds, got \"%s\"", cmd,
-                                       optarg);
-            break;
-        case O_RUNS:
-            if (!bnb_parse_long(optarg, 1, 1000000, &a->runs))
-                return bnb_usage_error("%s: --runs must be 1 to 1000000, got \"%s\"", cmd, optarg);
-            break;
-        case ':':
-            return bnb_usage_error("%s: option %s needs a value (see bnbench %s --help)", cmd,
-                                   argv[optind - 1], cmd);
-        default:
-            return bnb_usage_error("%s: unknown option \"%s\" (see bnbench %s --help)", cmd,
-                                   argv[optind - 1], cmd);
-        }
-    }
-    for (int i = optind; i < argc; i++) {
-        if (a->npos == maxpos)
-            return bnb_usage_error("%s: unexpected argument \"%s\" (see bnbench %s --help)", cmd,
-                                   argv[i], cmd);
-        a->pos[a->npos++] = argv[i];
-    }
-    return -1;
-}
+static const bnb_cli_opt opt_compare[] = {
+    OPT_DB,
+    {.name = "format", .kind = BNB_CLI_CHOICE, .choices = "text|md|json"},
+    OPT_OUTPUT,
+    OPT_THRESHOLD,
+    {.name = "machine", .kind = BNB_CLI_NONEMPTY, .repeat = 2},
+    {0},
+};
+static const bnb_cli_opt opt_db_only[] = {OPT_DB, {0}};
+static const bnb_cli_opt opt_check[] = {
+    OPT_DB,
+    {.name = "baseline", .kind = BNB_CLI_NONEMPTY},
+    {.name = "no-rerun", .kind = BNB_CLI_FLAG},
+    OPT_THRESHOLD,
+    {0},
+};
+static const bnb_cli_opt opt_history[] = {
+    OPT_DB,
+    {.name = "machine", .kind = BNB_CLI_NONEMPTY},
+    {.name = "window",
+     .kind = BNB_CLI_LONG,
+     .lo = 3,
+     .hi = 100000,
+     .must = "an integer from 3 to 100000"},
+    {.name = "limit", .kind = BNB_CLI_LONG, .lo = 1, .hi = INT_MAX, .must = "a positive integer"},
+    {0},
+};
+static const bnb_cli_opt opt_publish[] = {
+    {.name = "url", .kind = BNB_CLI_NONEMPTY},
+    {.name = "method", .kind = BNB_CLI_CHOICE, .choices = "PUT|POST"},
+    {.name = "timeout", .kind = BNB_CLI_LONG, .lo = 1, .hi = 3600, .must = "1 to 3600 seconds"},
+    {0},
+};
+static const bnb_cli_opt opt_gendb[] = {
+    {.name = "runs", .kind = BNB_CLI_LONG, .lo = 1, .hi = 1000000},
+    OPT_OUTPUT,
+    {0},
+};
 
 static int open_db(const char *path, bool ro, bnb_db **db)
 {
     char err[BNB_ERR_MAX];
     if (bnb_db_open(path, ro, db, err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     return -1;
 }
 
-static int write_out(const char *cmd, const char *path, const char *text)
+/* text to -o path (or standard output) through outfile.h. */
+static int write_out(const char *path, const char *db, const char *text)
 {
-    FILE *f = path ? fopen(path, "w") : stdout;
-    if (!f)
-        return bnb_usage_error("%s: cannot write %s: %s", cmd, path, strerror(errno));
-    size_t n = strlen(text);
-    bool ok = fwrite(text, 1, n, f) == n;
-    if (n && text[n - 1] != '\n')
-        ok = ok && fputc('\n', f) != EOF;
-    ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-    if (!ok)
-        return bnb_usage_error("%s: writing %s failed: %s", cmd, path ? path : "standard output",
-                               strerror(errno));
+    char err[BNB_ERR_MAX];
+    if (bnb_out_write(path, db, text, true, err, sizeof err))
+        return bnb_usage_error("%s", err);
     return BNB_EXIT_OK;
 }
 
@@ -212,24 +144,30 @@ const char bnb_usage_report[] =
     "  --baseline N    compare with baseline N (default: newest baseline of the machine)\n"
     "  --history N     runs per history chart (default 30)\n";
 
+static const bnb_cli_cmd report_spec = {"report", bnb_usage_report, opt_report, 1, false};
+
 int bnb_cmd_report(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb};
-    int rc = parse("report", bnb_usage_report, argc, argv, &a, 1);
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&report_spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
-    bnb_report_opts o = {
-        .format = BNB_REPORT_MD, .baseline = a.baseline, .history = (int)a.history};
-    const char *fmt = a.format;
-    if (!fmt && a.output) {
-        const char *dot = strrchr(a.output, '.');
+    const char *dbp = bnb_cli_str(&report_spec, &a, "db", gdb),
+               *output = bnb_cli_str(&report_spec, &a, "output", NULL);
+    const bnb_cli_val *hist = bnb_cli_get(&report_spec, &a, "history");
+    bnb_report_opts o = {.format = BNB_REPORT_MD,
+                         .baseline = bnb_cli_str(&report_spec, &a, "baseline", NULL),
+                         .history = hist ? (int)hist->l : 0};
+    const char *fmt = bnb_cli_str(&report_spec, &a, "format", NULL);
+    if (!fmt && output) {
+        const char *dot = strrchr(output, '.');
         if (dot && (!strcmp(dot, ".html") || !strcmp(dot, ".json")))
             fmt = dot + 1;
     }
     if (fmt && bnb_report_format_parse(fmt, &o.format))
-        return bnb_usage_error("report: --format must be md, html or json, got \"%s\"", fmt);
+        return bnb_usage_error("--format must be md, html or json, got \"%s\"", fmt);
     bnb_db *db = NULL;
-    if ((rc = open_db(a.db, true, &db)) >= 0)
+    if ((rc = open_db(dbp, true, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     int64_t id = 0;
@@ -240,13 +178,15 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     if ((a.npos ? bnb_db_resolve_run(db, a.pos[0], &id, err)
                 : bnb_latest_measured_run(db, &id, err, sizeof err)) ||
         bnb_report_render(db, id, &o, &text, &score, err, sizeof err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
-    rc = write_out("report", a.output, text);
-    if (rc == BNB_EXIT_OK && a.output)
+    rc = write_out(output, dbp, text);
+    if (rc == BNB_EXIT_OK && output && strcmp(output, "-")) {
+        char q[BNB_CLI_QUOTE_MAX + 1];
         fprintf(stderr, "bnbench: report of run %lld written to %s (score %.1f/100)\n",
-                (long long)id, a.output, score);
+                (long long)id, bnb_cli_quote(output, q), score);
+    }
 out:
     free(text);
     bnb_db_close(db);
@@ -264,7 +204,13 @@ const char bnb_usage_compare[] =
     "slower only when p < 0.01 AND the median moved by more than the threshold\n"
     "(default 5%), else no change; \"insufficient samples\" when the sample counts\n"
     "cannot reach p < 0.01. A and B are runs (latest, id, uuid prefix) or baseline\n"
-    "names; --machine X --machine Y compares the latest run of each machine.\n";
+    "names; --machine X --machine Y compares the latest run of each machine.\n"
+    "\n"
+    "  --format F      text (default), md or json\n"
+    "  -o FILE         write to FILE (default standard output)\n"
+    "  --threshold P   the median change in percent a verdict needs (default 5)\n"
+    "  --machine NAME  twice: the latest run of each of two machines\n"
+    "  --db PATH       the SQLite store (default bnbench.db)\n";
 
 /* Latest non-confirm run of a machine by name. */
 static int machine_latest(bnb_db *db, const char *name, int64_t *id, char *err, size_t cap)
@@ -293,66 +239,69 @@ static int machine_latest(bnb_db *db, const char *name, int64_t *id, char *err, 
 
 int bnb_cmd_compare(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb, .format = "text"};
-    int rc = parse("compare", bnb_usage_compare, argc, argv, &a, 2);
+    static const bnb_cli_cmd spec = {"compare", bnb_usage_compare, opt_compare, 2, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
-    bool bym = a.nmachine > 0;
-    if (bym && (a.nmachine != 2 || a.npos))
-        return bnb_usage_error("compare: give two runs, or --machine X --machine Y (not both)");
+    const bnb_cli_val *mach = bnb_cli_get(&spec, &a, "machine"),
+                      *thr = bnb_cli_get(&spec, &a, "threshold");
+    const char *dbp = bnb_cli_str(&spec, &a, "db", gdb),
+               *output = bnb_cli_str(&spec, &a, "output", NULL),
+               *format = bnb_cli_str(&spec, &a, "format", "text");
+    bool bym = mach != NULL;
+    if (bym && (mach->count != 2 || a.npos))
+        return bnb_usage_error("give two runs, or --machine X --machine Y (not both)");
     if (!bym && a.npos != 2)
-        return bnb_usage_error("compare: give two runs A and B (see bnbench compare --help)");
-    int fmt = !strcmp(a.format, "text")   ? 0
-              : !strcmp(a.format, "md")   ? 1
-              : !strcmp(a.format, "json") ? 2
-                                          : -1;
-    if (fmt < 0)
-        return bnb_usage_error("compare: --format must be text, md or json, got \"%s\"", a.format);
+        return bnb_usage_error("give two runs A and B (bnbench compare --help)");
+    int fmt = !strcmp(format, "text") ? 0 : !strcmp(format, "md") ? 1 : 2;
     bnb_db *db = NULL;
-    if ((rc = open_db(a.db, true, &db)) >= 0)
+    if ((rc = open_db(dbp, true, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX], la[160], lb[160];
+    char err[BNB_ERR_MAX], la[160], lb[160], ta[TERM_MAX], tb[TERM_MAX];
     int64_t ia = 0, ib = 0;
     bnb_case_result *ca = NULL, *cb = NULL;
     int na = 0, nb = 0, nrows = 0;
     bnb_cmp_row *rows = NULL;
     rc = BNB_EXIT_USAGE;
-    if (bym ? (machine_latest(db, a.machine[0], &ia, err, sizeof err) ||
-               machine_latest(db, a.machine[1], &ib, err, sizeof err))
+    if (bym ? (machine_latest(db, mach->strs[0], &ia, err, sizeof err) ||
+               machine_latest(db, mach->strs[1], &ib, err, sizeof err))
             : (bnb_db_resolve_run(db, a.pos[0], &ia, err) ||
                bnb_db_resolve_run(db, a.pos[1], &ib, err))) {
-        fprintf(stderr, "bnbench: compare: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
     if (bnb_db_load_cases(db, ia, &ca, &na, err) || bnb_db_load_cases(db, ib, &cb, &nb, err)) {
-        fprintf(stderr, "bnbench: compare: %s\n", err);
+        bnb_cli_error("%s", err);
         goto out;
     }
-    snprintf(la, sizeof la, "run %lld%s%s%s", (long long)ia, bym ? " (" : " (",
-             bym ? a.machine[0] : a.pos[0], ")");
-    snprintf(lb, sizeof lb, "run %lld%s%s%s", (long long)ib, " (", bym ? a.machine[1] : a.pos[1],
-             ")");
-    bnb_cmp_opts co = {.threshold = a.threshold};
+    /* the labels are printed to the terminal and written to JSON: both made
+     * safe here (the JSON writer then escapes only what JSON requires) */
+    snprintf(la, sizeof la, "run %lld (%s)", (long long)ia,
+             bnb_term_safe(bym ? mach->strs[0] : a.pos[0], ta, 120));
+    snprintf(lb, sizeof lb, "run %lld (%s)", (long long)ib,
+             bnb_term_safe(bym ? mach->strs[1] : a.pos[1], tb, 120));
+    bnb_cmp_opts co = {.threshold = thr ? thr->d / 100.0 : 0};
     if (bnb_compare_runs(ca, na, cb, nb, &co, &rows, &nrows)) {
-        bnb_usage_error("compare: out of memory");
+        bnb_usage_error("out of memory");
         goto out;
     }
     if (fmt == 2) {
         char *j = bnb_compare_json(la, lb, rows, nrows, &co);
-        rc = j ? write_out("compare", a.output, j) : bnb_usage_error("compare: out of memory");
+        rc = j ? write_out(output, dbp, j) : bnb_usage_error("out of memory");
         free(j);
         goto out;
     }
-    FILE *f = a.output ? fopen(a.output, "w") : stdout;
-    if (!f) {
-        bnb_usage_error("compare: cannot write %s: %s", a.output, strerror(errno));
+    bnb_outfile *of = NULL;
+    if (bnb_out_open(output, dbp, &of, err, sizeof err)) {
+        bnb_usage_error("%s", err);
         goto out;
     }
     if (fmt == 1)
-        bnb_compare_write_md(f, la, lb, rows, nrows, &co);
+        bnb_compare_write_md(bnb_out_stream(of), la, lb, rows, nrows, &co);
     else
-        bnb_compare_write_text(f, la, lb, rows, nrows, &co);
-    rc = (f == stdout ? fflush(f) : fclose(f)) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
+        bnb_compare_write_text(bnb_out_stream(of), la, lb, rows, nrows, &co);
+    rc = bnb_out_commit(of, err, sizeof err) ? bnb_usage_error("%s", err) : BNB_EXIT_OK;
 out:
     free(rows);
     bnb_db_free_cases(ca, na);
@@ -371,25 +320,27 @@ const char bnb_usage_baseline[] = "usage: bnbench baseline set NAME RUN [--db PA
 
 int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb};
-    int rc = parse("baseline", bnb_usage_baseline, argc, argv, &a, 3);
+    static const bnb_cli_cmd spec = {"baseline", bnb_usage_baseline, opt_db_only, 3, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
+    char q[BNB_CLI_QUOTE_MAX + 1], t[TERM_MAX];
     bool set = a.npos >= 1 && !strcmp(a.pos[0], "set");
     bool lst = a.npos >= 1 && !strcmp(a.pos[0], "list");
     if (!set && !lst)
-        return bnb_usage_error("baseline: %s%s%s (subcommands: set NAME RUN, list)",
+        return bnb_usage_error("%s%s%s (subcommands: set NAME RUN, list)",
                                a.npos ? "unknown subcommand \"" : "no subcommand given",
-                               a.npos ? a.pos[0] : "", a.npos ? "\"" : "");
+                               a.npos ? bnb_cli_quote(a.pos[0], q) : "", a.npos ? "\"" : "");
     if (set && a.npos != 3)
-        return bnb_usage_error("baseline set: needs NAME and RUN (bnbench baseline set NAME RUN)");
+        return bnb_usage_error("set needs NAME and RUN (bnbench baseline set NAME RUN)");
     if (lst && a.npos != 1)
-        return bnb_usage_error("baseline list: unexpected argument \"%s\"", a.pos[1]);
+        return bnb_usage_error("list: unexpected argument \"%s\"", bnb_cli_quote(a.pos[1], q));
     if (set && (!*a.pos[1] || strlen(a.pos[1]) > 64))
-        return bnb_usage_error("baseline set: NAME must be 1 to 64 characters, got \"%s\"",
-                               a.pos[1]);
+        return bnb_usage_error("set: NAME must be 1 to 64 characters, got \"%s\"",
+                               bnb_cli_quote(a.pos[1], q));
     bnb_db *db = NULL;
-    if ((rc = open_db(a.db, lst, &db)) >= 0)
+    if ((rc = open_db(bnb_cli_str(&spec, &a, "db", gdb), lst, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     rc = BNB_EXIT_USAGE;
@@ -397,10 +348,10 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
         int64_t id = 0;
         if (bnb_db_resolve_run(db, a.pos[2], &id, err) ||
             bnb_db_set_baseline(db, a.pos[1], id, err)) {
-            fprintf(stderr, "bnbench: baseline set: %s\n", err);
+            bnb_cli_error("set: %s", err);
             goto out;
         }
-        printf("baseline \"%s\" = run %lld\n", a.pos[1], (long long)id);
+        printf("baseline \"%s\" = run %lld\n", bnb_term_safe(a.pos[1], t, sizeof t), (long long)id);
         rc = BNB_EXIT_OK;
         goto out;
     }
@@ -411,7 +362,7 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
                            "baselines b JOIN runs r ON r.id = b.run_id JOIN machines m ON m.id = "
                            "r.machine_id ORDER BY b.name",
                            -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "bnbench: baseline list: %s\n", sqlite3_errmsg(h));
+        bnb_cli_error("list: %s", sqlite3_errmsg(h));
         goto out;
     }
     int n = 0;
@@ -419,9 +370,13 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
         if (!n++)
             printf("%-20s %6s  %-20s %-26s %s\n", "name", "run", "machine", "run started",
                    "set at");
-        printf("%-20s %6lld  %-20s %-26s %s\n", sqlite3_column_text(st, 0),
-               (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 3),
-               sqlite3_column_text(st, 4), sqlite3_column_text(st, 2));
+        char t1[TERM_MAX], t2[TERM_MAX], t3[TERM_MAX];
+        printf("%-20s %6lld  %-20s %-26s %s\n",
+               bnb_term_safe((const char *)sqlite3_column_text(st, 0), t, sizeof t),
+               (long long)sqlite3_column_int64(st, 1),
+               bnb_term_safe((const char *)sqlite3_column_text(st, 3), t1, sizeof t1),
+               bnb_term_safe((const char *)sqlite3_column_text(st, 4), t2, sizeof t2),
+               bnb_term_safe((const char *)sqlite3_column_text(st, 2), t3, sizeof t3));
     }
     sqlite3_finalize(st);
     if (!n)
@@ -442,7 +397,12 @@ const char bnb_usage_check[] =
     "of repetitions, stored as a run with reason \"confirm\") and compares again.\n"
     "Exit 1 only on a confirmed regression or a target the latest run missed; 0\n"
     "otherwise; the reasons are printed. --no-rerun skips the re-run: a regression\n"
-    "then cannot be refuted and counts as confirmed.\n";
+    "then cannot be refuted and counts as confirmed.\n"
+    "\n"
+    "  --baseline N    the baseline to compare with (required)\n"
+    "  --no-rerun      do not re-run cases found slower\n"
+    "  --threshold P   the median change in percent a verdict needs (default 5)\n"
+    "  --db PATH       the SQLite store (default bnbench.db)\n";
 
 typedef struct rerun_ctx {
     const char *db;
@@ -521,17 +481,21 @@ static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result 
 
 int bnb_cmd_check(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb};
-    int rc = parse("check", bnb_usage_check, argc, argv, &a, 0);
+    static const bnb_cli_cmd spec = {"check", bnb_usage_check, opt_check, 0, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
-    if (!a.baseline)
-        return bnb_usage_error("check: which baseline? (bnbench check --baseline NAME)");
+    const char *dbp = bnb_cli_str(&spec, &a, "db", gdb),
+               *baseline = bnb_cli_str(&spec, &a, "baseline", NULL);
+    const bnb_cli_val *thr = bnb_cli_get(&spec, &a, "threshold");
+    if (!baseline)
+        return bnb_usage_error("which baseline? (bnbench check --baseline NAME)");
     bnb_db *db = NULL;
-    if ((rc = open_db(a.db, false, &db)) >= 0)
+    if ((rc = open_db(dbp, false, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
-    rerun_ctx ctx = {.db = a.db};
+    rerun_ctx ctx = {.db = dbp};
     int64_t latest = 0;
     bnb_run_info ri;
     memset(&ri, 0, sizeof ri);
@@ -539,13 +503,13 @@ int bnb_cmd_check(int argc, char **argv, const char *gdb)
         bnb_db_load_run(db, latest, &ri, NULL, err) == 0)
         snprintf(ctx.machine, sizeof ctx.machine, "%s", ri.machine_name);
     bnb_run_info_free(&ri);
-    bnb_check_opts o = {.baseline = a.baseline,
-                        .cmp = {.threshold = a.threshold},
-                        .rerun = a.no_rerun ? NULL : cli_rerun,
+    bnb_check_opts o = {.baseline = baseline,
+                        .cmp = {.threshold = thr ? thr->d / 100.0 : 0},
+                        .rerun = bnb_cli_get(&spec, &a, "no-rerun") ? NULL : cli_rerun,
                         .rerun_ctx = &ctx};
     rc = bnb_check(db, &o, err, sizeof err);
     if (rc < 0) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         rc = BNB_EXIT_USAGE;
     }
     bnb_db_close(db);
@@ -560,59 +524,68 @@ const char bnb_usage_history[] =
     "A figure over the stored runs of one machine (default: the machine of the latest\n"
     "run), oldest first, with the z-score of the latest value against the N runs\n"
     "before it (default 10): z = (latest - mean) / stddev. METRIC defaults to\n"
-    "median_s (the median seconds per iteration); e.g. peak/fma/avx512:gflops.\n";
+    "median_s (the median seconds per iteration); e.g. peak/fma/avx512:gflops.\n"
+    "\n"
+    "  --machine NAME  the machine (default: the machine of the latest run)\n"
+    "  --window N      runs before the latest that the z-score uses, >= 3 (default 10)\n"
+    "  --limit N       at most the N newest runs\n"
+    "  --db PATH       the SQLite store (default bnbench.db)\n";
 
 int bnb_cmd_history(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb, .window = BNB_HISTORY_WINDOW};
-    int rc = parse("history", bnb_usage_history, argc, argv, &a, 1);
+    static const bnb_cli_cmd spec = {"history", bnb_usage_history, opt_history, 1, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
     if (a.npos != 1)
-        return bnb_usage_error("history: which figure? (bnbench history CASE[:METRIC])");
-    if (a.nmachine > 1)
-        return bnb_usage_error("history: one --machine only");
-    char cas[BNB_NAME_MAX + 160], metric[64];
+        return bnb_usage_error("which figure? (bnbench history CASE[:METRIC])");
+    const bnb_cli_val *win = bnb_cli_get(&spec, &a, "window"),
+                      *lim = bnb_cli_get(&spec, &a, "limit");
+    const char *machine = bnb_cli_str(&spec, &a, "machine", NULL);
+    long window = win ? win->l : BNB_HISTORY_WINDOW, limit = lim ? lim->l : 0;
+    char cas[BNB_NAME_MAX + 160], metric[64], tc[TERM_MAX], tm[TERM_MAX];
     bnb_figure_split(a.pos[0], cas, sizeof cas, metric, sizeof metric);
+    bnb_term_safe(cas, tc, sizeof tc);
+    bnb_term_safe(metric, tm, sizeof tm);
     bnb_db *db = NULL;
-    if ((rc = open_db(a.db, true, &db)) >= 0)
+    if ((rc = open_db(bnb_cli_str(&spec, &a, "db", gdb), true, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     int64_t run = 0, mid = -1;
     bnb_hist_point *p = NULL;
     int n = 0;
     rc = BNB_EXIT_USAGE;
-    if (a.nmachine ? machine_latest(db, a.machine[0], &run, err, sizeof err)
-                   : bnb_latest_measured_run(db, &run, err, sizeof err)) {
-        fprintf(stderr, "bnbench: history: %s\n", err);
+    if (machine ? machine_latest(db, machine, &run, err, sizeof err)
+                : bnb_latest_measured_run(db, &run, err, sizeof err)) {
+        bnb_cli_error("%s", err);
         goto out;
     }
     if ((mid = bnb_run_machine_id(db, run, err, sizeof err)) < 0 ||
-        bnb_history_load(db, cas, metric, mid, 0, a.limit > 0 ? (int)a.limit : 0, &p, &n, err,
-                         sizeof err)) {
-        fprintf(stderr, "bnbench: history: %s\n", err);
+        bnb_history_load(db, cas, metric, mid, 0, (int)limit, &p, &n, err, sizeof err)) {
+        bnb_cli_error("%s", err);
         goto out;
     }
     if (n == 0) {
-        fprintf(stderr,
-                "bnbench: history: no value of %s:%s on this machine (check the name with "
-                "bnbench show latest)\n",
-                cas, metric);
+        bnb_cli_error("no value of %s:%s on this machine (check the name with bnbench show "
+                      "latest)",
+                      tc, tm);
         goto out;
     }
-    printf("%s:%s on the machine of run %lld, %d run(s), oldest first\n", cas, metric,
-           (long long)run, n);
-    printf("%8s  %-26s %14s\n", "run", "started", metric);
+    printf("%s:%s on the machine of run %lld, %d run(s), oldest first\n", tc, tm, (long long)run,
+           n);
+    printf("%8s  %-26s %14s\n", "run", "started", tm);
     for (int i = 0; i < n; i++)
-        printf("%8lld  %-26s %14.6g\n", (long long)p[i].run_id, p[i].started_at, p[i].value);
-    double mean, sd, z = bnb_history_z(p, n, (int)a.window, &mean, &sd);
+        printf("%8lld  %-26s %14.6g\n", (long long)p[i].run_id,
+               bnb_term_safe(p[i].started_at, tc, sizeof tc), p[i].value);
+    double mean, sd, z = bnb_history_z(p, n, (int)window, &mean, &sd);
     if (isfinite(z))
         printf("latest %.6g: z = %+.2f against the %d run(s) before it (mean %.6g, stddev %.3g)\n",
-               p[n - 1].value, z, n - 1 < a.window ? n - 1 : (int)a.window, mean, sd);
+               p[n - 1].value, z, n - 1 < window ? n - 1 : (int)window, mean, sd);
     else
         printf("latest %.6g: z-score undefined (%d earlier run(s) in the window, need 3 with a "
                "nonzero spread)\n",
-               p[n - 1].value, n - 1 < a.window ? n - 1 : (int)a.window);
+               p[n - 1].value, n - 1 < window ? n - 1 : (int)window);
     rc = BNB_EXIT_OK;
 out:
     free(p);
@@ -628,27 +601,46 @@ const char bnb_usage_publish[] =
     "Sends a report file to an HTTP(S) server with libcurl (PUT by default), with\n"
     "the Content-Type of its extension and, when BNB_PUBLISH_TOKEN is set, an\n"
     "Authorization: Bearer header. Exit 1 when the server cannot be reached or\n"
-    "answers an HTTP error, with the reason.\n";
+    "answers an HTTP error, with the reason; 2 on a usage error.\n"
+    "\n"
+    "  --url URL       where to send it (http or https; required)\n"
+    "  --method M      PUT (default) or POST\n"
+    "  --timeout S     seconds for the whole transfer, 1 to 3600 (default 30)\n";
 
 int bnb_cmd_publish(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb, .method = "PUT", .timeout = 30};
-    int rc = parse("publish", bnb_usage_publish, argc, argv, &a, 1);
+    static const bnb_cli_cmd spec = {"publish", bnb_usage_publish, opt_publish, 1, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
+    const char *url = bnb_cli_str(&spec, &a, "url", NULL),
+               *method = bnb_cli_str(&spec, &a, "method", "PUT");
+    const bnb_cli_val *to = bnb_cli_get(&spec, &a, "timeout");
     if (a.npos != 1)
-        return bnb_usage_error("publish: which file? (bnbench publish FILE --url URL)");
-    if (!a.url)
-        return bnb_usage_error("publish: --url URL is required");
+        return bnb_usage_error("which file? (bnbench publish FILE --url URL)");
+    if (!url)
+        return bnb_usage_error("--url URL is required");
+    /* what the user got wrong is a usage error (2), checked before any
+     * transfer; exit 1 is kept for the upload itself failing */
+    char q[BNB_CLI_QUOTE_MAX + 1], shown[1024];
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+        return bnb_usage_error("--url must start with http:// or https://, got \"%s\"",
+                               bnb_cli_quote(bnb_publish_redact_url(url, shown, sizeof shown), q));
+    struct stat st;
+    errno = 0;
+    if (stat(a.pos[0], &st) != 0 || !S_ISREG(st.st_mode) || access(a.pos[0], R_OK) != 0)
+        return bnb_usage_error("cannot read %s: %s", bnb_cli_quote(a.pos[0], q),
+                               errno ? strerror(errno) : "not a regular file");
     char err[BNB_ERR_MAX];
     long status = 0;
-    if (bnb_publish_file(a.pos[0], a.url, a.method, a.timeout, &status, err, sizeof err)) {
+    if (bnb_publish_file(a.pos[0], url, method, to ? to->l : 30, &status, err, sizeof err)) {
         fprintf(stderr, "bnbench: %s\n", err);
         return BNB_EXIT_FAIL;
     }
-    char shown[1024];
-    printf("published %s to %s (HTTP %ld)\n", a.pos[0],
-           bnb_publish_redact_url(a.url, shown, sizeof shown), status);
+    char t1[TERM_MAX], t2[TERM_MAX];
+    printf("published %s to %s (HTTP %ld)\n", bnb_term_safe(a.pos[0], t1, sizeof t1),
+           bnb_term_safe(bnb_publish_redact_url(url, shown, sizeof shown), t2, sizeof t2), status);
     return BNB_EXIT_OK;
 }
 
@@ -656,17 +648,22 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
 
 int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
 {
-    args a = {.db = gdb, .runs = 1000};
-    int rc = parse("_gen-db", "usage: bnbench _gen-db [--runs N] -o PATH\n", argc, argv, &a, 0);
+    static const bnb_cli_cmd spec = {"_gen-db", "usage: bnbench _gen-db [--runs N] -o PATH\n",
+                                     opt_gendb, 0, false};
+    bnb_cli_args a;
+    int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
-    if (!a.output)
-        return bnb_usage_error("_gen-db: -o PATH is required");
+    const char *output = bnb_cli_str(&spec, &a, "output", NULL);
+    const bnb_cli_val *rv = bnb_cli_get(&spec, &a, "runs");
+    long runs = rv ? rv->l : 1000;
+    if (!output)
+        return bnb_usage_error("-o PATH is required");
     char err[BNB_ERR_MAX];
-    if (bnb_gendb(a.output, (int)a.runs, err, sizeof err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+    if (bnb_gendb(output, (int)runs, err, sizeof err)) {
+        bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
-    printf("%ld synthetic runs written to %s\n", a.runs, a.output);
+    printf("%ld synthetic runs written to %s\n", runs, output);
     return BNB_EXIT_OK;
 }
