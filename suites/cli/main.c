@@ -307,7 +307,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_ro(o.db, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t id = 0;
     bnb_run_info ri;
     bnb_run_row row;
@@ -317,9 +317,11 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     bnb_verdict *v = NULL;
     memset(&ri, 0, sizeof ri);
     rc = BNB_EXIT_USAGE;
-    if (bnb_db_resolve_run(db, o.pos[0], &id, err) || bnb_db_load_run(db, id, &ri, NULL, err) ||
-        bnb_db_get_run_row(db, id, &row, err) || bnb_db_load_cases(db, id, &cases, &n, err) ||
-        bnb_db_load_verdicts(db, id, &ts, &v, err)) {
+    int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
+    if (note[0])
+        fprintf(stderr, "bnbench: %s\n", note);
+    if (bad || bnb_db_load_run(db, id, &ri, NULL, err) || bnb_db_get_run_row(db, id, &row, err) ||
+        bnb_db_load_cases(db, id, &cases, &n, err) || bnb_db_load_verdicts(db, id, &ts, &v, err)) {
         fprintf(stderr, "bnbench: %s\n", err);
         goto out;
     }
@@ -372,12 +374,14 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_ro(o.db, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t id = 0;
     char *text = NULL;
     rc = BNB_EXIT_USAGE;
-    if (bnb_db_resolve_run(db, o.pos[0], &id, err) ||
-        !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
+    int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
+    if (note[0])
+        fprintf(stderr, "bnbench: %s\n", note);
+    if (bad || !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
         fprintf(stderr, "bnbench: %s\n", err);
         goto out;
     }
