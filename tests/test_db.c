@@ -451,9 +451,11 @@ Test(db, resolve_and_list_runs)
     char err[BNB_ERR_MAX] = "";
     cr_assert_eq(bnb_db_begin_run(db, &ri, &c, err), 0, "%s", err);
     bnb_run_info_free(&ri);
+    cr_assert_eq(bnb_db_end_run(db, a, BNB_RUN_COMPLETE, err), 0, "%s", err);
+    cr_assert_eq(bnb_db_end_run(db, b, BNB_RUN_COMPLETE, err), 0, "%s", err);
     int64_t got = 0;
     cr_assert_eq(bnb_db_resolve_run(db, "latest", &got, err), 0, "%s", err);
-    cr_assert_eq(got, c);
+    cr_assert_eq(got, b, "latest is the newest complete run (c is still running)");
     cr_assert_eq(bnb_db_resolve_run(db, "1", &got, err), 0, "%s", err);
     cr_assert_eq(got, a);
     cr_assert_eq(bnb_db_resolve_run(db, "12345678", &got, err), 0, "%s", err);
