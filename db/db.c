@@ -15,6 +15,7 @@
  * (so "1024" round-trips and cross-machine lookups compare strings).
  */
 #include "db/db.h"
+#include "db/internal.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -141,17 +142,6 @@ static void seterr(char *err, const char *fmt, ...)
 static void copy_str(char *dst, size_t cap, const unsigned char *src)
 {
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
-}
-
-static char *dup_col(sqlite3_stmt *st, int col, int *oom)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    if (!t)
-        return NULL;
-    char *d = strdup((const char *)t);
-    if (!d)
-        *oom = 1;
-    return d;
 }
 
 /* Binds text, or NULL for NULL/"" when empty_is_null. */
@@ -367,6 +357,60 @@ fail:
     return -1;
 }
 
+/* True when this process may create files in the directory of path. */
+static bool dir_writable(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return true; /* out of memory: open the ordinary way, which reports it */
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash == dir)
+        d = "/";
+    else if (slash) {
+        *slash = '\0';
+        d = dir;
+    }
+    bool w = access(d, W_OK | X_OK) == 0;
+    free(dir);
+    return w;
+}
+
+/* True when a -wal or -journal file lies beside path: the DB may hold
+ * changes only those files have, so it must not be opened immutable. */
+static bool journal_beside(const char *path)
+{
+    static const char *const sfx[] = {"-wal", "-journal"};
+    for (int i = 0; i < 2; i++) {
+        char p[4096];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s%s", path, sfx[i]) >= (int)sizeof p || stat(p, &st) == 0 ||
+            errno != ENOENT)
+            return true;
+    }
+    return false;
+}
+
+/* "file:<path>?immutable=1" with the characters a URI gives meaning to
+ * (%, ?, #) escaped; an absolute path gets an empty authority ("file://")
+ * so that a path starting with // is not read as a host. malloc'd. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32);
+    if (!u)
+        return NULL;
+    size_t k = (size_t)sprintf(u, "%s", path[0] == '/' ? "file://" : "file:");
+    for (const char *c = path; *c; c++) {
+        if (*c == '%' || *c == '?' || *c == '#')
+            k += (size_t)sprintf(u + k, "%%%02X", (unsigned char)*c);
+        else
+            u[k++] = *c;
+    }
+    strcpy(u + k, "?immutable=1");
+    return u;
+}
+
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
 {
     *out = NULL;
@@ -405,7 +449,17 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     }
 
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+    char *uri = NULL;
+    if (readonly && !dir_writable(path) && !journal_beside(path)) {
+        if (!(uri = immutable_uri(path))) {
+            seterr(err, "DB %s: out of memory", path);
+            goto fail;
+        }
+        flags |= SQLITE_OPEN_URI;
+    }
+    int orc = sqlite3_open_v2(uri ? uri : path, &db->h, flags, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         seterr(err, "DB %s: cannot open: %s", path,
                db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
@@ -456,9 +510,14 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     sqlite3_stmt *js = prep(db, "PRAGMA journal_mode = WAL", err);
     if (!js)
         goto fail;
-    if (sqlite3_step(js) == SQLITE_ROW)
+    int jrc = sqlite3_step(js);
+    if (jrc == SQLITE_ROW)
         copy_str(jm, sizeof jm, sqlite3_column_text(js, 0));
+    else
+        seterr(err, "DB %s: %s", path, sqlite3_errmsg(db->h));
     sqlite3_finalize(js);
+    if (jrc != SQLITE_ROW)
+        goto fail;
     if (strcmp(jm, "wal") != 0) {
         seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path, jm,
                sqlite3_errmsg(db->h));
@@ -482,9 +541,14 @@ void bnb_db_close(bnb_db *db)
     free(db);
 }
 
-struct sqlite3 *bnb_db_handle(bnb_db *db)
+sqlite3 *bnb_db__sqlite(bnb_db *db)
 {
     return db->h;
+}
+
+const char *bnb_db__path(const bnb_db *db)
+{
+    return db->path;
 }
 
 /* ---- runs ------------------------------------------------------------------- */
@@ -835,106 +899,99 @@ fail:
     return -1;
 }
 
+/* Grows *arr (elements of size sz, capacity *cap) to hold one more than k;
+ * 0 or -1 (out of memory, *arr unchanged). */
+static int grow(void **arr, int *cap, int k, size_t sz)
+{
+    if (k < *cap)
+        return 0;
+    int nc = *cap ? 2 * *cap : 16;
+    void *p = realloc(*arr, (size_t)nc * sz);
+    if (!p)
+        return -1;
+    memset((char *)p + (size_t)*cap * sz, 0, (size_t)(nc - *cap) * sz);
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+static double rd_double_or_nan(bnb_db__rd *q, int col)
+{
+    return sqlite3_column_type(q->st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(q->st, col);
+}
+
 static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, char *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    bnb_db__rd q = {0};
+    int s, k = 0, cap = 0, ocap = 0;
 
-    st = prep(db, "SELECT count(*) FROM samples WHERE case_id = ?", err);
-    if (!st)
-        goto out;
-    sqlite3_bind_int64(st, 1, case_id);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto sqlerr;
-    int ns = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (ns > 0) {
-        r->samples = calloc((size_t)ns, sizeof *r->samples);
-        r->outlier = calloc((size_t)ns, sizeof *r->outlier);
-        if (!r->samples || !r->outlier)
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
+                        err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, case_id);
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
+            grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier))
             goto oom;
-        st = prep(db, "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
-                  err);
-        if (!st)
-            goto out;
-        sqlite3_bind_int64(st, 1, case_id);
-        int i = 0;
-        while (sqlite3_step(st) == SQLITE_ROW && i < ns) {
-            r->samples[i] = sqlite3_column_double(st, 1);
-            r->outlier[i] = sqlite3_column_int(st, 2) != 0;
-            i++;
-        }
-        r->nsamples = i;
-        sqlite3_finalize(st);
-        st = NULL;
+        r->samples[k] = sqlite3_column_double(q.st, 1);
+        r->outlier[k] = sqlite3_column_int(q.st, 2) != 0;
+        r->nsamples = ++k;
     }
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        return -1;
 
-    st = prep(db,
-              "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
-              "outliers_low, outliers_high FROM stats WHERE case_id = ?",
-              err);
-    if (!st)
-        goto out;
-    sqlite3_bind_int64(st, 1, case_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        bnb_stats *s = &r->stats;
-        double *v[] = {&s->min, &s->max, &s->median, &s->mean,  &s->stddev, &s->mad,
-                       &s->cv,  &s->p90, &s->p99,    &s->ci_lo, &s->ci_hi};
-        s->n = sqlite3_column_int(st, 0);
+    if (bnb_db__rd_prep(
+            &q, db,
+            "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
+            "outliers_low, outliers_high FROM stats WHERE case_id = ?",
+            err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, case_id);
+    if ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        bnb_stats *st = &r->stats;
+        double *v[] = {&st->min, &st->max, &st->median, &st->mean,  &st->stddev, &st->mad,
+                       &st->cv,  &st->p90, &st->p99,    &st->ci_lo, &st->ci_hi};
+        st->n = sqlite3_column_int(q.st, 0);
         for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-            *v[i] = sqlite3_column_type(st, 1 + i) == SQLITE_NULL
-                        ? NAN
-                        : sqlite3_column_double(st, 1 + i);
-        s->outliers_low = sqlite3_column_int(st, 12);
-        s->outliers_high = sqlite3_column_int(st, 13);
+            *v[i] = rd_double_or_nan(&q, 1 + i);
+        st->outliers_low = sqlite3_column_int(q.st, 12);
+        st->outliers_high = sqlite3_column_int(q.st, 13);
     }
-    sqlite3_finalize(st);
-    st = NULL;
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        return -1;
 
-    st = prep(db, "SELECT count(*) FROM metrics WHERE case_id = ?", err);
-    if (!st)
-        goto out;
-    sqlite3_bind_int64(st, 1, case_id);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto sqlerr;
-    int nm = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (nm > 0) {
-        r->metrics = calloc((size_t)nm, sizeof *r->metrics);
-        if (!r->metrics)
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT name, unit, value, available, reason, higher_is_better, timing "
+                        "FROM metrics WHERE case_id = ? ORDER BY id",
+                        err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, case_id);
+    k = cap = 0;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (grow((void **)&r->metrics, &cap, k, sizeof *r->metrics))
             goto oom;
-        st = prep(db,
-                  "SELECT name, unit, value, available, reason, higher_is_better, timing "
-                  "FROM metrics WHERE case_id = ? ORDER BY id",
-                  err);
-        if (!st)
-            goto out;
-        sqlite3_bind_int64(st, 1, case_id);
-        int i = 0;
-        while (sqlite3_step(st) == SQLITE_ROW && i < nm) {
-            bnb_metric *m = &r->metrics[i++];
-            copy_str(m->name, sizeof m->name, sqlite3_column_text(st, 0));
-            copy_str(m->unit, sizeof m->unit, sqlite3_column_text(st, 1));
-            m->available = sqlite3_column_int(st, 3) != 0;
-            m->value = m->available ? sqlite3_column_double(st, 2) : NAN;
-            copy_str(m->reason, sizeof m->reason, sqlite3_column_text(st, 4));
-            m->higher_is_better = sqlite3_column_int(st, 5) != 0;
-            m->timing = sqlite3_column_int(st, 6);
+        bnb_metric *m = &r->metrics[k];
+        bnb_db__rd_copy(&q, 0, m->name, sizeof m->name);
+        bnb_db__rd_copy(&q, 1, m->unit, sizeof m->unit);
+        m->available = sqlite3_column_int(q.st, 3) != 0;
+        m->value = m->available ? sqlite3_column_double(q.st, 2) : NAN;
+        bnb_db__rd_copy(&q, 4, m->reason, sizeof m->reason);
+        m->higher_is_better = sqlite3_column_int(q.st, 5) != 0;
+        m->timing = sqlite3_column_int(q.st, 6);
+        if (bnb_db__rd_ok(&q, err)) {
+            bnb_db__rd_end(&q, NULL);
+            return -1;
         }
-        r->nmetrics = i;
+        r->nmetrics = ++k;
     }
-    rc = 0;
-    goto out;
-sqlerr:
-    seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
-    goto out;
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        return -1;
+    return 0;
 oom:
     seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
-out:
-    sqlite3_finalize(st);
-    return rc;
+    bnb_db__rd_end(&q, NULL);
+    return -1;
 }
 
 int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
@@ -942,59 +999,52 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
     *out = NULL;
     *n = 0;
     bnb_case_result *cases = NULL;
-    int count = 0;
-    sqlite3_stmt *st = prep(db, "SELECT count(*) FROM cases WHERE run_id = ?", err);
-    if (!st)
+    int count = 0, cap = 0, s;
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT id, suite, name, params, status, message, iterations, code_version "
+                        "FROM cases WHERE run_id = ? ORDER BY seq",
+                        err))
         return -1;
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
-        sqlite3_finalize(st);
-        return -1;
-    }
-    int total = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (total == 0)
-        return 0;
-    cases = calloc((size_t)total, sizeof *cases);
-    if (!cases) {
-        seterr(err, "DB %s: out of memory", db->path);
-        return -1;
-    }
-    st = prep(db,
-              "SELECT id, suite, name, params, status, message, iterations, code_version "
-              "FROM cases WHERE run_id = ? ORDER BY seq",
-              err);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, run_id);
-    while (count < total && sqlite3_step(st) == SQLITE_ROW) {
+    bnb_db__rd_int64(&q, 1, run_id);
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (grow((void **)&cases, &cap, count, sizeof *cases)) {
+            seterr(err, "DB %s: out of memory", db->path);
+            goto fail;
+        }
         bnb_case_result *r = &cases[count++];
-        int64_t case_id = sqlite3_column_int64(st, 0);
-        copy_str(r->suite, sizeof r->suite, sqlite3_column_text(st, 1));
-        copy_str(r->name, sizeof r->name, sqlite3_column_text(st, 2));
-        const char *pj = (const char *)sqlite3_column_text(st, 3);
+        int64_t case_id = sqlite3_column_int64(q.st, 0);
+        bnb_db__rd_copy(&q, 1, r->suite, sizeof r->suite);
+        bnb_db__rd_copy(&q, 2, r->name, sizeof r->name);
+        const char *pj = bnb_db__rd_str(&q, 3);
+        if (bnb_db__rd_ok(&q, err))
+            goto fail;
         if (params_parse(pj ? pj : "{}", r)) {
             seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s", db->path,
                    (long long)case_id, pj ? pj : "NULL");
             goto fail;
         }
-        if (case_status_parse((const char *)sqlite3_column_text(st, 4), &r->status)) {
-            seterr(err, "DB %s: case %lld: unknown status", db->path, (long long)case_id);
+        const char *cs = bnb_db__rd_str(&q, 4);
+        if (bnb_db__rd_ok(&q, err))
+            goto fail;
+        if (case_status_parse(cs, &r->status)) {
+            seterr(err, "DB %s: case %lld: unknown status \"%s\"", db->path, (long long)case_id,
+                   cs ? cs : "NULL");
             goto fail;
         }
-        copy_str(r->message, sizeof r->message, sqlite3_column_text(st, 5));
-        r->iterations = sqlite3_column_int64(st, 6);
-        copy_str(r->code_version, sizeof r->code_version, sqlite3_column_text(st, 7));
-        if (load_case_details(db, case_id, r, err))
+        bnb_db__rd_copy(&q, 5, r->message, sizeof r->message);
+        r->iterations = sqlite3_column_int64(q.st, 6);
+        bnb_db__rd_copy(&q, 7, r->code_version, sizeof r->code_version);
+        if (bnb_db__rd_ok(&q, err) || load_case_details(db, case_id, r, err))
             goto fail;
     }
-    sqlite3_finalize(st);
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        goto fail;
     *out = cases;
     *n = count;
     return 0;
 fail:
-    sqlite3_finalize(st);
+    bnb_db__rd_end(&q, NULL);
     bnb_db_free_cases(cases, count);
     return -1;
 }
@@ -1031,124 +1081,144 @@ static bool uuid_like(const char *s)
     return true;
 }
 
-int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err)
+/* One run id from a query of at most one row; 0 found, 1 none, -1 error. */
+static int one_id(bnb_db *db, const char *sql, const char *text, int64_t num, int64_t *id,
+                  char *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, sql, err))
+        return -1;
+    if (text)
+        bnb_db__rd_text(&q, 1, text);
+    else
+        bnb_db__rd_int64(&q, 1, num);
+    int s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW)
+        *id = sqlite3_column_int64(q.st, 0);
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    return s == SQLITE_ROW ? 0 : 1;
+}
+
+int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, char *err)
+{
+    if (note)
+        note[0] = '\0';
     if (!spec || !*spec) {
         seterr(err, "run is empty (give latest, an id, a uuid prefix or a baseline name)");
         return -1;
     }
-    if (!strcmp(spec, "latest")) {
-        st = prep(db, "SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1", err);
-        if (!st)
-            return -1;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *run_id = sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else {
-            seterr(err, "DB %s: no runs stored yet", db->path);
-        }
-        goto out;
-    }
+    if (!strcmp(spec, "latest"))
+        return bnb_db_latest_run(db, NULL, false, run_id, note, err);
     if (all_digits(spec) && strlen(spec) < 8) {
-        st = prep(db, "SELECT id FROM runs WHERE id = ?", err);
-        if (!st)
-            return -1;
-        sqlite3_bind_int64(st, 1, strtoll(spec, NULL, 10));
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *run_id = sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else {
+        int f = one_id(db, "SELECT id FROM runs WHERE id = ?", NULL, strtoll(spec, NULL, 10),
+                       run_id, err);
+        if (f == 1)
             seterr(err, "DB %s: no run with id %s", db->path, spec);
-        }
-        goto out;
+        return f == 0 ? 0 : -1;
     }
     if (uuid_like(spec)) {
-        st = prep(db, "SELECT id, uuid FROM runs WHERE uuid LIKE ?1 || '%' ORDER BY id LIMIT 2",
-                  err);
-        if (!st)
+        bnb_db__rd q;
+        if (bnb_db__rd_prep(&q, db,
+                            "SELECT id, uuid FROM runs WHERE uuid LIKE ?1 || '%' ORDER BY id "
+                            "LIMIT 2",
+                            err))
             return -1;
-        bind_text(st, 1, spec, 0);
-        int found = 0;
+        bnb_db__rd_text(&q, 1, spec);
+        int found = 0, s;
+        int64_t id = 0;
         char first[40] = "", second[40] = "";
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (found == 0) {
-                *run_id = sqlite3_column_int64(st, 0);
-                copy_str(first, sizeof first, sqlite3_column_text(st, 1));
-            } else {
-                copy_str(second, sizeof second, sqlite3_column_text(st, 1));
-            }
+        while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+            if (found == 0)
+                id = sqlite3_column_int64(q.st, 0);
+            bnb_db__rd_copy(&q, 1, found ? second : first, sizeof first);
             found++;
         }
+        if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+            return -1;
         if (found == 1) {
-            rc = 0;
-            goto out;
+            *run_id = id;
+            return 0;
         }
         if (found > 1) {
             seterr(err, "DB %s: run %s is ambiguous (%s, %s, ...): give more of the uuid", db->path,
                    spec, first, second);
-            goto out;
+            return -1;
         }
-        sqlite3_finalize(st);
-        st = NULL;
     }
-    if (bnb_db_get_baseline(db, spec, run_id, NULL) == 0)
+    int f = one_id(db, "SELECT run_id FROM baselines WHERE name = ?", spec, 0, run_id, err);
+    if (f == 0)
         return 0;
-    seterr(err,
-           "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
-           "baseline name)",
-           db->path, spec);
-out:
-    sqlite3_finalize(st);
-    return rc;
+    if (f == 1)
+        seterr(err,
+               "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
+               "baseline name)",
+               db->path, spec);
+    return -1;
+}
+
+int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err)
+{
+    return bnb_db_resolve(db, spec, run_id, NULL, err);
 }
 
 int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *status, char *err)
 {
     memset(ri, 0, sizeof *ri);
-    sqlite3_stmt *st = prep(db,
-                            "SELECT r.uuid, m.name, m.fingerprint, r.started_at, r.reason, "
-                            "r.git_commit, r.git_branch, r.build_type, r.compiler, r.cflags, "
-                            "r.kernels, m.description, r.context, r.warnings, r.binding, "
-                            "r.status FROM runs r JOIN machines m ON m.id = r.machine_id "
-                            "WHERE r.id = ?",
-                            err);
-    if (!st)
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT r.uuid, m.name, m.fingerprint, r.started_at, r.reason, "
+                        "r.git_commit, r.git_branch, r.build_type, r.compiler, r.cflags, "
+                        "r.kernels, m.description, r.context, r.warnings, r.binding, "
+                        "r.status FROM runs r JOIN machines m ON m.id = r.machine_id "
+                        "WHERE r.id = ?",
+                        err))
         return -1;
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
-        sqlite3_finalize(st);
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s = bnb_db__rd_step(&q, err);
+    if (s != SQLITE_ROW) {
+        if (s == SQLITE_DONE)
+            seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        bnb_db__rd_end(&q, NULL);
         return -1;
     }
-    copy_str(ri->uuid, sizeof ri->uuid, sqlite3_column_text(st, 0));
-    copy_str(ri->machine_name, sizeof ri->machine_name, sqlite3_column_text(st, 1));
-    copy_str(ri->fingerprint, sizeof ri->fingerprint, sqlite3_column_text(st, 2));
-    copy_str(ri->started_at, sizeof ri->started_at, sqlite3_column_text(st, 3));
-    copy_str(ri->reason, sizeof ri->reason, sqlite3_column_text(st, 4));
-    copy_str(ri->commit, sizeof ri->commit, sqlite3_column_text(st, 5));
-    copy_str(ri->branch, sizeof ri->branch, sqlite3_column_text(st, 6));
-    copy_str(ri->build_type, sizeof ri->build_type, sqlite3_column_text(st, 7));
-    copy_str(ri->compiler, sizeof ri->compiler, sqlite3_column_text(st, 8));
-    copy_str(ri->cflags, sizeof ri->cflags, sqlite3_column_text(st, 9));
-    copy_str(ri->kernels, sizeof ri->kernels, sqlite3_column_text(st, 10));
+    bnb_db__rd_copy(&q, 0, ri->uuid, sizeof ri->uuid);
+    bnb_db__rd_copy(&q, 1, ri->machine_name, sizeof ri->machine_name);
+    bnb_db__rd_copy(&q, 2, ri->fingerprint, sizeof ri->fingerprint);
+    bnb_db__rd_copy(&q, 3, ri->started_at, sizeof ri->started_at);
+    bnb_db__rd_copy(&q, 4, ri->reason, sizeof ri->reason);
+    bnb_db__rd_copy(&q, 5, ri->commit, sizeof ri->commit);
+    bnb_db__rd_copy(&q, 6, ri->branch, sizeof ri->branch);
+    bnb_db__rd_copy(&q, 7, ri->build_type, sizeof ri->build_type);
+    bnb_db__rd_copy(&q, 8, ri->compiler, sizeof ri->compiler);
+    bnb_db__rd_copy(&q, 9, ri->cflags, sizeof ri->cflags);
+    bnb_db__rd_copy(&q, 10, ri->kernels, sizeof ri->kernels);
     int oom = 0;
-    ri->machine_json = dup_col(st, 11, &oom);
-    ri->context_json = dup_col(st, 12, &oom);
-    ri->warnings_json = dup_col(st, 13, &oom);
-    ri->binding_json = dup_col(st, 14, &oom);
-    bnb_run_status s = BNB_RUN_RUNNING;
-    int bad = run_status_parse((const char *)sqlite3_column_text(st, 15), &s);
-    sqlite3_finalize(st);
-    if (oom || bad) {
-        seterr(err, "DB %s: run %lld: %s", db->path, (long long)run_id,
-               oom ? "out of memory" : "unknown status");
+    char **dst[] = {&ri->machine_json, &ri->context_json, &ri->warnings_json, &ri->binding_json};
+    for (int i = 0; i < 4; i++) {
+        const char *t = bnb_db__rd_str(&q, 11 + i);
+        if (t && !(*dst[i] = strdup(t)))
+            oom = 1;
+    }
+    bnb_run_status rs = BNB_RUN_RUNNING;
+    const char *stat_text = bnb_db__rd_str(&q, 15);
+    int bad = run_status_parse(stat_text, &rs);
+    char stat_copy[32];
+    snprintf(stat_copy, sizeof stat_copy, "%s", stat_text ? stat_text : "NULL");
+    if (bnb_db__rd_ok(&q, err)) {
+        bnb_db__rd_end(&q, NULL);
+        bnb_run_info_free(ri);
+        return -1;
+    }
+    if (bnb_db__rd_end(&q, err) || oom || bad) {
+        if (oom || bad)
+            seterr(err, "DB %s: run %lld: %s%s", db->path, (long long)run_id,
+                   oom ? "out of memory" : "unknown status ", oom ? "" : stat_copy);
         bnb_run_info_free(ri);
         return -1;
     }
     if (status)
-        *status = s;
+        *status = rs;
     return 0;
 }
 
@@ -1159,52 +1229,51 @@ static const char run_row_sql[] =
     "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status = 'skipped') "
     "FROM runs r JOIN machines m ON m.id = r.machine_id ";
 
-static void read_run_row(sqlite3_stmt *st, bnb_run_row *w)
+static int read_run_row(bnb_db__rd *q, bnb_run_row *w, char *err)
 {
     memset(w, 0, sizeof *w);
-    w->id = sqlite3_column_int64(st, 0);
-    copy_str(w->uuid, sizeof w->uuid, sqlite3_column_text(st, 1));
-    copy_str(w->machine, sizeof w->machine, sqlite3_column_text(st, 2));
-    copy_str(w->fingerprint, sizeof w->fingerprint, sqlite3_column_text(st, 3));
-    copy_str(w->started_at, sizeof w->started_at, sqlite3_column_text(st, 4));
-    copy_str(w->finished_at, sizeof w->finished_at, sqlite3_column_text(st, 5));
-    copy_str(w->status, sizeof w->status, sqlite3_column_text(st, 6));
-    copy_str(w->reason, sizeof w->reason, sqlite3_column_text(st, 7));
-    w->ncases = sqlite3_column_int(st, 8);
-    w->nfailed = sqlite3_column_int(st, 9);
-    w->nskipped = sqlite3_column_int(st, 10);
+    w->id = sqlite3_column_int64(q->st, 0);
+    bnb_db__rd_copy(q, 1, w->uuid, sizeof w->uuid);
+    bnb_db__rd_copy(q, 2, w->machine, sizeof w->machine);
+    bnb_db__rd_copy(q, 3, w->fingerprint, sizeof w->fingerprint);
+    bnb_db__rd_copy(q, 4, w->started_at, sizeof w->started_at);
+    bnb_db__rd_copy(q, 5, w->finished_at, sizeof w->finished_at);
+    bnb_db__rd_copy(q, 6, w->status, sizeof w->status);
+    bnb_db__rd_copy(q, 7, w->reason, sizeof w->reason);
+    w->ncases = sqlite3_column_int(q->st, 8);
+    w->nfailed = sqlite3_column_int(q->st, 9);
+    w->nskipped = sqlite3_column_int(q->st, 10);
+    return bnb_db__rd_ok(q, err);
 }
 
 int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err)
 {
     *out = NULL;
     *n = 0;
-    int64_t total = 0;
-    char e2[BNB_ERR_MAX];
-    if (query_int(db, "SELECT count(*) FROM runs", &total, e2)) {
-        seterr(err, "DB %s: %s", db->path, e2);
-        return -1;
-    }
-    if (limit > 0 && total > limit)
-        total = limit;
-    if (total == 0)
-        return 0;
     char sql[1024];
-    snprintf(sql, sizeof sql, "%s ORDER BY r.started_at DESC, r.id DESC LIMIT %lld", run_row_sql,
-             (long long)total);
-    sqlite3_stmt *st = prep(db, sql, err);
-    if (!st)
+    snprintf(sql, sizeof sql, "%s ORDER BY r.started_at DESC, r.id DESC LIMIT ?", run_row_sql);
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, sql, err))
         return -1;
-    bnb_run_row *rows = calloc((size_t)total, sizeof *rows);
-    if (!rows) {
-        sqlite3_finalize(st);
-        seterr(err, "DB %s: out of memory", db->path);
+    bnb_db__rd_int64(&q, 1, limit > 0 ? limit : -1);
+    bnb_run_row *rows = NULL;
+    int k = 0, cap = 0, s;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (grow((void **)&rows, &cap, k, sizeof *rows)) {
+            seterr(err, "DB %s: out of memory", db->path);
+            s = -1;
+            break;
+        }
+        if (read_run_row(&q, &rows[k], err)) {
+            s = -1;
+            break;
+        }
+        k++;
+    }
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0) {
+        free(rows);
         return -1;
     }
-    int k = 0;
-    while (k < total && sqlite3_step(st) == SQLITE_ROW)
-        read_run_row(st, &rows[k++]);
-    sqlite3_finalize(st);
     *out = rows;
     *n = k;
     return 0;
@@ -1214,19 +1283,20 @@ int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err)
 {
     char sql[1024];
     snprintf(sql, sizeof sql, "%s WHERE r.id = ?", run_row_sql);
-    sqlite3_stmt *st = prep(db, sql, err);
-    if (!st)
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, sql, err))
         return -1;
-    sqlite3_bind_int64(st, 1, run_id);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        read_run_row(st, row);
-        rc = 0;
-    } else {
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW && read_run_row(&q, row, err))
+        s = -1;
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    if (s != SQLITE_ROW) {
         seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        return -1;
     }
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 /* ---- verdicts ----------------------------------------------------------------- */
@@ -1329,65 +1399,58 @@ fail:
     return -1;
 }
 
-static double col_double_or_nan(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
-}
-
 int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
                          bnb_verdict **verdicts, char *err)
 {
     targets->n = 0;
     targets->t = NULL;
     *verdicts = NULL;
-    sqlite3_stmt *st = prep(db, "SELECT count(*) FROM verdicts WHERE run_id = ?", err);
-    if (!st)
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT target_id, description, figure, op, threshold, relative_to, bound, "
+                        "measured, ci_lo, ci_hi, verdict, reason FROM verdicts WHERE run_id = ? "
+                        "ORDER BY id",
+                        err))
         return -1;
-    sqlite3_bind_int64(st, 1, run_id);
-    int total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (total == 0)
-        return 0;
-    bnb_target *t = calloc((size_t)total, sizeof *t);
-    bnb_verdict *v = calloc((size_t)total, sizeof *v);
-    if (!t || !v) {
-        free(t);
-        free(v);
-        seterr(err, "DB %s: out of memory", db->path);
-        return -1;
-    }
-    st = prep(db,
-              "SELECT target_id, description, figure, op, threshold, relative_to, bound, "
-              "measured, ci_lo, ci_hi, verdict, reason FROM verdicts WHERE run_id = ? "
-              "ORDER BY id",
-              err);
-    if (!st) {
-        free(t);
-        free(v);
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    int k = 0;
-    while (k < total && sqlite3_step(st) == SQLITE_ROW) {
+    bnb_db__rd_int64(&q, 1, run_id);
+    bnb_target *t = NULL;
+    bnb_verdict *v = NULL;
+    int k = 0, tcap = 0, vcap = 0, s;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (grow((void **)&t, &tcap, k, sizeof *t) || grow((void **)&v, &vcap, k, sizeof *v)) {
+            seterr(err, "DB %s: out of memory", db->path);
+            s = -1;
+            break;
+        }
         bnb_target *tk = &t[k];
         bnb_verdict *vk = &v[k];
-        copy_str(tk->id, sizeof tk->id, sqlite3_column_text(st, 0));
-        copy_str(tk->description, sizeof tk->description, sqlite3_column_text(st, 1));
-        copy_str(tk->figure, sizeof tk->figure, sqlite3_column_text(st, 2));
-        copy_str(tk->op, sizeof tk->op, sqlite3_column_text(st, 3));
-        tk->threshold = sqlite3_column_double(st, 4);
-        copy_str(tk->relative_to, sizeof tk->relative_to, sqlite3_column_text(st, 5));
-        vk->target = tk;
-        vk->bound = col_double_or_nan(st, 6);
-        vk->measured_ok = sqlite3_column_type(st, 7) != SQLITE_NULL;
-        vk->measured = col_double_or_nan(st, 7);
-        vk->ci_lo = col_double_or_nan(st, 8);
-        vk->ci_hi = col_double_or_nan(st, 9);
-        copy_str(vk->verdict, sizeof vk->verdict, sqlite3_column_text(st, 10));
-        copy_str(vk->reason, sizeof vk->reason, sqlite3_column_text(st, 11));
+        bnb_db__rd_copy(&q, 0, tk->id, sizeof tk->id);
+        bnb_db__rd_copy(&q, 1, tk->description, sizeof tk->description);
+        bnb_db__rd_copy(&q, 2, tk->figure, sizeof tk->figure);
+        bnb_db__rd_copy(&q, 3, tk->op, sizeof tk->op);
+        tk->threshold = sqlite3_column_double(q.st, 4);
+        bnb_db__rd_copy(&q, 5, tk->relative_to, sizeof tk->relative_to);
+        vk->bound = rd_double_or_nan(&q, 6);
+        vk->measured_ok = sqlite3_column_type(q.st, 7) != SQLITE_NULL;
+        vk->measured = rd_double_or_nan(&q, 7);
+        vk->ci_lo = rd_double_or_nan(&q, 8);
+        vk->ci_hi = rd_double_or_nan(&q, 9);
+        bnb_db__rd_copy(&q, 10, vk->verdict, sizeof vk->verdict);
+        bnb_db__rd_copy(&q, 11, vk->reason, sizeof vk->reason);
+        if (bnb_db__rd_ok(&q, err)) {
+            s = -1;
+            break;
+        }
         k++;
     }
-    sqlite3_finalize(st);
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0) {
+        free(t);
+        free(v);
+        return -1;
+    }
+    /* the targets array no longer moves: point each verdict at its target */
+    for (int i = 0; i < k; i++)
+        v[i].target = &t[i];
     targets->n = k;
     targets->t = t;
     *verdicts = v;
@@ -1430,54 +1493,44 @@ fail:
 
 int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err)
 {
-    sqlite3_stmt *st = prep(db, "SELECT run_id FROM baselines WHERE name = ?", err);
-    if (!st)
-        return -1;
-    bind_text(st, 1, name, 0);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *run_id = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        seterr(err, "DB %s: no baseline named \"%s\"", db->path, name);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    int f =
+        one_id(db, "SELECT run_id FROM baselines WHERE name = ?", name ? name : "", 0, run_id, err);
+    if (f == 1)
+        seterr(err, "DB %s: no baseline named \"%s\"", db->path, name ? name : "");
+    return f == 0 ? 0 : -1;
 }
 
 int bnb_db_check(bnb_db *db, char *err)
 {
-    sqlite3_stmt *st = prep(db, "PRAGMA integrity_check", err);
-    if (!st)
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, "PRAGMA integrity_check", err))
         return -1;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        seterr(err, "DB %s: integrity check failed to run: %s", db->path, sqlite3_errmsg(db->h));
-        sqlite3_finalize(st);
-        return -1;
+    int s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_DONE)
+        seterr(err, "DB %s: integrity check: (no result)", db->path);
+    if (s == SQLITE_ROW) {
+        const char *first = bnb_db__rd_str(&q, 0);
+        if (bnb_db__rd_ok(&q, err))
+            s = -1;
+        else if (!first || strcmp(first, "ok") != 0) {
+            seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "NULL");
+            s = SQLITE_DONE;
+        }
     }
-    const char *first = (const char *)sqlite3_column_text(st, 0);
-    if (!first || strcmp(first, "ok") != 0) {
-        seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "(no result)");
-        sqlite3_finalize(st);
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_ROW)
         return -1;
+    if (bnb_db__rd_prep(&q, db, "PRAGMA foreign_key_check", err))
+        return -1;
+    s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW) {
+        char table[128], parent[128];
+        bnb_db__rd_copy(&q, 0, table, sizeof table);
+        bnb_db__rd_copy(&q, 2, parent, sizeof parent);
+        if (bnb_db__rd_ok(&q, err) == 0)
+            seterr(err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
+                   db->path, (long long)sqlite3_column_int64(q.st, 1), table, parent);
     }
-    sqlite3_finalize(st);
-    st = prep(db, "PRAGMA foreign_key_check", err);
-    if (!st)
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_DONE)
         return -1;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        seterr(err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
-               db->path, (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 0),
-               sqlite3_column_text(st, 2));
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        seterr(err, "DB %s: foreign key check failed to run: %s", db->path, sqlite3_errmsg(db->h));
-        return -1;
-    }
     return 0;
 }

@@ -14,6 +14,8 @@
 #ifndef BNB_DB_H
 #define BNB_DB_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db/model/bnb.h"
@@ -26,7 +28,11 @@ typedef struct bnb_db bnb_db;
 
 /* Opens (creating when absent unless readonly) and migrates. Refuses a DB
  * whose user_version is newer than BNB_DB_SCHEMA_VERSION, a file that is not
- * a SQLite DB, or an unwritable path. */
+ * a SQLite DB, or an unwritable path. readonly never creates or changes the
+ * DB file: a missing path is "DB <path>: no such file"; in a directory this
+ * process cannot write (a read-only mount, chmod 555) a DB without a -wal or
+ * -journal file beside it is opened immutable (no locks, no -shm), since
+ * no writer can change it there. */
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err);
 void bnb_db_close(bnb_db *db);
 
@@ -46,7 +52,12 @@ int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status st, char *err);
 int bnb_db_check(bnb_db *db, char *err);
 
 /* Resolves "latest", a numeric id, a uuid (prefix of >= 8 chars) or a
- * baseline name to a run id. An ambiguous uuid prefix is an error. */
+ * baseline name to a run id. An ambiguous uuid prefix is an error. "latest"
+ * is the newest complete run (bnb_db_latest_run); a run named by id, uuid or
+ * baseline is used whatever its status. note (NULL, or BNB_ERR_MAX bytes)
+ * receives bnb_db_latest_run's note ("" when nothing was skipped). */
+int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, char *err);
+/* bnb_db_resolve without the note. */
 int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err);
 /* Loads the cases of a run (samples, stats, metrics). *out is an array the
  * caller frees with bnb_db_free_cases. */
@@ -54,9 +65,6 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
 void bnb_db_free_cases(bnb_case_result *cases, int n);
 /* Loads a run's info (machine, context, ...). Free with bnb_run_info_free. */
 int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *st, char *err);
-
-/* The underlying handle, for queries of reports/ and the CLI. */
-struct sqlite3 *bnb_db_handle(bnb_db *db);
 
 /* ---- extensions (store helper) ------------------------------------------ */
 
@@ -99,7 +107,59 @@ int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err);
 int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err);
 int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err);
 
-/* ---- queries of the report (db/queries_report.c) ------------------------ */
+/* ---- read queries for reports/ and the CLI (db/query.c) -----------------------
+ * Every read checks each SQLite result: a step that returns anything but a
+ * row or the end (SQLITE_CORRUPT, SQLITE_IOERR, SQLITE_NOMEM ...) fails the
+ * call with "DB <path>: <SQLite's message>" in err; no call returns part of
+ * an answer as if it were all of it. */
+
+/* The newest run (started_at, then id) whose status is "complete", of the
+ * machine named machine (NULL: any) and, when measured_only, whose reason is
+ * not "confirm". The newer runs passed over for not being complete (running,
+ * interrupted, failed, abandoned) are named in note (NULL, or BNB_ERR_MAX
+ * bytes): "skipping run 7 (running), run 6 (interrupted): not complete; name
+ * a run to use it", "" when none. Returns 0, or -1 with err when no complete
+ * run matches or on a DB error. */
+int bnb_db_latest_run(bnb_db *db, const char *machine, bool measured_only, int64_t *run_id,
+                      char *note, char *err);
+/* The machine row id of a run; -1 with err when there is no such run. */
+int bnb_db_run_machine(bnb_db *db, int64_t run_id, int64_t *machine_id, char *err);
+
+/* One value of a figure in one run. */
+typedef struct bnb_hist_point {
+    int64_t run_id;
+    char started_at[32];
+    double value;
+} bnb_hist_point;
+/* The last `limit` (<= 0: all) values, oldest first, of the case named
+ * case_full (status ok): metric "median_s" is its median seconds, another
+ * name that available metric. Only complete runs that are not "confirm"
+ * re-runs count, of machine machine_id (<= 0: any) and started before run
+ * upto (<= 0: any), plus run upto itself whatever its status. note (NULL,
+ * or BNB_ERR_MAX bytes) names the incomplete runs left out: "leaving out
+ * run 5 (interrupted): not complete", "" when none. *pts is malloc'd (NULL
+ * when *n == 0). Returns 0 or -1 with err. */
+int bnb_db_series(bnb_db *db, const char *case_full, const char *metric, int64_t machine_id,
+                  int64_t upto, int limit, bnb_hist_point **pts, int *n, char *note, char *err);
+
+/* One line of `bnbench baseline list`. */
+typedef struct bnb_baseline_row {
+    char name[72];
+    int64_t run_id;
+    char machine[64];
+    char run_started_at[32];
+    char created_at[32];
+} bnb_baseline_row;
+/* All baselines by name. *out is malloc'd (NULL when n == 0); the caller
+ * frees it. Returns 0 or -1 with err. */
+int bnb_db_list_baselines(bnb_db *db, bnb_baseline_row **out, int *n, char *err);
+/* The highest run id with reason "confirm": 0 when found, 1 when none, -1
+ * with err. */
+int bnb_db_newest_confirm_run(bnb_db *db, int64_t *run_id, char *err);
+
+/* PRAGMA synchronous = OFF for this connection: a crash may then corrupt the
+ * DB. For generating throw-away DBs only (bnbench _gen-db). */
+int bnb_db_unsafe_fast_writes(bnb_db *db, char *err);
 
 /* The newest baseline (by creation time, then id) whose run is on the same
  * machine as run_id and is not run_id itself. Returns 0 with its name in

@@ -11,10 +11,10 @@
  * seconds printed with 17 significant digits so the values round-trip.
  */
 #include "db/export.h"
+#include "db/internal.h"
 
 #include <cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,8 +405,7 @@ char *bnb_export_csv(bnb_db *db, int64_t run_id, char *err)
 {
     char *buf = NULL;
     size_t len = 0;
-    sqlite3 *h = bnb_db_handle(db);
-    sqlite3_stmt *st = NULL;
+    bnb_db__rd q = {0};
     bnb_run_row row;
     if (bnb_db_get_run_row(db, run_id, &row, err))
         return NULL;
@@ -418,39 +417,36 @@ char *bnb_export_csv(bnb_db *db, int64_t run_id, char *err)
     fputs("run_id,run_uuid,machine,suite,case,params,full_name,status,iterations,sample_index,"
           "seconds,outlier\n",
           f);
-    if (sqlite3_prepare_v2(h,
-                           "SELECT c.suite, c.name, c.params, c.full_name, c.status, c.iterations, "
-                           "s.idx, s.seconds, s.outlier FROM cases c LEFT JOIN samples s ON "
-                           "s.case_id = c.id WHERE c.run_id = ? ORDER BY c.seq, s.idx",
-                           -1, &st, NULL) != SQLITE_OK) {
-        seterr(err, "export of run %lld: %s", (long long)run_id, sqlite3_errmsg(h));
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT c.suite, c.name, c.params, c.full_name, c.status, c.iterations, "
+                        "s.idx, s.seconds, s.outlier FROM cases c LEFT JOIN samples s ON "
+                        "s.case_id = c.id WHERE c.run_id = ? ORDER BY c.seq, s.idx",
+                        err))
         goto fail;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    int rc;
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s;
     char num[40];
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         fprintf(f, "%lld,", (long long)run_id);
         csv_field(f, row.uuid);
         fputc(',', f);
         csv_field(f, row.machine);
         for (int c = 0; c < 5; c++) {
             fputc(',', f);
-            csv_field(f, (const char *)sqlite3_column_text(st, c));
+            csv_field(f, bnb_db__rd_str(&q, c));
         }
-        fprintf(f, ",%lld,", (long long)sqlite3_column_int64(st, 5));
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+        if (bnb_db__rd_ok(&q, err))
+            goto fail;
+        fprintf(f, ",%lld,", (long long)sqlite3_column_int64(q.st, 5));
+        if (sqlite3_column_type(q.st, 6) == SQLITE_NULL)
             fputs(",,\n", f);
         else
-            fprintf(f, "%d,%s,%d\n", sqlite3_column_int(st, 6),
-                    shortest(sqlite3_column_double(st, 7), num, sizeof num),
-                    sqlite3_column_int(st, 8));
+            fprintf(f, "%d,%s,%d\n", sqlite3_column_int(q.st, 6),
+                    shortest(sqlite3_column_double(q.st, 7), num, sizeof num),
+                    sqlite3_column_int(q.st, 8));
     }
-    if (rc != SQLITE_DONE) {
-        seterr(err, "export of run %lld: %s", (long long)run_id, sqlite3_errmsg(h));
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         goto fail;
-    }
-    sqlite3_finalize(st);
     if (fclose(f) != 0) {
         free(buf);
         seterr(err, "export of run %lld: out of memory", (long long)run_id);
@@ -458,7 +454,7 @@ char *bnb_export_csv(bnb_db *db, int64_t run_id, char *err)
     }
     return buf;
 fail:
-    sqlite3_finalize(st);
+    bnb_db__rd_end(&q, NULL);
     fclose(f);
     free(buf);
     return NULL;

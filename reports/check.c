@@ -4,30 +4,17 @@
 #include "reports/check.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 int bnb_latest_measured_run(bnb_db *db, int64_t *run_id, char *err, size_t cap)
 {
-    sqlite3 *h = bnb_db_handle(db);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT id FROM runs WHERE reason <> 'confirm' ORDER BY started_at "
-                           "DESC, id DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, cap, "check: %s", sqlite3_errmsg(h));
+    char e2[BNB_ERR_MAX];
+    if (bnb_db_latest_run(db, NULL, true, run_id, NULL, e2)) {
+        snprintf(err, cap, "check: %s", e2);
         return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *run_id = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        snprintf(err, cap, "check: no run stored yet (bnbench run first)");
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 static const bnb_case_result *find_case(const bnb_case_result *c, int n, const char *key)

@@ -1,7 +1,8 @@
 /*
  * check.h - the CI regression gate (bnbench check --baseline NAME).
  *
- * Compares the latest run (the newest whose reason is not "confirm") with
+ * Compares the latest run (the newest complete one whose reason is not
+ * "confirm") with
  * the baseline by the compare.h rule. Each case found slower is re-run once
  * through `rerun` and compared with the baseline again: only a case slower
  * both times is a confirmed regression. The verdicts stored with the
@@ -36,7 +37,8 @@ typedef struct bnb_check_opts {
     FILE *out; /* where the explanation goes (NULL: stdout) */
 } bnb_check_opts;
 
-/* The newest run whose reason is not "confirm"; -1 with err when none. */
+/* The newest complete run whose reason is not "confirm"
+ * (bnb_db_latest_run); -1 with err when none or on a DB error. */
 int bnb_latest_measured_run(bnb_db *db, int64_t *run_id, char *err, size_t cap);
 
 int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap);

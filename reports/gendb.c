@@ -5,7 +5,6 @@
 #include "reports/gendb.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +51,11 @@ int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
         snprintf(err, cap, "%s", e2);
         return -1;
     }
-    sqlite3_exec(bnb_db_handle(db), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    if (bnb_db_unsafe_fast_writes(db, e2)) {
+        snprintf(err, cap, "%s", e2);
+        bnb_db_close(db);
+        return -1;
+    }
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     const int nspec = (int)(sizeof specs / sizeof specs[0]);
     bnb_target tgt = {.id = "gemm-1024-peak",

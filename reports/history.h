@@ -5,8 +5,9 @@
  *
  * A figure is "<full case name>:<metric>"; the metric "median_s" reads the
  * case's median time (stats), any other name a stored metric. Only cases
- * with status ok and available metrics count; runs with reason "confirm"
- * (single-case re-runs of the CI gate) are left out unless asked for as upto.
+ * with status ok and available metrics count, in complete runs; runs with
+ * reason "confirm" (single-case re-runs of the CI gate) and runs that are not
+ * complete are left out unless asked for as upto.
  *
  * z-score: the latest value x against the `window` values before it:
  * z = (x - mean) / stddev (sample stddev, n-1); undefined (NAN) with fewer
@@ -22,11 +23,7 @@
 
 #define BNB_HISTORY_WINDOW 10
 
-typedef struct bnb_hist_point {
-    int64_t run_id;
-    char started_at[32];
-    double value;
-} bnb_hist_point;
+/* bnb_hist_point (run id, started_at, value) is db.h's. */
 
 /* Splits "case:metric" (metric default median_s) into the two parts. */
 void bnb_figure_split(const char *figure, char *cas, size_t ccap, char *metric, size_t mcap);

@@ -16,6 +16,7 @@
 #include <cJSON.h>
 
 #include "db/db.h"
+#include "db/internal.h"
 #include "db/export.h"
 
 static char dir[64];
@@ -191,7 +192,7 @@ static int64_t count_rows(bnb_db *db, const char *table)
 {
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    return q_int(bnb_db_handle(db), sql);
+    return q_int(bnb_db__sqlite(db), sql);
 }
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -199,7 +200,7 @@ static int64_t count_rows(bnb_db *db, const char *table)
 Test(db, creates_schema_and_reopens)
 {
     bnb_db *db = open_new();
-    sqlite3 *h = bnb_db_handle(db);
+    sqlite3 *h = bnb_db__sqlite(db);
     cr_assert_eq(q_int(h, "PRAGMA user_version"), BNB_DB_SCHEMA_VERSION);
     cr_assert_eq(q_int(h, "PRAGMA application_id"), 0x626e6231);
     cr_assert_eq(q_int(h, "PRAGMA foreign_keys"), 1);
@@ -221,7 +222,7 @@ Test(db, creates_schema_and_reopens)
     bnb_db_close(db);
 
     db = open_new(); /* reopen: no migration, data still there */
-    h = bnb_db_handle(db);
+    h = bnb_db__sqlite(db);
     cr_assert_eq(q_int(h, "PRAGMA user_version"), BNB_DB_SCHEMA_VERSION);
     cr_assert_eq(q_int(h, "SELECT count(*) FROM runs"), 1);
     cr_assert_eq(q_int(h, "SELECT max(id) FROM runs"), id);
@@ -233,7 +234,7 @@ Test(db, migrates_an_empty_version_zero_file)
     FILE *f = fopen(path, "wb"); /* an empty file is an empty SQLite DB at version 0 */
     fclose(f);
     bnb_db *db = open_new();
-    cr_assert_eq(q_int(bnb_db_handle(db), "PRAGMA user_version"), BNB_DB_SCHEMA_VERSION);
+    cr_assert_eq(q_int(bnb_db__sqlite(db), "PRAGMA user_version"), BNB_DB_SCHEMA_VERSION);
     bnb_db_close(db);
 }
 
@@ -350,7 +351,7 @@ Test(db, readonly_refuses_writes)
     char want[BNB_ERR_MAX];
     snprintf(want, sizeof want, "DB %s: opened read-only", path);
     cr_assert_str_eq(err, want);
-    cr_assert_eq(q_int(bnb_db_handle(db), "SELECT count(*) FROM runs WHERE finished_at IS NULL"),
+    cr_assert_eq(q_int(bnb_db__sqlite(db), "SELECT count(*) FROM runs WHERE finished_at IS NULL"),
                  1);
     bnb_db_close(db);
 }
@@ -450,9 +451,11 @@ Test(db, resolve_and_list_runs)
     char err[BNB_ERR_MAX] = "";
     cr_assert_eq(bnb_db_begin_run(db, &ri, &c, err), 0, "%s", err);
     bnb_run_info_free(&ri);
+    cr_assert_eq(bnb_db_end_run(db, a, BNB_RUN_COMPLETE, err), 0, "%s", err);
+    cr_assert_eq(bnb_db_end_run(db, b, BNB_RUN_COMPLETE, err), 0, "%s", err);
     int64_t got = 0;
     cr_assert_eq(bnb_db_resolve_run(db, "latest", &got, err), 0, "%s", err);
-    cr_assert_eq(got, c);
+    cr_assert_eq(got, b, "latest is the newest complete run (c is still running)");
     cr_assert_eq(bnb_db_resolve_run(db, "1", &got, err), 0, "%s", err);
     cr_assert_eq(got, a);
     cr_assert_eq(bnb_db_resolve_run(db, "12345678", &got, err), 0, "%s", err);
@@ -513,9 +516,9 @@ Test(db, case_round_trip_is_exact)
     cr_assert_eq(bnb_db_store_case(db, run, &failed, err), 0, "%s", err);
 
     char pj[128];
-    q_text(bnb_db_handle(db), "SELECT params FROM cases WHERE seq = 1", pj, sizeof pj);
+    q_text(bnb_db__sqlite(db), "SELECT params FROM cases WHERE seq = 1", pj, sizeof pj);
     cr_assert_str_eq(pj, "{\"alpha\":\"1e3\",\"dtype\":\"f32\",\"n\":1024}");
-    q_text(bnb_db_handle(db), "SELECT full_name FROM cases WHERE seq = 2", pj, sizeof pj);
+    q_text(bnb_db__sqlite(db), "SELECT full_name FROM cases WHERE seq = 2", pj, sizeof pj);
     cr_assert_str_eq(pj, "matmul/engine/sgemm/n=64");
 
     bnb_case_result *out = NULL;
@@ -709,7 +712,7 @@ Test(db, integrity_check)
     cr_assert_eq(bnb_db_check(db, err), 0, "%s", err);
 
     /* a dangling reference written behind the store's back */
-    sqlite3 *h = bnb_db_handle(db);
+    sqlite3 *h = bnb_db__sqlite(db);
     cr_assert_eq(sqlite3_exec(h,
                               "PRAGMA foreign_keys = OFF; INSERT INTO cases (run_id, seq, suite, "
                               "name, params, full_name, status, iterations) VALUES (999, 1, 's', "

@@ -1,5 +1,5 @@
 /*
- * test_queries_report.c - the report's DB queries (db/queries_report.c):
+ * test_queries_report.c - the report's DB queries (db/query.c):
  * bnb_db_newest_baseline_on_machine picks the newest baseline of the run's
  * machine, never the run itself nor another machine's; says "none" (1)
  * when there is none; refuses a name that does not fit; and turns a SQLite
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "db/internal.h"
 #include "report_fixture.h"
 
 static char path[128];
@@ -118,7 +119,7 @@ Test(queries_report, sqlite_error_is_reported)
 {
     char name[64], err[BNB_ERR_MAX] = "";
     int64_t base;
-    cr_assert_eq(sqlite3_exec(bnb_db_handle(db), "DROP TABLE baselines", NULL, NULL, NULL),
+    cr_assert_eq(sqlite3_exec(bnb_db__sqlite(db), "DROP TABLE baselines", NULL, NULL, NULL),
                  SQLITE_OK);
     cr_assert_eq(newest(m1b, name, sizeof name, &base, err), -1);
     cr_assert(strstr(err, path), "names the DB: %s", err);

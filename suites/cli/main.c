@@ -71,7 +71,10 @@ static const char usage_main[] =
     "  --version           print the version and exit\n"
     "\n"
     "RUN is `latest`, a run id, a uuid prefix of 8 or more characters, or a\n"
-    "baseline name.\n"
+    "baseline name. `latest` (and the default run of report, check, compare\n"
+    "--machine and history) is the newest complete run: newer runs still running,\n"
+    "interrupted or failed are skipped and named on stderr. Read commands open the\n"
+    "DB read-only and never create it; a DB error is exit 2 with SQLite's message.\n"
     "\n"
     "exit codes:\n"
     "  0  ok\n"
@@ -254,7 +257,7 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_ro(bnb_cli_str(&cmd_show_spec, &o, "db", gdb), &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t id = 0;
     bnb_run_info ri;
     bnb_run_row row;
@@ -264,9 +267,11 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     bnb_verdict *v = NULL;
     memset(&ri, 0, sizeof ri);
     rc = BNB_EXIT_USAGE;
-    if (bnb_db_resolve_run(db, o.pos[0], &id, err) || bnb_db_load_run(db, id, &ri, NULL, err) ||
-        bnb_db_get_run_row(db, id, &row, err) || bnb_db_load_cases(db, id, &cases, &n, err) ||
-        bnb_db_load_verdicts(db, id, &ts, &v, err)) {
+    int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
+    if (note[0])
+        bnb_cli_error("%s", note);
+    if (bad || bnb_db_load_run(db, id, &ri, NULL, err) || bnb_db_get_run_row(db, id, &row, err) ||
+        bnb_db_load_cases(db, id, &cases, &n, err) || bnb_db_load_verdicts(db, id, &ts, &v, err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
@@ -327,12 +332,14 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_ro(dbp, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t id = 0;
     char *text = NULL;
     rc = BNB_EXIT_USAGE;
-    if (bnb_db_resolve_run(db, o.pos[0], &id, err) ||
-        !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
+    int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
+    if (note[0])
+        bnb_cli_error("%s", note);
+    if (bad || !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
         bnb_cli_error("%s", err);
         goto out;
     }

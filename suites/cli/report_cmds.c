@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +115,13 @@ static int open_db(const char *path, bool ro, bnb_db **db)
     return -1;
 }
 
+/* Prints a note of the DB (runs skipped as not complete) on stderr. */
+static void say_note(const char *note)
+{
+    if (note[0])
+        bnb_cli_error("%s", note);
+}
+
 /* text to -o path (or standard output) through outfile.h. */
 static int write_out(const char *path, const char *db, const char *text)
 {
@@ -169,15 +175,16 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_db(dbp, true, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t id = 0;
     char *text = NULL;
     double score = 0;
     rc = BNB_EXIT_USAGE;
     /* the default is the latest measured run, not a re-run stored by check */
-    if ((a.npos ? bnb_db_resolve_run(db, a.pos[0], &id, err)
-                : bnb_latest_measured_run(db, &id, err, sizeof err)) ||
-        bnb_report_render(db, id, &o, &text, &score, err, sizeof err)) {
+    int bad = a.npos ? bnb_db_resolve(db, a.pos[0], &id, note, err)
+                     : bnb_db_latest_run(db, NULL, true, &id, note, err);
+    say_note(note);
+    if (bad || bnb_report_render(db, id, &o, &text, &score, err, sizeof err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
@@ -212,28 +219,14 @@ const char bnb_usage_compare[] =
     "  --machine NAME  twice: the latest run of each of two machines\n"
     "  --db PATH       the SQLite store (default bnbench.db)\n";
 
-/* Latest non-confirm run of a machine by name. */
-static int machine_latest(bnb_db *db, const char *name, int64_t *id, char *err, size_t cap)
+/* Resolves one run of compare or history: a RUN spec, or (spec NULL) the
+ * latest complete measured run of machine; prints what was skipped. */
+static int pick_run(bnb_db *db, const char *spec, const char *machine, int64_t *id, char *err)
 {
-    sqlite3 *h = bnb_db_handle(db);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT r.id FROM runs r JOIN machines m ON m.id = r.machine_id WHERE "
-                           "m.name = ? AND r.reason <> 'confirm' ORDER BY r.started_at DESC, "
-                           "r.id DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, cap, "%s", sqlite3_errmsg(h));
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        snprintf(err, cap, "no run of machine \"%s\" (bnbench runs lists the machines)", name);
-    }
-    sqlite3_finalize(st);
+    char note[BNB_ERR_MAX] = "";
+    int rc = spec ? bnb_db_resolve(db, spec, id, note, err)
+                  : bnb_db_latest_run(db, machine, true, id, note, err);
+    say_note(note);
     return rc;
 }
 
@@ -264,10 +257,8 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
     int na = 0, nb = 0, nrows = 0;
     bnb_cmp_row *rows = NULL;
     rc = BNB_EXIT_USAGE;
-    if (bym ? (machine_latest(db, mach->strs[0], &ia, err, sizeof err) ||
-               machine_latest(db, mach->strs[1], &ib, err, sizeof err))
-            : (bnb_db_resolve_run(db, a.pos[0], &ia, err) ||
-               bnb_db_resolve_run(db, a.pos[1], &ib, err))) {
+    if (pick_run(db, bym ? NULL : a.pos[0], bym ? mach->strs[0] : NULL, &ia, err) ||
+        pick_run(db, bym ? NULL : a.pos[1], bym ? mach->strs[1] : NULL, &ib, err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
@@ -346,8 +337,7 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
     rc = BNB_EXIT_USAGE;
     if (set) {
         int64_t id = 0;
-        if (bnb_db_resolve_run(db, a.pos[2], &id, err) ||
-            bnb_db_set_baseline(db, a.pos[1], id, err)) {
+        if (pick_run(db, a.pos[2], NULL, &id, err) || bnb_db_set_baseline(db, a.pos[1], id, err)) {
             bnb_cli_error("set: %s", err);
             goto out;
         }
@@ -355,30 +345,22 @@ int bnb_cmd_baseline(int argc, char **argv, const char *gdb)
         rc = BNB_EXIT_OK;
         goto out;
     }
-    sqlite3 *h = bnb_db_handle(db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT b.name, b.run_id, b.created_at, m.name, r.started_at FROM "
-                           "baselines b JOIN runs r ON r.id = b.run_id JOIN machines m ON m.id = "
-                           "r.machine_id ORDER BY b.name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        bnb_cli_error("list: %s", sqlite3_errmsg(h));
+    bnb_baseline_row *bl = NULL;
+    int n = 0;
+    if (bnb_db_list_baselines(db, &bl, &n, err)) {
+        bnb_cli_error("list: %s", err);
         goto out;
     }
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (!n++)
-            printf("%-20s %6s  %-20s %-26s %s\n", "name", "run", "machine", "run started",
-                   "set at");
+    if (n)
+        printf("%-20s %6s  %-20s %-26s %s\n", "name", "run", "machine", "run started", "set at");
+    for (int i = 0; i < n; i++) {
         char t1[TERM_MAX], t2[TERM_MAX], t3[TERM_MAX];
-        printf("%-20s %6lld  %-20s %-26s %s\n",
-               bnb_term_safe((const char *)sqlite3_column_text(st, 0), t, sizeof t),
-               (long long)sqlite3_column_int64(st, 1),
-               bnb_term_safe((const char *)sqlite3_column_text(st, 3), t1, sizeof t1),
-               bnb_term_safe((const char *)sqlite3_column_text(st, 4), t2, sizeof t2),
-               bnb_term_safe((const char *)sqlite3_column_text(st, 2), t3, sizeof t3));
+        printf("%-20s %6lld  %-20s %-26s %s\n", bnb_term_safe(bl[i].name, t, sizeof t),
+               (long long)bl[i].run_id, bnb_term_safe(bl[i].machine, t1, sizeof t1),
+               bnb_term_safe(bl[i].run_started_at, t2, sizeof t2),
+               bnb_term_safe(bl[i].created_at, t3, sizeof t3));
     }
-    sqlite3_finalize(st);
+    free(bl);
     if (!n)
         printf("no baseline set (bnbench baseline set NAME RUN)\n");
     rc = BNB_EXIT_OK;
@@ -447,18 +429,13 @@ static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result 
         snprintf(err, cap, "%s", e2);
         return -1;
     }
-    sqlite3_stmt *st = NULL;
     int64_t id = 0;
-    if (sqlite3_prepare_v2(bnb_db_handle(db), "SELECT max(id) FROM runs WHERE reason = 'confirm'",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
     bnb_case_result *cs = NULL;
     int n = 0, found = -1;
-    if (id <= 0 || bnb_db_load_cases(db, id, &cs, &n, e2)) {
-        snprintf(err, cap, "the confirming run was not stored%s%s", id > 0 ? ": " : "",
-                 id > 0 ? e2 : "");
+    int none = bnb_db_newest_confirm_run(db, &id, e2);
+    if (none || bnb_db_load_cases(db, id, &cs, &n, e2)) {
+        snprintf(err, cap, "the confirming run was not stored%s%s", none == 1 ? "" : ": ",
+                 none == 1 ? "" : e2);
         bnb_db_close(db);
         return -1;
     }
@@ -492,16 +469,19 @@ int bnb_cmd_check(int argc, char **argv, const char *gdb)
     if (!baseline)
         return bnb_usage_error("which baseline? (bnbench check --baseline NAME)");
     bnb_db *db = NULL;
-    if ((rc = open_db(dbp, false, &db)) >= 0)
+    if ((rc = open_db(dbp, true, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     rerun_ctx ctx = {.db = dbp};
     int64_t latest = 0;
     bnb_run_info ri;
     memset(&ri, 0, sizeof ri);
-    if (bnb_latest_measured_run(db, &latest, err, sizeof err) == 0 &&
-        bnb_db_load_run(db, latest, &ri, NULL, err) == 0)
-        snprintf(ctx.machine, sizeof ctx.machine, "%s", ri.machine_name);
+    if (pick_run(db, NULL, NULL, &latest, err) || bnb_db_load_run(db, latest, &ri, NULL, err)) {
+        fprintf(stderr, "bnbench: check: %s\n", err);
+        bnb_db_close(db);
+        return BNB_EXIT_USAGE;
+    }
+    snprintf(ctx.machine, sizeof ctx.machine, "%s", ri.machine_name);
     bnb_run_info_free(&ri);
     bnb_check_opts o = {.baseline = baseline,
                         .cmp = {.threshold = thr ? thr->d / 100.0 : 0},
@@ -551,21 +531,17 @@ int bnb_cmd_history(int argc, char **argv, const char *gdb)
     bnb_db *db = NULL;
     if ((rc = open_db(bnb_cli_str(&spec, &a, "db", gdb), true, &db)) >= 0)
         return rc;
-    char err[BNB_ERR_MAX];
+    char err[BNB_ERR_MAX], note[BNB_ERR_MAX] = "";
     int64_t run = 0, mid = -1;
     bnb_hist_point *p = NULL;
     int n = 0;
     rc = BNB_EXIT_USAGE;
-    if (machine ? machine_latest(db, machine, &run, err, sizeof err)
-                : bnb_latest_measured_run(db, &run, err, sizeof err)) {
+    if (pick_run(db, NULL, machine, &run, err) || bnb_db_run_machine(db, run, &mid, err) ||
+        bnb_db_series(db, cas, metric, mid, 0, (int)limit, &p, &n, note, err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
-    if ((mid = bnb_run_machine_id(db, run, err, sizeof err)) < 0 ||
-        bnb_history_load(db, cas, metric, mid, 0, (int)limit, &p, &n, err, sizeof err)) {
-        bnb_cli_error("%s", err);
-        goto out;
-    }
+    say_note(note);
     if (n == 0) {
         bnb_cli_error("no value of %s:%s on this machine (check the name with bnbench show "
                       "latest)",

@@ -1,0 +1,52 @@
+/*
+ * internal.h - what the files of db/ share and nothing above db/ may see:
+ * the SQLite handle behind a bnb_db, and checked read statements.
+ *
+ * Layers above db/ call the query functions of db.h and never see
+ * `sqlite3 *` (DESIGN.md: SQL lives in db/ only); export.c and the tests of
+ * db/ include this header. A read statement (bnb_db__rd) keeps the first
+ * SQLite error it meets: binds and column reads after a failure do nothing,
+ * a text column that comes back NULL for a non-NULL value (out of memory) is
+ * an error, and every step result other than SQLITE_ROW / SQLITE_DONE
+ * becomes "DB <path>: <SQLite's message>" in err, so a read never stops
+ * early on SQLITE_CORRUPT or SQLITE_NOMEM and presents what it got as all.
+ */
+#ifndef BNB_DB_INTERNAL_H
+#define BNB_DB_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+/* The connection of db (owned by db; valid until bnb_db_close). */
+sqlite3 *bnb_db__sqlite(bnb_db *db);
+/* The path db was opened with. */
+const char *bnb_db__path(const bnb_db *db);
+
+typedef struct bnb_db__rd {
+    bnb_db *db;
+    sqlite3_stmt *st;
+    int rc; /* first error (SQLITE_OK while none) */
+} bnb_db__rd;
+
+/* Prepares sql; 0, or -1 with err (q->st NULL; bnb_db__rd_end is still safe). */
+int bnb_db__rd_prep(bnb_db__rd *q, bnb_db *db, const char *sql, char *err);
+void bnb_db__rd_int64(bnb_db__rd *q, int i, int64_t v);
+void bnb_db__rd_text(bnb_db__rd *q, int i, const char *s); /* NULL binds NULL */
+/* SQLITE_ROW, SQLITE_DONE, or -1 with err naming the DB and SQLite's error
+ * (also for an earlier bind or column failure). */
+int bnb_db__rd_step(bnb_db__rd *q, char *err);
+/* Column text: NULL for SQL NULL; NULL with q->rc = SQLITE_NOMEM when the
+ * value could not be converted. */
+const char *bnb_db__rd_str(bnb_db__rd *q, int col);
+/* Copies column text into dst ("" for NULL), truncating to cap. */
+void bnb_db__rd_copy(bnb_db__rd *q, int col, char *dst, size_t cap);
+/* 0 when no error has been met since the last step, else -1 with err. */
+int bnb_db__rd_ok(bnb_db__rd *q, char *err);
+/* Finalizes; 0, or -1 with err when finalizing reports an error no earlier
+ * call reported. Safe on a statement that failed to prepare. */
+int bnb_db__rd_end(bnb_db__rd *q, char *err);
+
+#endif
