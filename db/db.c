@@ -42,7 +42,6 @@ struct bnb_db {
     sqlite3 *h;
     char *path;
     int readonly;
-    int schema;      /* user_version when opened (read-only opens keep an older one) */
     char fault[160]; /* SQLite's reason for the last failed write, "" when none */
 };
 
@@ -692,7 +691,6 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
                path, (long long)app, (long long)ntables);
         goto fail;
     }
-    db->schema = (int)uv;
     if (readonly) {
         /* An older schema stays readable: what readers select exists since
          * schema 1 (later ones add columns only writers use). */
@@ -727,7 +725,6 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", err) ||
         migrate(db, err) || exec(db, "PRAGMA foreign_keys = ON", err))
         goto fail;
-    db->schema = BNB_DB_SCHEMA_VERSION;
     if (mark_abandoned(db, err))
         goto fail;
     *out = db;
@@ -775,6 +772,7 @@ static int make_uuid(char out[40], char *err)
 
 int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err)
 {
+    db->fault[0] = '\0';
     sqlite3_stmt *st = NULL;
     char uuid[40];
     if (!ri->fingerprint[0] || !ri->machine_name[0]) {
@@ -865,6 +863,7 @@ int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status status, char *err)
 int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const char *why,
                        char *err)
 {
+    db->fault[0] = '\0';
     if (!strcmp(bnb_run_status_str(status), "?")) {
         seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id, (int)status);
         return -1;
@@ -999,6 +998,7 @@ static int params_parse(const char *json, bnb_case_result *r)
 
 int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
 {
+    db->fault[0] = '\0';
     sqlite3_stmt *st = NULL;
     char *pj = NULL;
     char full[512];
@@ -1568,6 +1568,7 @@ int bnb_db_store_verdict(bnb_db *db, int64_t run_id, const char *target_id, cons
                          double ci_lo, double ci_hi, const char *verdict, const char *reason,
                          char *err)
 {
+    db->fault[0] = '\0';
     if (begin(db, err))
         return -1;
     sqlite3_stmt *st = prep(db, verdict_sql, err);
@@ -1587,6 +1588,7 @@ fail:
 
 int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err)
 {
+    db->fault[0] = '\0';
     if (n <= 0)
         return 0;
     if (begin(db, err))
@@ -1681,6 +1683,7 @@ int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
 
 int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
 {
+    db->fault[0] = '\0';
     if (!name || !*name) {
         seterr(err, "baseline name is empty");
         return -1;

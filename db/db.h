@@ -55,10 +55,12 @@ int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status st, char *err);
 /* The same, storing why the run ended so (e.g. the storage error that
  * stopped a failed run); why may be NULL. */
 int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status st, const char *why, char *err);
-/* SQLite's reason for the last statement of db that failed ("database or disk
- * is full", "disk I/O error", "UNIQUE constraint failed: ..."), without the
- * path or what was being stored; "" when none failed. Valid until the next
- * call on db. */
+/* SQLite's reason ("database or disk is full", "disk I/O error", "UNIQUE
+ * constraint failed: ...") why the last write call on db (begin_run,
+ * store_case, store_verdict(s), end_run, set_baseline) failed, without the
+ * path or what was being stored; "" when it did not fail or failed before
+ * reaching SQLite (a value refused up front: err says why). Valid until the
+ * next call on db. */
 const char *bnb_db_last_fault(const bnb_db *db);
 /* PRAGMA integrity_check; 0 when "ok", -1 with the first problem in err. */
 int bnb_db_check(bnb_db *db, char *err);
