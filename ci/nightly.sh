@@ -55,7 +55,7 @@ fi
 # shellcheck disable=SC2086 # BNB_RUN_ARGS is a list of words
 "$BNB" run --db "$DB" --reason nightly --quiet ${BNB_RUN_ARGS:-} > "$OUT/run.log" 2>&1
 run_rc=$?
-if [ $run_rc -eq 2 ]; then
+if [ $run_rc -ge 2 ]; then # 2: nothing stored; 3: the run stopped on an error
   say "- bnbench run: **error**: $(grep 'bnbench:' "$OUT/run.log" | head -n 1)"; exit 2
 fi
 say "- bnbench run: $(tail -n 1 "$OUT/run.log")"

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@ struct bnb_db {
     sqlite3 *h;
     char *path;
     int readonly;
+    char fault[160]; /* SQLite's reason for the last failed write, "" when none */
 };
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -120,6 +123,41 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL UNIQUE CHECK (name <> ''),\n"
     "  run_id INTEGER NOT NULL REFERENCES runs (id),\n"
     "  created_at TEXT NOT NULL);\n",
+    /* 1 -> 2: run status 'abandoned' (a CHECK constraint cannot be altered in
+     * place, so runs is rebuilt: new table, copy, drop, rename; this runs with
+     * foreign keys off, as SQLite's procedure for it requires, so dropping the
+     * old table does not cascade to cases), the reason a run ended failed or
+     * abandoned, and the process that owns a running run. */
+    "CREATE TABLE runs_v2 (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  uuid TEXT NOT NULL UNIQUE,\n"
+    "  machine_id INTEGER NOT NULL REFERENCES machines (id),\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  finished_at TEXT,\n"
+    "  status TEXT NOT NULL\n"
+    "    CHECK (status IN ('running', 'complete', 'interrupted', 'failed', 'abandoned')),\n"
+    "  git_commit TEXT, git_branch TEXT,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  build_type TEXT, compiler TEXT, cflags TEXT, kernels TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  context TEXT CHECK (context IS NULL OR json_valid(context)),\n"
+    "  warnings TEXT CHECK (warnings IS NULL OR json_valid(warnings)),\n"
+    "  binding TEXT CHECK (binding IS NULL OR json_valid(binding)),\n"
+    "  status_reason TEXT,\n" /* why the run ended failed or abandoned */
+    "  pid INTEGER,\n"        /* the process that began the run ... */
+    "  pid_start INTEGER,\n"  /* ... its start time (/proc/PID/stat field 22, ticks) */
+    "  host TEXT,\n"          /* ... the host it ran on (gethostname) */
+    "  boot_id TEXT);\n"      /* ... and that host's boot (/proc/sys/kernel/random/boot_id) */
+    "INSERT INTO runs_v2 (id, uuid, machine_id, started_at, finished_at, status, git_commit,\n"
+    "  git_branch, reason, build_type, compiler, cflags, kernels, tool_version, context,\n"
+    "  warnings, binding)\n"
+    "SELECT id, uuid, machine_id, started_at, finished_at, status, git_commit, git_branch,\n"
+    "  reason, build_type, compiler, cflags, kernels, tool_version, context, warnings,\n"
+    "  binding FROM runs;\n"
+    "DROP TABLE runs;\n"
+    "ALTER TABLE runs_v2 RENAME TO runs;\n"
+    "CREATE INDEX runs_by_machine ON runs (machine_id, started_at);\n"
+    "CREATE INDEX runs_by_start ON runs (started_at, id);\n",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION,
                "one migration per schema version");
@@ -152,11 +190,18 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s, int empty_is_null)
     return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
+/* Remembers SQLite's reason for a failed statement (bnb_db_last_fault). */
+static void note_fault(bnb_db *db, const char *msg)
+{
+    snprintf(db->fault, sizeof db->fault, "%s", msg ? msg : sqlite3_errmsg(db->h));
+}
+
 static int exec(bnb_db *db, const char *sql, char *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        seterr(err, "DB %s: %s", db->path, msg ? msg : sqlite3_errmsg(db->h));
+        note_fault(db, msg);
+        seterr(err, "DB %s: %s", db->path, db->fault);
         sqlite3_free(msg);
         return -1;
     }
@@ -198,7 +243,8 @@ static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        seterr(err, "DB %s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+        note_fault(db, NULL);
+        seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
         return -1;
     }
     return 0;
@@ -232,6 +278,8 @@ const char *bnb_run_status_str(bnb_run_status st)
         return "interrupted";
     case BNB_RUN_FAILED:
         return "failed";
+    case BNB_RUN_ABANDONED:
+        return "abandoned";
     }
     return "?";
 }
@@ -251,7 +299,7 @@ const char *bnb_case_status_str(bnb_case_status st)
 
 static int run_status_parse(const char *s, bnb_run_status *st)
 {
-    for (int i = BNB_RUN_RUNNING; i <= BNB_RUN_FAILED; i++)
+    for (int i = BNB_RUN_RUNNING; i <= BNB_RUN_ABANDONED; i++)
         if (s && !strcmp(s, bnb_run_status_str((bnb_run_status)i))) {
             *st = (bnb_run_status)i;
             return 0;
@@ -330,6 +378,29 @@ static int check_creatable(const char *path, char *err)
     return rc;
 }
 
+/* Fails when a migration left a row referring to a missing one (run inside
+ * the migration's transaction, since it runs with foreign keys off). */
+static int check_references(bnb_db *db, int version, char *err)
+{
+    sqlite3_stmt *st = prep(db, "PRAGMA foreign_key_check", err);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        seterr(err,
+               "DB %s: migrating to schema %d: row %lld of table %s refers to a missing %s row",
+               db->path, version, (long long)sqlite3_column_int64(st, 1),
+               (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 2));
+    else if (rc != SQLITE_DONE)
+        seterr(err, "DB %s: migrating to schema %d: foreign key check: %s", db->path, version,
+               sqlite3_errmsg(db->h));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Brings the schema to BNB_DB_SCHEMA_VERSION. Runs with foreign keys off
+ * (PRAGMA foreign_keys cannot change inside a transaction, and a migration
+ * that rebuilds a table must not cascade its drop). */
 static int migrate(bnb_db *db, char *err)
 {
     for (;;) {
@@ -345,7 +416,7 @@ static int migrate(bnb_db *db, char *err)
             rollback(db);
             return 0;
         }
-        if (exec(db, migrations[uv], err))
+        if (exec(db, migrations[uv], err) || check_references(db, (int)uv + 1, err))
             goto fail;
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", (int)uv + 1);
@@ -391,6 +462,110 @@ static bool journal_beside(const char *path)
     return false;
 }
 
+/* ---- run owners: who began a run still marked running ------------------------- */
+
+/* The process a running run belongs to. pid alone is not enough (pids are
+ * reused), so its start time goes with it; the host and that host's boot
+ * say where the pid means something. */
+typedef struct run_owner {
+    long long pid;
+    long long start; /* /proc/PID/stat field 22 (clock ticks after boot); -1 unknown */
+    char host[256];  /* gethostname; "" unknown */
+    char boot[40];   /* /proc/sys/kernel/random/boot_id; "" unknown */
+} run_owner;
+
+enum { PROC_ALIVE = 0, PROC_GONE = 1, PROC_UNKNOWN = 2 };
+
+/* Reads process pid's start time. PROC_GONE when there is no such process
+ * or it is a zombie (it has exited; only its parent has not reaped it yet),
+ * PROC_UNKNOWN when /proc cannot tell (not mounted, unreadable). */
+static int proc_start(long long pid, long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? PROC_GONE : PROC_UNKNOWN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
+     * the fields are counted from the last ')'; state is field 3. */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return PROC_UNKNOWN;
+    p += 2;
+    if (*p == 'Z' || *p == 'X')
+        return PROC_GONE;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return PROC_UNKNOWN;
+        p++;
+    }
+    char *end = NULL;
+    long long v = strtoll(p, &end, 10);
+    if (end == p)
+        return PROC_UNKNOWN;
+    *start = v;
+    return PROC_ALIVE;
+}
+
+static void read_boot_id(char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f))
+        out[strcspn(out, "\n")] = '\0';
+    else
+        out[0] = '\0';
+    fclose(f);
+}
+
+static void self_owner(run_owner *o)
+{
+    o->pid = (long long)getpid();
+    if (proc_start(o->pid, &o->start) != PROC_ALIVE)
+        o->start = -1;
+    if (gethostname(o->host, sizeof o->host) != 0)
+        o->host[0] = '\0';
+    o->host[sizeof o->host - 1] = '\0';
+    read_boot_id(o->boot, sizeof o->boot);
+}
+
+/* Whether the owner of a running run is gone; why says how it was found. */
+static bool owner_gone(const run_owner *run, const run_owner *self, char *why, size_t cap)
+{
+    if (run->boot[0] && self->boot[0] && strcmp(run->boot, self->boot) != 0) {
+        snprintf(why, cap, "host %s was restarted after process %lld began the run", run->host,
+                 run->pid);
+        return true;
+    }
+    long long start = -1;
+    int alive = proc_start(run->pid, &start);
+    if (alive == PROC_UNKNOWN) {
+        /* no /proc: only whether the pid exists at all */
+        if (kill((pid_t)run->pid, 0) == 0 || errno != ESRCH)
+            return false;
+        alive = PROC_GONE;
+    }
+    if (alive == PROC_GONE) {
+        snprintf(why, cap, "process %lld on host %s, which began the run, is gone", run->pid,
+                 run->host);
+        return true;
+    }
+    if (run->start >= 0 && start != run->start) {
+        snprintf(why, cap,
+                 "process %lld on host %s, which began the run, is gone (pid %lld now belongs "
+                 "to a process started later)",
+                 run->pid, run->host, run->pid);
+        return true;
+    }
+    return false;
+}
+
 /* "file:<path>?immutable=1" with the characters a URI gives meaning to
  * (%, ?, #) escaped; an absolute path gets an empty authority ("file://")
  * so that a path starting with // is not read as a host. malloc'd. */
@@ -409,6 +584,87 @@ static char *immutable_uri(const char *path)
     }
     strcpy(u + k, "?immutable=1");
     return u;
+}
+
+/* Marks abandoned the runs still 'running' whose process is gone, printing a
+ * line per run on stderr. Only runs begun on this host are judged: a pid
+ * from another host cannot be looked up from here, so those stay as they
+ * are until a write-open on their own host finds them. Runs stored before
+ * schema 2 have no owner and are left alone too. Each update re-checks
+ * status = 'running', so two processes doing this at once mark a run once.
+ * At most MAX_FOUND runs per call; the next write-open marks the rest. */
+static int mark_abandoned(bnb_db *db, char *err)
+{
+    run_owner self;
+    self_owner(&self);
+    if (!self.host[0])
+        return 0;
+    enum { MAX_FOUND = 64 };
+    struct {
+        int64_t id;
+        char uuid[40];
+        char why[400];
+    } found[MAX_FOUND];
+    int nfound = 0;
+    sqlite3_stmt *st = prep(db,
+                            "SELECT id, uuid, pid, coalesce(pid_start, -1), host, "
+                            "coalesce(boot_id, '') FROM runs WHERE status = 'running' AND "
+                            "host = ?1 AND pid IS NOT NULL ORDER BY id",
+                            err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, self.host, 0);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && nfound < MAX_FOUND) {
+        run_owner o = {.pid = sqlite3_column_int64(st, 2), .start = sqlite3_column_int64(st, 3)};
+        copy_str(o.host, sizeof o.host, sqlite3_column_text(st, 4));
+        copy_str(o.boot, sizeof o.boot, sqlite3_column_text(st, 5));
+        if (!owner_gone(&o, &self, found[nfound].why, sizeof found[nfound].why))
+            continue;
+        found[nfound].id = sqlite3_column_int64(st, 0);
+        copy_str(found[nfound].uuid, sizeof found[nfound].uuid, sqlite3_column_text(st, 1));
+        nfound++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        seterr(err, "DB %s: looking for abandoned runs: %s", db->path, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (nfound == 0)
+        return 0;
+    bool marked[MAX_FOUND] = {false};
+    if (begin(db, err))
+        return -1;
+    st = prep(db,
+              "UPDATE runs SET status = 'abandoned', status_reason = ?1 "
+              "WHERE id = ?2 AND status = 'running'",
+              err);
+    if (!st)
+        goto fail;
+    for (int i = 0; i < nfound; i++) {
+        sqlite3_reset(st);
+        bind_text(st, 1, found[i].why, 0);
+        sqlite3_bind_int64(st, 2, found[i].id);
+        if (step_done(db, st, "marking abandoned runs", err))
+            goto fail;
+        marked[i] = sqlite3_changes(db->h) == 1;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (commit(db, err))
+        goto fail;
+    for (int i = 0; i < nfound; i++)
+        if (marked[i])
+            fprintf(stderr,
+                    "bnbench: DB %s: run %lld (%.8s) was left running: %s; marked abandoned\n",
+                    db->path, (long long)found[i].id, found[i].uuid, found[i].why);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    rollback(db);
+    return -1;
 }
 
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
@@ -490,11 +746,13 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         goto fail;
     }
     if (readonly) {
-        if (uv < BNB_DB_SCHEMA_VERSION) {
-            seterr(err, "DB %s: schema %d is older than this build's %d%s", path, (int)uv,
-                   BNB_DB_SCHEMA_VERSION,
-                   uv == 0 ? " (an empty DB: nothing stored yet)"
-                           : "; open it read-write (bnbench db check) to migrate");
+        /* An older schema stays readable: what readers select exists since
+         * schema 1 (later ones add columns only writers use). */
+        if (uv == 0) {
+            seterr(err,
+                   "DB %s: schema 0 is older than this build's %d (an empty DB: nothing "
+                   "stored yet)",
+                   path, BNB_DB_SCHEMA_VERSION);
             goto fail;
         }
         if (exec(db, "PRAGMA foreign_keys = ON", err))
@@ -523,7 +781,10 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
                sqlite3_errmsg(db->h));
         goto fail;
     }
-    if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", err) || migrate(db, err))
+    if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", err) ||
+        migrate(db, err) || exec(db, "PRAGMA foreign_keys = ON", err))
+        goto fail;
+    if (mark_abandoned(db, err))
         goto fail;
     *out = db;
     return 0;
@@ -551,6 +812,11 @@ const char *bnb_db__path(const bnb_db *db)
     return db->path;
 }
 
+const char *bnb_db_last_fault(const bnb_db *db)
+{
+    return db->fault;
+}
+
 /* ---- runs ------------------------------------------------------------------- */
 
 static int make_uuid(char out[40], char *err)
@@ -570,6 +836,7 @@ static int make_uuid(char out[40], char *err)
 
 int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err)
 {
+    db->fault[0] = '\0';
     sqlite3_stmt *st = NULL;
     char uuid[40];
     if (!ri->fingerprint[0] || !ri->machine_name[0]) {
@@ -602,8 +869,8 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
     bind_text(st, 2, ri->machine_name, 0);
     bind_text(st, 3, ri->machine_json, 1);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name,
-               sqlite3_errmsg(db->h));
+        note_fault(db, NULL);
+        seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name, db->fault);
         goto fail;
     }
     int64_t machine_id = sqlite3_column_int64(st, 0);
@@ -612,8 +879,8 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
     st = prep(db,
               "INSERT INTO runs (uuid, machine_id, started_at, status, git_commit, git_branch, "
               "reason, build_type, compiler, cflags, kernels, tool_version, context, warnings, "
-              "binding) VALUES (?1, ?2, coalesce(?3, " NOW_SQL "), 'running', ?4, ?5, ?6, ?7, "
-              "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+              "binding, pid, pid_start, host, boot_id) VALUES (?1, ?2, coalesce(?3, " NOW_SQL
+              "), 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
               err);
     if (!st)
         goto fail;
@@ -631,6 +898,13 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
     bind_text(st, 12, ri->context_json, 1);
     bind_text(st, 13, ri->warnings_json, 1);
     bind_text(st, 14, ri->binding_json, 1);
+    run_owner self;
+    self_owner(&self);
+    sqlite3_bind_int64(st, 15, self.pid);
+    if (self.start >= 0)
+        sqlite3_bind_int64(st, 16, self.start);
+    bind_text(st, 17, self.host, 1);
+    bind_text(st, 18, self.boot, 1);
     if (step_done(db, st, "storing run", err))
         goto fail;
     *run_id = sqlite3_last_insert_rowid(db->h);
@@ -647,6 +921,13 @@ fail:
 
 int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status status, char *err)
 {
+    return bnb_db_end_run_why(db, run_id, status, NULL, err);
+}
+
+int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const char *why,
+                       char *err)
+{
+    db->fault[0] = '\0';
     if (!strcmp(bnb_run_status_str(status), "?")) {
         seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id, (int)status);
         return -1;
@@ -655,13 +936,14 @@ int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status status, char *err)
         return -1;
     sqlite3_stmt *st = prep(db,
                             "UPDATE runs SET status = ?1, finished_at = "
-                            "CASE WHEN ?1 = 'running' THEN NULL ELSE " NOW_SQL " END "
-                            "WHERE id = ?2",
+                            "CASE WHEN ?1 = 'running' THEN NULL ELSE " NOW_SQL " END, "
+                            "status_reason = ?3 WHERE id = ?2",
                             err);
     if (!st)
         goto fail;
     bind_text(st, 1, bnb_run_status_str(status), 0);
     sqlite3_bind_int64(st, 2, run_id);
+    bind_text(st, 3, why, 1);
     if (step_done(db, st, "ending run", err))
         goto fail;
     if (sqlite3_changes(db->h) != 1) {
@@ -780,6 +1062,7 @@ static int params_parse(const char *json, bnb_case_result *r)
 
 int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
 {
+    db->fault[0] = '\0';
     sqlite3_stmt *st = NULL;
     char *pj = NULL;
     char full[512];
@@ -1355,6 +1638,7 @@ int bnb_db_store_verdict(bnb_db *db, int64_t run_id, const char *target_id, cons
                          double ci_lo, double ci_hi, const char *verdict, const char *reason,
                          char *err)
 {
+    db->fault[0] = '\0';
     if (begin(db, err))
         return -1;
     sqlite3_stmt *st = prep(db, verdict_sql, err);
@@ -1374,6 +1658,7 @@ fail:
 
 int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err)
 {
+    db->fault[0] = '\0';
     if (n <= 0)
         return 0;
     if (begin(db, err))
@@ -1461,6 +1746,7 @@ int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
 
 int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
 {
+    db->fault[0] = '\0';
     if (!name || !*name) {
         seterr(err, "baseline name is empty");
         return -1;

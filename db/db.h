@@ -22,7 +22,7 @@
 #include "db/model/targets.h"
 
 #define BNB_ERR_MAX           512
-#define BNB_DB_SCHEMA_VERSION 1
+#define BNB_DB_SCHEMA_VERSION 2
 
 typedef struct bnb_db bnb_db;
 
@@ -32,11 +32,21 @@ typedef struct bnb_db bnb_db;
  * DB file: a missing path is "DB <path>: no such file"; in a directory this
  * process cannot write (a read-only mount, chmod 555) a DB without a -wal or
  * -journal file beside it is opened immutable (no locks, no -shm), since
- * no writer can change it there. */
+ * no writer can change it there. Read-only opens also take an older schema
+ * as it is (nothing a reader selects changed).
+ *
+ * Opening for writing also marks `abandoned` every run still `running` that
+ * was begun on this host by a process that is gone (killed, crashed: the
+ * pid no longer exists, is a zombie, or belongs to a process started later;
+ * or the host was restarted), storing why in the run and printing one line
+ * per run on stderr. Runs of other hosts are left as they are: their
+ * processes cannot be looked up from here. */
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err);
 void bnb_db_close(bnb_db *db);
 
-/* Inserts (or finds) the machine and a run row with status running; returns its id. */
+/* Inserts (or finds) the machine and a run row with status running; returns
+ * its id. The run records the calling process (pid, its start time, host,
+ * boot) so a later write-open can tell when that process is gone. */
 int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err);
 /* Stores one case (case row, raw samples with outlier flags, stats, metrics)
  * in a single transaction. */
@@ -48,6 +58,16 @@ int bnb_db_store_verdict(bnb_db *db, int64_t run_id, const char *target_id, cons
                          char *err);
 /* Sets status (and finished_at). */
 int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status st, char *err);
+/* The same, storing why the run ended so (e.g. the storage error that
+ * stopped a failed run); why may be NULL. */
+int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status st, const char *why, char *err);
+/* SQLite's reason ("database or disk is full", "disk I/O error", "UNIQUE
+ * constraint failed: ...") why the last write call on db (begin_run,
+ * store_case, store_verdict(s), end_run, set_baseline) failed, without the
+ * path or what was being stored; "" when it did not fail or failed before
+ * reaching SQLite (a value refused up front: err says why). Valid until the
+ * next call on db. */
+const char *bnb_db_last_fault(const bnb_db *db);
 /* PRAGMA integrity_check; 0 when "ok", -1 with the first problem in err. */
 int bnb_db_check(bnb_db *db, char *err);
 

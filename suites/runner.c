@@ -31,7 +31,12 @@ void bnb_runner_set_interrupted(bool on)
     interrupted = on;
 }
 
-static void on_sigint(int sig)
+/* The signals that stop a run after its current case: Ctrl-C, kill's
+ * default, and the terminal going away. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOP ((int)(sizeof stop_signals / sizeof stop_signals[0]))
+
+static void on_stop_signal(int sig)
 {
     if (interrupted) {
         signal(sig, SIG_DFL);
@@ -39,9 +44,17 @@ static void on_sigint(int sig)
         return;
     }
     interrupted = 1;
-    static const char msg[] =
+    static const char on_int[] =
         "\nbnbench: interrupted; finishing the current case (Ctrl-C again to abort)\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    static const char on_term[] = "\nbnbench: SIGTERM; finishing the current case (send it "
+                                  "again to abort)\n";
+    static const char on_hup[] = "\nbnbench: SIGHUP; finishing the current case (send it "
+                                 "again to abort)\n";
+    const char *msg = sig == SIGTERM ? on_term : sig == SIGHUP ? on_hup : on_int;
+    size_t len = sig == SIGTERM  ? sizeof on_term - 1
+                 : sig == SIGHUP ? sizeof on_hup - 1
+                                 : sizeof on_int - 1;
+    ssize_t w = write(STDERR_FILENO, msg, len);
     (void)w;
 }
 
@@ -265,11 +278,12 @@ int bnb_runner_run(const bnb_selection *sel, bnb_topo *topo, const bnb_cpulist *
     };
 
     interrupted = 0;
-    struct sigaction sa, old;
+    struct sigaction sa, old[NSTOP];
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    for (int i = 0; i < NSTOP; i++)
+        sigaction(stop_signals[i], &sa, &old[i]);
 
     bnb_worker w;
     int cpu = cpus && cpus->n > 0 ? cpus->cpu[0] : -1;
@@ -278,7 +292,8 @@ int bnb_runner_run(const bnb_selection *sel, bnb_topo *topo, const bnb_cpulist *
     } else {
         bnb_worker_join(&w);
     }
-    sigaction(SIGINT, &old, NULL);
+    for (int i = 0; i < NSTOP; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
     return out->status == BNB_RUN_COMPLETE ? 0 : out->status == BNB_RUN_INTERRUPTED ? 1 : -1;
 }
 

@@ -19,10 +19,11 @@
  *   7. statistics (stats.h) with the seed mixed with the case's full name;
  *      metrics(); counter metrics; teardown()
  *
- * SIGINT during bnb_runner_run finishes the current case (all its samples),
- * hands it to on_case, then stops: the outcome is BNB_RUN_INTERRUPTED. A
- * second SIGINT kills the process the default way (the DB stays consistent:
- * one transaction per case).
+ * SIGINT, SIGTERM or SIGHUP during bnb_runner_run finishes the current case
+ * (all its samples), hands it to on_case, then stops: the outcome is
+ * BNB_RUN_INTERRUPTED. A second one kills the process the default way (the
+ * DB stays consistent: one transaction per case; the run left `running` is
+ * marked abandoned by the next write-open of the DB).
  */
 #ifndef BNB_RUNNER_H
 #define BNB_RUNNER_H
@@ -86,14 +87,16 @@ typedef struct bnb_run_outcome {
 } bnb_run_outcome;
 
 /* Runs the selection on a new worker thread pinned to cpus->cpu[0] (no
- * pinning when cpus is NULL or empty), SIGINT handled as described above.
+ * pinning when cpus is NULL or empty), SIGINT, SIGTERM and SIGHUP handled as
+ * described above (the old handlers are back when it returns).
  * Always fills *out; returns 0 when every case was measured (status
  * complete), 1 when interrupted, -1 when the run failed. */
 int bnb_runner_run(const bnb_selection *sel, bnb_topo *topo, const bnb_cpulist *cpus,
                    const bnb_runner_opts *o, const bnb_runner_hooks *hooks, bnb_run_outcome *out);
 void bnb_run_outcome_free(bnb_run_outcome *out);
 
-/* True once SIGINT arrived during bnb_runner_run (tests may also set it). */
+/* True once SIGINT, SIGTERM or SIGHUP arrived during bnb_runner_run (tests
+ * may also set it). */
 bool bnb_runner_interrupted(void);
 void bnb_runner_set_interrupted(bool on);
 

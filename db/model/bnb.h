@@ -27,8 +27,11 @@
 #define BNB_NAME_MAX   128
 #define BNB_MAX_PARAMS 8
 
-/* Exit codes of bnbench (documented in --help). */
-enum { BNB_EXIT_OK = 0, BNB_EXIT_FAIL = 1, BNB_EXIT_USAGE = 2 };
+/* Exit codes of bnbench (documented in --help). BNB_EXIT_USAGE: nothing
+ * was written to the DB. BNB_EXIT_PARTIAL: a run began (its row and maybe
+ * some cases are stored) but stopped on an error, a DB write (disk full, I/O
+ * error) or the measuring itself; the message says what was stored. */
+enum { BNB_EXIT_OK = 0, BNB_EXIT_FAIL = 1, BNB_EXIT_USAGE = 2, BNB_EXIT_PARTIAL = 3 };
 
 typedef enum bnb_case_status {
     BNB_CASE_OK = 0,      /* measured */
@@ -41,6 +44,7 @@ typedef enum bnb_run_status {
     BNB_RUN_COMPLETE = 1,
     BNB_RUN_INTERRUPTED = 2,
     BNB_RUN_FAILED = 3,
+    BNB_RUN_ABANDONED = 4, /* left running by a process that is gone (killed, crashed) */
 } bnb_run_status;
 
 typedef struct bnb_param {

@@ -10,8 +10,15 @@
  *   targets evaluated, verdicts stored, table printed -> run ended
  *   (complete / interrupted / failed) -> exit code.
  *
+ * The first failed write after the run began (disk full, I/O error) stops
+ * the run: no later case is measured, the run is marked failed with the
+ * reason where that can still be written, and one line says exactly what
+ * the DB holds, read back from it.
+ *
  * Exit codes: 0 ok; 1 a target missed, a case failed, or the run was
- * interrupted; 2 usage or environment error (one line "bnbench: ...").
+ * interrupted; 2 usage or environment error (one line "bnbench: ...",
+ * nothing written); 3 the run began but stopped on an error (what was
+ * stored is printed).
  */
 #include "suites/cli/cli.h"
 #include "suites/cli/commands.h"
@@ -122,8 +129,12 @@ static const char usage_run[] =
     "  -h, --help           this text\n"
     "\n"
     "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted;\n"
-    "2 usage or environment error (nothing is written to the DB).\n"
-    "Ctrl-C finishes the current case, stores it and marks the run interrupted.\n";
+    "2 usage or environment error (nothing is written to the DB); 3 the run began\n"
+    "but stopped on an error (disk full, I/O error): it is marked failed where that\n"
+    "can still be written, and the message says what the DB holds.\n"
+    "Ctrl-C, SIGTERM or SIGHUP finishes the current case, stores it and marks the\n"
+    "run interrupted. A run whose process died (SIGKILL, crash) is marked abandoned\n"
+    "by the next command that writes to the DB on this host.\n";
 
 typedef struct run_args {
     const char *suites, *case_re, *cpus, *counters, *targets, *db, *machine, *reason;
@@ -217,12 +228,31 @@ static int parse_run_args(int argc, char **argv, run_args *a)
 
 typedef struct run_state {
     bnb_db *db;
+    const char *dbpath;
     bnb_run_info *ri;
     bnb_topo *topo;
     const bnb_cpulist *cpus;
     int64_t run_id;
     bool begun;
+    int stored;     /* cases committed */
+    char why[768];  /* why the run stopped, as stored in the run; "" = it did not */
+    char msg[1024]; /* the same for the user, naming the DB */
 } run_state;
+
+/* Records why the run stops: failing is what was being written ("storing
+ * case 5 of 40 (matmul/...)"); SQLite's own reason when it has one, else
+ * the DB layer's message dberr. */
+static void set_stop(run_state *s, const char *failing, const char *dberr)
+{
+    const char *fault = bnb_db_last_fault(s->db);
+    if (fault[0]) {
+        snprintf(s->why, sizeof s->why, "%s while %s", fault, failing);
+        snprintf(s->msg, sizeof s->msg, "DB %s: %s", s->dbpath, s->why);
+    } else {
+        snprintf(s->why, sizeof s->why, "%s (while %s)", dberr, failing);
+        snprintf(s->msg, sizeof s->msg, "%s", s->why);
+    }
+}
 
 static int hook_pinned(void *ctx, const bnb_binding *b, const char *papi, char *err, size_t cap)
 {
@@ -245,10 +275,37 @@ static int hook_case(void *ctx, const bnb_case_result *r, int i, int n, char *er
     run_state *s = ctx;
     char dberr[BNB_ERR_MAX];
     if (bnb_db_store_case(s->db, s->run_id, r, dberr) != 0) {
-        snprintf(err, cap, "%s", dberr);
+        char full[BNB_NAME_MAX + 160], failing[BNB_NAME_MAX + 220];
+        bnb_case_fullname(r, full, sizeof full);
+        snprintf(failing, sizeof failing, "storing case %d of %d (%s)", i + 1, n, full);
+        set_stop(s, failing, dberr);
+        snprintf(err, cap, "%s", s->msg);
         return -1;
     }
+    s->stored++;
     return 0;
+}
+
+/* Ends a run that stopped on an error: marks it failed with s->why where
+ * that can still be written and prints one line saying what the DB holds,
+ * read back from it (the count of this process when that read fails too). */
+static void end_stopped_run(run_state *s, int total, bool verdicts_stored)
+{
+    char e1[BNB_ERR_MAX], e2[BNB_ERR_MAX];
+    bool marked = bnb_db_end_run_why(s->db, s->run_id, BNB_RUN_FAILED, s->why, e1) == 0;
+    bnb_run_row row;
+    bool read = bnb_db_get_run_row(s->db, s->run_id, &row, e2) == 0;
+    int held = read ? row.ncases : s->stored;
+    fprintf(stderr, "bnbench: %s; stored: run %lld with %d of %d case(s)%s%s, ", s->msg,
+            (long long)s->run_id, held, total, verdicts_stored ? " and its target verdicts" : "",
+            read ? "" : " (as counted by this process: reading the DB back failed)");
+    if (marked)
+        fprintf(stderr, "marked failed\n");
+    else
+        fprintf(stderr,
+                "could not mark it failed: %s (the next bnbench command that writes to the DB "
+                "on this host marks it abandoned)\n",
+                bnb_db_last_fault(s->db)[0] ? bnb_db_last_fault(s->db) : e1);
 }
 
 static void print_cases(const bnb_run_outcome *o)
@@ -415,7 +472,7 @@ int bnb_cmd_run(int argc, char **argv)
     ro.multiplex = a.multiplex;
     ro.quick = a.quick;
     ro.progress = !a.quiet && isatty(STDERR_FILENO);
-    run_state st = {.db = db, .ri = &ri, .topo = topo, .cpus = &cpus};
+    run_state st = {.db = db, .dbpath = a.db, .ri = &ri, .topo = topo, .cpus = &cpus};
     bnb_runner_hooks hooks = {.ctx = &st, .on_pinned = hook_pinned, .on_case = hook_case};
     bnb_runner_run(&sel, topo, &cpus, &ro, &hooks, &out);
     have_outcome = true;
@@ -424,44 +481,49 @@ int bnb_cmd_run(int argc, char **argv)
         goto cleanup;
     }
 
+    if (out.status == BNB_RUN_FAILED && !st.why[0]) {
+        /* the measuring stopped (out of memory), not a write */
+        snprintf(st.why, sizeof st.why, "%.700s", out.error[0] ? out.error : "the run failed");
+        snprintf(st.msg, sizeof st.msg, "run stopped: %s", st.why);
+    }
+
     /* 8. targets */
+    bool missed = false, verdicts_stored = false;
     verdicts = calloc((size_t)(ts.n > 0 ? ts.n : 1), sizeof *verdicts);
     if (!verdicts) {
-        bnb_usage_error("out of memory evaluating targets");
-        bnb_db_end_run(db, st.run_id, BNB_RUN_FAILED, err);
-        goto cleanup;
+        snprintf(st.why, sizeof st.why, "out of memory evaluating the targets");
+        snprintf(st.msg, sizeof st.msg, "%s", st.why);
+    } else {
+        bnb_targets_eval(&ts, out.cases, out.ncases, no_capability, verdicts);
+        for (int i = 0; i < ts.n; i++)
+            missed |= strcmp(verdicts[i].verdict, "missed") == 0;
+        if (!st.why[0]) {
+            if (bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0)
+                set_stop(&st, "storing the target verdicts", err);
+            else
+                verdicts_stored = true;
+        }
+        print_cases(&out);
+        bnb_print_peers(stdout, out.cases, out.ncases);
+        print_verdicts(&ts, verdicts);
     }
-    bnb_targets_eval(&ts, out.cases, out.ncases, no_capability, verdicts);
-    bool missed = false, store_failed = out.status == BNB_RUN_FAILED;
-    for (int i = 0; i < ts.n; i++)
-        missed |= strcmp(verdicts[i].verdict, "missed") == 0;
-    if (!store_failed && bnb_db_store_verdicts(db, st.run_id, verdicts, ts.n, err) != 0) {
-        bnb_cli_error("%s", err);
-        store_failed = true;
-    }
-    print_cases(&out);
-    bnb_print_peers(stdout, out.cases, out.ncases);
-    print_verdicts(&ts, verdicts);
 
     /* 9. end the run */
-    bnb_run_status final = store_failed ? BNB_RUN_FAILED : out.status;
-    if (bnb_db_end_run(db, st.run_id, final, err) != 0) {
-        bnb_cli_error("%s", err);
-        final = BNB_RUN_FAILED;
-    }
-    printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
-           (long long)st.run_id,
-           final == BNB_RUN_COMPLETE      ? "complete"
-           : final == BNB_RUN_INTERRUPTED ? "interrupted"
-                                          : "failed",
-           out.ncases, out.nfailed, a.db);
-    if (final == BNB_RUN_FAILED) {
-        if (out.error[0])
-            bnb_cli_error("%s", out.error);
-        rc = BNB_EXIT_USAGE;
+    if (!st.why[0] && bnb_db_end_run(db, st.run_id, out.status, err) != 0)
+        set_stop(&st, "ending the run", err);
+    if (st.why[0]) {
+        printf("\nrun %s (id %lld) failed: %d of %d case(s) measured; see the message on stderr "
+               "for what %s holds\n",
+               ri.uuid, (long long)st.run_id, out.ncases, sel.n, a.db);
+        fflush(stdout);
+        end_stopped_run(&st, sel.n, verdicts_stored);
+        rc = BNB_EXIT_PARTIAL;
     } else {
-        rc = (missed || out.nfailed > 0 || final == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
-                                                                         : BNB_EXIT_OK;
+        printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
+               (long long)st.run_id, out.status == BNB_RUN_COMPLETE ? "complete" : "interrupted",
+               out.ncases, out.nfailed, a.db);
+        rc = (missed || out.nfailed > 0 || out.status == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
+                                                                              : BNB_EXIT_OK;
     }
 cleanup:
     free(verdicts);

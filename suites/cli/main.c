@@ -78,10 +78,13 @@ static const char usage_main[] =
     "\n"
     "exit codes:\n"
     "  0  ok\n"
-    "  1  a target was missed or a case failed (run); the DB has a problem (db check);\n"
-    "     a confirmed regression or missed target (check); the upload failed (publish)\n"
+    "  1  a target was missed, a case failed or the run was interrupted (run); the DB\n"
+    "     has a problem (db check); a confirmed regression or missed target (check);\n"
+    "     the upload failed (publish)\n"
     "  2  usage or environment error: unknown option, command, suite or case, a bad\n"
-    "     value, an unusable DB or targets file; nothing is written to the DB\n";
+    "     value, an unusable DB or targets file; nothing is written to the DB\n"
+    "  3  the run began but stopped on an error (disk full, I/O error): it is marked\n"
+    "     failed where that can still be written; the message says what was stored\n";
 
 static const char usage_runs[] =
     "usage: bnbench runs [--db PATH] [--limit N]\n"

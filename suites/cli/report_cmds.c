@@ -419,8 +419,9 @@ static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result 
     int ac = (int)(sizeof av / sizeof av[0]) - 1;
     fflush(stdout);
     int rc = bnb_cmd_run(ac, av);
-    if (rc == BNB_EXIT_USAGE) {
-        snprintf(err, cap, "bnbench run --case '%s' could not run", re);
+    if (rc == BNB_EXIT_USAGE || rc == BNB_EXIT_PARTIAL) {
+        snprintf(err, cap, "bnbench run --case '%s' %s", re,
+                 rc == BNB_EXIT_USAGE ? "could not run" : "stopped on an error");
         return -1;
     }
     bnb_db *db = NULL;
