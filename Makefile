@@ -182,30 +182,49 @@ run: all
 bench: all
 	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)
 
-# Fuzzing the option parser (tests/fuzz/fuzz_cli.c): with clang's libFuzzer
-# and ASan when clang can link it, else the target's own replay-and-mutate
-# driver built with $(CC) (same invariants, fixed iteration count).
-# fuzz-short is bounded (30 s of libFuzzer) so CI can call it.
+# Fuzzing the parsers that take outside input: the option parser
+# (tests/fuzz/fuzz_cli.c) and the targets file (tests/fuzz/fuzz_targets.c),
+# each with its seed corpus in tests/fuzz/corpus/<name>/. With clang's
+# libFuzzer and ASan+UBSan when clang can link it; else each target with
+# tests/fuzz/standalone.c's replay-and-mutate driver built by $(CC) under the
+# same sanitizers (a fixed number of mutations). fuzz-short is bounded
+# (FUZZ_SECONDS of libFuzzer per target) so CI can call it.
 FUZZ_CC      ?= clang
-FUZZ_SRC     := tests/fuzz/fuzz_cli.c suites/cli/cli.c db/model/text.c
-FUZZ_CORPUS  := tests/fuzz/corpus/cli
+FUZZ_SECONDS ?= 30
+FUZZ_ITERS   ?= 300000
+FUZZ_NAMES   := cli targets
+FUZZ_SRC_cli     := tests/fuzz/fuzz_cli.c suites/cli/cli.c db/model/text.c
+FUZZ_SRC_targets := tests/fuzz/fuzz_targets.c db/model/targets.c db/model/result.c
+FUZZ_LIBS    = $(shell pkg-config --libs libcjson 2>/dev/null) -lm
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iengine/include \
+               $(shell pkg-config --cflags libcjson 2>/dev/null)
 HAVE_LIBFUZZER = $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' | \
                    $(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo yes)
-build/fuzz/fuzz_cli: $(FUZZ_SRC) suites/cli/cli.h db/model/text.h db/model/bnb.h
+FUZZ_BIN     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+.SECONDEXPANSION:
+build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*) tests/fuzz/standalone.c $(wildcard db/model/*.h suites/cli/*.h)
 	@mkdir -p $(dir $@)
-	if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
-	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC) -lm; \
-	else \
-	  $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -DBNB_FUZZ_STANDALONE -fsanitize=address,undefined -o $@ $(FUZZ_SRC) -lm; \
-	fi
-fuzz-short: build/fuzz/fuzz_cli
-	@mkdir -p build/fuzz/corpus-cli
 	@if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
-	  build/fuzz/fuzz_cli -max_total_time=30 -max_len=4096 -print_final_stats=1 \
-	    build/fuzz/corpus-cli $(FUZZ_CORPUS); \
+	  echo "fuzz: $@ with libFuzzer ($(FUZZ_CC))"; \
+	  $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC_$*) $(FUZZ_LIBS); \
 	else \
-	  build/fuzz/fuzz_cli $(FUZZ_CORPUS) 300000; \
+	  echo "fuzz: $@ with the standalone driver ($(CC); no libFuzzer)"; \
+	  $(CC) $(FUZZ_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ \
+	    $(FUZZ_SRC_$*) tests/fuzz/standalone.c $(FUZZ_LIBS); \
 	fi
+fuzz-short: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/corpus-$$n; \
+	  if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
+	    build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	      build/fuzz/corpus-$$n tests/fuzz/corpus/$$n > build/fuzz/fuzz_$$n.log 2>&1 || \
+	      { tail -n 60 build/fuzz/fuzz_$$n.log; echo "fuzz: fuzz_$$n failed (build/fuzz/fuzz_$$n.log)"; exit 1; }; \
+	    echo "fuzz_$$n: $$(grep -E '^Done [0-9]+ runs' build/fuzz/fuzz_$$n.log), no crash, leak or broken invariant"; \
+	  else \
+	    build/fuzz/fuzz_$$n tests/fuzz/corpus/$$n $(FUZZ_ITERS); \
+	  fi; \
+	done
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -258,7 +258,7 @@ Test(targets_validate, bnbench_run_refuses_a_typo_before_measuring)
     cr_assert_eq(r->code, 2, "exit %d; stdout: %s; stderr: %s", r->code, r->out, r->err);
     char want[512];
     snprintf(want, sizeof want,
-             "bnbench: targets file %s: target \"zc\": figure "
+             "bnbench run: targets file %s: target \"zc\": figure "
              "\"zerocopy/transformer-block:ratoi\" matches no metric of the selected suites (case "
              "zerocopy/transformer-block has: ratio, ops, ops_shared, bytes_alloc, bytes_copied)",
              path);

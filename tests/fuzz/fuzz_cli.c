@@ -11,9 +11,9 @@
  *   - parsed values point into argv, positional counts stay in bounds;
  *   - bnb_utf8_sanitize gives valid UTF-8; bnb_term_safe and bnb_cli_quote
  *     stay within their buffers and give terminal-safe UTF-8.
- * Built with clang -fsanitize=fuzzer,address (`make fuzz-short`). Where
- * libFuzzer is missing, -DBNB_FUZZ_STANDALONE adds a main that replays a
- * corpus directory and then mutates its files for a fixed number of runs.
+ * Built with clang -fsanitize=fuzzer,address (`make fuzz-short`); where
+ * libFuzzer is missing, with tests/fuzz/standalone.c's replay-and-mutate
+ * driver instead.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -120,82 +120,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(buf);
     return 0;
 }
-
-#ifdef BNB_FUZZ_STANDALONE
-/* Replays every file of the corpus directory, then runs `iterations`
- * mutations of them (byte flips, inserted NULs and option-like bytes,
- * truncation) from a fixed seed, so a run is reproducible. */
-#include <dirent.h>
-
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc != 3) {
-        fprintf(stderr, "usage: fuzz_cli CORPUS_DIR ITERATIONS\n");
-        return 2;
-    }
-    long iters = strtol(argv[2], NULL, 10);
-    DIR *d = opendir(argv[1]);
-    if (!d) {
-        perror(argv[1]);
-        return 2;
-    }
-    uint8_t *seeds[256];
-    size_t lens[256];
-    int nseed = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && nseed < 256) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/%s", argv[1], e->d_name);
-        FILE *f = e->d_name[0] == '.' ? NULL : fopen(p, "rb");
-        if (!f)
-            continue;
-        uint8_t *b = malloc(8192);
-        size_t n = b ? fread(b, 1, 8192, f) : 0;
-        fclose(f);
-        if (!b)
-            continue;
-        LLVMFuzzerTestOneInput(b, n);
-        seeds[nseed] = b;
-        lens[nseed++] = n;
-    }
-    closedir(d);
-    if (!nseed) {
-        fprintf(stderr, "fuzz_cli: no seed files in %s\n", argv[1]);
-        return 2;
-    }
-    static const uint8_t pieces[] = {0, '-', '=', 'o', 0xff, 0x1b, 0xc2, 0x9b};
-    uint8_t m[8192];
-    for (long it = 0; it < iters; it++) {
-        int s = (int)(next() % (uint64_t)nseed);
-        size_t n = lens[s];
-        memcpy(m, seeds[s], n);
-        for (int k = 0, nm = 1 + (int)(next() % 8); k < nm; k++) {
-            uint64_t r = next();
-            if (r % 4 == 0 && n < sizeof m) {
-                size_t at = n ? (size_t)(next() % (n + 1)) : 0;
-                memmove(m + at + 1, m + at, n - at);
-                m[at] = pieces[next() % sizeof pieces];
-                n++;
-            } else if (r % 4 == 1 && n > 1) {
-                n = (size_t)(next() % n) + 1;
-            } else if (n) {
-                m[next() % n] = (uint8_t)next();
-            }
-        }
-        LLVMFuzzerTestOneInput(m, n);
-    }
-    for (int i = 0; i < nseed; i++)
-        free(seeds[i]);
-    printf("fuzz_cli: %d seed(s) replayed, %ld mutations, no invariant broken\n", nseed, iters);
-    return 0;
-}
-#endif
