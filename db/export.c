@@ -274,43 +274,6 @@ static int add_case_rows(cJSON *arr, const bnb_case_result *r, int family, int i
     return 0;
 }
 
-/* Replaces *s by its U+FFFD-sanitised copy when it is not valid UTF-8
- * (text.h). Returns 0 or -1 (out of memory). */
-static int utf8_fix(char **s, bool owned)
-{
-    if (!*s || bnb_utf8_valid(*s, strlen(*s)))
-        return 0;
-    char *fixed = bnb_utf8_sanitize(*s);
-    if (!fixed)
-        return -1;
-    if (owned)
-        cJSON_free(*s);
-    *s = fixed;
-    return 0;
-}
-
-/* Every key and string value of the tree made valid UTF-8: names and
- * messages are stored as given, and JSON text must be UTF-8 (RFC 8259).
- * cJSON allocates with malloc by default (no hooks are installed here), so
- * the sanitised copies are freed by cJSON_Delete like its own strings.
- * Returns 0 or -1 (out of memory). */
-static int utf8_tree(cJSON *o)
-{
-    for (; o; o = o->next) {
-        bool const_key = o->type & cJSON_StringIsConst;
-        char *key = o->string;
-        if (utf8_fix(&o->string, !const_key))
-            return -1;
-        if (o->string != key)
-            o->type &= ~cJSON_StringIsConst; /* the copy is ours to free */
-        if (cJSON_IsString(o) && utf8_fix(&o->valuestring, true))
-            return -1;
-        if (o->child && utf8_tree(o->child))
-            return -1;
-    }
-    return 0;
-}
-
 char *bnb_export_json(bnb_db *db, int64_t run_id, char *err)
 {
     bnb_run_info ri;
@@ -355,7 +318,7 @@ char *bnb_export_json(bnb_db *db, int64_t run_id, char *err)
         }
     }
     free(fam);
-    if (utf8_tree(root))
+    if (bnb_json_utf8_tree(root))
         goto oom;
     text = cJSON_Print(root);
     if (!text)

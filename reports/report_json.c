@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "db/model/text.h"
 #include "reports/report_model.h"
 
 static void jnum(cJSON *o, const char *k, double v)
@@ -170,7 +171,7 @@ char *report__write_json(const rep *r)
     cJSON_AddItemToObject(j, "critical_issues", jlist(&r->critical));
     cJSON_AddItemToObject(j, "findings", jlist(&r->findings));
     cJSON_AddItemToObject(j, "not_measured", jlist(&r->not_measured));
-    char *text = cJSON_Print(j);
+    char *text = bnb_json_utf8_tree(j) ? NULL : cJSON_Print(j);
     cJSON_Delete(j);
     return text;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/model/text.h"
 #include "suites/suite.h"
 
 const bnb_case_result *bnb_env_case(const bnb_case_env *env, const char *fullname)
@@ -137,7 +138,8 @@ static void print_suite(FILE *f, const bnb_suite *s, const bnb_case_result *case
         fprintf(f, " %22s", peer[k]);
     fputc('\n', f);
     for (int j = 0; j < nrows; j++) {
-        fprintf(f, "%-36s", rows[j]);
+        char safe[160];
+        fprintf(f, "%-36s", bnb_term_safe(rows[j], safe, sizeof safe));
         for (int k = 0; k < npeer; k++) {
             char c[64];
             cell(grid[j][k], s->peer_metrics, c, sizeof c);
@@ -149,9 +151,10 @@ static void print_suite(FILE *f, const bnb_suite *s, const bnb_case_result *case
     for (int k = 0; k < npeer; k++)
         for (int j = 0; j < nrows; j++)
             if (grid[j][k] && grid[j][k]->status != BNB_CASE_OK) {
+                char safe[4 * sizeof grid[j][k]->message]; /* a stored message: escaped */
                 fprintf(f, "  %s %s: %s\n", peer[k],
                         grid[j][k]->status == BNB_CASE_SKIPPED ? "skipped" : "failed",
-                        grid[j][k]->message);
+                        bnb_term_safe(grid[j][k]->message, safe, sizeof safe));
                 break;
             }
 cleanup:

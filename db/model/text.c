@@ -7,6 +7,8 @@
  */
 #include "db/model/text.h"
 
+#include <cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +152,38 @@ int bnb_term_fputs(const char *s, FILE *f)
                     return EOF;
         }
         i += step;
+    }
+    return 0;
+}
+
+/* Replaces *s by its U+FFFD-sanitised copy when it is not valid UTF-8
+ * (text.h). Returns 0 or -1 (out of memory). */
+static int utf8_fix(char **s, bool owned)
+{
+    if (!*s || bnb_utf8_valid(*s, strlen(*s)))
+        return 0;
+    char *fixed = bnb_utf8_sanitize(*s);
+    if (!fixed)
+        return -1;
+    if (owned)
+        cJSON_free(*s);
+    *s = fixed;
+    return 0;
+}
+
+int bnb_json_utf8_tree(cJSON *o)
+{
+    for (; o; o = o->next) {
+        bool const_key = o->type & cJSON_StringIsConst;
+        char *key = o->string;
+        if (utf8_fix(&o->string, !const_key))
+            return -1;
+        if (o->string != key)
+            o->type &= ~cJSON_StringIsConst; /* the copy is ours to free */
+        if (cJSON_IsString(o) && utf8_fix(&o->valuestring, true))
+            return -1;
+        if (o->child && bnb_json_utf8_tree(o->child))
+            return -1;
     }
     return 0;
 }

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct cJSON;
+
 /* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
  * above U+10FFFF) over the n bytes at s. n == 0 is valid. */
 bool bnb_utf8_valid(const char *s, size_t n);
@@ -45,5 +47,13 @@ const char *bnb_term_safe(const char *s, char *buf, size_t cap);
 /* Writes s to f escaped as bnb_term_safe does, with no length limit.
  * NULL s writes nothing. Returns 0, or EOF when a write failed. */
 int bnb_term_fputs(const char *s, FILE *f);
+
+/* Every key and string value of the tree made valid UTF-8: names and
+ * messages are stored as given, and JSON text must be UTF-8 (RFC 8259).
+ * cJSON allocates with malloc by default (no hooks are installed here), so
+ * the sanitised copies are freed by cJSON_Delete like its own strings.
+ * Used by every JSON writer before cJSON_Print. Returns 0 or -1 (out of
+ * memory). */
+int bnb_json_utf8_tree(struct cJSON *root);
 
 #endif
