@@ -103,10 +103,15 @@ static bn_tensor *header_new(bn_dtype dt, int ndim, const int64_t *shape, const 
     return t;
 }
 
-bn_status tensor__new_view(const bn_tensor *src, int ndim, const int64_t *shape,
+bn_status tensor__new_view(const char *op, const bn_tensor *src, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, bn_tensor **out)
 {
     BN_ASSERT(src != NULL && out != NULL && ndim >= 0 && ndim <= BN_MAX_DIMS);
+    *out = NULL;
+    int64_t numel;
+    bn_status st = tensor__check_shape(op, ndim, shape, &numel);
+    if (st != BN_OK)
+        return st;
     *out = header_new(src->dtype, ndim, shape, strides, offset, src->buf);
     if (!*out)
         return bn_error(BN_ERR_OOM, "view: cannot allocate a tensor header");
