@@ -15,6 +15,7 @@
 
 #include "bitnet/quant.h"
 #include "bitnet/threads.h"
+#include "alloc_internal.h"
 #include "kernels/kernels.h"
 #include "kernels/ternary.h"
 
@@ -65,7 +66,7 @@ bn_status bn_ternary_matmul(const uint8_t *w, int64_t M, int64_t K, const int8_t
     }
     int32_t *own = NULL;
     if (!xsum) {
-        own = malloc((size_t)n * sizeof *own);
+        own = alloc__malloc((size_t)n * sizeof *own);
         if (!own)
             return bn_error(BN_ERR_OOM, "ternary_matmul: cannot allocate %lld row sums",
                             (long long)n);
@@ -94,7 +95,7 @@ bn_status bn_ternary_matmul(const uint8_t *w, int64_t M, int64_t K, const int8_t
         int64_t grain = per_unit >= (1 << 20) ? 1 : (1 << 20) / per_unit;
         st = bn_parallel_for(units, grain, mm_range, &job);
     }
-    free(own);
+    alloc__free(own);
     return st;
 }
 
@@ -115,11 +116,11 @@ void bn_bitlinear_free(bn_bitlinear *bl)
 {
     if (!bl)
         return;
-    free(bl->w);
-    free(bl->scales);
-    free(bl->bias);
-    free(bl->norm_w);
-    free(bl);
+    alloc__free(bl->w);
+    alloc__free(bl->scales);
+    alloc__free(bl->bias);
+    alloc__free(bl->norm_w);
+    alloc__free(bl);
 }
 
 bn_status bn_bitlinear_create(const float *w, int64_t M, int64_t K, const float *bias,
@@ -142,7 +143,7 @@ bn_status bn_bitlinear_create(const float *w, int64_t M, int64_t K, const float 
                         (double)o.eps);
     bn_status st = BN_OK;
     int8_t *wq = NULL;
-    bn_bitlinear *bl = calloc(1, sizeof *bl);
+    bn_bitlinear *bl = alloc__calloc(1, sizeof *bl);
     if (!bl)
         goto oom;
     bl->M = M;
@@ -159,20 +160,19 @@ bn_status bn_bitlinear_create(const float *w, int64_t M, int64_t K, const float 
     }
     /* 64-byte aligned: every block is one cache line (a zmm load that
      * straddles two lines costs the decode kernel about a quarter) */
-    if (posix_memalign((void **)&bl->w, 64, (size_t)M * rb) != 0)
-        bl->w = NULL;
-    bl->scales = malloc((o.group == BN_QUANT_PER_ROW ? (size_t)M : 1) * sizeof(float));
-    wq = malloc((size_t)M * (size_t)K);
+    bl->w = alloc__aligned(64, (size_t)M * rb);
+    bl->scales = alloc__malloc((o.group == BN_QUANT_PER_ROW ? (size_t)M : 1) * sizeof(float));
+    wq = alloc__malloc((size_t)M * (size_t)K);
     if (!bl->w || !bl->scales || !wq)
         goto oom;
     if (bias) {
-        bl->bias = malloc((size_t)M * sizeof(float));
+        bl->bias = alloc__malloc((size_t)M * sizeof(float));
         if (!bl->bias)
             goto oom;
         memcpy(bl->bias, bias, (size_t)M * sizeof(float));
     }
     if (o.rmsnorm && o.norm_weight) {
-        bl->norm_w = malloc((size_t)K * sizeof(float));
+        bl->norm_w = alloc__malloc((size_t)K * sizeof(float));
         if (!bl->norm_w)
             goto oom;
         memcpy(bl->norm_w, o.norm_weight, (size_t)K * sizeof(float));
@@ -182,14 +182,14 @@ bn_status bn_bitlinear_create(const float *w, int64_t M, int64_t K, const float 
         st = bn_t2k_pack_i8(wq, M, K, bl->w);
     if (st != BN_OK)
         goto fail;
-    free(wq);
+    alloc__free(wq);
     *out = bl;
     return BN_OK;
 oom:
     st = bn_error(BN_ERR_OOM, "bitlinear: cannot allocate a %lld x %lld layer", (long long)M,
                   (long long)K);
 fail:
-    free(wq);
+    alloc__free(wq);
     bn_bitlinear_free(bl);
     return st;
 }
@@ -209,12 +209,12 @@ bn_status bn_bitlinear_forward(const bn_bitlinear *bl, const float *x, int64_t n
     if ((size_t)n > SIZE_MAX / sizeof(float) / (size_t)K ||
         (size_t)n > SIZE_MAX / sizeof(int32_t) / (size_t)M)
         return bn_error(BN_ERR_OVERFLOW, "bitlinear: %lld rows overflow size_t", (long long)n);
-    xq = malloc((size_t)n * (size_t)K);
-    xs = malloc((size_t)n * sizeof *xs);
-    sums = malloc((size_t)n * sizeof *sums);
-    acc = malloc((size_t)n * (size_t)M * sizeof *acc);
+    xq = alloc__malloc((size_t)n * (size_t)K);
+    xs = alloc__malloc((size_t)n * sizeof *xs);
+    sums = alloc__malloc((size_t)n * sizeof *sums);
+    acc = alloc__malloc((size_t)n * (size_t)M * sizeof *acc);
     if (bl->rmsnorm)
-        xn = malloc((size_t)n * (size_t)K * sizeof *xn);
+        xn = alloc__malloc((size_t)n * (size_t)K * sizeof *xn);
     if (!xq || !xs || !sums || !acc || (bl->rmsnorm && !xn)) {
         st = bn_error(BN_ERR_OOM, "bitlinear: cannot allocate scratch for %lld rows", (long long)n);
         goto cleanup;
@@ -247,11 +247,11 @@ bn_status bn_bitlinear_forward(const bn_bitlinear *bl, const float *x, int64_t n
                 yr[i] += bl->bias[i];
     }
 cleanup:
-    free(xn);
-    free(xq);
-    free(xs);
-    free(sums);
-    free(acc);
+    alloc__free(xn);
+    alloc__free(xq);
+    alloc__free(xs);
+    alloc__free(sums);
+    alloc__free(acc);
     return st;
 }
 

@@ -7,6 +7,7 @@
 #ifndef BITNET_OPS_INTERNAL_H
 #define BITNET_OPS_INTERNAL_H
 
+#include "alloc_internal.h"
 #include "kernels/kernels.h"
 #include "tensor_internal.h"
 

@@ -50,6 +50,8 @@ static bn_status matmul_prepare(const bn_tensor *a, const bn_tensor *b, int *nd,
                         ops__shape(&s2, b->ndim, b->shape), (long long)k2);
     int nb;
     st = bn_broadcast_shapes("matmul", a->ndim - 2, a->shape, b->ndim - 2, b->shape, &nb, shape);
+    if (st == BN_ERR_OVERFLOW) /* the message names the batch shape */
+        return st;
     if (st)
         return bn_error(st, "matmul: batch dims of %s and %s do not broadcast",
                         ops__shape(&s1, a->ndim, a->shape), ops__shape(&s2, b->ndim, b->shape));

@@ -106,7 +106,7 @@ static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tens
     bool par = lanes >= 2 && lanes * n >= 2 * OPS_PAR_GRAIN;
     int nthreads = par ? bn_threads_count() : 1;
     if (x->dtype != BN_F32) {
-        j.scratch = malloc((size_t)n * (size_t)nthreads * sizeof *j.scratch);
+        j.scratch = alloc__malloc((size_t)n * (size_t)nthreads * sizeof *j.scratch);
         if (!j.scratch)
             return bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
                             bn_op_name(l->op), (long long)n);
@@ -118,7 +118,7 @@ static bn_status run_lanes(const lane_op *l, const bn_tensor *x, int ax, bn_tens
     } else {
         run_lane_range(&j, 0, lanes, 0);
     }
-    free(j.scratch);
+    alloc__free(j.scratch);
     return BN_OK;
 }
 
@@ -182,7 +182,7 @@ static bn_status norm_param(bn_op op, const char *what, const bn_tensor *x, cons
         *stride = p->strides[0];
         return BN_OK;
     }
-    *tmp = malloc((size_t)(n ? n : 1) * sizeof **tmp);
+    *tmp = alloc__malloc((size_t)(n ? n : 1) * sizeof **tmp);
     if (!*tmp)
         return bn_error(BN_ERR_OOM, "%s: cannot allocate %lld floats for %s", bn_op_name(op),
                         (long long)n, what);
@@ -226,8 +226,8 @@ static bn_status norm_common(bn_op op, const bn_tensor *x, const bn_tensor *w, c
     y = NULL;
 cleanup:
     bn_tensor_free(y);
-    free(wt);
-    free(bt);
+    alloc__free(wt);
+    alloc__free(bt);
     return st;
 }
 

@@ -247,7 +247,7 @@ static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int 
     int nthreads = par ? bn_threads_count() : 1;
     if (!is_int && !job.in_place && nout > 0) {
         job.rlen = p.r ? p.r : 1;
-        scratch = malloc((size_t)job.rlen * (size_t)nthreads * sizeof *scratch);
+        scratch = alloc__malloc((size_t)job.rlen * (size_t)nthreads * sizeof *scratch);
         if (!scratch) {
             st = bn_error(BN_ERR_OOM, "%s: cannot allocate a %lld-element scratch row",
                           bn_op_name(op), (long long)p.r);
@@ -262,7 +262,7 @@ static bn_status reduce_impl(bn_op op, const bn_tensor *a, int naxes, const int 
     } else {
         reduce_range(&job, 0, nout, 0);
     }
-    free(scratch);
+    alloc__free(scratch);
     ops__record(op, y, y, a, NULL);
     *out = y;
     return BN_OK;

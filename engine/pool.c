@@ -70,6 +70,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alloc_internal.h"
 #include "bitnet/pool.h"
 
 #define SLAB_SHIFT          21
@@ -483,7 +484,7 @@ static void tcache_prune_dead(void)
         if (c->pool == NULL) {
             *pp = c->tnext;
             memo_forget(c);
-            free(c);
+            alloc__free(c);
             changed = true;
         } else {
             pp = &c->tnext;
@@ -509,7 +510,8 @@ static bn_tcache *tcache_slow(bn_pool *p, bool create)
     while (c && c->pool_id != p->id)
         c = c->tnext;
     if (!c && create) {
-        c = aligned_alloc(64, round_up(sizeof *c, 64));
+        /* optional: without a cache this thread works on the depot */
+        c = alloc__aligned_optional(64, round_up(sizeof *c, 64));
         if (c) {
             memset(c, 0, sizeof *c);
             c->pool_id = p->id;
@@ -570,7 +572,7 @@ static void tcache_thread_exit(void *arg)
         bn_tcache *next = c->tnext;
         if (c->pool)
             tcache_detach(c);
-        free(c);
+        alloc__free(c);
         c = next;
     }
     pthread_mutex_unlock(&g_lock);
@@ -858,13 +860,13 @@ bn_status bn_pool_create(const bn_pool_config *cfg, bn_pool **out)
 {
     BN_ASSERT(out != NULL);
     *out = NULL;
-    bn_pool *p = aligned_alloc(64, round_up(sizeof *p, 64));
+    bn_pool *p = alloc__aligned(64, round_up(sizeof *p, 64));
     if (!p)
         return bn_error(BN_ERR_OOM, "bn_pool_create: out of memory for the %zu-byte pool state",
                         sizeof *p);
     bn_status st = pool_init(p, cfg, false);
     if (st != BN_OK) {
-        free(p);
+        alloc__free(p);
         return st;
     }
     *out = p;
@@ -915,7 +917,7 @@ void bn_pool_destroy(bn_pool *p)
     pthread_mutex_destroy(&p->caches_lock);
     pthread_mutex_destroy(&p->large_lock);
     pthread_mutex_destroy(&p->fi_lock);
-    free(p);
+    alloc__free(p);
 }
 
 static bool align_ok(size_t align)
@@ -941,12 +943,18 @@ static inline void *pool_alloc(bn_pool *p, size_t size, size_t align, const char
     }
     if (size == 0)
         size = 1;
-    if (UNLIKELY(atomic_load_explicit(&p->fi_armed, RELAXED)) && fi_fail(p)) {
-        *st = bn_error(BN_ERR_OOM,
-                       "bn_pool_alloc: out of memory allocating %zu bytes (injected failure, "
-                       "bn_pool_fail_after)",
-                       size);
-        goto fail;
+    if (UNLIKELY(atomic_load_explicit(&p->fi_armed, RELAXED) |
+                 atomic_load_explicit(&alloc__armed, RELAXED))) {
+        const char *by = fi_fail(p)        ? "bn_pool_fail_after"
+                         : alloc__inject() ? "bn_alloc_fail_after"
+                                           : NULL;
+        if (by) {
+            *st = bn_error(BN_ERR_OOM,
+                           "bn_pool_alloc: out of memory allocating %zu bytes (injected failure, "
+                           "%s)",
+                           size, by);
+            goto fail;
+        }
     }
     if (LIKELY(size <= p->threshold)) {
         size_t eff = size + align - BN_POOL_DEFAULT_ALIGN;

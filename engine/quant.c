@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_internal.h"
 #include "bitnet/dtype.h"
 #include "bitnet/quant.h"
 #include "kernels/kernels.h"
@@ -239,7 +240,7 @@ static bn_status via_i8(const char *op, int64_t M, int64_t K, bool to_t2k, const
     int64_t n = M * K;
     if (n == 0)
         return BN_OK;
-    int8_t *tmp = malloc((size_t)n);
+    int8_t *tmp = alloc__malloc((size_t)n);
     if (!tmp)
         return bn_error(BN_ERR_OOM, "%s: cannot allocate %lld bytes", op, (long long)n);
     if (to_t2k) {
@@ -251,7 +252,7 @@ static bn_status via_i8(const char *op, int64_t M, int64_t K, bool to_t2k, const
         if (st == BN_OK)
             st = pack(tmp, n, dst);
     }
-    free(tmp);
+    alloc__free(tmp);
     return st;
 }
 

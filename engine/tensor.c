@@ -5,8 +5,8 @@
  * Buffers hold data from the default pool (pool.h) or wrap user memory with
  * an optional release callback. The buffer header itself comes from malloc:
  * it is bookkeeping, not data, so views and the pool's statistics never see
- * it. The reference count is atomic; the last bn_tensor_free of any view
- * releases the data.
+ * it (through alloc__malloc, so tests can fail it and count it). The reference count is atomic; the
+ * last bn_tensor_free of any view releases the data.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_internal.h"
 #include "tensor_internal.h"
 
 struct bn_buffer {
@@ -33,7 +34,7 @@ static void buffer_release(bn_buffer *b)
         bn_pool_free(b->pool, b->data);
     else if (b->free_fn)
         b->free_fn(b->data, b->ctx);
-    free(b);
+    alloc__free(b);
 }
 
 bn_status tensor__check_shape(const char *op, int ndim, const int64_t *shape, int64_t *numel)
@@ -87,7 +88,7 @@ char *bn_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap)
 static bn_tensor *header_new(bn_dtype dt, int ndim, const int64_t *shape, const int64_t *strides,
                              int64_t offset, bn_buffer *buf)
 {
-    bn_tensor *t = calloc(1, sizeof *t);
+    bn_tensor *t = alloc__calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->dtype = dt;
@@ -102,10 +103,15 @@ static bn_tensor *header_new(bn_dtype dt, int ndim, const int64_t *shape, const 
     return t;
 }
 
-bn_status tensor__new_view(const bn_tensor *src, int ndim, const int64_t *shape,
+bn_status tensor__new_view(const char *op, const bn_tensor *src, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, bn_tensor **out)
 {
     BN_ASSERT(src != NULL && out != NULL && ndim >= 0 && ndim <= BN_MAX_DIMS);
+    *out = NULL;
+    int64_t numel;
+    bn_status st = tensor__check_shape(op, ndim, shape, &numel);
+    if (st != BN_OK)
+        return st;
     *out = header_new(src->dtype, ndim, shape, strides, offset, src->buf);
     if (!*out)
         return bn_error(BN_ERR_OOM, "view: cannot allocate a tensor header");
@@ -131,7 +137,7 @@ bn_status bn_tensor_empty(bn_dtype dt, int ndim, const int64_t *shape, bn_tensor
     int64_t strides[BN_MAX_DIMS];
     bn_contiguous_strides(ndim, shape, strides);
 
-    bn_buffer *b = malloc(sizeof *b);
+    bn_buffer *b = alloc__malloc(sizeof *b);
     if (!b)
         return bn_error(BN_ERR_OOM, "empty: cannot allocate a buffer header");
     b->pool = bn_pool_default();
@@ -166,7 +172,7 @@ bn_status bn_tensor_empty(bn_dtype dt, int ndim, const int64_t *shape, bn_tensor
 free_data:
     bn_pool_free(b->pool, b->data);
 free_header:
-    free(b);
+    alloc__free(b);
     return st;
 }
 
@@ -315,7 +321,7 @@ bn_status bn_tensor_wrap(bn_dtype dt, int ndim, const int64_t *shape, const int6
     if (need > nbytes)
         return bn_error(BN_ERR_ARG, "wrap: shape and strides reach %zu bytes but only %zu given",
                         need, nbytes);
-    bn_buffer *b = malloc(sizeof *b);
+    bn_buffer *b = alloc__malloc(sizeof *b);
     if (!b)
         return bn_error(BN_ERR_OOM, "wrap: cannot allocate a buffer header");
     b->data = data;
@@ -326,7 +332,7 @@ bn_status bn_tensor_wrap(bn_dtype dt, int ndim, const int64_t *shape, const int6
     atomic_init(&b->refs, 1);
     *out = header_new(dt, ndim, shape, strides ? strides : cs, 0, b);
     if (!*out) {
-        free(b);
+        alloc__free(b);
         return bn_error(BN_ERR_OOM, "wrap: cannot allocate a tensor header");
     }
     return BN_OK;
@@ -337,7 +343,7 @@ void bn_tensor_free(bn_tensor *t)
     if (!t)
         return;
     buffer_release(t->buf);
-    free(t);
+    alloc__free(t);
 }
 
 int64_t bn_tensor_numel(const bn_tensor *t)

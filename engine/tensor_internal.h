@@ -10,14 +10,18 @@
 
 /*
  * A new header over src's buffer (one more reference) with the given
- * geometry. Does not validate that the geometry stays inside the buffer:
- * callers derive it from src. BN_ERR_OOM when the header cannot be allocated.
+ * geometry. The shape is checked as tensor__check_shape does (an element
+ * count that overflows is BN_ERR_OVERFLOW naming op and the shape); the
+ * strides are not validated against the buffer: callers derive them from
+ * src. BN_ERR_OOM when the header cannot be allocated.
  */
-bn_status tensor__new_view(const bn_tensor *src, int ndim, const int64_t *shape,
+bn_status tensor__new_view(const char *op, const bn_tensor *src, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, bn_tensor **out);
 
-/* Checks ndim and shape (0 <= ndim <= BN_MAX_DIMS, dims >= 0, numel fits);
- * `op` names the caller in the message. On success *numel is the count. */
+/* Checks ndim and shape (0 <= ndim <= BN_MAX_DIMS, dims >= 0, numel fits
+ * int64_t: BN_ERR_OVERFLOW naming op and the shape); `op` names the caller
+ * in the message. On success *numel is the count. Every function that makes
+ * a shape (tensor creation, views, broadcasting) checks it here. */
 bn_status tensor__check_shape(const char *op, int ndim, const int64_t *shape, int64_t *numel);
 
 /* Base pointer of the buffer (element index 0 of the buffer, not of the view). */

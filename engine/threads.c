@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,24 +130,64 @@ static bn_status start_workers(int n)
     return BN_OK;
 }
 
-int bn_threads_env(void)
+/* BN_THREADS into *n (0 when unset or empty): digits only, 1 ..
+ * BN_MAX_THREADS; anything else (a sign, spaces, "0", a suffix, a number too
+ * large) is BN_ERR_ARG with the message, naming the value, in msg. */
+static bn_status parse_env(int *n, char *msg, size_t cap)
 {
+    *n = 0;
     const char *s = getenv("BN_THREADS");
     if (!s || !*s)
-        return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < 1 || v > BN_MAX_THREADS) {
-        bn_error(BN_ERR_ARG, "BN_THREADS=\"%s\" must be an integer in [1, %d]", s, BN_MAX_THREADS);
-        return -1;
+        return BN_OK;
+    long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if (v <= BN_MAX_THREADS) /* stops growing once out of range: no overflow */
+            v = v * 10 + (*p - '0');
+    if (*p || v < 1 || v > BN_MAX_THREADS) {
+        snprintf(msg, cap,
+                 "BN_THREADS=\"%.32s\": not a thread count (need an integer from 1 to %d)", s,
+                 BN_MAX_THREADS);
+        return BN_ERR_ARG;
     }
-    return (int)v;
+    *n = (int)v;
+    return BN_OK;
 }
 
+/* Set once bn_threads_init has handed a BN_THREADS error to its caller, so
+ * the pool does not also print it. */
+static _Atomic bool env_reported;
+
+int bn_threads_env(void)
+{
+    char msg[128];
+    int n;
+    if (parse_env(&n, msg, sizeof msg) != BN_OK) {
+        bn_error(BN_ERR_ARG, "%s", msg);
+        return -1;
+    }
+    return n;
+}
+
+bn_status bn_threads_init(void)
+{
+    char msg[128];
+    int n;
+    bn_status st = parse_env(&n, msg, sizeof msg);
+    if (st == BN_OK)
+        return BN_OK;
+    atomic_store(&env_reported, true);
+    return bn_error(st, "%s", msg);
+}
+
+/* The pool's size when it starts: BN_THREADS, else the CPUs this process may
+ * run on. A bad BN_THREADS nobody asked bn_threads_init about is written to
+ * stderr once, like a bad BN_KERNELS. */
 static int default_threads(void)
 {
-    int n = bn_threads_env();
+    char msg[128];
+    int n;
+    bool bad = parse_env(&n, msg, sizeof msg) != BN_OK;
     if (n > 0)
         return n;
     cpu_set_t set;
@@ -154,7 +195,10 @@ static int default_threads(void)
         n = CPU_COUNT(&set);
     if (n < 1)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > BN_MAX_THREADS ? BN_MAX_THREADS : n;
+    n = n < 1 ? 1 : n > BN_MAX_THREADS ? BN_MAX_THREADS : n;
+    if (bad && !atomic_exchange(&env_reported, true))
+        fprintf(stderr, "bitnet: %s; using %d threads\n", msg, n);
+    return n;
 }
 
 /* region_lock held */

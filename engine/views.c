@@ -60,7 +60,7 @@ static bn_status refuse_packed(bn_op op, const bn_tensor *t)
 static bn_status make_view(bn_op op, const bn_tensor *t, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, bn_tensor **out)
 {
-    bn_status st = tensor__new_view(t, ndim, shape, strides, offset, out);
+    bn_status st = tensor__new_view(bn_op_name(op), t, ndim, shape, strides, offset, out);
     if (st != BN_OK)
         return st;
     bn_op_record(op, true, 0, 0);
@@ -140,7 +140,7 @@ bn_status bn_reshape(const bn_tensor *t, int ndim, const int64_t *shape, bn_tens
     /* resolve one -1 */
     int64_t ns[BN_MAX_DIMS];
     int infer = -1;
-    int64_t known = 1;
+    int64_t known;
     for (int i = 0; i < ndim; i++) {
         ns[i] = shape[i];
         if (shape[i] == -1) {
@@ -156,11 +156,15 @@ bn_status bn_reshape(const bn_tensor *t, int ndim, const int64_t *shape, bn_tens
                             "reshape: dim %d of shape %s is %" PRId64
                             "; sizes must be >= 0 (or -1 to infer one)",
                             i, bn_shape_str(ndim, shape, s1, sizeof s1), shape[i]);
-        if (shape[i] != 0 && known > INT64_MAX / shape[i])
-            return bn_error(BN_ERR_OVERFLOW, "reshape: element count of shape %s overflows",
-                            bn_shape_str(ndim, shape, s1, sizeof s1));
-        known *= shape[i];
     }
+    /* the product of the given dims (the -1 counted as 1) must fit */
+    if (infer >= 0)
+        ns[infer] = 1;
+    bn_status st = tensor__check_shape("reshape", ndim, ns, &known);
+    if (st != BN_OK) /* named with the caller's -1, not the 1 counted for it */
+        return infer < 0 ? st
+                         : bn_error(st, "reshape: element count of shape %s overflows",
+                                    bn_shape_str(ndim, shape, s1, sizeof s1));
     int64_t numel = bn_tensor_numel(t);
     if (infer >= 0) {
         if (known == 0 || numel % known != 0)
@@ -414,6 +418,10 @@ static bn_status expand_as(bn_op op, const bn_tensor *t, int ndim, const int64_t
         if (shape[i] < 0)
             return bn_error(BN_ERR_ARG, "%s: dim %d of target %s is negative", name, i,
                             bn_shape_str(ndim, shape, s1, sizeof s1));
+    int64_t numel;
+    st = tensor__check_shape(name, ndim, shape, &numel);
+    if (st != BN_OK)
+        return st;
     if (ndim < t->ndim)
         return bn_error(BN_ERR_SHAPE, "%s: cannot expand %s to %s: fewer dims than the tensor",
                         name, bn_shape_str(t->ndim, t->shape, s1, sizeof s1),
@@ -478,6 +486,10 @@ bn_status bn_broadcast_shapes(const char *op, int na, const int64_t *sa, int nb,
                             bn_shape_str(na, sa, s1, sizeof s1),
                             bn_shape_str(nb, sb, s2, sizeof s2));
     }
+    int64_t numel;
+    bn_status st = tensor__check_shape(op, n, res, &numel);
+    if (st != BN_OK)
+        return st;
     *nout = n;
     memcpy(out, res, (size_t)n * sizeof *out);
     return BN_OK;

@@ -26,6 +26,7 @@
  */
 #include "gemm.h"
 
+#include "alloc_internal.h"
 #include "kernels/kernels.h"
 
 #include <pthread.h>
@@ -142,7 +143,7 @@ static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
 /* Runs at thread exit with the buffer registered by pthread_setspecific. */
 static void ws_destroy(void *p)
 {
-    free(p);
+    alloc__free(p);
 }
 
 static void ws_key_init(void)
@@ -153,7 +154,7 @@ static void ws_key_init(void)
 void bnk_sgemm_release_thread_workspace(void)
 {
     pthread_once(&ws_once, ws_key_init);
-    free(tls_ws);
+    alloc__free(tls_ws);
     tls_ws = NULL;
     tls_ws_size = 0;
     if (ws_key_ok)
@@ -171,11 +172,11 @@ static void *tls_workspace(size_t bytes)
         tls_fail_allocs--;
         return NULL;
     }
-    void *p = aligned_alloc(ALIGN_BYTES, align_up(bytes));
+    void *p = alloc__aligned(ALIGN_BYTES, align_up(bytes));
     if (p == NULL)
         return NULL;
     if (ws_key_ok && pthread_setspecific(ws_key, p) != 0) {
-        free(p);
+        alloc__free(p);
         return NULL;
     }
     tls_ws = p;

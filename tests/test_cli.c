@@ -217,6 +217,11 @@ Test(cli, usage_errors_are_one_line_exit_2)
     unsetenv("BN_KERNELS");
     expect_usage(&r, "BN_KERNELS=avx3: unknown kernel set (valid: ref, avx2, avx512)");
     cr_assert_not(exists(dbpath), "a usage error created the DB");
+    setenv("BN_THREADS", "4x", 1); /* the pool would start with its default size */
+    BNBENCH(&r, "runs", "--db", dbpath);
+    unsetenv("BN_THREADS");
+    expect_usage(&r, "BN_THREADS=\"4x\": not a thread count (need an integer from 1 to 256)");
+    cr_assert_not(exists(dbpath), "a usage error created the DB");
 }
 
 /* ---- DB errors ------------------------------------------------------------------ */

@@ -6,6 +6,8 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,4 +142,72 @@ Test(threads, bn_threads_is_validated)
     cr_assert_eq(bn_threads_env(), -1);
     unsetenv("BN_THREADS");
     cr_assert_eq(bn_threads_env(), 0);
+}
+
+/* Only digits, 1 .. BN_MAX_THREADS; every other spelling is refused with
+ * the value in the message (bn_threads_env and bn_threads_init alike). */
+Test(threads, bn_threads_env_is_strict)
+{
+    static const char *const bad[] = {"abc",
+                                      "0",
+                                      "00",
+                                      "-2",
+                                      "+3",
+                                      " 3",
+                                      "3 ",
+                                      "3x",
+                                      "0x10",
+                                      "2.0",
+                                      "257",
+                                      "1000",
+                                      "99999999999999999999999999",
+                                      "4294967297",
+                                      "-0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("BN_THREADS", bad[i], 1);
+        cr_assert_eq(bn_threads_env(), -1, "BN_THREADS=\"%s\" accepted", bad[i]);
+        bn_clear_error();
+        cr_assert_eq(bn_threads_init(), BN_ERR_ARG, "BN_THREADS=\"%s\"", bad[i]);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "BN_THREADS=\"%s\": not a thread count (need an integer from 1 to %d)", bad[i],
+                 BN_MAX_THREADS);
+        cr_assert_str_eq(bn_last_error(), want);
+    }
+    static const struct {
+        const char *s;
+        int n;
+    } good[] = {{"1", 1}, {"2", 2}, {"16", 16}, {"007", 7}, {"256", BN_MAX_THREADS}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        setenv("BN_THREADS", good[i].s, 1);
+        cr_assert_eq(bn_threads_env(), good[i].n, "BN_THREADS=\"%s\"", good[i].s);
+        cr_assert_eq(bn_threads_init(), BN_OK, "BN_THREADS=\"%s\": %s", good[i].s, bn_last_error());
+    }
+    setenv("BN_THREADS", "", 1);
+    cr_assert_eq(bn_threads_env(), 0);
+    cr_assert_eq(bn_threads_init(), BN_OK);
+    unsetenv("BN_THREADS");
+    cr_assert_eq(bn_threads_init(), BN_OK);
+}
+
+/* A bad BN_THREADS does not stop the library: the pool starts with the
+ * default size, the CPUs this process may run on. */
+Test(threads, bad_env_falls_back_to_the_default_size)
+{
+    setenv("BN_THREADS", "many", 1);
+    cr_assert_eq(bn_threads_init(), BN_ERR_ARG);
+    cpu_set_t set;
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    int want = CPU_COUNT(&set) > BN_MAX_THREADS ? BN_MAX_THREADS : CPU_COUNT(&set);
+    cr_assert_eq(bn_threads_count(), want);
+    unsetenv("BN_THREADS");
+}
+
+/* A valid BN_THREADS sizes the pool. */
+Test(threads, env_sizes_the_pool)
+{
+    setenv("BN_THREADS", "3", 1);
+    cr_assert_eq(bn_threads_init(), BN_OK);
+    cr_assert_eq(bn_threads_count(), 3);
+    unsetenv("BN_THREADS");
 }

@@ -1070,6 +1070,69 @@ Test(bad_input, slice_narrow_squeeze_expand)
     bn_tensor_free(x);
 }
 
+/* Shapes whose element count overflows int64_t are BN_ERR_OVERFLOW naming
+ * the op and the shape, from every function that makes a shape; before,
+ * bn_expand returned BN_OK with a wrapped (0) element count. */
+Test(bad_input, element_count_overflow)
+{
+    const int64_t big = (int64_t)1 << 32, half = INT64_MAX / 2 + 1; /* 2^32, 2^62 */
+    bn_tensor *x = arange(2, (int64_t[]){1, 4}), *o = (bn_tensor *)1;
+    CHECK_ERROR(bn_expand(x, 2, (int64_t[]){half, 4}, &o), BN_ERR_OVERFLOW, "expand",
+                "[4611686018427387904,4]", "overflows");
+    cr_assert_null(o);
+    CHECK_ERROR(bn_expand(x, 3, (int64_t[]){big, big, 4}, &o), BN_ERR_OVERFLOW, "expand",
+                "[4294967296,4294967296,4]");
+    CHECK_ERROR(bn_broadcast_to(x, 3, (int64_t[]){big, big, 4}, &o), BN_ERR_OVERFLOW, "expand",
+                "overflows");
+    /* a count that fits still works, and is what numel reports */
+    cr_assert_eq(bn_expand(x, 2, (int64_t[]){half / 4, 4}, &o), BN_OK, "%s", bn_last_error());
+    cr_assert_eq(bn_tensor_numel(o), half);
+
+    /* broadcasting two shapes into one too large */
+    int nd;
+    int64_t shape[BN_MAX_DIMS];
+    CHECK_ERROR(
+        bn_broadcast_shapes("add", 2, (int64_t[]){big, 1}, 2, (int64_t[]){1, big}, &nd, shape),
+        BN_ERR_OVERFLOW, "add", "[4294967296,4294967296]", "overflows");
+    bn_tensor *col = NULL, *row = NULL, *y = (bn_tensor *)1, *one = arange(2, (int64_t[]){1, 1});
+    cr_assert_eq(bn_expand(one, 2, (int64_t[]){big, 1}, &col), BN_OK);
+    cr_assert_eq(bn_expand(one, 2, (int64_t[]){1, big}, &row), BN_OK);
+    CHECK_ERROR(bn_add(col, row, &y), BN_ERR_OVERFLOW, "add", "[4294967296,4294967296]");
+    cr_assert_null(y);
+    /* matmul's batch dims: [2^32, 1, 1, 1] x [1, 2^32, 1, 1] */
+    bn_tensor *ba = NULL, *bb = NULL;
+    cr_assert_eq(bn_expand(one, 4, (int64_t[]){big, 1, 1, 1}, &ba), BN_OK);
+    cr_assert_eq(bn_expand(one, 4, (int64_t[]){1, big, 1, 1}, &bb), BN_OK);
+    CHECK_ERROR(bn_matmul(ba, bb, &y), BN_ERR_OVERFLOW, "matmul", "overflows");
+    cr_assert_null(y);
+    /* batch and matrix fit, the result [2^31, 2^31, 4] does not */
+    bn_tensor *ma = NULL, *mb = NULL;
+    cr_assert_eq(bn_expand(one, 3, (int64_t[]){big / 2, big / 2, 1}, &ma), BN_OK);
+    cr_assert_eq(bn_expand(one, 3, (int64_t[]){1, 1, 4}, &mb), BN_OK);
+    CHECK_ERROR(bn_matmul(ma, mb, &y), BN_ERR_OVERFLOW, "matmul", "[2147483648,2147483648,4]");
+    cr_assert_null(y);
+    bn_tensor_free(ma);
+    bn_tensor_free(mb);
+    /* views of a view that is already huge: unsqueeze keeps the count, a
+     * reshape to more elements than fit is refused */
+    bn_tensor *u = NULL;
+    cr_assert_eq(bn_unsqueeze(o, 0, &u), BN_OK);
+    cr_assert_eq(bn_tensor_numel(u), half);
+    CHECK_ERROR(bn_reshape(u, 3, (int64_t[]){-1, 3, 4}, &y), BN_ERR_SHAPE, "reshape");
+    CHECK_ERROR(bn_reshape(u, 3, (int64_t[]){-1, half, 4}, &y), BN_ERR_OVERFLOW, "reshape",
+                "[-1,4611686018427387904,4]");
+    CHECK_ERROR(bn_tensor_empty(BN_I8, 2, (int64_t[]){half, 2}, &y), BN_ERR_OVERFLOW, "empty",
+                "[4611686018427387904,2]");
+    bn_tensor_free(u);
+    bn_tensor_free(ba);
+    bn_tensor_free(bb);
+    bn_tensor_free(col);
+    bn_tensor_free(row);
+    bn_tensor_free(one);
+    bn_tensor_free(o);
+    bn_tensor_free(x);
+}
+
 /* ---- threads: views of one tensor made, read and freed concurrently ------- */
 
 enum { VT_THREADS = 4, VT_ITERS = 500 };

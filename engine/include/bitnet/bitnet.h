@@ -11,6 +11,7 @@
 #include "bitnet/ops.h"
 #include "bitnet/opstats.h"
 #include "bitnet/pool.h"
+#include "bitnet/alloc.h"
 #include "bitnet/threads.h"
 #include "bitnet/kernels.h"
 #include "bitnet/rng.h"

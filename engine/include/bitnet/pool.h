@@ -14,7 +14,9 @@
  *
  * Out-of-memory is an error return (NULL and BN_ERR_OOM in bn_last_error),
  * never an abort. Fault injection (bn_pool_fail_after) makes the Nth
- * allocation fail as if the OS had refused, for tests.
+ * allocation of one pool fail as if the OS had refused, for tests;
+ * bn_alloc_fail_after (alloc.h) counts the allocations of every pool
+ * together with the library's heap allocations.
  */
 #ifndef BITNET_POOL_H
 #define BITNET_POOL_H

@@ -4,9 +4,9 @@
  *
  * The pool starts on first use with BN_THREADS workers in total (the calling
  * thread counts as worker 0), defaulting to the number of CPUs the process
- * may run on. Problems smaller than the grain run on the calling thread with
- * no synchronisation at all. A parallel-for called from inside a worker runs
- * serially on that worker (no nested parallelism, no deadlock).
+ * may run on (also when BN_THREADS is invalid: see bn_threads_init). Problems smaller than the
+ * grain run on the calling thread with no synchronisation at all. A parallel-for called from inside
+ * a worker runs serially on that worker (no nested parallelism, no deadlock).
  *
  * Pinning is the harness's business: bn_threads_on_each runs a callback on
  * every worker thread (worker 0 on the caller), which bnbench uses to bind
@@ -49,9 +49,23 @@ int bn_threads_count(void);
  * restarting workers. BN_ERR_ARG for n out of range.
  */
 bn_status bn_threads_set(int n);
-/* Parses BN_THREADS: returns its value, or 0 when unset; -1 when malformed
- * (with a message in bn_last_error). */
+/* Parses BN_THREADS: returns its value, or 0 when unset or empty; -1 when
+ * it is not an integer from 1 to BN_MAX_THREADS written in digits alone (a
+ * sign, spaces, "0", a suffix or a value too large), with a message naming
+ * the value in bn_last_error. */
 int bn_threads_env(void);
+/*
+ * BN_OK when BN_THREADS is unset, empty or valid; otherwise BN_ERR_ARG with
+ * the message, for example
+ *   BN_THREADS="abc": not a thread count (need an integer from 1 to 256)
+ * A bad value never stops the library: the pool starts with the default
+ * size (the CPUs the process may use; bn_threads_count() gives the count in
+ * effect). Programs that must not run with a setting other than the one
+ * asked for (bnbench) check this at start and stop, as with
+ * bn_kernels_init(). A program that never calls it gets the message once on
+ * stderr when the pool starts ("bitnet: BN_THREADS=... ; using 16 threads").
+ */
+bn_status bn_threads_init(void);
 
 /* Runs fn(ctx, 0, 1, tid) once on each worker thread (tid 0 on the caller),
  * returning when all have run. */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_internal.h"
 #include "kernels/ternary.h"
 
 #define BARRIER() __asm__ volatile("" ::: "memory")
@@ -99,12 +100,10 @@ void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const i
     int64_t nt2 = (nt + 1) & ~(int64_t)1; /* B tiles in pairs; the spare one is zero */
     uint8_t *b = NULL, *a = NULL;
     int32_t *cbuf = NULL;
-    if (posix_memalign((void **)&b, 64, (size_t)(nt2 * nc) * 1024) != 0)
-        b = NULL;
-    if (posix_memalign((void **)&a, 64, (size_t)(4 * nc) * 1024) != 0) /* two row blocks */
-        a = NULL;
-    if (posix_memalign((void **)&cbuf, 64, 4 * 1024) != 0)
-        cbuf = NULL;
+    /* optional: without them the AVX-512 kernel computes the same result */
+    b = alloc__aligned_optional(64, (size_t)(nt2 * nc) * 1024);
+    a = alloc__aligned_optional(64, (size_t)(4 * nc) * 1024); /* two row blocks */
+    cbuf = alloc__aligned_optional(64, 4 * 1024);
     if (!a || !b || !cbuf) {
         bnk_t2k_gemm_avx512(M, n, K, w, x, ldx, xsum, y, ldy);
         goto cleanup;
@@ -176,7 +175,7 @@ void bnk_t2k_gemm_amx(int64_t M, int64_t n, int64_t K, const uint8_t *w, const i
     }
     _tile_release();
 cleanup:
-    free(a);
-    free(b);
-    free(cbuf);
+    alloc__free(a);
+    alloc__free(b);
+    alloc__free(cbuf);
 }
