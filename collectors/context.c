@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bitnet/kernels.h"
+#include "bitnet/threads.h"
 #include "collectors/counters.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -445,6 +446,9 @@ static void add_build(cJSON *ctx, const bnb_run_info *ri, bool dirty, const char
     }
     cJSON_AddStringToObject(ctx, "kernels", ri->kernels);
     cJSON_AddStringToObject(ctx, "kernels_source", ksrc);
+    /* the engine's thread pool: what ops may use unless a case sets it */
+    cJSON_AddNumberToObject(ctx, "threads", bn_threads_planned());
+    cJSON_AddStringToObject(ctx, "threads_source", bn_threads_env() > 0 ? "BN_THREADS" : "default");
 }
 
 /* A warning for a debug or sanitizer build. */

@@ -181,9 +181,9 @@ bn_status bn_threads_init(void)
 }
 
 /* The pool's size when it starts: BN_THREADS, else the CPUs this process may
- * run on. A bad BN_THREADS nobody asked bn_threads_init about is written to
- * stderr once, like a bad BN_KERNELS. */
-static int default_threads(void)
+ * run on. With report, a bad BN_THREADS nobody asked bn_threads_init about is
+ * written to stderr once, like a bad BN_KERNELS. */
+static int size_from_env(bool report)
 {
     char msg[128];
     int n;
@@ -196,8 +196,21 @@ static int default_threads(void)
     if (n < 1)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     n = n < 1 ? 1 : n > BN_MAX_THREADS ? BN_MAX_THREADS : n;
-    if (bad && !atomic_exchange(&env_reported, true))
+    if (report && bad && !atomic_exchange(&env_reported, true))
         fprintf(stderr, "bitnet: %s; using %d threads\n", msg, n);
+    return n;
+}
+
+static int default_threads(void)
+{
+    return size_from_env(true);
+}
+
+int bn_threads_planned(void)
+{
+    pthread_mutex_lock(&P.region_lock);
+    int n = P.started ? P.nthreads : size_from_env(false);
+    pthread_mutex_unlock(&P.region_lock);
     return n;
 }
 

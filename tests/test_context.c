@@ -127,3 +127,40 @@ Test(context, timer_measured)
         cr_assert(ti.tsc_hz > 1e8 && ti.tsc_hz < 1e10, "tsc %g Hz", ti.tsc_hz);
     }
 }
+
+/* The engine's thread count is stored with the run, and where it came from;
+ * collecting the context does not start the pool. */
+static int threads_in_context(const char *env, char *source, size_t cap)
+{
+    if (env)
+        cr_assert_eq(setenv("BN_THREADS", env, 1), 0);
+    else
+        cr_assert_eq(unsetenv("BN_THREADS"), 0);
+    bnb_topo *t = NULL;
+    char err[256];
+    cr_assert_eq(bnb_topo_open(&t, err, sizeof err), 0, "%s", err);
+    bnb_timer_info ti;
+    bnb_timer_init(&ti);
+    bnb_context_in in = {.topo = t, .timer = &ti, .papi_status = ""};
+    bnb_run_info a = {0};
+    cr_assert_eq(bnb_context_collect(&in, &a, err, sizeof err), 0, "%s", err);
+    cJSON *c = cJSON_Parse(a.context_json);
+    cr_assert_not_null(c);
+    cJSON *n = cJSON_GetObjectItem(c, "threads"), *s = cJSON_GetObjectItem(c, "threads_source");
+    cr_assert(cJSON_IsNumber(n) && cJSON_IsString(s), "%s", a.context_json);
+    snprintf(source, cap, "%s", s->valuestring);
+    int v = n->valueint;
+    cJSON_Delete(c);
+    bnb_run_info_free(&a);
+    bnb_topo_close(t);
+    return v;
+}
+
+Test(context, thread_count_stored_with_its_source)
+{
+    char src[32];
+    cr_assert_eq(threads_in_context("3", src, sizeof src), 3);
+    cr_assert_str_eq(src, "BN_THREADS");
+    cr_assert_eq(threads_in_context(NULL, src, sizeof src), test_cpu_count());
+    cr_assert_str_eq(src, "default");
+}

@@ -44,6 +44,10 @@ bn_status bn_parallel_for(int64_t n, int64_t grain, bn_range_fn fn, void *ctx);
 
 /* Threads in the pool (including the caller); starts the pool if needed. */
 int bn_threads_count(void);
+/* The pool's size without starting it: bn_threads_count() once started,
+ * else the size it will start with (BN_THREADS, or the CPUs the calling
+ * thread may run on). For recording a run's settings before any op runs. */
+int bn_threads_planned(void);
 /*
  * Resizes the pool to n threads (1 .. BN_MAX_THREADS), stopping and
  * restarting workers. BN_ERR_ARG for n out of range.
