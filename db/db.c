@@ -166,8 +166,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
+void bnb_db__seterr(char *err, const char *fmt, ...)
 {
     if (!err)
         return;
@@ -201,7 +200,7 @@ static int exec(bnb_db *db, const char *sql, char *err)
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
         note_fault(db, msg);
-        seterr(err, "DB %s: %s", db->path, db->fault);
+        bnb_db__seterr(err, "DB %s: %s", db->path, db->fault);
         sqlite3_free(msg);
         return -1;
     }
@@ -211,7 +210,7 @@ static int exec(bnb_db *db, const char *sql, char *err)
 static int begin(bnb_db *db, char *err)
 {
     if (db->readonly) {
-        seterr(err, "DB %s: opened read-only", db->path);
+        bnb_db__seterr(err, "DB %s: opened read-only", db->path);
         return -1;
     }
     return exec(db, "BEGIN IMMEDIATE", err);
@@ -232,7 +231,7 @@ static sqlite3_stmt *prep(bnb_db *db, const char *sql, char *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
         return NULL;
     }
     return st;
@@ -244,7 +243,7 @@ static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         note_fault(db, NULL);
-        seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
+        bnb_db__seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
         return -1;
     }
     return 0;
@@ -258,7 +257,7 @@ static int query_int(bnb_db *db, const char *sql, int64_t *v, char *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        seterr(err, "%s", sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "%s", sqlite3_errmsg(db->h));
         sqlite3_finalize(st);
         return -1;
     }
@@ -330,7 +329,7 @@ static int check_header(const char *path, char *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        seterr(err, "DB %s: cannot open: %s", path, strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     unsigned char hdr[16];
@@ -339,7 +338,8 @@ static int check_header(const char *path, char *err)
     if (got == 0)
         return 0; /* an empty file is an empty DB */
     if (got < sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0) {
-        seterr(err, "DB %s: not a SQLite database (file header is not \"SQLite format 3\")", path);
+        bnb_db__seterr(err, "DB %s: not a SQLite database (file header is not \"SQLite format 3\")",
+                       path);
         return -1;
     }
     return 0;
@@ -350,7 +350,7 @@ static int check_creatable(const char *path, char *err)
 {
     char *dir = strdup(path);
     if (!dir) {
-        seterr(err, "DB %s: out of memory", path);
+        bnb_db__seterr(err, "DB %s: out of memory", path);
         return -1;
     }
     char *slash = strrchr(dir, '/');
@@ -364,14 +364,14 @@ static int check_creatable(const char *path, char *err)
     struct stat st;
     int rc = 0;
     if (stat(d, &st) != 0) {
-        seterr(err, "DB %s: cannot create: directory %s: %s", path, d, strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot create: directory %s: %s", path, d, strerror(errno));
         rc = -1;
     } else if (!S_ISDIR(st.st_mode)) {
-        seterr(err, "DB %s: cannot create: %s is not a directory", path, d);
+        bnb_db__seterr(err, "DB %s: cannot create: %s is not a directory", path, d);
         rc = -1;
     } else if (access(d, W_OK | X_OK) != 0) {
-        seterr(err, "DB %s: cannot create: directory %s is not writable: %s", path, d,
-               strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot create: directory %s is not writable: %s", path, d,
+                       strerror(errno));
         rc = -1;
     }
     free(dir);
@@ -387,13 +387,13 @@ static int check_references(bnb_db *db, int version, char *err)
         return -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        seterr(err,
-               "DB %s: migrating to schema %d: row %lld of table %s refers to a missing %s row",
-               db->path, version, (long long)sqlite3_column_int64(st, 1),
-               (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 2));
+        bnb_db__seterr(
+            err, "DB %s: migrating to schema %d: row %lld of table %s refers to a missing %s row",
+            db->path, version, (long long)sqlite3_column_int64(st, 1),
+            (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 2));
     else if (rc != SQLITE_DONE)
-        seterr(err, "DB %s: migrating to schema %d: foreign key check: %s", db->path, version,
-               sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: migrating to schema %d: foreign key check: %s", db->path,
+                       version, sqlite3_errmsg(db->h));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -409,7 +409,7 @@ static int migrate(bnb_db *db, char *err)
         int64_t uv = 0;
         char e2[BNB_ERR_MAX];
         if (query_int(db, "PRAGMA user_version", &uv, e2)) {
-            seterr(err, "DB %s: %s", db->path, e2);
+            bnb_db__seterr(err, "DB %s: %s", db->path, e2);
             goto fail;
         }
         if (uv >= BNB_DB_SCHEMA_VERSION) {
@@ -626,7 +626,8 @@ static int mark_abandoned(bnb_db *db, char *err)
         nfound++;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        seterr(err, "DB %s: looking for abandoned runs: %s", db->path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: looking for abandoned runs: %s", db->path,
+                       sqlite3_errmsg(db->h));
         sqlite3_finalize(st);
         return -1;
     }
@@ -671,12 +672,12 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
 {
     *out = NULL;
     if (!path || !*path) {
-        seterr(err, "DB path is empty");
+        bnb_db__seterr(err, "DB path is empty");
         return -1;
     }
     bnb_db *db = calloc(1, sizeof *db);
     if (!db || !(db->path = strdup(path))) {
-        seterr(err, "DB %s: out of memory", path);
+        bnb_db__seterr(err, "DB %s: out of memory", path);
         free(db);
         return -1;
     }
@@ -685,20 +686,20 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
-            seterr(err, "DB %s: is a directory", path);
+            bnb_db__seterr(err, "DB %s: is a directory", path);
             goto fail;
         }
         if (!readonly && access(path, W_OK) != 0) {
-            seterr(err, "DB %s: not writable: %s", path, strerror(errno));
+            bnb_db__seterr(err, "DB %s: not writable: %s", path, strerror(errno));
             goto fail;
         }
         if (check_header(path, err))
             goto fail;
     } else if (errno != ENOENT && errno != ENOTDIR) {
-        seterr(err, "DB %s: %s", path, strerror(errno));
+        bnb_db__seterr(err, "DB %s: %s", path, strerror(errno));
         goto fail;
     } else if (readonly) {
-        seterr(err, "DB %s: no such file", path);
+        bnb_db__seterr(err, "DB %s: no such file", path);
         goto fail;
     } else if (check_creatable(path, err)) {
         goto fail;
@@ -708,7 +709,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     char *uri = NULL;
     if (readonly && !dir_writable(path) && !journal_beside(path)) {
         if (!(uri = immutable_uri(path))) {
-            seterr(err, "DB %s: out of memory", path);
+            bnb_db__seterr(err, "DB %s: out of memory", path);
             goto fail;
         }
         flags |= SQLITE_OPEN_URI;
@@ -716,8 +717,8 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     int orc = sqlite3_open_v2(uri ? uri : path, &db->h, flags, NULL);
     free(uri);
     if (orc != SQLITE_OK) {
-        seterr(err, "DB %s: cannot open: %s", path,
-               db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        bnb_db__seterr(err, "DB %s: cannot open: %s", path,
+                       db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
     }
     sqlite3_busy_timeout(db->h, 10000);
@@ -730,29 +731,29 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         query_int(db, "PRAGMA application_id", &app, e2) ||
         query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &ntables,
                   e2)) {
-        seterr(err, "DB %s: not a usable SQLite database: %s", path, e2);
+        bnb_db__seterr(err, "DB %s: not a usable SQLite database: %s", path, e2);
         goto fail;
     }
     if (uv > BNB_DB_SCHEMA_VERSION) {
-        seterr(err, "DB %s was written by a newer bnbench (schema %d, this build knows %d)", path,
-               (int)uv, BNB_DB_SCHEMA_VERSION);
+        bnb_db__seterr(err, "DB %s was written by a newer bnbench (schema %d, this build knows %d)",
+                       path, (int)uv, BNB_DB_SCHEMA_VERSION);
         goto fail;
     }
     if ((app != 0 && app != BNB_DB_APP_ID) || (uv == 0 && ntables > 0)) {
-        seterr(err,
-               "DB %s: a SQLite database but not a bnbench one (application_id %lld, %lld "
-               "tables); refusing to change it",
-               path, (long long)app, (long long)ntables);
+        bnb_db__seterr(err,
+                       "DB %s: a SQLite database but not a bnbench one (application_id %lld, %lld "
+                       "tables); refusing to change it",
+                       path, (long long)app, (long long)ntables);
         goto fail;
     }
     if (readonly) {
         /* An older schema stays readable: what readers select exists since
          * schema 1 (later ones add columns only writers use). */
         if (uv == 0) {
-            seterr(err,
-                   "DB %s: schema 0 is older than this build's %d (an empty DB: nothing "
-                   "stored yet)",
-                   path, BNB_DB_SCHEMA_VERSION);
+            bnb_db__seterr(err,
+                           "DB %s: schema 0 is older than this build's %d (an empty DB: nothing "
+                           "stored yet)",
+                           path, BNB_DB_SCHEMA_VERSION);
             goto fail;
         }
         if (exec(db, "PRAGMA foreign_keys = ON", err))
@@ -761,7 +762,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         return 0;
     }
     if (sqlite3_db_readonly(db->h, "main") == 1) {
-        seterr(err, "DB %s: not writable (SQLite opened it read-only)", path);
+        bnb_db__seterr(err, "DB %s: not writable (SQLite opened it read-only)", path);
         goto fail;
     }
     char jm[16] = "";
@@ -772,13 +773,13 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     if (jrc == SQLITE_ROW)
         copy_str(jm, sizeof jm, sqlite3_column_text(js, 0));
     else
-        seterr(err, "DB %s: %s", path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: %s", path, sqlite3_errmsg(db->h));
     sqlite3_finalize(js);
     if (jrc != SQLITE_ROW)
         goto fail;
     if (strcmp(jm, "wal") != 0) {
-        seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path, jm,
-               sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path,
+                       jm, sqlite3_errmsg(db->h));
         goto fail;
     }
     if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", err) ||
@@ -823,7 +824,7 @@ static int make_uuid(char out[40], char *err)
 {
     unsigned char b[16];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        seterr(err, "cannot make a run uuid: getrandom: %s", strerror(errno));
+        bnb_db__seterr(err, "cannot make a run uuid: getrandom: %s", strerror(errno));
         return -1;
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
@@ -840,13 +841,13 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
     sqlite3_stmt *st = NULL;
     char uuid[40];
     if (!ri->fingerprint[0] || !ri->machine_name[0]) {
-        seterr(err, "DB %s: run has no machine %s", db->path,
-               ri->fingerprint[0] ? "name" : "fingerprint");
+        bnb_db__seterr(err, "DB %s: run has no machine %s", db->path,
+                       ri->fingerprint[0] ? "name" : "fingerprint");
         return -1;
     }
     if (!bnb_reason_valid(ri->reason)) {
-        seterr(err, "DB %s: run reason must be nightly, pr, manual or confirm, got \"%s\"",
-               db->path, ri->reason);
+        bnb_db__seterr(err, "DB %s: run reason must be nightly, pr, manual or confirm, got \"%s\"",
+                       db->path, ri->reason);
         return -1;
     }
     if (ri->uuid[0])
@@ -870,7 +871,7 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
     bind_text(st, 3, ri->machine_json, 1);
     if (sqlite3_step(st) != SQLITE_ROW) {
         note_fault(db, NULL);
-        seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name, db->fault);
+        bnb_db__seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name, db->fault);
         goto fail;
     }
     int64_t machine_id = sqlite3_column_int64(st, 0);
@@ -929,7 +930,8 @@ int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const 
 {
     db->fault[0] = '\0';
     if (!strcmp(bnb_run_status_str(status), "?")) {
-        seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id, (int)status);
+        bnb_db__seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id,
+                       (int)status);
         return -1;
     }
     if (begin(db, err))
@@ -947,7 +949,7 @@ int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const 
     if (step_done(db, st, "ending run", err))
         goto fail;
     if (sqlite3_changes(db->h) != 1) {
-        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
         goto fail;
     }
     sqlite3_finalize(st);
@@ -988,7 +990,7 @@ static int cmp_param(const void *a, const void *b)
 static char *params_json(const bnb_case_result *r, const char *full, char *err)
 {
     if (r->nparams < 0 || r->nparams > BNB_MAX_PARAMS) {
-        seterr(err, "case %s: %d params (at most %d)", full, r->nparams, BNB_MAX_PARAMS);
+        bnb_db__seterr(err, "case %s: %d params (at most %d)", full, r->nparams, BNB_MAX_PARAMS);
         return NULL;
     }
     bnb_param sorted[BNB_MAX_PARAMS];
@@ -1000,8 +1002,8 @@ static char *params_json(const bnb_case_result *r, const char *full, char *err)
         goto oom;
     for (int i = 0; i < r->nparams; i++) {
         if (!sorted[i].key[0] || (i > 0 && !strcmp(sorted[i].key, sorted[i - 1].key))) {
-            seterr(err, "case %s: param key \"%s\" %s", full, sorted[i].key,
-                   sorted[i].key[0] ? "given twice" : "is empty");
+            bnb_db__seterr(err, "case %s: param key \"%s\" %s", full, sorted[i].key,
+                           sorted[i].key[0] ? "given twice" : "is empty");
             cJSON_Delete(o);
             return NULL;
         }
@@ -1015,11 +1017,11 @@ static char *params_json(const bnb_case_result *r, const char *full, char *err)
     text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)
-        seterr(err, "case %s: out of memory", full);
+        bnb_db__seterr(err, "case %s: out of memory", full);
     return text;
 oom:
     cJSON_Delete(o);
-    seterr(err, "case %s: out of memory", full);
+    bnb_db__seterr(err, "case %s: out of memory", full);
     return NULL;
 }
 
@@ -1069,12 +1071,12 @@ int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char
     bnb_case_fullname(r, full, sizeof full);
     if (r->nsamples < 0 || (r->nsamples > 0 && !r->samples) || r->nmetrics < 0 ||
         (r->nmetrics > 0 && !r->metrics)) {
-        seterr(err, "DB %s: case %s: %d samples / %d metrics but no array", db->path, full,
-               r->nsamples, r->nmetrics);
+        bnb_db__seterr(err, "DB %s: case %s: %d samples / %d metrics but no array", db->path, full,
+                       r->nsamples, r->nmetrics);
         return -1;
     }
     if (!strcmp(bnb_case_status_str(r->status), "?")) {
-        seterr(err, "DB %s: case %s: invalid status %d", db->path, full, (int)r->status);
+        bnb_db__seterr(err, "DB %s: case %s: invalid status %d", db->path, full, (int)r->status);
         return -1;
     }
     if (!(pj = params_json(r, full, err)))
@@ -1272,7 +1274,7 @@ static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, ch
         return -1;
     return 0;
 oom:
-    seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+    bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
     bnb_db__rd_end(&q, NULL);
     return -1;
 }
@@ -1292,7 +1294,7 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (grow((void **)&cases, &cap, count, sizeof *cases)) {
-            seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->path);
             goto fail;
         }
         bnb_case_result *r = &cases[count++];
@@ -1303,16 +1305,16 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
         if (bnb_db__rd_ok(&q, err))
             goto fail;
         if (params_parse(pj ? pj : "{}", r)) {
-            seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s", db->path,
-                   (long long)case_id, pj ? pj : "NULL");
+            bnb_db__seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s", db->path,
+                           (long long)case_id, pj ? pj : "NULL");
             goto fail;
         }
         const char *cs = bnb_db__rd_str(&q, 4);
         if (bnb_db__rd_ok(&q, err))
             goto fail;
         if (case_status_parse(cs, &r->status)) {
-            seterr(err, "DB %s: case %lld: unknown status \"%s\"", db->path, (long long)case_id,
-                   cs ? cs : "NULL");
+            bnb_db__seterr(err, "DB %s: case %lld: unknown status \"%s\"", db->path,
+                           (long long)case_id, cs ? cs : "NULL");
             goto fail;
         }
         bnb_db__rd_copy(&q, 5, r->message, sizeof r->message);
@@ -1388,7 +1390,7 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
     if (note)
         note[0] = '\0';
     if (!spec || !*spec) {
-        seterr(err, "run is empty (give latest, an id, a uuid prefix or a baseline name)");
+        bnb_db__seterr(err, "run is empty (give latest, an id, a uuid prefix or a baseline name)");
         return -1;
     }
     if (!strcmp(spec, "latest"))
@@ -1397,7 +1399,7 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
         int f = one_id(db, "SELECT id FROM runs WHERE id = ?", NULL, strtoll(spec, NULL, 10),
                        run_id, err);
         if (f == 1)
-            seterr(err, "DB %s: no run with id %s", db->path, spec);
+            bnb_db__seterr(err, "DB %s: no run with id %s", db->path, spec);
         return f == 0 ? 0 : -1;
     }
     if (uuid_like(spec)) {
@@ -1424,8 +1426,8 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
             return 0;
         }
         if (found > 1) {
-            seterr(err, "DB %s: run %s is ambiguous (%s, %s, ...): give more of the uuid", db->path,
-                   spec, first, second);
+            bnb_db__seterr(err, "DB %s: run %s is ambiguous (%s, %s, ...): give more of the uuid",
+                           db->path, spec, first, second);
             return -1;
         }
     }
@@ -1433,10 +1435,11 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
     if (f == 0)
         return 0;
     if (f == 1)
-        seterr(err,
-               "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
-               "baseline name)",
-               db->path, spec);
+        bnb_db__seterr(
+            err,
+            "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
+            "baseline name)",
+            db->path, spec);
     return -1;
 }
 
@@ -1461,7 +1464,7 @@ int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status
     int s = bnb_db__rd_step(&q, err);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
-            seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+            bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
         bnb_db__rd_end(&q, NULL);
         return -1;
     }
@@ -1495,8 +1498,8 @@ int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status
     }
     if (bnb_db__rd_end(&q, err) || oom || bad) {
         if (oom || bad)
-            seterr(err, "DB %s: run %lld: %s%s", db->path, (long long)run_id,
-                   oom ? "out of memory" : "unknown status ", oom ? "" : stat_copy);
+            bnb_db__seterr(err, "DB %s: run %lld: %s%s", db->path, (long long)run_id,
+                           oom ? "out of memory" : "unknown status ", oom ? "" : stat_copy);
         bnb_run_info_free(ri);
         return -1;
     }
@@ -1543,7 +1546,7 @@ int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err
     int k = 0, cap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (grow((void **)&rows, &cap, k, sizeof *rows)) {
-            seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->path);
             s = -1;
             break;
         }
@@ -1576,7 +1579,7 @@ int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err)
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
     if (s != SQLITE_ROW) {
-        seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
         return -1;
     }
     return 0;
@@ -1598,10 +1601,10 @@ static int insert_verdict(bnb_db *db, sqlite3_stmt *st, int64_t run_id, const ch
                           const char *reason, char *err)
 {
     if (!verdict_valid(verdict)) {
-        seterr(err,
-               "DB %s: target %s: verdict must be met, missed, not applicable or not "
-               "measured, got \"%s\"",
-               db->path, target_id, verdict ? verdict : "(null)");
+        bnb_db__seterr(err,
+                       "DB %s: target %s: verdict must be met, missed, not applicable or not "
+                       "measured, got \"%s\"",
+                       db->path, target_id, verdict ? verdict : "(null)");
         return -1;
     }
     sqlite3_reset(st);
@@ -1703,7 +1706,7 @@ int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
     int k = 0, tcap = 0, vcap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (grow((void **)&t, &tcap, k, sizeof *t) || grow((void **)&v, &vcap, k, sizeof *v)) {
-            seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->path);
             s = -1;
             break;
         }
@@ -1748,7 +1751,7 @@ int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
 {
     db->fault[0] = '\0';
     if (!name || !*name) {
-        seterr(err, "baseline name is empty");
+        bnb_db__seterr(err, "baseline name is empty");
         return -1;
     }
     if (begin(db, err))
@@ -1782,7 +1785,7 @@ int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err
     int f =
         one_id(db, "SELECT run_id FROM baselines WHERE name = ?", name ? name : "", 0, run_id, err);
     if (f == 1)
-        seterr(err, "DB %s: no baseline named \"%s\"", db->path, name ? name : "");
+        bnb_db__seterr(err, "DB %s: no baseline named \"%s\"", db->path, name ? name : "");
     return f == 0 ? 0 : -1;
 }
 
@@ -1793,13 +1796,13 @@ int bnb_db_check(bnb_db *db, char *err)
         return -1;
     int s = bnb_db__rd_step(&q, err);
     if (s == SQLITE_DONE)
-        seterr(err, "DB %s: integrity check: (no result)", db->path);
+        bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->path);
     if (s == SQLITE_ROW) {
         const char *first = bnb_db__rd_str(&q, 0);
         if (bnb_db__rd_ok(&q, err))
             s = -1;
         else if (!first || strcmp(first, "ok") != 0) {
-            seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "NULL");
+            bnb_db__seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "NULL");
             s = SQLITE_DONE;
         }
     }
@@ -1813,8 +1816,9 @@ int bnb_db_check(bnb_db *db, char *err)
         bnb_db__rd_copy(&q, 0, table, sizeof table);
         bnb_db__rd_copy(&q, 2, parent, sizeof parent);
         if (bnb_db__rd_ok(&q, err) == 0)
-            seterr(err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
-                   db->path, (long long)sqlite3_column_int64(q.st, 1), table, parent);
+            bnb_db__seterr(
+                err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
+                db->path, (long long)sqlite3_column_int64(q.st, 1), table, parent);
     }
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_DONE)
         return -1;

@@ -22,17 +22,6 @@
 
 #include "db/model/text.h"
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, BNB_ERR_MAX, fmt, ap);
-    va_end(ap);
-}
-
 /* Parses stored JSON text; NULL when absent or not valid. */
 static cJSON *parse_opt(const char *text)
 {
@@ -325,7 +314,7 @@ char *bnb_export_json(bnb_db *db, int64_t run_id, char *err)
         goto oom;
     goto out;
 oom:
-    seterr(err, "export of run %lld: out of memory", (long long)run_id);
+    bnb_db__seterr(err, "export of run %lld: out of memory", (long long)run_id);
 out:
     cJSON_Delete(root);
     bnb_run_info_free(&ri);
@@ -374,7 +363,7 @@ char *bnb_export_csv(bnb_db *db, int64_t run_id, char *err)
         return NULL;
     FILE *f = open_memstream(&buf, &len);
     if (!f) {
-        seterr(err, "export of run %lld: out of memory", (long long)run_id);
+        bnb_db__seterr(err, "export of run %lld: out of memory", (long long)run_id);
         return NULL;
     }
     fputs("run_id,run_uuid,machine,suite,case,params,full_name,status,iterations,sample_index,"
@@ -412,7 +401,7 @@ char *bnb_export_csv(bnb_db *db, int64_t run_id, char *err)
         goto fail;
     if (fclose(f) != 0) {
         free(buf);
-        seterr(err, "export of run %lld: out of memory", (long long)run_id);
+        bnb_db__seterr(err, "export of run %lld: out of memory", (long long)run_id);
         return NULL;
     }
     return buf;

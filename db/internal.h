@@ -22,6 +22,10 @@
 
 /* The connection of db (owned by db; valid until bnb_db_close). */
 sqlite3 *bnb_db__sqlite(bnb_db *db);
+/* Writes the message into err (BNB_ERR_MAX bytes) when err is not NULL:
+ * the one error writer of db/. */
+void bnb_db__seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The path db was opened with. */
 const char *bnb_db__path(const bnb_db *db);
 

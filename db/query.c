@@ -21,17 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, BNB_ERR_MAX, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- checked read statements ------------------------------------------------ */
 
 static void rd_seterr(bnb_db__rd *q, char *err)
@@ -41,7 +30,7 @@ static void rd_seterr(bnb_db__rd *q, char *err)
      * statement's when the codes agree, else SQLite's text for our code */
     const char *msg =
         (sqlite3_errcode(h) & 0xff) == (q->rc & 0xff) ? sqlite3_errmsg(h) : sqlite3_errstr(q->rc);
-    seterr(err, "DB %s: %s", bnb_db__path(q->db), msg);
+    bnb_db__seterr(err, "DB %s: %s", bnb_db__path(q->db), msg);
 }
 
 int bnb_db__rd_prep(bnb_db__rd *q, bnb_db *db, const char *sql, char *err)
@@ -169,12 +158,13 @@ int bnb_db_latest_run(bnb_db *db, const char *machine, bool measured_only, int64
     if (!found) {
         const char *what = measured_only ? "measured run" : "run";
         if (machine)
-            seterr(err, "DB %s: no complete %s of machine \"%s\"%s%s%s", bnb_db__path(db), what,
-                   machine, k ? " (" : " (bnbench runs lists the machines)", k ? buf : "",
-                   k ? " not complete)" : "");
+            bnb_db__seterr(err, "DB %s: no complete %s of machine \"%s\"%s%s%s", bnb_db__path(db),
+                           what, machine, k ? " (" : " (bnbench runs lists the machines)",
+                           k ? buf : "", k ? " not complete)" : "");
         else
-            seterr(err, "DB %s: no complete %s stored%s%s%s", bnb_db__path(db), what,
-                   k ? " (" : " yet (bnbench run first)", k ? buf : "", k ? " not complete)" : "");
+            bnb_db__seterr(err, "DB %s: no complete %s stored%s%s%s", bnb_db__path(db), what,
+                           k ? " (" : " yet (bnbench run first)", k ? buf : "",
+                           k ? " not complete)" : "");
         return -1;
     }
     return 0;
@@ -192,7 +182,7 @@ int bnb_db_run_machine(bnb_db *db, int64_t run_id, int64_t *machine_id, char *er
     if (bnb_db__rd_end(&q, err) || s < 0)
         return -1;
     if (s != SQLITE_ROW) {
-        seterr(err, "DB %s: no run with id %lld", bnb_db__path(db), (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", bnb_db__path(db), (long long)run_id);
         return -1;
     }
     return 0;
@@ -264,7 +254,7 @@ int bnb_db_series(bnb_db *db, const char *case_full, const char *metric, int64_t
     int cap_pts = limit < 4096 ? limit : 4096, k = 0, s;
     bnb_hist_point *p = calloc((size_t)cap_pts, sizeof *p);
     if (!p) {
-        seterr(err, "DB %s: out of memory", bnb_db__path(db));
+        bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
         bnb_db__rd_end(&q, NULL);
         return -1;
     }
@@ -272,7 +262,7 @@ int bnb_db_series(bnb_db *db, const char *case_full, const char *metric, int64_t
         if (k == cap_pts) {
             bnb_hist_point *np = realloc(p, (size_t)cap_pts * 2 * sizeof *p);
             if (!np) {
-                seterr(err, "DB %s: out of memory", bnb_db__path(db));
+                bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
                 s = -1;
                 break;
             }
@@ -326,7 +316,7 @@ int bnb_db_list_baselines(bnb_db *db, bnb_baseline_row **out, int *n, char *err)
             int nc = cap ? 2 * cap : 16;
             bnb_baseline_row *nr = realloc(rows, (size_t)nc * sizeof *nr);
             if (!nr) {
-                seterr(err, "DB %s: out of memory", bnb_db__path(db));
+                bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
                 s = -1;
                 break;
             }
@@ -375,9 +365,9 @@ int bnb_db_newest_baseline_on_machine(bnb_db *db, int64_t run_id, char *name, si
             s = -1;
         } else if (len >= name_cap) {
             /* a baseline the report would name wrongly: an error, not a cut */
-            seterr(err,
-                   "DB %s: baseline name \"%.40s...\" is %zu bytes, longer than the %zu allowed",
-                   bnb_db__path(db), n, len, name_cap - 1);
+            bnb_db__seterr(
+                err, "DB %s: baseline name \"%.40s...\" is %zu bytes, longer than the %zu allowed",
+                bnb_db__path(db), n, len, name_cap - 1);
             s = -1;
         } else {
             memcpy(name, n, len + 1);
@@ -410,7 +400,8 @@ int bnb_db_unsafe_fast_writes(bnb_db *db, char *err)
     char *msg = NULL;
     if (sqlite3_exec(bnb_db__sqlite(db), "PRAGMA synchronous = OFF", NULL, NULL, &msg) !=
         SQLITE_OK) {
-        seterr(err, "DB %s: %s", bnb_db__path(db), msg ? msg : sqlite3_errmsg(bnb_db__sqlite(db)));
+        bnb_db__seterr(err, "DB %s: %s", bnb_db__path(db),
+                       msg ? msg : sqlite3_errmsg(bnb_db__sqlite(db)));
         sqlite3_free(msg);
         return -1;
     }
