@@ -15,7 +15,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next(void)
 {
