@@ -22,14 +22,15 @@
  * name and is removed, never reused as it is nor grown. `-o` refuses that
  * name like the DB's own files (suites/cli/outfile.c).
  *
- * Size (measured, tests/test_reserve.c and the tmpfs test of
- * tests/test_lifecycle.c): the failed mark of a run writes 1 to 6 WAL frames
- * of 4 KiB pages + 24 bytes (a DB of 1 to 1000 runs, the longest reason):
- * the runs leaf, its siblings and parent when the longer row makes the leaf
- * split, page 1. On a full tmpfs with an empty WAL the smallest reserve that
- * let the mark commit was 28 KiB (7 pages; with the WAL header). The -shm
- * grows by 32 KiB each 4096 frames. 256 KiB covers both with a factor of
- * more than 4 for deeper b-trees and larger pages of other file systems.
+ * Size, measured on a full tmpfs (tests/test_reserve.c logs it): the
+ * failed mark with the longest reason the CLI stores (767 bytes) appends 1
+ * to 6 WAL frames of 4120 bytes (a 4 KiB page and its header): the run's
+ * leaf and, when the longer row makes it split, its siblings, their parent
+ * and page 1; at most 24,720 bytes for DBs of 1 to 40 runs (and 6 frames up to
+ * 1000 runs, measured apart). With a fresh WAL (its 32-byte header too) the
+ * smallest reserve that let the mark commit was 28 KiB. The -shm grows by
+ * 32 KiB each 4096 frames. 256 KiB is more than 4 times both together,
+ * room for deeper b-trees.
  *
  * Limits: best effort. Another process may take the space freed before the
  * mark is written; on copy-on-write file systems (btrfs, ZFS) freed blocks
