@@ -144,6 +144,11 @@ int bnb_db_latest_run(bnb_db *db, const char *machine, bool measured_only, int64
                       char *note, char *err);
 /* The machine row id of a run; -1 with err when there is no such run. */
 int bnb_db_run_machine(bnb_db *db, int64_t run_id, int64_t *machine_id, char *err);
+/* Why run_id ended failed or abandoned, as stored (the storage error that
+ * stopped it, or how its process was found gone) into out (cap bytes,
+ * cut to fit); "" when none is stored or the DB's schema predates the
+ * column (schema 1). Returns 0, or -1 with err (no such run, a DB error). */
+int bnb_db_run_status_reason(bnb_db *db, int64_t run_id, char *out, size_t cap, char *err);
 
 /* One value of a figure in one run. */
 typedef struct bnb_hist_point {

@@ -188,6 +188,38 @@ int bnb_db_run_machine(bnb_db *db, int64_t run_id, int64_t *machine_id, char *er
     return 0;
 }
 
+int bnb_db_run_status_reason(bnb_db *db, int64_t run_id, char *out, size_t cap, char *err)
+{
+    out[0] = '\0';
+    bnb_db__rd q;
+    /* a read-only open takes schema 1 as it is: it has no status_reason */
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT (SELECT count(*) FROM pragma_table_info('runs') "
+                        "WHERE name = 'status_reason') > 0",
+                        err))
+        return -1;
+    int s = bnb_db__rd_step(&q, err);
+    bool has = s == SQLITE_ROW && sqlite3_column_int(q.st, 0) != 0;
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        return -1;
+    if (bnb_db__rd_prep(&q, db,
+                        has ? "SELECT coalesce(status_reason, '') FROM runs WHERE id = ?"
+                            : "SELECT '' FROM runs WHERE id = ?",
+                        err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, run_id);
+    s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW)
+        bnb_db__rd_copy(&q, 0, out, cap);
+    if (bnb_db__rd_end(&q, err) || s < 0)
+        return -1;
+    if (s != SQLITE_ROW) {
+        seterr(err, "DB %s: no run with id %lld", bnb_db__path(db), (long long)run_id);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- a figure over runs --------------------------------------------------------- */
 
 /* The incomplete runs a series leaves out, named in note. */

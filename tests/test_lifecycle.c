@@ -3,8 +3,10 @@
  * it normally (issue 13): a run whose process was killed (SIGKILL) is marked
  * abandoned by the next command that opens the DB for writing, and `runs`
  * shows it; SIGTERM and SIGHUP end a run as interrupted like Ctrl-C; a full
- * file system stops the run with exit code 3 and a message saying what the
- * DB holds, and the DB passes `bnbench db check` afterwards. The DB layer
+ * file system stops the run with exit code 3, the run marked failed with the
+ * disk-full reason (its space reserve freed for that, db/reserve.h) and a
+ * message saying what the DB holds and that it was marked; `show` prints the
+ * reason, and the DB passes `bnbench db check` afterwards. The DB layer
  * under it: pid reuse (same pid, other start time) counts as gone, a live
  * owner or another host's run is left alone, a storage error is reported
  * with SQLite's reason and the run can be marked failed with it, and a
@@ -15,6 +17,7 @@
  * cases are still running.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -312,22 +315,21 @@ Test(lifecycle, full_file_system_stops_run_and_says_what_is_stored, .init = setu
     cr_assert(strstr(err, want), "expected\n%s\nin\n%s", want, err);
     cr_assert(strstr(out, ") failed: "), "stdout: %s", out);
 
-    /* every frame of the WAL was taken by the filler, so the run could not be
-     * marked failed: it says so, and the next write-open marks it abandoned */
-    char status[32];
+    /* the filler took every free block, but the run's reserve (db/reserve.h)
+     * was freed for the mark: the run is failed with the disk-full reason,
+     * and the message ends saying so */
+    snprintf(want, sizeof want, "; stored: run 1 with %lld of %d case(s), marked failed\n",
+             (long long)n, RUN_CASES);
+    cr_assert(strstr(err, want), "expected\n%s\nin\n%s", want, err);
+    char status[32], why[512], wantwhy[256];
     q_text(db, "SELECT status FROM runs WHERE id = 1", status, sizeof status);
-    if (strstr(err, "marked failed\n")) {
-        cr_assert_str_eq(status, "failed");
-        char why[256];
-        q_text(db, "SELECT status_reason FROM runs WHERE id = 1", why, sizeof why);
-        cr_assert(strstr(why, "database or disk is full while storing case"), "%s", why);
-    } else {
-        cr_assert(strstr(err, "could not mark it failed: database or disk is full (the next "
-                              "bnbench command that writes to the DB on this host marks it "
-                              "abandoned)\n"),
-                  "stderr: %s", err);
-        cr_assert_str_eq(status, "running");
-    }
+    cr_assert_str_eq(status, "failed");
+    q_text(db, "SELECT status_reason FROM runs WHERE id = 1", why, sizeof why);
+    snprintf(wantwhy, sizeof wantwhy,
+             "database or disk is full while storing case %lld of %d (peak/", (long long)n + 1,
+             RUN_CASES);
+    cr_assert_eq(strncmp(why, wantwhy, strlen(wantwhy)), 0, "status_reason: %s", why);
+    cr_assert(!strchr(err, '\n') || strchr(err, '\n')[1] == '\0', "one line: %s", err);
 
     /* with room again: the DB is sound and holds exactly what was said */
     cr_assert_eq(unlink(fill), 0);
@@ -340,8 +342,25 @@ Test(lifecycle, full_file_system_stops_run_and_says_what_is_stored, .init = setu
     const char *base[] = {"--db", db, "baseline", "set", "b", "1", NULL};
     fx_spawn(r, dir, base);
     cr_assert_eq(r->code, 0, "stderr: %s", r->err);
+    cr_assert_eq(strstr(r->err, "marked abandoned"), NULL, "stderr: %s", r->err);
     q_text(db, "SELECT status FROM runs WHERE id = 1", status, sizeof status);
-    cr_assert(!strcmp(status, "failed") || !strcmp(status, "abandoned"), "status %s", status);
+    cr_assert_str_eq(status, "failed");
+    /* show prints the reason on the status line */
+    const char *show[] = {"--db", db, "show", "1", NULL};
+    fx_spawn(r, dir, show);
+    cr_assert_eq(r->code, 0, "stderr: %s", r->err);
+    char line[768];
+    snprintf(line, sizeof line, "\n  status    failed: %s\n", why);
+    cr_assert(strstr(r->out, line), "expected\n%s\nin\n%s", line, r->out);
+    /* nothing but the DB's own files is left beside it: the reserve had no name */
+    DIR *d = opendir(mnt);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_assert(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                      (!strncmp(e->d_name, "f.db", 4) && !strstr(e->d_name, "reserve")),
+                  "left in %s: %s", mnt, e->d_name);
+    closedir(d);
     free(r);
 }
 

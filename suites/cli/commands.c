@@ -13,7 +13,10 @@
  * The first failed write after the run began (disk full, I/O error) stops
  * the run: no later case is measured, the run is marked failed with the
  * reason where that can still be written, and one line says exactly what
- * the DB holds, read back from it.
+ * the DB holds, read back from it. So that "where it can still be written"
+ * includes a completely full disk, the run holds BNB_RESERVE_BYTES on the
+ * DB's file system from the DB's opening on (an anonymous file, gone with
+ * the process: db/reserve.h) and frees them right before the mark.
  *
  * Exit codes: 0 ok; 1 a target missed, a case failed, or the run was
  * interrupted; 2 usage or environment error (one line "bnbench: ...",
@@ -38,6 +41,7 @@
 #include "collectors/topo.h"
 #include "db/db.h"
 #include "db/model/bnb.h"
+#include "db/reserve.h"
 #include "suites/runner.h"
 #include "suites/suite.h"
 #include "db/model/targets.h"
@@ -131,7 +135,10 @@ static const char usage_run[] =
     "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted;\n"
     "2 usage or environment error (nothing is written to the DB); 3 the run began\n"
     "but stopped on an error (disk full, I/O error): it is marked failed where that\n"
-    "can still be written, and the message says what the DB holds.\n"
+    "can still be written, and the message says what the DB holds. For that mark\n"
+    "the run holds 256 KiB on the DB's file system while it runs (a file without a\n"
+    "name, or briefly PATH-reserve where the file system cannot make one) and\n"
+    "refuses to start when it cannot.\n"
     "Ctrl-C, SIGTERM or SIGHUP finishes the current case, stores it and marks the\n"
     "run interrupted. A run whose process died (SIGKILL, crash) is marked abandoned\n"
     "by the next command that writes to the DB on this host.\n";
@@ -229,6 +236,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
 typedef struct run_state {
     bnb_db *db;
     const char *dbpath;
+    bnb_reserve *reserve; /* freed right before marking a stopped run failed */
     bnb_run_info *ri;
     bnb_topo *topo;
     const bnb_cpulist *cpus;
@@ -287,11 +295,13 @@ static int hook_case(void *ctx, const bnb_case_result *r, int i, int n, char *er
 }
 
 /* Ends a run that stopped on an error: marks it failed with s->why where
- * that can still be written and prints one line saying what the DB holds,
- * read back from it (the count of this process when that read fails too). */
+ * that can still be written (the reserve freed first, so a full disk has
+ * room for the mark) and prints one line saying what the DB holds, read
+ * back from it (the count of this process when that read fails too). */
 static void end_stopped_run(run_state *s, int total, bool verdicts_stored)
 {
     char e1[BNB_ERR_MAX], e2[BNB_ERR_MAX];
+    bnb_reserve_release(s->reserve);
     bool marked = bnb_db_end_run_why(s->db, s->run_id, BNB_RUN_FAILED, s->why, e1) == 0;
     bnb_run_row row;
     bool read = bnb_db_get_run_row(s->db, s->run_id, &row, e2) == 0;
@@ -370,6 +380,7 @@ int bnb_cmd_run(int argc, char **argv)
     bnb_target_set ts = {0};
     bnb_topo *topo = NULL;
     bnb_db *db = NULL;
+    bnb_reserve *reserve = NULL;
     bnb_run_info ri = {0};
     bnb_run_outcome out = {0};
     bnb_verdict *verdicts = NULL;
@@ -440,8 +451,10 @@ int bnb_cmd_run(int argc, char **argv)
     snprintf(papi_status, sizeof papi_status, "%s", bnb_counters_papi_status(probe));
     bnb_counters_close(probe);
 
-    /* 5. the DB: everything above was validated, nothing written yet */
-    if (bnb_db_open(a.db, 0, &db, err) != 0) {
+    /* 5. the DB: everything above was validated, nothing written yet; then
+     * room for the failed mark beside it (see the top of this file) */
+    if (bnb_db_open(a.db, 0, &db, err) != 0 ||
+        bnb_reserve_take(a.db, BNB_RESERVE_BYTES, &reserve, err, sizeof err) != 0) {
         bnb_usage_error("%s", err);
         goto cleanup;
     }
@@ -472,7 +485,8 @@ int bnb_cmd_run(int argc, char **argv)
     ro.multiplex = a.multiplex;
     ro.quick = a.quick;
     ro.progress = !a.quiet && isatty(STDERR_FILENO);
-    run_state st = {.db = db, .dbpath = a.db, .ri = &ri, .topo = topo, .cpus = &cpus};
+    run_state st = {
+        .db = db, .dbpath = a.db, .reserve = reserve, .ri = &ri, .topo = topo, .cpus = &cpus};
     bnb_runner_hooks hooks = {.ctx = &st, .on_pinned = hook_pinned, .on_case = hook_case};
     bnb_runner_run(&sel, topo, &cpus, &ro, &hooks, &out);
     have_outcome = true;
@@ -531,6 +545,7 @@ cleanup:
         bnb_run_outcome_free(&out);
     bnb_run_info_free(&ri);
     bnb_db_close(db);
+    bnb_reserve_close(reserve);
     bnb_topo_close(topo);
     bnb_targets_free(&ts);
     bnb_selection_free(&sel);

@@ -99,9 +99,10 @@ static const char usage_runs[] =
 static const char usage_show[] =
     "usage: bnbench show [--db PATH] RUN\n"
     "\n"
-    "Prints a stored run: machine, build, warnings and CPU binding; per case its\n"
-    "status, samples, median with its bootstrap 95% confidence interval, CV and\n"
-    "metrics (unavailable ones with the reason); then the target verdicts.\n"
+    "Prints a stored run: machine, status (and why it ended failed or abandoned),\n"
+    "build, warnings and CPU binding; per case its status, samples, median with\n"
+    "its bootstrap 95% confidence interval, CV and metrics (unavailable ones with\n"
+    "the reason); then the target verdicts.\n"
     "RUN is `latest`, an id, a uuid prefix (8+ characters) or a baseline name.\n"
     "\n"
     "  --db PATH    the SQLite store (default " DEFAULT_DB ")\n";
@@ -274,7 +275,9 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
     if (note[0])
         bnb_cli_error("%s", note);
+    char why[1024];
     if (bad || bnb_db_load_run(db, id, &ri, NULL, err) || bnb_db_get_run_row(db, id, &row, err) ||
+        bnb_db_run_status_reason(db, id, why, sizeof why, err) ||
         bnb_db_load_cases(db, id, &cases, &n, err) || bnb_db_load_verdicts(db, id, &ts, &v, err)) {
         bnb_cli_error("%s", err);
         goto out;
@@ -286,6 +289,11 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     printf("  started   %s  finished %s  status %s  reason %s\n", tsafe(row.started_at, t[0]),
            row.finished_at[0] ? tsafe(row.finished_at, t[1]) : "-", tsafe(row.status, t[2]),
            tsafe(ri.reason, t[3]));
+    if (why[0]) { /* why it ended failed or abandoned: one line, escaped */
+        printf("  status    %s: ", tsafe(row.status, t[0]));
+        bnb_term_fputs(why, stdout);
+        putchar('\n');
+    }
     printf(
         "  build     %s, %s, %s, kernels %s\n", ri.build_type[0] ? tsafe(ri.build_type, t[0]) : "?",
         ri.compiler[0] ? tsafe(ri.compiler, t[1]) : "?",

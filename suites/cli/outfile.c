@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/reserve.h"
 #include "suites/cli/cli.h"
 
 struct bnb_outfile {
@@ -29,7 +30,7 @@ struct bnb_outfile {
     char shown[BNB_CLI_QUOTE_MAX + 1];
 };
 
-static const char *const db_suffix[] = {"", "-wal", "-shm", "-journal"};
+static const char *const db_suffix[] = {"", "-wal", "-shm", "-journal", BNB_RESERVE_SUFFIX};
 
 /* The absolute form of path: realpath of its directory + its base name.
  * malloc'd; NULL when the directory cannot be resolved (errno set). */
@@ -57,7 +58,8 @@ static const char *db_file_of(const char *dest, bool exists, const struct stat *
                               const char *db_path)
 {
     static const char *const what[] = {"the DB itself", "the DB's write-ahead log",
-                                       "the DB's shared-memory file", "the DB's rollback journal"};
+                                       "the DB's shared-memory file", "the DB's rollback journal",
+                                       "the name of bnbench run's space reserve (db/reserve.h)"};
     char *db = resolve(db_path);
     char real[PATH_MAX];
     const char *dbr = realpath(db_path, real) ? real : db;

@@ -2,8 +2,10 @@
  * outfile.h - where a command's -o FILE goes: never onto the DB it reads,
  * never half-written. Every command that writes a file (report, export,
  * compare) goes through here:
- *   - FILE that is the DB or its -wal, -shm or -journal (by resolved path,
- *     through symlinks, or by device and inode: hard links) is refused;
+ *   - FILE that is the DB or its -wal, -shm or -journal, or the name
+ *     `bnbench run` may briefly give its space reserve (-reserve,
+ *     db/reserve.h), is refused (by resolved path, through symlinks, or by
+ *     device and inode: hard links);
  *   - a regular file is written to a temporary file in the same directory,
  *     flushed, fsync'ed and closed, then renamed over FILE: a reader sees the
  *     old file or the whole new one, and a failed write leaves no file;
