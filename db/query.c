@@ -214,7 +214,7 @@ int bnb_db_run_status_reason(bnb_db *db, int64_t run_id, char *out, size_t cap, 
     if (bnb_db__rd_end(&q, err) || s < 0)
         return -1;
     if (s != SQLITE_ROW) {
-        seterr(err, "DB %s: no run with id %lld", bnb_db__path(db), (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", bnb_db__path(db), (long long)run_id);
         return -1;
     }
     return 0;
