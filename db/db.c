@@ -688,6 +688,11 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
             seterr(err, "DB %s: is a directory", path);
             goto fail;
         }
+        /* a FIFO would block the open forever; a device is no store */
+        if (!S_ISREG(st.st_mode)) {
+            seterr(err, "DB %s: not a regular file (a FIFO, socket or device)", path);
+            goto fail;
+        }
         if (!readonly && access(path, W_OK) != 0) {
             seterr(err, "DB %s: not writable: %s", path, strerror(errno));
             goto fail;
