@@ -5,6 +5,7 @@
  * exit code and message the issue asks for.
  */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +59,63 @@ Test(probe, db_fifo_or_device_is_refused)
     cr_assert_neq(access(side, F_OK), 0, "%s was created", side);
     snprintf(side, sizeof side, "%s-wal", dbpath);
     cr_assert_neq(access(side, F_OK), 0, "%s was created", side);
+}
+
+/* Reads one integer from a query on the DB at path. */
+static int64_t sql_int(const char *path, const char *q)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", q);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* Damage inside a page whose b-tree header is intact (40 bytes of the cell
+ * content at the end of the stats table's one page) read as fewer rows:
+ * history printed another z-score with exit 0. Every command that uses the
+ * DB now refuses it (exit 2, "damaged"); db check reports it (exit 1). */
+Test(probe, damage_inside_a_page_is_refused_not_read_as_other_rows)
+{
+    fx_result r;
+    FX_BNBENCH(&r, dir, "_gen-db", "--runs", "3", "-o", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    FX_BNBENCH(&r, dir, "history", "peak/fma/scalar", "--db", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    int64_t root = sql_int(dbpath, "SELECT rootpage FROM sqlite_schema WHERE name = 'stats'");
+    int64_t psz = sql_int(dbpath, "PRAGMA page_size");
+    FILE *f = fopen(dbpath, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, (long)(root * psz - 96), SEEK_SET), 0);
+    for (int i = 0; i < 40; i++)
+        fputc((i * 37 + 11) & 0xff, f);
+    cr_assert_eq(fclose(f), 0);
+
+    const char *const cmds[][5] = {
+        {"history", "peak/fma/scalar", "--db", dbpath, NULL},
+        {"show", "latest", "--db", dbpath, NULL},
+        {"report", "--db", dbpath, NULL},
+        {"runs", "--db", dbpath, NULL},
+        {"baseline", "set", "b", "1", "--db"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *args[7] = {cmds[i][0], cmds[i][1], cmds[i][2],
+                               cmds[i][3], cmds[i][4], cmds[i][4] ? dbpath : NULL,
+                               NULL};
+        fx_spawn(&r, dir, args);
+        cr_assert_eq(r.code, 2, "%s on a damaged DB: exit %d, stdout: %.300s", cmds[i][0], r.code,
+                     r.out);
+        cr_assert(strstr(r.err, "damaged") && strstr(r.err, dbpath), "%s: %s", cmds[i][0], r.err);
+    }
+    FX_BNBENCH(&r, dir, "db", "check", "--db", dbpath);
+    cr_assert_eq(r.code, 1, "db check: exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "integrity check"), "%s", r.err);
 }
