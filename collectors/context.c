@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bitnet/kernels.h"
+#include "bitnet/threads.h"
 #include "collectors/counters.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -304,6 +305,20 @@ static void kernels_selected(char *buf, size_t cap, const char **source)
         *source = "bn_kernels_select";
     else
         *source = "cpuid";
+}
+
+/* threads: BN_THREADS (main refused a malformed one) or, unset, the
+ * default: the pool takes as many threads as its first user may use CPUs.
+ * The pool is not started here: starting it would move that moment. */
+static void add_threads(cJSON *ctx)
+{
+    int n = bn_threads_env();
+    if (n > 0)
+        cJSON_AddNumberToObject(ctx, "threads", n);
+    else
+        cJSON_AddStringToObject(ctx, "threads",
+                                "default: one per CPU the pool's first user may use "
+                                "(BN_THREADS unset)");
 }
 
 static void compiler_flags(char *buf, size_t cap)
@@ -592,6 +607,7 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
         goto oom;
     probe_os(ctx);
     add_build(ctx, ri, dirty, ksrc);
+    add_threads(ctx);
     if (!ri->warnings_json && !(ri->warnings_json = strdup("[]")))
         goto oom;
     warn_build(ri);

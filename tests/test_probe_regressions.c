@@ -119,3 +119,29 @@ Test(probe, damage_inside_a_page_is_refused_not_read_as_other_rows)
     cr_assert_eq(r.code, 1, "db check: exit %d: %s", r.code, r.err);
     cr_assert(strstr(r.err, "integrity check"), "%s", r.err);
 }
+
+/* BN_THREADS=abc was ignored (the pool fell back to its default) and the
+ * run stored as if nothing were wrong; the count was not stored either.
+ * Now a malformed value is exit 2 naming it, before any DB is created, and
+ * a valid one is stored in the run's context. */
+Test(probe, bn_threads_is_checked_and_stored)
+{
+    fx_result r;
+    const char *const run[] = {"run",     "--suite", "peak", "--case", "timer/rdtsc",
+                               "--quick", "--quiet", "--db", dbpath,   NULL};
+    const char *const bad[] = {"abc", "0", "-2", "4x", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(setenv("BN_THREADS", bad[i], 1), 0);
+        fx_spawn(&r, dir, run);
+        cr_assert_eq(r.code, 2, "BN_THREADS=%s: exit %d, stderr: %s", bad[i], r.code, r.err);
+        char want[64];
+        snprintf(want, sizeof want, "BN_THREADS=\"%s\"", bad[i]);
+        cr_assert(strstr(r.err, want), "BN_THREADS=%s: %s", bad[i], r.err);
+        cr_assert_neq(access(dbpath, F_OK), 0, "BN_THREADS=%s created the DB", bad[i]);
+    }
+    cr_assert_eq(setenv("BN_THREADS", "3", 1), 0);
+    fx_spawn(&r, dir, run);
+    cr_assert_eq(unsetenv("BN_THREADS"), 0);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert_eq(sql_int(dbpath, "SELECT json_extract(context, '$.threads') FROM runs"), 3);
+}

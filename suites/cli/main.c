@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bitnet/kernels.h"
+#include "bitnet/threads.h"
 #include "db/db.h"
 #include "db/export.h"
 #include "db/model/fmt.h"
@@ -507,6 +508,9 @@ int main(int argc, char **argv)
     /* a BN_KERNELS the library cannot honour would store runs of the wrong
      * kernel set under the asked-for name: stop instead */
     if (bn_kernels_init() != BN_OK)
+        return bnb_usage_error("%s", bn_last_error());
+    /* the same for a BN_THREADS the pool would silently replace by its default */
+    if (bn_threads_env() < 0)
         return bnb_usage_error("%s", bn_last_error());
     if (!strcmp(name, "run")) {
         /* Every OpenBLAS call bnbench makes runs on one thread. Without this
