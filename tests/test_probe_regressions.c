@@ -145,3 +145,39 @@ Test(probe, bn_threads_is_checked_and_stored)
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert_eq(sql_int(dbpath, "SELECT json_extract(context, '$.threads') FROM runs"), 3);
 }
+
+/* Runs peak/timer/rdtsc with the targets file at tpath; the result in r. */
+static void run_with_targets(fx_result *r, const char *tpath)
+{
+    const char *const run[] = {"run",     "--suite", "peak", "--case",    "timer/rdtsc", "--quick",
+                               "--quiet", "--db",    dbpath, "--targets", tpath,         NULL};
+    fx_spawn(r, dir, run);
+}
+
+/* "requires": "cdua" (a typo of cuda) loaded, and the target was "not
+ * applicable" in every run: switched off without a word. A targets path
+ * that is a FIFO blocked the run forever. Both are load errors (exit 2). */
+Test(probe, targets_requires_typo_and_fifo_are_load_errors)
+{
+    char tpath[160];
+    snprintf(tpath, sizeof tpath, "%s/t.json", dir);
+    FILE *f = fopen(tpath, "w");
+    cr_assert_not_null(f);
+    fputs("{\"version\": 1, \"targets\": [{\"id\": \"a\", \"figure\": "
+          "\"peak/timer/rdtsc:overhead_ns\", \"op\": \"<=\", \"threshold\": 100, "
+          "\"requires\": \"cdua\"}]}",
+          f);
+    cr_assert_eq(fclose(f), 0);
+    fx_result r;
+    run_with_targets(&r, tpath);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "\"requires\" names no capability bnbench knows, got \"cdua\""), "%s",
+              r.err);
+    cr_assert_neq(access(dbpath, F_OK), 0, "the DB was created");
+
+    snprintf(tpath, sizeof tpath, "%s/fifo.json", dir);
+    cr_assert_eq(mkfifo(tpath, 0600), 0);
+    run_with_targets(&r, tpath);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
+}
