@@ -181,3 +181,40 @@ Test(probe, targets_requires_typo_and_fifo_are_load_errors)
     cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
     cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
 }
+
+/* The latest run shares no case with the baseline (another machine's run,
+ * or one suite of a --case filter): check compared nothing and said "ok"
+ * with exit 0. Now it lists what it could not compare and fails (exit 1). */
+Test(probe, check_that_compares_nothing_fails)
+{
+    bnb_db *db = NULL;
+    char err[BNB_ERR_MAX];
+    cr_assert_eq(bnb_db_open(dbpath, 0, &db, err), 0, "%s", err);
+    int64_t a = fx_run(db, "m", "2024-01-01T00:00:00.000Z", "nightly", NULL);
+    fx_simple(db, a, "k", 15, 1e-3, 0.02, 0);
+    fx_end(db, a);
+    int64_t b = fx_run(db, "m", "2024-01-02T00:00:00.000Z", "nightly", NULL);
+    fx_simple(db, b, "other", 15, 1e-3, 0.02, 0);
+    fx_end(db, b);
+    bnb_db_close(db);
+    fx_result r;
+    FX_BNBENCH(&r, dir, "baseline", "set", "ref", "1", "--db", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    FX_BNBENCH(&r, dir, "check", "--baseline", "ref", "--no-rerun", "--db", dbpath);
+    cr_assert_eq(r.code, 1, "exit %d: %s%s", r.code, r.out, r.err);
+    cr_assert(strstr(r.out, "no case of the baseline was compared"), "%s", r.out);
+    cr_assert(strstr(r.out, "check: FAIL"), "%s", r.out);
+    cr_assert(strstr(r.out, "2 not compared"), "%s", r.out);
+    cr_assert(strstr(r.out, ": only in A") && strstr(r.out, ": only in B"), "%s", r.out);
+
+    /* one shared case compares as before: exit 0, the other is listed */
+    cr_assert_eq(bnb_db_open(dbpath, 0, &db, err), 0, "%s", err);
+    int64_t c = fx_run(db, "m", "2024-01-03T00:00:00.000Z", "nightly", NULL);
+    fx_simple(db, c, "k", 15, 1e-3, 0.02, 0);
+    fx_simple(db, c, "other", 15, 1e-3, 0.02, 0);
+    fx_end(db, c);
+    bnb_db_close(db);
+    FX_BNBENCH(&r, dir, "check", "--baseline", "ref", "--no-rerun", "--db", dbpath);
+    cr_assert_eq(r.code, 0, "exit %d: %s%s", r.code, r.out, r.err);
+    cr_assert(strstr(r.out, "check: ok") && strstr(r.out, "1 not compared"), "%s", r.out);
+}
