@@ -1788,6 +1788,20 @@ int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
         seterr(err, "baseline name is empty");
         return -1;
     }
+    /* RUN is resolved as latest, an id, a uuid prefix, then a baseline name
+     * (bnb_db_resolve): a baseline named like one of the others would name
+     * another run wherever RUN is read */
+    if (!strcmp(name, "latest") || all_digits(name) || uuid_like(name)) {
+        seterr(err,
+               "baseline name \"%s\" reads as %s where a RUN is given; pick another "
+               "name (e.g. ref-%s)",
+               name,
+               !strcmp(name, "latest") ? "the latest run"
+               : all_digits(name)      ? "a run id"
+                                       : "a uuid prefix",
+               name);
+        return -1;
+    }
     if (begin(db, err))
         return -1;
     sqlite3_stmt *st = prep(db,

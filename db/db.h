@@ -130,7 +130,9 @@ typedef struct bnb_run_row {
 int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err);
 int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err);
 
-/* Named baselines: set (replacing an existing name) and look up. */
+/* Named baselines: set (replacing an existing name) and look up. A name
+ * that RUN would read as something else ("latest", all digits, a uuid-like
+ * string of 8 to 36 hex digits and '-') is refused. */
 int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err);
 int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err);
 

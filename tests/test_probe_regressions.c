@@ -218,3 +218,33 @@ Test(probe, check_that_compares_nothing_fails)
     cr_assert_eq(r.code, 0, "exit %d: %s%s", r.code, r.out, r.err);
     cr_assert(strstr(r.out, "check: ok") && strstr(r.out, "1 not compared"), "%s", r.out);
 }
+
+/* baseline set 42 / latest / <a uuid prefix> was accepted, but RUN reads
+ * those as a run id, the latest run and a uuid prefix first: `show 42`
+ * showed run 42, not the baseline. Such names are refused (exit 2) and
+ * nothing is stored. */
+Test(probe, baseline_names_that_read_as_runs_are_refused)
+{
+    fx_result r;
+    FX_BNBENCH(&r, dir, "_gen-db", "--runs", "3", "-o", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    char uuid8[9] = "";
+    bnb_db *db = NULL;
+    char err[BNB_ERR_MAX];
+    cr_assert_eq(bnb_db_open(dbpath, 1, &db, err), 0, "%s", err);
+    bnb_run_row row;
+    cr_assert_eq(bnb_db_get_run_row(db, 3, &row, err), 0, "%s", err);
+    bnb_db_close(db);
+    snprintf(uuid8, sizeof uuid8, "%.8s", row.uuid);
+    const char *const names[] = {"latest", "2", "0042", uuid8, "deadbeef-0000"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        FX_BNBENCH(&r, dir, "baseline", "set", names[i], "1", "--db", dbpath);
+        cr_assert_eq(r.code, 2, "baseline set %s: exit %d: %s", names[i], r.code, r.err);
+        cr_assert(strstr(r.err, "reads as"), "%s", r.err);
+    }
+    FX_BNBENCH(&r, dir, "baseline", "list", "--db", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "no baseline set"), "%s", r.out);
+    FX_BNBENCH(&r, dir, "baseline", "set", "ref-2", "1", "--db", dbpath);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+}
