@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "db/model/text.h"
 #include "reports/report_model.h"
 
 static void jnum(cJSON *o, const char *k, double v)
@@ -172,5 +173,10 @@ char *report__write_json(const rep *r)
     cJSON_AddItemToObject(j, "not_measured", jlist(&r->not_measured));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
-    return text;
+    /* names, messages and reasons come from users and the DB as bytes; the
+     * only bytes cJSON passes through unescaped that are not valid UTF-8
+     * are theirs, inside strings, and U+FFFD keeps the document valid */
+    char *fixed = text ? bnb_utf8_sanitize(text) : NULL;
+    free(text);
+    return fixed;
 }

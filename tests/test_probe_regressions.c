@@ -4,6 +4,7 @@
  * that fooled it, through the built binary (spawn.h), and asserts the
  * exit code and message the issue asks for.
  */
+#include <cJSON.h>
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/model/text.h"
 #include "report_fixture.h"
 
 static char dir[64], dbpath[128];
@@ -247,4 +249,38 @@ Test(probe, baseline_names_that_read_as_runs_are_refused)
     cr_assert(strstr(r.out, "no baseline set"), "%s", r.out);
     FX_BNBENCH(&r, dir, "baseline", "set", "ref-2", "1", "--db", dbpath);
     cr_assert_eq(r.code, 0, "%s", r.err);
+}
+
+/* A machine name with an escape sequence and invalid UTF-8 (--machine
+ * takes any bytes): report --format json wrote the raw bytes, so the JSON
+ * did not parse as UTF-8; the Markdown report, printed on the terminal by
+ * default, sent the escape sequence to it. Now the JSON has U+FFFD and the
+ * Markdown escapes the bytes as \xNN. */
+Test(probe, report_escapes_names_in_json_and_markdown)
+{
+    bnb_db *db = NULL;
+    char err[BNB_ERR_MAX];
+    cr_assert_eq(bnb_db_open(dbpath, 0, &db, err), 0, "%s", err);
+    int64_t a = fx_run(db, "m\x1b[2Jx\xff", "2024-01-01T00:00:00.000Z", "manual", NULL);
+    fx_simple(db, a, "k", 15, 1e-3, 0.02, 0);
+    fx_end(db, a);
+    bnb_db_close(db);
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    FX_BNBENCH(r, dir, "report", "--format", "json", "--db", dbpath);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cr_assert(bnb_utf8_valid(r->out, strlen(r->out)), "report json is not UTF-8");
+    cJSON *j = cJSON_Parse(r->out);
+    cr_assert_not_null(j, "report json does not parse");
+    const cJSON *name = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "machine"), "name");
+    cr_assert(cJSON_IsString(name));
+    cr_assert_str_eq(name->valuestring, "m\x1b[2Jx\xef\xbf\xbd");
+    cJSON_Delete(j);
+
+    FX_BNBENCH(r, dir, "report", "--db", dbpath);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cr_assert_null(strchr(r->out, '\x1b'), "the Markdown report holds a raw ESC");
+    cr_assert_null(strchr(r->out, '\xff'), "the Markdown report holds an invalid byte");
+    cr_assert(strstr(r->out, "run 1 on m\\x1b[2Jx\\xff"), "%.400s", r->out);
+    free(r);
 }
