@@ -668,6 +668,36 @@ fail:
     return -1;
 }
 
+/* PRAGMA quick_check: b-tree structure, record formats, NOT NULL and CHECK
+ * constraints of every page (linear in the DB's size, no index-to-table
+ * cross-check). Damage inside a page that leaves its header alone decodes
+ * as other rows or fewer, so queries answer differently without an error;
+ * this is where it shows. 0 when "ok", -1 with the first problem in err. */
+static int quick_check(bnb_db *db, char *err)
+{
+    sqlite3_stmt *st = prep(db, "PRAGMA quick_check(1)", err);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    const char *first = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (rc == SQLITE_ROW && first && !strcmp(first, "ok")) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    static const char main_hdr[] = "*** in database main ***\n";
+    if (first && !strncmp(first, main_hdr, sizeof main_hdr - 1))
+        first += sizeof main_hdr - 1;
+    bnb_db__seterr(err,
+           "DB %s: damaged (SQLite's quick integrity check: %s); refusing to use it "
+           "(bnbench db check lists the problems)",
+           db->path,
+           rc == SQLITE_ROW    ? (first ? first : "NULL")
+           : rc == SQLITE_DONE ? "no result"
+                               : sqlite3_errmsg(db->h));
+    sqlite3_finalize(st);
+    return -1;
+}
+
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
 {
     *out = NULL;
@@ -687,6 +717,11 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             bnb_db__seterr(err, "DB %s: is a directory", path);
+            goto fail;
+        }
+        /* a FIFO would block the open forever; a device is no store */
+        if (!S_ISREG(st.st_mode)) {
+            bnb_db__seterr(err, "DB %s: not a regular file (a FIFO, socket or device)", path);
             goto fail;
         }
         if (!readonly && access(path, W_OK) != 0) {
@@ -746,6 +781,8 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
                        path, (long long)app, (long long)ntables);
         goto fail;
     }
+    if (readonly != BNB_DB_READ_UNCHECKED && quick_check(db, err))
+        goto fail;
     if (readonly) {
         /* An older schema stays readable: what readers select exists since
          * schema 1 (later ones add columns only writers use). */
@@ -1752,6 +1789,20 @@ int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
     db->fault[0] = '\0';
     if (!name || !*name) {
         bnb_db__seterr(err, "baseline name is empty");
+        return -1;
+    }
+    /* RUN is resolved as latest, an id, a uuid prefix, then a baseline name
+     * (bnb_db_resolve): a baseline named like one of the others would name
+     * another run wherever RUN is read */
+    if (!strcmp(name, "latest") || all_digits(name) || uuid_like(name)) {
+        bnb_db__seterr(err,
+               "baseline name \"%s\" reads as %s where a RUN is given; pick another "
+               "name (e.g. ref-%s)",
+               name,
+               !strcmp(name, "latest") ? "the latest run"
+               : all_digits(name)      ? "a run id"
+                                       : "a uuid prefix",
+               name);
         return -1;
     }
     if (begin(db, err))

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/model/text.h"
+
 int bnb_latest_measured_run(bnb_db *db, int64_t *run_id, char *err, size_t cap)
 {
     char e2[BNB_ERR_MAX];
@@ -53,7 +55,7 @@ int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap)
     }
     fprintf(f, "check: latest run %lld against baseline \"%s\" (run %lld)\n", (long long)latest,
             o->baseline, (long long)base);
-    int confirmed = 0, refuted = 0, missed = 0, insufficient = 0;
+    int confirmed = 0, refuted = 0, missed = 0, insufficient = 0, uncompared = 0;
     if (latest == base) {
         fprintf(f, "  the latest run is the baseline itself: no regression possible\n");
     } else if (bnb_compare_runs(bc, nb, lc, nl, &o->cmp, &rows, &nrows)) {
@@ -65,6 +67,14 @@ int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap)
         if (r->verdict == BNB_CMP_INSUFFICIENT) {
             insufficient++;
             fprintf(f, "  %s: insufficient samples (%s)\n", r->key, r->note);
+            continue;
+        }
+        if (r->verdict == BNB_CMP_NOT_COMPARABLE) {
+            char tk[4 * sizeof r->key], tn[4 * sizeof r->note];
+            if (uncompared++ == 0)
+                fprintf(f, "  not compared (A = the baseline, B = the latest run):\n");
+            fprintf(f, "    %s: %s\n", bnb_term_safe(r->key, tk, sizeof tk),
+                    bnb_term_safe(r->note, tn, sizeof tn));
             continue;
         }
         if (r->verdict != BNB_CMP_SLOWER)
@@ -111,11 +121,16 @@ int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap)
             fprintf(f, "  target %s MISSED: %s = %.4g, needs %s %.4g\n", v[i].target->id,
                     v[i].target->figure, v[i].measured, v[i].target->op, v[i].bound);
         }
-    rc = (confirmed > 0 || missed > 0) ? 1 : 0;
+    /* a gate that compared nothing has shown nothing: the latest run shares
+     * no measured case with the baseline (other cases, all failed) */
+    bool none = latest != base && nrows == uncompared;
+    if (none)
+        fprintf(f, "  no case of the baseline was compared with the latest run\n");
+    rc = (confirmed > 0 || missed > 0 || none) ? 1 : 0;
     fprintf(f,
             "check: %s: %d confirmed regression(s), %d not confirmed by the re-run, %d missed "
-            "target(s), %d case(s) with insufficient samples\n",
-            rc ? "FAIL" : "ok", confirmed, refuted, missed, insufficient);
+            "target(s), %d case(s) with insufficient samples, %d not compared\n",
+            rc ? "FAIL" : "ok", confirmed, refuted, missed, insufficient, uncompared);
 cleanup:
     free(rows);
     bnb_db_free_cases(bc, nb);

@@ -8,9 +8,11 @@
  * both times is a confirmed regression. The verdicts stored with the
  * latest run are read too: a "missed" target fails the gate.
  *
- * Result: 1 on a confirmed regression or a missed target, 0 otherwise (an
- * unconfirmed regression, "insufficient samples" and "not comparable" cases
- * are printed, not failed), -1 on an error (err says which). Without a
+ * Result: 1 on a confirmed regression, a missed target, or when no case
+ * could be compared at all (the latest run shares no measured case with the
+ * baseline: a gate that compared nothing has passed nothing), 0 otherwise
+ * (an unconfirmed regression, "insufficient samples" and "not comparable"
+ * cases are printed, not failed), -1 on an error (err says which). Without a
  * rerun function (--no-rerun) a regression cannot be refuted and counts as
  * confirmed: the gate stays strict.
  */

@@ -171,6 +171,8 @@ char *report__write_json(const rep *r)
     cJSON_AddItemToObject(j, "critical_issues", jlist(&r->critical));
     cJSON_AddItemToObject(j, "findings", jlist(&r->findings));
     cJSON_AddItemToObject(j, "not_measured", jlist(&r->not_measured));
+    /* names, messages and reasons come from users and the DB as bytes:
+     * U+FFFD for what is not UTF-8 keeps the document valid */
     char *text = bnb_json_utf8_tree(j) ? NULL : cJSON_Print(j);
     cJSON_Delete(j);
     return text;

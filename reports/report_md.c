@@ -7,21 +7,39 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "db/model/text.h"
 #include "reports/report_sections.h"
 
-/* Markdown text: escape what would start markup in table cells or lists. */
+/* Markdown text: escape what would start markup in table cells or lists;
+ * control characters and invalid bytes (names from users and the DB) as
+ * \xNN like on a terminal (db/model/text.h), where the report often goes. */
 static void md_esc(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|' || *s == '*' || *s == '_' || *s == '<' || *s == '`' || *s == '[')
+    size_t n = strlen(s);
+    while (n) {
+        size_t shown, step = bnb_term_unit(s, n, &shown);
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '<' || *s == '`' || *s == '[') {
             fputc('\\', f);
-        fputc(*s == '\n' ? ' ' : *s, f);
+            fputc(*s, f);
+        } else if (*s == '\n') {
+            fputc(' ', f);
+        } else if (shown != step) {
+            char unit[5] = "", buf[24];
+            memcpy(unit, s, step);
+            fputs(bnb_term_safe(unit, buf, sizeof buf), f);
+        } else {
+            fwrite(s, 1, step, f);
+        }
+        s += step;
+        n -= step;
     }
 }
 
 static void md_heading(FILE *f, int level, const char *id, const char *t)
 {
-    fprintf(f, "\n%.*s %s\n\n", level, "######", t);
+    fprintf(f, "\n%.*s ", level, "######");
+    bnb_term_fputs(t, f);
+    fputs("\n\n", f);
 }
 
 static void md_para(FILE *f, const char *t)
@@ -79,8 +97,11 @@ static void md_trow(FILE *f, const char *align, int n, const char *const *cells)
 /* Task-list syntax, rendered as boxes: the items are written unescaped. */
 static void md_checklist(FILE *f, const strlist *l)
 {
-    for (int i = 0; i < l->n; i++)
-        fprintf(f, "- %s\n", l->s[i]);
+    for (int i = 0; i < l->n; i++) {
+        fputs("- ", f);
+        bnb_term_fputs(l->s[i], f);
+        fputc('\n', f);
+    }
     fputc('\n', f);
 }
 

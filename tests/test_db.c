@@ -750,7 +750,11 @@ Test(db, integrity_check)
         fwrite(junk, 1, sizeof junk, f);
         fclose(f);
     }
-    cr_assert_eq(bnb_db_open(path, 1, &db, err), 0, "%s", err);
+    /* an ordinary open refuses it; the unchecked one (db check's) lets the
+     * full check report it */
+    cr_assert_eq(bnb_db_open(path, 1, &db, err), -1, "a damaged DB opened");
+    cr_assert(strstr(err, "damaged"), "%s", err);
+    cr_assert_eq(bnb_db_open(path, BNB_DB_READ_UNCHECKED, &db, err), 0, "%s", err);
     cr_assert_eq(bnb_db_check(db, err), -1);
     cr_assert(strstr(err, "integrity check"), "%s", err);
     bnb_db_close(db);

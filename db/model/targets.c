@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TARGETS_FILE_MAX (1 << 20)
 
@@ -79,6 +80,12 @@ static int read_file(const loader *l, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
+    /* a FIFO would block the open until a writer comes; a device never ends */
+    struct stat st;
+    if (stat(l->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        lerr(l, -1, NULL, "not a regular file (a FIFO, socket or device)");
+        return -1;
+    }
     FILE *f = fopen(l->path, "rb");
     if (!f) {
         lerr(l, -1, NULL, "cannot open: %s", strerror(errno));
@@ -277,6 +284,12 @@ static int load_target(const loader *l, int idx, const cJSON *o, bnb_target *t,
                  t->requires);
             return -1;
         }
+    /* a misspelt capability would make the target "not applicable" forever */
+    if (t->requires[0] && strcmp(t->requires, "cuda") != 0) {
+        lerr(l, idx, id, "\"requires\" names no capability bnbench knows, got \"%s\" (known: cuda)",
+             t->requires);
+        return -1;
+    }
     return 0;
 }
 

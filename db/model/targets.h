@@ -11,7 +11,8 @@
  *         "op": ">=",
  *         "threshold": 0.8,
  *         "relative_to": "peak/fma/avx512:gflops",   (optional: threshold x that figure)
- *         "requires": "cuda" }                       (optional capability)
+ *         "requires": "cuda" }                       (optional capability;
+ *                                                     cuda is the one known)
  *     ] }
  * Verdicts: "met", "missed", "not applicable" (reason), "not measured"
  * (reason). Never "met" by default: a figure that is absent or unavailable

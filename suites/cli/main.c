@@ -80,7 +80,8 @@ static const char usage_main[] =
     "exit codes:\n"
     "  0  ok\n"
     "  1  a target was missed, a case failed or the run was interrupted (run); the DB\n"
-    "     has a problem (db check); a confirmed regression or missed target (check);\n"
+    "     has a problem (db check); a confirmed regression, a missed target or no\n"
+    "     case compared (check);\n"
     "     the upload failed (publish)\n"
     "  2  usage or environment error: unknown option, command, suite or case, a bad\n"
     "     value, an unusable DB or targets file; nothing is written to the DB\n"
@@ -158,14 +159,21 @@ static const char *tsafe(const char *s, char *buf)
     return bnb_term_safe(s, buf, TERM_MAX);
 }
 
-static int open_ro(const char *path, bnb_db **db)
+/* Opens the DB read-only (mode: 1, or BNB_DB_READ_UNCHECKED); on failure
+ * prints the error and returns the exit code, else -1. */
+static int open_mode(const char *path, int mode, bnb_db **db)
 {
     char err[BNB_ERR_MAX];
-    if (bnb_db_open(path, 1, db, err)) {
+    if (bnb_db_open(path, mode, db, err)) {
         bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
     return -1;
+}
+
+static int open_ro(const char *path, bnb_db **db)
+{
+    return open_mode(path, 1, db);
 }
 
 /* ---- runs ------------------------------------------------------------------ */
@@ -381,7 +389,8 @@ static int cmd_db(int argc, char **argv, const char *gdb)
                                o.npos ? bnb_cli_quote(o.pos[0], q) : "", o.npos ? "\"" : "");
     const char *dbp = bnb_cli_str(&cmd_db_spec, &o, "db", gdb);
     bnb_db *db = NULL;
-    if ((rc = open_ro(dbp, &db)) >= 0)
+    /* the check itself reports damage (exit 1), so the open does not refuse it */
+    if ((rc = open_mode(dbp, BNB_DB_READ_UNCHECKED, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
     if (bnb_db_check(db, err)) {
