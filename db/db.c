@@ -688,12 +688,12 @@ static int quick_check(bnb_db *db, char *err)
     if (first && !strncmp(first, main_hdr, sizeof main_hdr - 1))
         first += sizeof main_hdr - 1;
     bnb_db__seterr(err,
-           "DB %s: damaged (SQLite's quick integrity check: %s); refusing to use it "
-           "(bnbench db check lists the problems)",
-           db->path,
-           rc == SQLITE_ROW    ? (first ? first : "NULL")
-           : rc == SQLITE_DONE ? "no result"
-                               : sqlite3_errmsg(db->h));
+                   "DB %s: damaged (SQLite's quick integrity check: %s); refusing to use it "
+                   "(bnbench db check lists the problems)",
+                   db->path,
+                   rc == SQLITE_ROW    ? (first ? first : "NULL")
+                   : rc == SQLITE_DONE ? "no result"
+                                       : sqlite3_errmsg(db->h));
     sqlite3_finalize(st);
     return -1;
 }
@@ -1796,13 +1796,13 @@ int bnb_db_set_baseline(bnb_db *db, const char *name, int64_t run_id, char *err)
      * another run wherever RUN is read */
     if (!strcmp(name, "latest") || all_digits(name) || uuid_like(name)) {
         bnb_db__seterr(err,
-               "baseline name \"%s\" reads as %s where a RUN is given; pick another "
-               "name (e.g. ref-%s)",
-               name,
-               !strcmp(name, "latest") ? "the latest run"
-               : all_digits(name)      ? "a run id"
-                                       : "a uuid prefix",
-               name);
+                       "baseline name \"%s\" reads as %s where a RUN is given; pick another "
+                       "name (e.g. ref-%s)",
+                       name,
+                       !strcmp(name, "latest") ? "the latest run"
+                       : all_digits(name)      ? "a run id"
+                                               : "a uuid prefix",
+                       name);
         return -1;
     }
     if (begin(db, err))
