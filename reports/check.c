@@ -13,7 +13,7 @@ int bnb_latest_measured_run(bnb_db *db, int64_t *run_id, char *err, size_t cap)
 {
     char e2[BNB_ERR_MAX];
     if (bnb_db_latest_run(db, NULL, true, run_id, NULL, e2)) {
-        snprintf(err, cap, "check: %s", e2);
+        snprintf(err, cap, "%s", e2);
         return -1;
     }
     return 0;
@@ -39,27 +39,47 @@ int bnb_check(bnb_db *db, const bnb_check_opts *o, char *err, size_t cap)
     bnb_target_set ts = {0, NULL};
     bnb_verdict *v = NULL;
     if (!o->baseline || !*o->baseline) {
-        snprintf(err, cap, "check: which baseline? (--baseline NAME)");
+        snprintf(err, cap, "which baseline? (--baseline NAME)");
         return -1;
     }
     if (bnb_db_get_baseline(db, o->baseline, &base, e2)) {
-        snprintf(err, cap, "check: %s (bnbench baseline list shows the names)", e2);
+        snprintf(err, cap, "%s (bnbench baseline list shows the names)", e2);
         return -1;
     }
     if (bnb_latest_measured_run(db, &latest, err, cap))
         return -1;
     if (bnb_db_load_cases(db, base, &bc, &nb, e2) || bnb_db_load_cases(db, latest, &lc, &nl, e2) ||
         bnb_db_load_verdicts(db, latest, &ts, &v, e2)) {
-        snprintf(err, cap, "check: %s", e2);
+        snprintf(err, cap, "%s", e2);
         goto cleanup;
     }
     fprintf(f, "check: latest run %lld against baseline \"%s\" (run %lld)\n", (long long)latest,
             o->baseline, (long long)base);
+    int64_t mb = 0, ml = 0;
+    if (bnb_db_run_machine(db, base, &mb, e2) || bnb_db_run_machine(db, latest, &ml, e2)) {
+        snprintf(err, cap, "%s", e2);
+        goto cleanup;
+    }
+    if (mb != ml) {
+        bnb_run_info rb, rl;
+        memset(&rb, 0, sizeof rb);
+        memset(&rl, 0, sizeof rl);
+        char tb[256], tl[256];
+        if (bnb_db_load_run(db, base, &rb, NULL, e2) == 0 &&
+            bnb_db_load_run(db, latest, &rl, NULL, e2) == 0)
+            fprintf(f,
+                    "  note: the baseline was measured on machine \"%s\", the latest run on "
+                    "\"%s\": differences may be the machines', not the code's\n",
+                    bnb_term_safe(rb.machine_name, tb, sizeof tb),
+                    bnb_term_safe(rl.machine_name, tl, sizeof tl));
+        bnb_run_info_free(&rb);
+        bnb_run_info_free(&rl);
+    }
     int confirmed = 0, refuted = 0, missed = 0, insufficient = 0, uncompared = 0;
     if (latest == base) {
         fprintf(f, "  the latest run is the baseline itself: no regression possible\n");
     } else if (bnb_compare_runs(bc, nb, lc, nl, &o->cmp, &rows, &nrows)) {
-        snprintf(err, cap, "check: out of memory comparing runs");
+        snprintf(err, cap, "out of memory comparing runs");
         goto cleanup;
     }
     for (int i = 0; i < nrows; i++) {

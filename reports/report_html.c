@@ -8,42 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/model/text.h"
 #include "reports/report_sections.h"
 #include "reports/svg.h"
-
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
 
 static void html_heading(FILE *f, int level, const char *id, const char *t)
 {
     fprintf(f, "<h%d id=\"%s\">", level, id);
-    esc(f, t);
+    bnb_markup_fputs(t, f);
     fprintf(f, "</h%d>\n", level);
 }
 
 static void html_para(FILE *f, const char *t)
 {
     fputs("<p>", f);
-    esc(f, t);
+    bnb_markup_fputs(t, f);
     fputs("</p>\n", f);
 }
 
@@ -60,7 +39,7 @@ static void html_list(FILE *f, const strlist *l)
     fputs("<ul>\n", f);
     for (int i = 0; i < l->n; i++) {
         fputs("<li>", f);
-        esc(f, l->s[i]);
+        bnb_markup_fputs(l->s[i], f);
         fputs("</li>\n", f);
     }
     fputs("</ul>\n", f);
@@ -86,7 +65,7 @@ static void html_thead(FILE *f, const char *align, int n, const char *const *cel
     fputs("<table><thead><tr>", f);
     for (int i = 0; i < n; i++) {
         fprintf(f, "<th%s>", align[i] == 'r' ? " class=\"r\"" : "");
-        esc(f, cells[i]);
+        bnb_markup_fputs(cells[i], f);
         fputs("</th>", f);
     }
     fputs("</tr></thead><tbody>\n", f);
@@ -100,7 +79,7 @@ static void html_trow(FILE *f, const char *align, int n, const char *const *cell
         fprintf(f, "<td%s>", align[i] == 'r' ? " class=\"r\"" : "");
         if (cls)
             fprintf(f, "<span class=\"v %s\">", cls);
-        esc(f, cells[i]);
+        bnb_markup_fputs(cells[i], f);
         fputs(cls ? "</span></td>" : "</td>", f);
     }
     fputs("</tr>\n", f);

@@ -10,21 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-static void xesc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", f);
-        else if (*s == '>')
-            fputs("&gt;", f);
-        else if (*s == '&')
-            fputs("&amp;", f);
-        else if (*s == '"')
-            fputs("&quot;", f);
-        else
-            fputc(*s, f);
-    }
-}
+#include "db/model/text.h"
 
 static const char *color(const char *cls)
 {
@@ -109,7 +95,7 @@ void svg_roofline(FILE *f, double peak, double bw, const svg_point *pts, int n)
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d9822b\" stroke=\"#333\">"
                 "<title>",
                 PX(pts[i].x), PY(pts[i].y));
-        xesc(f, pts[i].label);
+        bnb_markup_fputs(pts[i].label, f);
         fprintf(f,
                 ": AI %.3g, %.4g GFLOP/s</title></circle><text x=\"%.1f\" y=\"%.1f\" "
                 "font-size=\"11\" font-weight=\"bold\">%d</text>\n",
@@ -130,7 +116,7 @@ void svg_roofline(FILE *f, double peak, double bw, const svg_point *pts, int n)
         if (!(pts[i].x > 0 && pts[i].y > 0 && isfinite(pts[i].x) && isfinite(pts[i].y)))
             continue;
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">%d: ", L + 8, ly, ++k);
-        xesc(f, pts[i].label);
+        bnb_markup_fputs(pts[i].label, f);
         fputs("</text>\n", f);
         ly += 14;
     }
@@ -152,9 +138,9 @@ void svg_history(FILE *f, const char *title, const char *unit, const double *v, 
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
             "role=\"img\"><title>",
             W, H, W);
-    xesc(f, title);
+    bnb_markup_fputs(title, f);
     fputs("</title>\n<text x=\"4\" y=\"14\" font-size=\"11\" font-weight=\"bold\">", f);
-    xesc(f, title);
+    bnb_markup_fputs(title, f);
     fputs("</text>\n", f);
     fprintf(f,
             "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafbfc\" "
@@ -184,7 +170,7 @@ void svg_history(FILE *f, const char *title, const char *unit, const double *v, 
                     i == n - 1 ? "4" : "2", i == n - 1 ? "#d9822b" : "#1d4e89");
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\">%d runs, oldest first; unit ", L,
             H - 6, n);
-    xesc(f, unit);
+    bnb_markup_fputs(unit, f);
     fputs("</text></svg>\n", f);
 #undef HX
 #undef HY
@@ -221,7 +207,7 @@ void svg_bars(FILE *f, const svg_bar *b, int n, double threshold)
         double x = v < 0 ? cx + v * sc : cx, w = fabs(v) * sc;
         fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", L - 6,
                 y + 14);
-        xesc(f, b[i].label);
+        bnb_markup_fputs(b[i].label, f);
         fprintf(f,
                 "</text><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" "
                 "fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%+.1f%%</text>\n",

@@ -470,3 +470,21 @@ Test(compare, cli_check_reruns_through_the_runner)
     cJSON_Delete(j);
     free(r);
 }
+
+Test(compare, check_says_when_the_baseline_is_of_another_machine)
+{
+    char err[BNB_ERR_MAX];
+    int64_t b = fx_run(db, "m1", "2026-01-01T00:00:00Z", "nightly", NULL);
+    fx_simple(db, b, "hot", 15, 1e-3, 0.02, 0);
+    fx_end(db, b);
+    cr_assert_eq(bnb_db_set_baseline(db, "base", b, err), 0, "%s", err);
+    int64_t l = fx_run(db, "m2", "2026-01-02T00:00:00Z", "nightly", NULL);
+    fx_simple(db, l, "hot", 15, 1e-3, 0.02, 0.5);
+    fx_end(db, l);
+    planted_rerun p = {.centre = 1e-3};
+    char out[4096];
+    cr_assert_eq(gate(&p, false, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "note: the baseline was measured on machine \"m1\", the latest run on "
+                          "\"m2\""),
+              "%s", out);
+}

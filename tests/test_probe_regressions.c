@@ -282,5 +282,34 @@ Test(probe, report_escapes_names_in_json_and_markdown)
     cr_assert_null(strchr(r->out, '\x1b'), "the Markdown report holds a raw ESC");
     cr_assert_null(strchr(r->out, '\xff'), "the Markdown report holds an invalid byte");
     cr_assert(strstr(r->out, "run 1 on m\\x1b[2Jx\\xff"), "%.400s", r->out);
+
+    /* HTML (and its inline SVG): the same escapes, markup characters as entities */
+    FX_BNBENCH(r, dir, "report", "--format", "html", "--db", dbpath);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cr_assert_null(strchr(r->out, '\x1b'), "the HTML report holds a raw ESC");
+    cr_assert_null(strchr(r->out, '\xff'), "the HTML report holds an invalid byte");
+    cr_assert(bnb_utf8_valid(r->out, strlen(r->out)), "the HTML report is not UTF-8");
+    cr_assert(strstr(r->out, "m\\x1b[2Jx\\xff"), "%.400s", r->out);
     free(r);
+}
+
+/* _gen-db writes synthetic runs with unsafe fast writes: pointed at an
+ * existing DB it used to add them to it. It refuses any existing path and
+ * leaves the file as it was. */
+Test(probe, gen_db_refuses_an_existing_file)
+{
+    FILE *f = fopen(dbpath, "w");
+    cr_assert_not_null(f);
+    fputs("not a db", f);
+    fclose(f);
+    fx_result r;
+    FX_BNBENCH(&r, dir, "_gen-db", "--runs", "3", "-o", dbpath);
+    cr_assert_eq(r.code, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "exists; _gen-db writes a new DB only"), "%s", r.err);
+    char buf[32] = "";
+    f = fopen(dbpath, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_assert_str_eq(buf, "not a db");
 }

@@ -138,12 +138,23 @@ const char *bnb_term_safe(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-int bnb_term_fputs(const char *s, FILE *f)
+/* bnb_term_fputs and bnb_markup_fputs: markup also writes <, >, & and " as
+ * entities. */
+static int safe_fputs(const char *s, FILE *f, bool markup)
 {
     size_t n = s ? strlen(s) : 0;
     for (size_t i = 0; i < n;) {
         size_t shown, step = bnb_term_unit(s + i, n - i, &shown);
-        if (shown == step) {
+        const char *ent = !markup || step != 1 ? NULL
+                          : s[i] == '<'        ? "&lt;"
+                          : s[i] == '>'        ? "&gt;"
+                          : s[i] == '&'        ? "&amp;"
+                          : s[i] == '"'        ? "&quot;"
+                                               : NULL;
+        if (ent) {
+            if (fputs(ent, f) == EOF)
+                return EOF;
+        } else if (shown == step) {
             if (fwrite(s + i, 1, step, f) != step)
                 return EOF;
         } else {
@@ -154,6 +165,16 @@ int bnb_term_fputs(const char *s, FILE *f)
         i += step;
     }
     return 0;
+}
+
+int bnb_term_fputs(const char *s, FILE *f)
+{
+    return safe_fputs(s, f, false);
+}
+
+int bnb_markup_fputs(const char *s, FILE *f)
+{
+    return safe_fputs(s, f, true);
 }
 
 /* Replaces *s by its U+FFFD-sanitised copy when it is not valid UTF-8

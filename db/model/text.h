@@ -48,6 +48,10 @@ const char *bnb_term_safe(const char *s, char *buf, size_t cap);
  * NULL s writes nothing. Returns 0, or EOF when a write failed. */
 int bnb_term_fputs(const char *s, FILE *f);
 
+/* bnb_term_fputs for HTML and SVG text and attribute values: also writes
+ * <, >, & and " as entities. Returns 0, or EOF when a write failed. */
+int bnb_markup_fputs(const char *s, FILE *f);
+
 /* Every key and string value of the tree made valid UTF-8: names and
  * messages are stored as given, and JSON text must be UTF-8 (RFC 8259).
  * cJSON allocates with malloc by default (no hooks are installed here), so

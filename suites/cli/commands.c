@@ -437,7 +437,7 @@ int bnb_cmd_run(int argc, char **argv)
             goto cleanup;
         }
         if (cpus.note[0]) /* also a warning of the run (bnb_context_set_binding) */
-            fprintf(stderr, "bnbench: %s\n", cpus.note);
+            bnb_cli_error("%s", cpus.note);
     } else {
         bnb_cpus_default(topo, &cpus);
     }
@@ -632,7 +632,7 @@ int bnb_cmd_topo(int argc, char **argv)
         goto cleanup;
     }
     if (spec && l.note[0])
-        fprintf(stderr, "bnbench: %s\n", l.note);
+        bnb_cli_error("%s", l.note);
     bnb_topo_summary s;
     bnb_topo_summarize(t, &s);
     printf("packages %d, cores %d, PUs %d (%d per core%s), NUMA nodes %d, memory %.1f GiB\n",

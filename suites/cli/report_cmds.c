@@ -638,6 +638,10 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
     long runs = rv ? rv->l : 1000;
     if (!output)
         return bnb_usage_error("-o PATH is required");
+    /* synthetic runs, written with fast unsafe writes: never into a real DB */
+    char q[BNB_CLI_QUOTE_MAX + 1];
+    if (access(output, F_OK) == 0)
+        return bnb_usage_error("%s exists; _gen-db writes a new DB only", bnb_cli_quote(output, q));
     char err[BNB_ERR_MAX];
     if (bnb_gendb(output, (int)runs, err, sizeof err)) {
         bnb_cli_error("%s", err);
