@@ -100,26 +100,32 @@ char *bnb_publish_redact_url(const char *url, char *out, size_t cap)
     return out;
 }
 
-/* Builds "Authorization: Bearer <tok>" (malloc'd) into *hdr; -1 with err for
- * a control character (its 1-based position, never the token) or no memory. */
-static int bearer_header(const char *tok, char **hdr, char *err, size_t cap)
+int bnb_publish_check_token(char *err, size_t cap)
 {
-    *hdr = NULL;
-    size_t n = strlen(tok);
-    for (size_t i = 0; i < n; i++) {
+    const char *tok = getenv("BNB_PUBLISH_TOKEN");
+    for (size_t i = 0; tok && tok[i]; i++) {
         unsigned char c = (unsigned char)tok[i];
         if (c < 0x20 || c == 0x7f) {
             snprintf(err, cap,
-                     "publish: BNB_PUBLISH_TOKEN contains a control character at position %zu "
+                     "BNB_PUBLISH_TOKEN contains a control character at position %zu "
                      "(byte 0x%02x); a token is sent as given, so it may hold none (is there a "
                      "stray newline?)",
                      i + 1, c);
             return -1;
         }
     }
+    return 0;
+}
+
+/* Builds "Authorization: Bearer <tok>" (malloc'd) into *hdr from a token
+ * bnb_publish_check_token accepted; -1 with err when out of memory. */
+static int bearer_header(const char *tok, char **hdr, char *err, size_t cap)
+{
+    *hdr = NULL;
+    size_t n = strlen(tok);
     char *h = malloc(sizeof BEARER + n);
     if (!h) {
-        snprintf(err, cap, "publish: out of memory for the %zu-byte token header", n);
+        snprintf(err, cap, "out of memory for the %zu-byte token header", n);
         return -1;
     }
     memcpy(h, BEARER, sizeof BEARER - 1);
@@ -156,8 +162,8 @@ static void http_error(CURL *c, const char *method, const char *shown, long code
         else
             snprintf(why, sizeof why, "; a redirect to %s that could not be followed", where);
     }
-    snprintf(err, cap, "publish: upload failed: HTTP %ld (the server answered HTTP %ld to %s %s%s)",
-             code, code, method, shown, why);
+    snprintf(err, cap, "upload failed: HTTP %ld (the server answered HTTP %ld to %s %s%s)", code,
+             code, method, shown, why);
 }
 
 int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, long *status,
@@ -178,38 +184,37 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
     const char *method = o->method ? o->method : "PUT";
     bool put = !strcmp(method, "PUT");
     if (!put && strcmp(method, "POST")) {
-        snprintf(err, cap, "publish: method must be PUT or POST, got \"%s\"", method);
+        snprintf(err, cap, "method must be PUT or POST, got \"%s\"", method);
         return -1;
     }
     bnb_publish_redact_url(url, shown, sizeof shown);
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
-        snprintf(err, cap, "publish: URL must start with http:// or https://, got \"%s\"",
-                 url ? shown : "");
+        snprintf(err, cap, "URL must start with http:// or https://, got \"%s\"", url ? shown : "");
         return -1;
     }
     const char *tok = getenv("BNB_PUBLISH_TOKEN");
-    if (tok && *tok && bearer_header(tok, &auth, err, cap))
+    if (bnb_publish_check_token(err, cap) || (tok && *tok && bearer_header(tok, &auth, err, cap)))
         return -1;
     struct stat st;
     errno = 0;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fopen(path, "rb"))) {
-        snprintf(err, cap, "publish: cannot read %s: %s", path,
+        snprintf(err, cap, "cannot read %s: %s", path,
                  errno ? strerror(errno) : "not a regular file");
         goto cleanup;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, cap, "publish: libcurl failed to initialise");
+        snprintf(err, cap, "libcurl failed to initialise");
         goto cleanup;
     }
     if (!(c = curl_easy_init())) {
-        snprintf(err, cap, "publish: libcurl could not create a handle (out of memory)");
+        snprintf(err, cap, "libcurl could not create a handle (out of memory)");
         goto cleanup_global;
     }
     char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", content_type(path));
     if (!add_header(&hdr, ct) || !add_header(&hdr, "Expect:") || /* no 100-continue round trip */
         (auth && !add_header(&hdr, auth))) {
-        snprintf(err, cap, "publish: out of memory building the request headers");
+        snprintf(err, cap, "out of memory building the request headers");
         goto cleanup_handle;
     }
     long timeout = o->timeout_s > 0 ? o->timeout_s : 30L;
@@ -238,8 +243,8 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
     }
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
-        snprintf(err, cap, "publish: %s %s failed: %s (is the server up and the URL right?)",
-                 method, shown, cerr[0] ? cerr : curl_easy_strerror(cc));
+        snprintf(err, cap, "%s %s failed: %s (is the server up and the URL right?)", method, shown,
+                 cerr[0] ? cerr : curl_easy_strerror(cc));
         goto cleanup_handle;
     }
     long code = 0;
@@ -254,7 +259,7 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
     if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_METHOD, &used) == CURLE_OK && used &&
         strcmp(used, method)) {
         snprintf(err, cap,
-                 "publish: upload failed: a redirect from %s turned the %s into a %s (HTTP %ld); "
+                 "upload failed: a redirect from %s turned the %s into a %s (HTTP %ld); "
                  "the file was not uploaded",
                  shown, method, used, code);
         goto cleanup_handle;

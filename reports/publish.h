@@ -57,4 +57,9 @@ int bnb_publish_file(const char *path, const char *url, const char *method, long
  * Returns out. */
 char *bnb_publish_redact_url(const char *url, char *out, size_t cap);
 
+/* 0 when BNB_PUBLISH_TOKEN is unset or holds no control character; else -1
+ * with err naming the position and byte (never the token). bnb_publish
+ * checks it too; a caller checks first to refuse it as a usage error. */
+int bnb_publish_check_token(char *err, size_t cap);
+
 #endif

@@ -174,8 +174,8 @@ Test(publish, a_302_not_followed_is_a_failure)
     cr_assert_eq(rc, -1, "a 302 counted as published");
     cr_assert_eq(status, 302);
     cr_assert_eq(nreq, 1);
-    cr_assert(strstr(err, "publish: upload failed: HTTP 302 (the server answered HTTP 302 to PUT "),
-              "%s", err);
+    cr_assert(strstr(err, "upload failed: HTTP 302 (the server answered HTTP 302 to PUT "), "%s",
+              err);
     cr_assert(strstr(err, want), "%s", err);
 }
 
@@ -191,7 +191,7 @@ Test(publish, a_302_without_location_fails_the_command)
     int nreq = s->nreq;
     server_stop(s);
     cr_assert_eq(r->code, 1, "exit %d; stdout: %s", r->code, r->out);
-    cr_assert(strstr(r->err, "bnbench: publish: upload failed: HTTP 302 "), "%s", r->err);
+    cr_assert(strstr(r->err, "bnbench publish: upload failed: HTTP 302 "), "%s", r->err);
     cr_assert(strstr(r->err, "no usable Location"), "%s", r->err);
     cr_assert_eq(nreq, 1);
     cr_assert(!strstr(r->out, "published"), "%s", r->out);
@@ -318,13 +318,15 @@ Test(publish, a_token_with_cr_lf_is_refused_before_any_request)
               err);
     cr_assert(!strstr(err, "s3cret") && !strstr(err, "Injected"), "the token was printed: %s", err);
 
-    /* the command says the same, exit 1, and never shows the token */
+    /* the command says the same, exit 2 (a bad value), and never shows the token */
     fx_result *r = malloc(sizeof *r);
     cr_assert_not_null(r);
     cr_assert_eq(setenv("BNB_PUBLISH_TOKEN", "abc\ndef", 1), 0);
     fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "2", NULL});
-    cr_assert_eq(r->code, 1, "exit %d: %s", r->code, r->err);
-    cr_assert(strstr(r->err, "control character at position 4 (byte 0x0a)"), "%s", r->err);
+    cr_assert_eq(r->code, 2, "exit %d: %s", r->code, r->err);
+    cr_assert(strstr(r->err, "bnbench publish: BNB_PUBLISH_TOKEN contains a control character at "
+                             "position 4 (byte 0x0a)"),
+              "%s", r->err);
     cr_assert(!strstr(r->err, "abc") && !strstr(r->out, "abc"), "%s", r->err);
     free(r);
 

@@ -487,7 +487,7 @@ Test(report, publish_reports_http_errors_and_dead_servers)
     rc = bnb_publish_file(file, url, "PUT", 10, NULL, err, sizeof err);
     cr_assert_eq(rc, -1);
     char want[160];
-    snprintf(want, sizeof want, "publish: PUT %s failed: ", url);
+    snprintf(want, sizeof want, "PUT %s failed: ", url);
     cr_assert(strstr(err, want), "%s", err);
     cr_assert(strstr(err, "(is the server up and the URL right?)"), "%s", err);
     cr_assert(strstr(err, "onnect"), "libcurl's cause is kept: %s", err);
@@ -505,7 +505,7 @@ Test(report, publish_reports_http_errors_and_dead_servers)
     cr_assert_not_null(r);
     FX_BNBENCH(r, dir, "publish", file, "--url", url);
     cr_assert_eq(r->code, 1);
-    cr_assert(strstr(r->err, "bnbench: publish: PUT") && strstr(r->err, "is the server up"), "%s",
+    cr_assert(strstr(r->err, "bnbench publish: PUT") && strstr(r->err, "is the server up"), "%s",
               r->err);
     FX_BNBENCH(r, dir, "publish", file);
     cr_assert_eq(r->code, 2);

@@ -615,9 +615,11 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
         return bnb_usage_error("cannot read %s: %s", bnb_cli_quote(a.pos[0], q),
                                errno ? strerror(errno) : "not a regular file");
     char err[BNB_ERR_MAX];
+    if (bnb_publish_check_token(err, sizeof err))
+        return bnb_usage_error("%s", err);
     long status = 0;
     if (bnb_publish_file(a.pos[0], url, method, to ? to->l : 30, &status, err, sizeof err)) {
-        fprintf(stderr, "bnbench: %s\n", err);
+        bnb_cli_error("%s", err);
         return BNB_EXIT_FAIL;
     }
     char t1[TERM_MAX], t2[TERM_MAX];
