@@ -759,13 +759,18 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     sqlite3_busy_timeout(db->h, 10000);
     sqlite3_extended_result_codes(db->h, 1);
 
-    /* Read-only checks first: nothing below writes until they pass. */
+    /* Read-only checks first: nothing below writes until they pass. The
+     * three reads are one snapshot (one read transaction): another process
+     * creating the DB at the same time commits its tables, user_version and
+     * application_id together, and separate reads could see the tables
+     * without the version and take a bnbench DB for a foreign one. */
     int64_t uv = 0, app = 0, ntables = 0;
     char e2[BNB_ERR_MAX];
-    if (query_int(db, "PRAGMA user_version", &uv, e2) ||
+    if (exec(db, "BEGIN", e2) || query_int(db, "PRAGMA user_version", &uv, e2) ||
         query_int(db, "PRAGMA application_id", &app, e2) ||
         query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &ntables,
-                  e2)) {
+                  e2) ||
+        exec(db, "COMMIT", e2)) {
         bnb_db__seterr(err, "DB %s: not a usable SQLite database: %s", path, e2);
         goto fail;
     }
@@ -802,18 +807,31 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         bnb_db__seterr(err, "DB %s: not writable (SQLite opened it read-only)", path);
         goto fail;
     }
+    /* The switch to WAL needs the DB to itself for a moment, and SQLite
+     * answers SQLITE_BUSY at once, without the busy handler, while another
+     * process is creating the DB or switching it (two runs started
+     * together): retry for as long as the busy timeout would wait. */
     char jm[16] = "";
-    sqlite3_stmt *js = prep(db, "PRAGMA journal_mode = WAL", err);
-    if (!js)
-        goto fail;
-    int jrc = sqlite3_step(js);
-    if (jrc == SQLITE_ROW)
-        copy_str(jm, sizeof jm, sqlite3_column_text(js, 0));
-    else
+    int jrc = SQLITE_BUSY;
+    for (long waited_us = 0;;) {
+        sqlite3_stmt *js = prep(db, "PRAGMA journal_mode = WAL", err);
+        if (!js)
+            goto fail;
+        jrc = sqlite3_step(js);
+        if (jrc == SQLITE_ROW)
+            copy_str(jm, sizeof jm, sqlite3_column_text(js, 0));
+        sqlite3_finalize(js);
+        if (jrc != SQLITE_BUSY || waited_us >= 10000000L)
+            break;
+        /* 1 ms, then doubling up to 100 ms a pause */
+        long pause = waited_us < 1000 ? 1000 : waited_us > 100000 ? 100000 : waited_us;
+        usleep((useconds_t)pause);
+        waited_us += pause;
+    }
+    if (jrc != SQLITE_ROW) {
         bnb_db__seterr(err, "DB %s: %s", path, sqlite3_errmsg(db->h));
-    sqlite3_finalize(js);
-    if (jrc != SQLITE_ROW)
         goto fail;
+    }
     if (strcmp(jm, "wal") != 0) {
         bnb_db__seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path,
                        jm, sqlite3_errmsg(db->h));
@@ -835,6 +853,16 @@ void bnb_db_close(bnb_db *db)
 {
     if (!db)
         return;
+    /* A writer leaves the DB in rollback-journal mode when it is the last
+     * connection (the switch checkpoints and deletes the -wal and -shm):
+     * read-only opens of a WAL DB would otherwise create those two files
+     * beside it, and read commands create no file. With another connection
+     * open (a second run, check's re-run) the switch is busy and the DB
+     * stays in WAL mode for it; no waiting (busy timeout 0) and no error. */
+    if (db->h && !db->readonly && sqlite3_db_readonly(db->h, "main") == 0) {
+        sqlite3_busy_timeout(db->h, 0);
+        sqlite3_exec(db->h, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+    }
     sqlite3_close(db->h);
     free(db->path);
     free(db);
