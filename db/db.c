@@ -345,21 +345,25 @@ static int check_header(const char *path, char *err)
     return 0;
 }
 
+/* The directory part of path ("." for a bare name, "/" for a file in the
+ * root), malloc'd; NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
 /* Checks that a path that does not exist yet can be created. */
 static int check_creatable(const char *path, char *err)
 {
-    char *dir = strdup(path);
-    if (!dir) {
+    char *d = dir_of(path);
+    if (!d) {
         bnb_db__seterr(err, "DB %s: out of memory", path);
         return -1;
-    }
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
     }
     struct stat st;
     int rc = 0;
@@ -374,7 +378,7 @@ static int check_creatable(const char *path, char *err)
                        strerror(errno));
         rc = -1;
     }
-    free(dir);
+    free(d);
     return rc;
 }
 
@@ -431,19 +435,11 @@ fail:
 /* True when this process may create files in the directory of path. */
 static bool dir_writable(const char *path)
 {
-    char *dir = strdup(path);
-    if (!dir)
+    char *d = dir_of(path);
+    if (!d)
         return true; /* out of memory: open the ordinary way, which reports it */
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
     bool w = access(d, W_OK | X_OK) == 0;
-    free(dir);
+    free(d);
     return w;
 }
 
