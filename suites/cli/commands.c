@@ -129,6 +129,10 @@ static const char usage_run[] =
     "  --machine NAME       a name for this machine (stored with its fingerprint)\n"
     "  --reason R           nightly | pr | manual | confirm (default manual)\n"
     "  --seed N             bootstrap seed (default fixed, so CIs are reproducible)\n"
+    "  --peer-env MODE      BEST (default): when OPENBLAS_CORETYPE forces a core, OpenBLAS\n"
+    "                       is measured on the fastest core that passes an sgemm check\n"
+    "                       (probed: the forced one, OpenBLAS's own choice), with a\n"
+    "                       warning; KEEP: the environment as it is. Stored with the run\n"
     "  --quiet              no progress on stderr\n"
     "  -h, --help           this text\n"
     "\n"
@@ -177,6 +181,7 @@ static const bnb_cli_opt opt_run[] = {
     {.name = "reason", .kind = BNB_CLI_CHOICE, .choices = "nightly|pr|manual|confirm"},
     {.name = "seed", .kind = BNB_CLI_NONEMPTY},
     {.name = "quiet", .kind = BNB_CLI_FLAG},
+    {.name = "peer-env", .kind = BNB_CLI_CHOICE, .choices = "BEST|KEEP"},
     {0},
 };
 static const bnb_cli_cmd run_spec = {"run", usage_run, opt_run, 0, false};

@@ -22,6 +22,7 @@
 
 #include "bitnet/kernels.h"
 #include "bitnet/threads.h"
+#include "collectors/peers.h"
 #include "db/db.h"
 #include "db/export.h"
 #include "db/model/fmt.h"
@@ -313,6 +314,8 @@ static int cmd_show(int argc, char **argv, const char *gdb)
     putchar('\n');
     printf("  warnings  ");
     print_warnings(ri.warnings_json);
+    printf("  peers\n");
+    bnb_peers_print(stdout, ri.context_json, "    ");
     printf("\n%-44s  %-7s  %3s  %10s  %-26s  %7s  %3s  %s\n", "case", "status", "n", "median",
            "95% CI of median", "CV", "out", "iters");
     for (int i = 0; i < n; i++)
@@ -467,8 +470,25 @@ static const bnb_cli_opt opt_global[] = {
 };
 static const bnb_cli_cmd cmd_global = {"", usage_main, opt_global, 1, true};
 
+/* --peer-env KEEP among the run's arguments (checked by the run's own
+ * parser later; read here because the core is chosen before it runs). */
+static bool peer_env_keep(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--peer-env=KEEP") ||
+            (!strcmp(argv[i], "--peer-env") && i + 1 < argc && !strcmp(argv[i + 1], "KEEP")))
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
+    /* hidden: one OpenBLAS core probe, run by `run` in a child (peers.h) */
+    if (argc == 2 && !strcmp(argv[1], "_peer-probe"))
+        return bnb_peers_probe_main();
     bnb_cli_args g;
     int rc = bnb_cli_run_parse(&cmd_global, argc, argv, &g);
     if (rc >= 0)
@@ -528,7 +548,12 @@ int main(int argc, char **argv)
          * core shared by two hardware threads that takes the measured
          * code's FMA throughput (linalg: 30% at n = 256). */
         setenv("OPENBLAS_NUM_THREADS", "1", 0);
+        /* the core OpenBLAS is measured on: chosen before the re-execution,
+         * which then loads it */
+        bool again = bnb_peers_prepare(peer_env_keep(argc - i, argv + i));
         bnb_alloc_prepare_exec(argv);
+        if (again)
+            bnb_peers_reexec(argv);
     }
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
