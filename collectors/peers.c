@@ -13,6 +13,7 @@
 
 #include <cblas.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <lapacke.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,8 @@
 #define PROBE_N      192
 #define PROBE_REPS   15
 #define PROBE_ROUNDS 3
+#define PROBE_MAX    64   /* candidate cores at most */
+#define PROBE_NEAR   0.75 /* contenders: within this fraction of the fastest */
 #define PROBE_TOL    1e-3
 /* Candidates within this fraction of the fastest count as equally fast; the
  * tie goes to OpenBLAS's own choice for the CPU. */
@@ -89,6 +93,17 @@ int bnb_peers_probe_main(void)
     free(b);
     free(c);
     return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* The file a symbol was loaded from, resolved through symlinks; "" if unknown. */
+static void lib_of(const void *sym, char *buf, size_t cap)
+{
+    Dl_info di;
+    buf[0] = '\0';
+    if (!sym || !dladdr(sym, &di) || !di.dli_fname)
+        return;
+    char real[PATH_MAX];
+    snprintf(buf, cap, "%s", realpath(di.dli_fname, real) ? real : di.dli_fname);
 }
 
 typedef struct probe_res {
@@ -180,30 +195,124 @@ static cJSON *probe_json(const probe_res *r)
     return o;
 }
 
+/* The cores built into the OpenBLAS library file, as OpenBLAS names its
+ * per-core tables: the exported data objects gotoblas_<CORE> of its dynamic
+ * symbol table (cores left out of the build are aliases in .bss and are
+ * skipped). Returns how many names went to names[], 0 when the file cannot
+ * be read as a 64-bit ELF. */
+static int openblas_cores(char (*names)[32], int max)
+{
+    char lib[PATH_MAX];
+    lib_of((const void *)openblas_get_config, lib, sizeof lib);
+    FILE *f = lib[0] ? fopen(lib, "rb") : NULL;
+    Elf64_Ehdr eh;
+    Elf64_Shdr *sh = NULL;
+    Elf64_Sym *sym = NULL;
+    char *str = NULL;
+    int n = 0;
+    if (!f || fread(&eh, sizeof eh, 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof *sh || eh.e_shnum == 0)
+        goto out;
+    sh = calloc(eh.e_shnum, sizeof *sh);
+    if (!sh || fseek(f, (long)eh.e_shoff, SEEK_SET) != 0 ||
+        fread(sh, sizeof *sh, eh.e_shnum, f) != eh.e_shnum)
+        goto out;
+    int ds = -1;
+    for (int i = 0; i < eh.e_shnum; i++)
+        if (sh[i].sh_type == SHT_DYNSYM && sh[i].sh_link < eh.e_shnum)
+            ds = i;
+    if (ds < 0)
+        goto out;
+    const Elf64_Shdr *ss = &sh[sh[ds].sh_link];
+    size_t nsym = sh[ds].sh_size / sizeof *sym;
+    sym = malloc(sh[ds].sh_size);
+    str = malloc(ss->sh_size + 1);
+    if (!sym || !str || fseek(f, (long)sh[ds].sh_offset, SEEK_SET) != 0 ||
+        fread(sym, sizeof *sym, nsym, f) != nsym || fseek(f, (long)ss->sh_offset, SEEK_SET) != 0 ||
+        fread(str, 1, ss->sh_size, f) != ss->sh_size)
+        goto out;
+    str[ss->sh_size] = '\0';
+    for (size_t i = 0; i < nsym && n < max; i++) {
+        if (sym[i].st_name >= ss->sh_size || ELF64_ST_TYPE(sym[i].st_info) != STT_OBJECT ||
+            sym[i].st_shndx == SHN_UNDEF || sym[i].st_shndx >= eh.e_shnum ||
+            sh[sym[i].st_shndx].sh_type == SHT_NOBITS)
+            continue;
+        const char *name = str + sym[i].st_name;
+        if (strncmp(name, "gotoblas_", 9) != 0)
+            continue;
+        const char *core = name + 9;
+        size_t len = strlen(core);
+        if (len == 0 || len >= sizeof names[0] ||
+            strspn(core, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
+            continue;
+        snprintf(names[n++], sizeof names[0], "%s", core);
+    }
+out:
+    free(sym);
+    free(str);
+    free(sh);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Whether OpenBLAS ran the core r asked for (it falls back to its own choice
+ * for a name it does not accept). */
+static bool accepted(const probe_res *r)
+{
+    return r->core[0] && strcasecmp(r->core, r->env) == 0;
+}
+
 bool bnb_peers_prepare(bool keep)
 {
     const char *forced = getenv("OPENBLAS_CORETYPE");
     if (getenv(BNB_PEER_CORE_ENV) || !forced || !forced[0])
         return false;
-    /* forced, then none (OpenBLAS's own choice for this CPU); PROBE_ROUNDS
-     * alternating rounds, each candidate keeping its fastest correct one, so
-     * a burst of other load on a shared machine does not pick the core */
-    probe_res cand[2], again;
-    const char *env[2] = {forced, ""};
-    for (int round = 0; round < PROBE_ROUNDS; round++)
-        for (int i = 0; i < 2; i++) {
-            probe_one(env[i], round ? &again : &cand[i]);
-            if (round && again.correct && (!cand[i].correct || again.gflops > cand[i].gflops))
-                cand[i] = again;
-        }
+    /* candidates: the forced value, none (OpenBLAS's own choice for this
+     * CPU), then with BEST every other core the library holds. Each is
+     * probed once; the contenders (correct, within PROBE_NEAR of the
+     * fastest) PROBE_ROUNDS - 1 more times, alternating, each keeping its
+     * fastest correct figure, so a burst of other load on a shared machine
+     * does not pick the core. */
+    probe_res *cand = calloc(PROBE_MAX, sizeof *cand);
+    char(*names)[32] = calloc(PROBE_MAX, sizeof *names);
+    if (!cand || !names) {
+        free(cand);
+        free(names);
+        return false;
+    }
+    int nc = 2;
+    probe_one(forced, &cand[0]);
+    probe_one("", &cand[1]);
+    int nn = keep ? 0 : openblas_cores(names, PROBE_MAX);
+    for (int k = 0; k < nn && nc < PROBE_MAX; k++) {
+        if (!strcasecmp(names[k], cand[0].core) || !strcasecmp(names[k], cand[1].core))
+            continue;
+        probe_one(names[k], &cand[nc]);
+        if (!cand[nc].correct || accepted(&cand[nc]))
+            nc++; /* a name OpenBLAS does not accept ran some other core: not a candidate */
+    }
     const probe_res *own = &cand[1], *chosen = &cand[0];
     char reason[512];
     if (keep) {
         snprintf(reason, sizeof reason, "--peer-env KEEP: OPENBLAS_CORETYPE=%s left as set",
                  forced);
     } else {
+        double first = 0;
+        for (int i = 0; i < nc; i++)
+            if (cand[i].correct && cand[i].gflops > first)
+                first = cand[i].gflops;
+        for (int round = 1; round < PROBE_ROUNDS; round++)
+            for (int i = 0; i < nc; i++) {
+                if (!cand[i].correct || cand[i].gflops < first * PROBE_NEAR)
+                    continue;
+                probe_res again;
+                probe_one(cand[i].env, &again);
+                if (again.correct && again.gflops > cand[i].gflops)
+                    cand[i] = again;
+            }
         const probe_res *best = NULL;
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < nc; i++)
             if (cand[i].correct && (!best || cand[i].gflops > best->gflops))
                 best = &cand[i];
         if (best && best != own && own->correct && own->gflops >= best->gflops * (1 - PROBE_TIE))
@@ -215,13 +324,13 @@ bool bnb_peers_prepare(bool keep)
         } else {
             chosen = best;
             snprintf(reason, sizeof reason,
-                     "fastest correct of the cores probed (sgemm n=%d: %s %.1f GFLOPS, %s %.1f "
-                     "GFLOPS)",
-                     PROBE_N, cand[0].core[0] ? cand[0].core : forced, cand[0].gflops,
-                     own->core[0] ? own->core : "own choice", own->gflops);
+                     "fastest correct of %d cores probed (sgemm n=%d: %s %.1f GFLOPS; forced %s "
+                     "%.1f GFLOPS)",
+                     nc - 1, PROBE_N, best->core, best->gflops,
+                     cand[0].core[0] ? cand[0].core : forced, cand[0].gflops);
         }
     }
-    bool change = chosen == own && strcmp(own->core, cand[0].core) != 0;
+    bool change = chosen != &cand[0] && strcmp(chosen->core, cand[0].core) != 0;
     if (change && getenv("BNB_NO_REEXEC")) {
         change = false;
         chosen = &cand[0];
@@ -232,26 +341,28 @@ bool bnb_peers_prepare(bool keep)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "candidates") : NULL;
-    if (!arr) {
-        cJSON_Delete(o);
-        return false;
+    bool ok = arr != NULL;
+    if (ok) {
+        cJSON_AddStringToObject(o, "forced", forced);
+        cJSON_AddStringToObject(o, "forced_core", cand[0].core[0] ? cand[0].core : forced);
+        cJSON_AddStringToObject(o, "own_core", own->core[0] ? own->core : "unknown");
+        cJSON_AddStringToObject(o, "chosen", chosen->core[0] ? chosen->core : forced);
+        cJSON_AddBoolToObject(o, "kept", !change);
+        cJSON_AddStringToObject(o, "reason", reason);
+        for (int i = 0; i < nc; i++)
+            cJSON_AddItemToArray(arr, probe_json(&cand[i]));
     }
-    cJSON_AddStringToObject(o, "forced", forced);
-    cJSON_AddStringToObject(o, "forced_core", cand[0].core[0] ? cand[0].core : forced);
-    cJSON_AddStringToObject(o, "own_core", own->core[0] ? own->core : "unknown");
-    cJSON_AddStringToObject(o, "chosen", chosen->core[0] ? chosen->core : forced);
-    cJSON_AddBoolToObject(o, "kept", !change);
-    cJSON_AddStringToObject(o, "reason", reason);
-    for (int i = 0; i < 2; i++)
-        cJSON_AddItemToArray(arr, probe_json(&cand[i]));
-    char *txt = cJSON_PrintUnformatted(o);
+    char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!txt)
-        return false;
-    setenv(BNB_PEER_CORE_ENV, txt, 1);
+    if (txt)
+        setenv(BNB_PEER_CORE_ENV, txt, 1);
     free(txt);
-    if (change)
+    if (txt && change)
         setenv("OPENBLAS_CORETYPE", chosen->core, 1);
+    else
+        change = false;
+    free(cand);
+    free(names);
     return change;
 }
 
@@ -260,17 +371,6 @@ void bnb_peers_reexec(char **argv)
     execv("/proc/self/exe", argv);
     /* exec failed: the run goes on with the core loaded at start; the
      * context records the core OpenBLAS actually runs */
-}
-
-/* The file a symbol was loaded from, resolved through symlinks; "" if unknown. */
-static void lib_of(const void *sym, char *buf, size_t cap)
-{
-    Dl_info di;
-    buf[0] = '\0';
-    if (!sym || !dladdr(sym, &di) || !di.dli_fname)
-        return;
-    char real[PATH_MAX];
-    snprintf(buf, cap, "%s", realpath(di.dli_fname, real) ? real : di.dli_fname);
 }
 
 static void add_openblas(cJSON *peers, bnb_run_info *ri)

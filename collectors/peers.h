@@ -9,11 +9,16 @@
  * every engine-vs-OpenBLAS ratio flatter the engine. Before `run` re-executes
  * itself, bnb_peers_prepare() probes the candidate cores in child processes
  * (bnbench itself, hidden command `_peer-probe`, one OPENBLAS_CORETYPE each:
- * the forced value and none, i.e. OpenBLAS's own choice for this CPU), each
- * reporting openblas_get_corename() and a small sgemm checked against a
- * reference and timed; the fastest correct one is kept, and the measuring
- * process is started with it. `--peer-env KEEP` leaves the environment as it
- * is (the forced core is measured and labelled). The choice, the candidates
+ * the forced value, none (OpenBLAS's own choice for this CPU) and every other
+ * core the library file holds, as named by its exported gotoblas_<CORE>
+ * tables), each reporting openblas_get_corename() and a small sgemm checked
+ * against a reference and timed. A core this CPU cannot run dies (SIGILL) or
+ * fails the check and is not correct here; a name OpenBLAS does not accept
+ * (it falls back to its own choice) is dropped. The fastest correct core is
+ * kept (OpenBLAS's own on a near tie), and the measuring process is started
+ * with it. `--peer-env KEEP` probes only the forced and the own core (for the
+ * warning) and leaves the environment as it is (the forced core is measured
+ * and labelled). The choice, the candidates
  * and the reason travel to the measuring process in BNB_PEER_CORE (JSON) and
  * are stored with the run; a forced core below OpenBLAS's own is a warning
  * of the run. No core names are ours: they are what OpenBLAS reports.

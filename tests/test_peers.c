@@ -134,12 +134,18 @@ Test(peers, forced_haswell_warns_and_measures_the_best_correct_core)
     /* the chosen core is the fastest correct candidate (ties within 3% go to
      * OpenBLAS's own), and it is the core the measuring process ran */
     const cJSON *cand = cJSON_GetObjectItemCaseSensitive(ch, "candidates"), *c;
-    cr_assert_eq(cJSON_GetArraySize(cand), 2);
+    cr_assert_geq(cJSON_GetArraySize(cand), 2);
     double best = -1, ownf = -1;
     const char *bestc = NULL;
+    int ncorrect = 0;
     cJSON_ArrayForEach(c, cand)
     {
-        cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "correct")));
+        /* a core this CPU cannot run is stored as not correct, with why */
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "correct"))) {
+            cr_assert(strlen(s_of(c, "why")) > 0);
+            continue;
+        }
+        ncorrect++;
         double g = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "sgemm_gflops"));
         cr_assert_gt(g, 0);
         if (!strcmp(s_of(c, "core"), own))
@@ -149,6 +155,7 @@ Test(peers, forced_haswell_warns_and_measures_the_best_correct_core)
             bestc = s_of(c, "core");
         }
     }
+    cr_assert_geq(ncorrect, 2, "the forced and OpenBLAS's own core both run here");
     const char *want = ownf >= best * 0.97 ? own : bestc;
     cr_assert_str_eq(s_of(ch, "chosen"), want);
     cr_assert_str_eq(s_of(ob, "core"), want);
