@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "collectors/context.h"
+#include "db/model/text.h"
 #include "kernels/kernels.h"
 
 #define PROBE_N      192
@@ -373,6 +374,11 @@ void bnb_peers_reexec(char **argv)
      * context records the core OpenBLAS actually runs */
 }
 
+static const cJSON *peer_obj(cJSON *root, const char *peer)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "peers"), peer);
+}
+
 static void add_openblas(cJSON *peers, bnb_run_info *ri)
 {
     cJSON *ob = cJSON_AddObjectToObject(peers, "openblas");
@@ -407,30 +413,43 @@ static void add_openblas(cJSON *peers, bnb_run_info *ri)
     const cJSON *own = cJSON_GetObjectItemCaseSensitive(c, "own_core");
     const cJSON *kept = cJSON_GetObjectItemCaseSensitive(c, "kept");
     const cJSON *chosen = cJSON_GetObjectItemCaseSensitive(c, "chosen");
-    if (cJSON_IsString(forced) && cJSON_IsString(own) &&
+    char w[512] = "";
+    const char *fv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "forced"));
+    if (fv && cJSON_IsString(forced) && cJSON_IsString(own) &&
         strcmp(forced->valuestring, own->valuestring) != 0) {
         const bnk_cpu *cpu = bnk_cpu_get();
         const char *isa = cpu->avx512 ? "AVX-512" : cpu->avx2 ? "AVX2" : "neither AVX2 nor AVX-512";
-        if (cJSON_IsTrue(kept))
-            bnb_context_add_warning(ri,
-                                    "OPENBLAS_CORETYPE=%s forces OpenBLAS's %s core, not the %s "
-                                    "core OpenBLAS picks for this CPU (%s); kept: OpenBLAS "
-                                    "figures are of the %s core",
-                                    cJSON_GetStringValue(cJSON_GetObjectItem(c, "forced")),
-                                    forced->valuestring, own->valuestring, isa,
-                                    forced->valuestring);
-        else
-            bnb_context_add_warning(ri,
-                                    "OPENBLAS_CORETYPE=%s forces OpenBLAS's %s core, not the %s "
-                                    "core OpenBLAS picks for this CPU (%s); OpenBLAS measured on "
-                                    "its %s core (--peer-env KEEP keeps the forced one)",
-                                    cJSON_GetStringValue(cJSON_GetObjectItem(c, "forced")),
-                                    forced->valuestring, own->valuestring, isa,
-                                    cJSON_IsString(chosen) ? chosen->valuestring : "?");
+        int len = snprintf(w, sizeof w,
+                           "OPENBLAS_CORETYPE=%s forces OpenBLAS's %s core, not the %s core "
+                           "OpenBLAS picks for this CPU (%s); ",
+                           fv, forced->valuestring, own->valuestring, isa);
+        if (len > 0 && (size_t)len < sizeof w) {
+            if (cJSON_IsTrue(kept))
+                snprintf(w + len, sizeof w - (size_t)len,
+                         "kept: OpenBLAS figures are of the %s core", forced->valuestring);
+            else
+                snprintf(w + len, sizeof w - (size_t)len,
+                         "OpenBLAS measured on its %s core (--peer-env KEEP keeps the forced one)",
+                         cJSON_IsString(chosen) ? chosen->valuestring : "?");
+        }
+    } else if (core && cJSON_IsString(chosen) && strcmp(core, chosen->valuestring) != 0) {
+        snprintf(w, sizeof w, "OpenBLAS runs its %s core, not the %s core chosen for it", core,
+                 chosen->valuestring);
     }
-    if (core && cJSON_IsString(chosen) && strcmp(core, chosen->valuestring) != 0)
-        bnb_context_add_warning(ri, "OpenBLAS runs its %s core, not the %s core chosen for it",
-                                core, chosen->valuestring);
+    if (w[0]) {
+        bnb_context_add_warning(ri, "%s", w);
+        cJSON_AddStringToObject(c, "warning", w);
+    }
+}
+
+const char *bnb_peers_warning(const char *context_json, char *buf, size_t cap)
+{
+    cJSON *root = context_json ? cJSON_Parse(context_json) : NULL;
+    const char *w = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(peer_obj(root, "openblas"), "core_choice"), "warning"));
+    snprintf(buf, cap, "%s", w ? w : "");
+    cJSON_Delete(root);
+    return buf[0] ? buf : NULL;
 }
 
 static void add_lapack(cJSON *peers)
@@ -493,11 +512,6 @@ int bnb_peers_collect(cJSON *ctx, bnb_run_info *ri)
     return 0;
 }
 
-static const cJSON *peer_obj(cJSON *root, const char *peer)
-{
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "peers"), peer);
-}
-
 static const char *str_of(const cJSON *o, const char *key)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
@@ -538,17 +552,24 @@ void bnb_peers_print(FILE *f, const char *context_json, const char *indent)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const cJSON *o = peer_obj(root, names[i]);
         label_of(root, names[i], label, sizeof label);
-        fprintf(f, "%s%s", indent, label);
+        char line[PATH_MAX + 1024];
+        size_t len = (size_t)snprintf(line, sizeof line, "%s", label);
         if (o && strcmp(names[i], "lapack") == 0)
-            fprintf(f, " (LAPACKE %s)", str_of(o, "lapacke"));
+            snprintf(line + len, sizeof line - len, " (LAPACKE %s)", str_of(o, "lapacke"));
         else if (o && cJSON_GetObjectItemCaseSensitive(o, "not_loadable"))
-            fprintf(f, ": %s", str_of(o, "not_loadable"));
+            snprintf(line + len, sizeof line - len, ": %s", str_of(o, "not_loadable"));
         else if (o)
-            fprintf(f, ", %s", str_of(o, "library"));
+            snprintf(line + len, sizeof line - len, ", %s", str_of(o, "library"));
+        /* library paths and dlerror text are printed escaped */
+        fputs(indent, f);
+        bnb_term_fputs(line, f);
         fputc('\n', f);
         const cJSON *c = o ? cJSON_GetObjectItemCaseSensitive(o, "core_choice") : NULL;
-        if (c)
-            fprintf(f, "%s  core: %s\n", indent, str_of(c, "reason"));
+        if (c) {
+            fprintf(f, "%s  core: ", indent);
+            bnb_term_fputs(str_of(c, "reason"), f);
+            fputc('\n', f);
+        }
     }
     cJSON_Delete(root);
 }

@@ -56,6 +56,11 @@ void bnb_peers_reexec(char **argv);
  * calls for to ri. 0, or -1 when out of memory. */
 int bnb_peers_collect(cJSON *ctx, bnb_run_info *ri);
 
+/* The warning the core choice stored in a context JSON (a forced core other
+ * than OpenBLAS's own, or a core other than the chosen one loaded), copied
+ * to buf; NULL when there is none. */
+const char *bnb_peers_warning(const char *context_json, char *buf, size_t cap);
+
 /* The label of peer ("openblas", "lapack", "mimalloc", "jemalloc") from a
  * stored context JSON: "OpenBLAS 0.3.21 (SkylakeX core, 1 thread)";
  * "<peer> (not recorded)" for runs stored without it. */

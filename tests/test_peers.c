@@ -70,9 +70,10 @@ static void run_matmul(const char *core, bool keep, cJSON **ctx, char **warnings
 {
     char db[128];
     snprintf(db, sizeof db, "%s/p.db", dir);
-    const char *args[] = {"run",    "--db",        db,        "--suite", "matmul",
-                          "--case", "sgemm/n=64$", "--quick", "--quiet", keep ? "--peer-env" : NULL,
-                          "KEEP",   NULL};
+    const char *args[] = {"run",         "--db",    db,
+                          "--suite",     "matmul",  "--case",
+                          "sgemm/n=64$", "--quick", keep ? "--peer-env" : NULL,
+                          "KEEP",        NULL};
     spawn_core(core, args);
     cr_assert(res.code == 0 || res.code == 1, "rc %d: %s", res.code, res.err);
     bnb_db *h = NULL;
@@ -167,6 +168,8 @@ Test(peers, forced_haswell_warns_and_measures_the_best_correct_core)
     if (strcmp(own, "Haswell") != 0) {
         cr_assert(strstr(warn, w), "no warning \"%s\" in %s", w, warn);
         cr_assert(strstr(warn, "OpenBLAS measured on its"), "%s", warn);
+        cr_assert(strstr(res.err, "bnbench run: warning: OPENBLAS_CORETYPE=Haswell forces"),
+                  "the warning is not on stderr: %s", res.err);
         cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ch, "kept")) ||
                       !strcmp(want, "Haswell"),
                   "a better core was chosen but not applied");
@@ -191,7 +194,9 @@ Test(peers, peer_env_keep_measures_and_labels_the_forced_core)
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ch, "kept")));
     cr_assert(strstr(s_of(ch, "reason"), "--peer-env KEEP"), "%s", s_of(ch, "reason"));
     if (strcmp(own, "Haswell") != 0)
-        cr_assert(strstr(warn, "kept: OpenBLAS figures are of the Haswell core"), "%s", warn);
+        cr_assert(strstr(warn, "kept: OpenBLAS figures are of the Haswell core") &&
+                      strstr(res.err, "kept: OpenBLAS figures are of the Haswell core"),
+                  "%s / %s", warn, res.err);
     expect_show(ob);
     cJSON_Delete(ctx);
     free(warn);
@@ -209,6 +214,7 @@ Test(peers, without_the_variable_no_warning_and_the_core_is_named)
     cr_assert(strstr(s_of(ch, "reason"), "OPENBLAS_CORETYPE not set"), "%s", s_of(ch, "reason"));
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(ch, "candidates"));
     cr_assert_null(strstr(warn, "OPENBLAS_CORETYPE"), "%s", warn);
+    cr_assert_null(strstr(res.err, "OPENBLAS_CORETYPE"), "%s", res.err);
     expect_show(ob);
     cJSON_Delete(ctx);
     free(warn);
@@ -235,10 +241,29 @@ Test(peers, compare_says_when_the_peers_differ)
                   "%s", res.out);
     else
         cr_assert(strstr(res.out, "(Haswell core, 1 thread) (A and B)"), "%s", res.out);
+    const char *jargs[] = {"compare", "--db", db, "1", "2", "--format", "json", NULL};
+    spawn_core(NULL, jargs);
+    cr_assert_eq(res.code, 0, "%s", res.err);
+    cJSON *j = cJSON_Parse(res.out);
+    cr_assert_not_null(j, "%s", res.out);
+    const cJSON *ob =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "peers"), "openblas");
+    cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ob, "differ")),
+                 strcmp(own, "Haswell") != 0, "%s", res.out);
+    cr_assert(strstr(s_of(ob, "B"), "(Haswell core, 1 thread)"), "%s", res.out);
+    cJSON_Delete(j);
     const char *rargs[] = {"report", "--db", db, "2", "--format", "md", NULL};
     spawn_core(NULL, rargs);
     cr_assert_eq(res.code, 0, "%s", res.err);
     cr_assert(strstr(res.out, "ratios are vs OpenBLAS ") &&
                   strstr(res.out, "(Haswell core, 1 thread)."),
               "%s", res.out);
+}
+
+Test(peers, a_bad_peer_env_is_a_usage_error)
+{
+    const char *args[] = {"run", "--peer-env", "FAST", "--list", NULL};
+    spawn_core("Haswell", args);
+    cr_assert_eq(res.code, 2, "rc %d: %s", res.code, res.err);
+    cr_assert(strstr(res.err, "--peer-env") && strstr(res.err, "FAST"), "%s", res.err);
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "collectors/context.h"
+#include "collectors/peers.h"
 #include "collectors/counters.h"
 #include "collectors/timer.h"
 #include "collectors/topo.h"
@@ -473,6 +474,10 @@ int bnb_cmd_run(int argc, char **argv)
         bnb_usage_error("%s", err);
         goto cleanup;
     }
+    /* the OpenBLAS core warning is one the user must see before figures */
+    char pw[512];
+    if (!a.quiet && bnb_peers_warning(ri.context_json, pw, sizeof pw))
+        fprintf(stderr, "bnbench run: warning: %s\n", pw);
     bnb_uuid4(ri.uuid);
     bnb_utc_now(ri.started_at);
     snprintf(ri.machine_name, sizeof ri.machine_name, "%s", a.machine);

@@ -470,18 +470,23 @@ static const bnb_cli_opt opt_global[] = {
 };
 static const bnb_cli_cmd cmd_global = {"", usage_main, opt_global, 1, true};
 
-/* --peer-env KEEP among the run's arguments (checked by the run's own
- * parser later; read here because the core is chosen before it runs). */
-static bool peer_env_keep(int argc, char **argv)
+/* How `run` treats OpenBLAS's core (collectors/peers.h): 1 with --peer-env
+ * KEEP among its arguments (checked by the run's own parser later; read here
+ * because the core is chosen before it runs), -1 with --list or --help,
+ * which measure nothing, else 0 (BEST). */
+static int peer_mode(int argc, char **argv)
 {
+    int mode = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             break;
+        if (!strcmp(argv[i], "--list") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return -1;
         if (!strcmp(argv[i], "--peer-env=KEEP") ||
             (!strcmp(argv[i], "--peer-env") && i + 1 < argc && !strcmp(argv[i + 1], "KEEP")))
-            return true;
+            mode = 1;
     }
-    return false;
+    return mode;
 }
 
 int main(int argc, char **argv)
@@ -550,7 +555,8 @@ int main(int argc, char **argv)
         setenv("OPENBLAS_NUM_THREADS", "1", 0);
         /* the core OpenBLAS is measured on: chosen before the re-execution,
          * which then loads it */
-        bool again = bnb_peers_prepare(peer_env_keep(argc - i, argv + i));
+        int pm = peer_mode(argc - i, argv + i);
+        bool again = pm >= 0 && bnb_peers_prepare(pm == 1);
         bnb_alloc_prepare_exec(argv);
         if (again)
             bnb_peers_reexec(argv);

@@ -11,6 +11,7 @@
 #include "suites/cli/report_cmds.h"
 #include "suites/cli/cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -249,6 +250,31 @@ static void write_peers(FILE *f, const bnb_run_info *a, const bnb_run_info *b)
     }
 }
 
+/* compare's JSON j with "peers": per peer the labels of A and B and whether
+ * they differ. Returns the new text (j freed), or j as it was when it cannot
+ * be extended (out of memory). */
+static char *json_with_peers(char *j, const bnb_run_info *a, const bnb_run_info *b)
+{
+    static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
+    cJSON *root = cJSON_Parse(j);
+    cJSON *peers = root ? cJSON_AddObjectToObject(root, "peers") : NULL;
+    for (size_t i = 0; peers && i < sizeof names / sizeof names[0]; i++) {
+        char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
+        bnb_peers_label(a->context_json, names[i], pa, sizeof pa);
+        bnb_peers_label(b->context_json, names[i], pb, sizeof pb);
+        cJSON *o = cJSON_AddObjectToObject(peers, names[i]);
+        if (!o || !cJSON_AddStringToObject(o, "A", pa) || !cJSON_AddStringToObject(o, "B", pb) ||
+            !cJSON_AddBoolToObject(o, "differ", strcmp(pa, pb) != 0))
+            peers = NULL;
+    }
+    char *text = peers ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return j;
+    free(j);
+    return text;
+}
+
 int bnb_cmd_compare(int argc, char **argv, const char *gdb)
 {
     static const bnb_cli_cmd spec = {"compare", bnb_usage_compare, opt_compare, 2, false};
@@ -302,6 +328,8 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
     }
     if (fmt == 2) {
         char *j = bnb_compare_json(la, lb, rows, nrows, &co);
+        if (j)
+            j = json_with_peers(j, &ria, &rib);
         rc = j ? write_out(output, dbp, j) : bnb_usage_error("out of memory");
         free(j);
         goto out;
