@@ -258,6 +258,16 @@ Test(peers, compare_says_when_the_peers_differ)
     cr_assert(strstr(res.out, "ratios are vs OpenBLAS ") &&
                   strstr(res.out, "(Haswell core, 1 thread)."),
               "%s", res.out);
+    const char *jrargs[] = {"report", "--db", db, "2", "--format", "json", NULL};
+    spawn_core(NULL, jrargs);
+    cr_assert_eq(res.code, 0, "%s", res.err);
+    j = cJSON_Parse(res.out);
+    cr_assert_not_null(j, "%s", res.out);
+    const char *lab = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "peers"), "openblas"));
+    cr_assert(lab && strstr(lab, "OpenBLAS ") && strstr(lab, "(Haswell core, 1 thread)"), "%s",
+              res.out);
+    cJSON_Delete(j);
 }
 
 Test(peers, a_bad_peer_env_is_a_usage_error)
