@@ -24,6 +24,7 @@
 #include "bitnet/kernels.h"
 #include "bitnet/threads.h"
 #include "collectors/counters.h"
+#include "collectors/peers.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -607,6 +608,8 @@ int bnb_context_collect(const bnb_context_in *in, bnb_run_info *ri, char *err, s
     probe_smt(in->topo, ri);
     add_timer(ctx, in->timer);
     probe_pmu(ctx, ri, in->papi_status);
+    if (bnb_peers_collect(ctx, ri) != 0)
+        goto oom;
 
     char *mtext = cJSON_PrintUnformatted(mach);
     char *ctext = cJSON_PrintUnformatted(ctx);

@@ -5,9 +5,11 @@
  * value); the baseline comparison is compare.c's JSON, embedded.
  */
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "collectors/peers.h"
 #include "db/model/text.h"
 #include "reports/report_model.h"
 
@@ -56,6 +58,14 @@ char *report__write_json(const rep *r)
     cJSON_AddStringToObject(b, "kernels", r->ri.kernels);
     cJSON_AddStringToObject(b, "commit", r->ri.commit);
     cJSON_AddStringToObject(b, "branch", r->ri.branch);
+    /* the implementations the peer figures came from (collectors/peers.h) */
+    cJSON *pe = cJSON_AddObjectToObject(j, "peers");
+    static const char *const peer_names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
+    for (size_t i = 0; pe && i < sizeof peer_names / sizeof peer_names[0]; i++) {
+        char label[PATH_MAX + 64];
+        bnb_peers_label(r->ri.context_json, peer_names[i], label, sizeof label);
+        cJSON_AddStringToObject(pe, peer_names[i], label);
+    }
     cJSON *s = cJSON_AddObjectToObject(j, "score");
     jnum(s, "overall", r->score);
     jnum(s, "coverage_pct", r->coverage);

@@ -8,11 +8,13 @@
  */
 #include "reports/report_sections.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/peers.h"
 #include "db/model/fmt.h"
 
 /* ---- the writer: a FILE and a syntax ------------------------------------------------- */
@@ -122,6 +124,8 @@ static void sec_header(out *o, const rep *r)
     trow(o, "ll", CELLS("flags", r->ri.cflags[0] ? r->ri.cflags : "not recorded"));
     trow(o, "ll", CELLS("build type", r->ri.build_type[0] ? r->ri.build_type : "not recorded"));
     trow(o, "ll", CELLS("kernels selected", r->ri.kernels[0] ? r->ri.kernels : "not recorded"));
+    bnb_peers_label(r->ri.context_json, "openblas", b, sizeof b);
+    trow(o, "ll", CELLS("OpenBLAS (peer)", b));
     snprintf(b, sizeof b, "%s%s%s", r->ri.commit[0] ? r->ri.commit : "not recorded",
              r->ri.branch[0] ? " on " : "", r->ri.branch);
     trow(o, "ll", CELLS("commit", b));
@@ -217,6 +221,22 @@ static void sec_targets(out *o, const rep *r)
     tend(o);
 }
 
+/* Which implementation the peer figures of a suite came from (the peers
+ * stored with the run, collectors/peers.h). */
+static void peer_note(out *o, const rep *r, const char *suite)
+{
+    char ob[256], la[PATH_MAX + 32];
+    bnb_peers_label(r->ri.context_json, "openblas", ob, sizeof ob);
+    if (!strcmp(suite, "matmul"))
+        para(o, "Peer: vs_openblas ratios are vs %s.", ob);
+    else if (!strcmp(suite, "ternary"))
+        para(o, "Peer: f32/openblas cases are %s.", ob);
+    else if (!strcmp(suite, "linalg")) {
+        bnb_peers_label(r->ri.context_json, "lapack", la, sizeof la);
+        para(o, "Peer: ratios are vs %s, over %s.", la, ob);
+    }
+}
+
 static void sec_suites(out *o, const rep *r)
 {
     heading(o, 2, "suites", "Results per suite");
@@ -238,6 +258,7 @@ static void sec_suites(out *o, const rep *r)
             char h[64];
             snprintf(h, sizeof h, "Suite %s", cur);
             heading(o, 3, cur, h);
+            peer_note(o, r, cur);
             thead(o, "llrrlrrrlr",
                   CELLS("case", "status", "n", "median", "95% CI", "CV", "MAD", "outliers",
                         "figure", "% of ceiling"));

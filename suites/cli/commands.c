@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "collectors/context.h"
+#include "collectors/peers.h"
 #include "collectors/counters.h"
 #include "collectors/timer.h"
 #include "collectors/topo.h"
@@ -129,6 +130,11 @@ static const char usage_run[] =
     "  --machine NAME       a name for this machine (stored with its fingerprint)\n"
     "  --reason R           nightly | pr | manual | confirm (default manual)\n"
     "  --seed N             bootstrap seed (default fixed, so CIs are reproducible)\n"
+    "  --peer-env MODE      BEST (default): when OPENBLAS_CORETYPE forces a core, OpenBLAS\n"
+    "                       is measured on the fastest core that passes an sgemm check\n"
+    "                       (probed: the forced one, OpenBLAS's own choice and the other\n"
+    "                       cores of the library), with a warning; KEEP: the environment\n"
+    "                       as it is. The choice is stored with the run\n"
     "  --quiet              no progress on stderr\n"
     "  -h, --help           this text\n"
     "\n"
@@ -177,6 +183,7 @@ static const bnb_cli_opt opt_run[] = {
     {.name = "reason", .kind = BNB_CLI_CHOICE, .choices = "nightly|pr|manual|confirm"},
     {.name = "seed", .kind = BNB_CLI_NONEMPTY},
     {.name = "quiet", .kind = BNB_CLI_FLAG},
+    {.name = "peer-env", .kind = BNB_CLI_CHOICE, .choices = "BEST|KEEP"},
     {0},
 };
 static const bnb_cli_cmd run_spec = {"run", usage_run, opt_run, 0, false};
@@ -467,6 +474,10 @@ int bnb_cmd_run(int argc, char **argv)
         bnb_usage_error("%s", err);
         goto cleanup;
     }
+    /* the OpenBLAS core warning is one the user must see before figures */
+    char pw[512];
+    if (!a.quiet && bnb_peers_warning(ri.context_json, pw, sizeof pw))
+        fprintf(stderr, "bnbench run: warning: %s\n", pw);
     bnb_uuid4(ri.uuid);
     bnb_utc_now(ri.started_at);
     snprintf(ri.machine_name, sizeof ri.machine_name, "%s", a.machine);

@@ -11,6 +11,7 @@
 #include "suites/cli/report_cmds.h"
 #include "suites/cli/cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collectors/peers.h"
 #include "db/db.h"
 #include "reports/check.h"
 #include "reports/compare.h"
@@ -230,6 +232,49 @@ static int pick_run(bnb_db *db, const char *spec, const char *machine, int64_t *
     return rc;
 }
 
+/* The peers of runs A and B (collectors/peers.h), and whether they differ:
+ * a peer ratio that moved may be the peer's doing. */
+static void write_peers(FILE *f, const bnb_run_info *a, const bnb_run_info *b)
+{
+    static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
+    fprintf(f, "\npeers:\n");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char pa[PATH_MAX + 64], pb[PATH_MAX + 64], ta[TERM_MAX], tb[TERM_MAX];
+        bnb_peers_label(a->context_json, names[i], pa, sizeof pa);
+        bnb_peers_label(b->context_json, names[i], pb, sizeof pb);
+        if (strcmp(pa, pb) == 0)
+            fprintf(f, "  %s (A and B)\n", bnb_term_safe(pa, ta, sizeof ta));
+        else
+            fprintf(f, "  peers differ: A %s, B %s\n", bnb_term_safe(pa, ta, sizeof ta),
+                    bnb_term_safe(pb, tb, sizeof tb));
+    }
+}
+
+/* compare's JSON j with "peers": per peer the labels of A and B and whether
+ * they differ. Returns the new text (j freed), or j as it was when it cannot
+ * be extended (out of memory). */
+static char *json_with_peers(char *j, const bnb_run_info *a, const bnb_run_info *b)
+{
+    static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
+    cJSON *root = cJSON_Parse(j);
+    cJSON *peers = root ? cJSON_AddObjectToObject(root, "peers") : NULL;
+    for (size_t i = 0; peers && i < sizeof names / sizeof names[0]; i++) {
+        char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
+        bnb_peers_label(a->context_json, names[i], pa, sizeof pa);
+        bnb_peers_label(b->context_json, names[i], pb, sizeof pb);
+        cJSON *o = cJSON_AddObjectToObject(peers, names[i]);
+        if (!o || !cJSON_AddStringToObject(o, "A", pa) || !cJSON_AddStringToObject(o, "B", pb) ||
+            !cJSON_AddBoolToObject(o, "differ", strcmp(pa, pb) != 0))
+            peers = NULL;
+    }
+    char *text = peers ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return j;
+    free(j);
+    return text;
+}
+
 int bnb_cmd_compare(int argc, char **argv, const char *gdb)
 {
     static const bnb_cli_cmd spec = {"compare", bnb_usage_compare, opt_compare, 2, false};
@@ -256,13 +301,17 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
     bnb_case_result *ca = NULL, *cb = NULL;
     int na = 0, nb = 0, nrows = 0;
     bnb_cmp_row *rows = NULL;
+    bnb_run_info ria, rib;
+    memset(&ria, 0, sizeof ria);
+    memset(&rib, 0, sizeof rib);
     rc = BNB_EXIT_USAGE;
     if (pick_run(db, bym ? NULL : a.pos[0], bym ? mach->strs[0] : NULL, &ia, err) ||
         pick_run(db, bym ? NULL : a.pos[1], bym ? mach->strs[1] : NULL, &ib, err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
-    if (bnb_db_load_cases(db, ia, &ca, &na, err) || bnb_db_load_cases(db, ib, &cb, &nb, err)) {
+    if (bnb_db_load_cases(db, ia, &ca, &na, err) || bnb_db_load_cases(db, ib, &cb, &nb, err) ||
+        bnb_db_load_run(db, ia, &ria, NULL, err) || bnb_db_load_run(db, ib, &rib, NULL, err)) {
         bnb_cli_error("%s", err);
         goto out;
     }
@@ -279,6 +328,8 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
     }
     if (fmt == 2) {
         char *j = bnb_compare_json(la, lb, rows, nrows, &co);
+        if (j)
+            j = json_with_peers(j, &ria, &rib);
         rc = j ? write_out(output, dbp, j) : bnb_usage_error("out of memory");
         free(j);
         goto out;
@@ -292,9 +343,12 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
         bnb_compare_write_md(bnb_out_stream(of), la, lb, rows, nrows, &co);
     else
         bnb_compare_write_text(bnb_out_stream(of), la, lb, rows, nrows, &co);
+    write_peers(bnb_out_stream(of), &ria, &rib);
     rc = bnb_out_commit(of, err, sizeof err) ? bnb_usage_error("%s", err) : BNB_EXIT_OK;
 out:
     free(rows);
+    bnb_run_info_free(&ria);
+    bnb_run_info_free(&rib);
     bnb_db_free_cases(ca, na);
     bnb_db_free_cases(cb, nb);
     bnb_db_close(db);
