@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +145,9 @@ static void probe_one(const char *env, probe_res *r)
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
+        /* a core this CPU cannot run dies on SIGILL: no core file for it */
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
         if (env[0])
             setenv("OPENBLAS_CORETYPE", env, 1);
         else
