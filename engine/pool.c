@@ -102,6 +102,8 @@
 #define MAGIC_LARGE         UINT32_C(0x4c524745)
 
 #define TLS_IE      __attribute__((tls_model("initial-exec")))
+#define HOT         static inline __attribute__((always_inline))
+#define COLD        static __attribute__((noinline, cold))
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RELAXED     memory_order_relaxed
@@ -258,7 +260,7 @@ static size_t class_size(unsigned i)
 }
 
 /* Class of a size in [1, MAX_CLASS_SIZE]: the smallest class >= s. */
-static inline unsigned class_index(size_t s)
+HOT unsigned class_index(size_t s)
 {
     if (s <= 512)
         return (unsigned)((s + 63) >> 6) - 1;
@@ -325,7 +327,7 @@ static void os_unmap(bn_pool *p, void *a, size_t len)
     atomic_fetch_sub_explicit(&p->mapped_bytes, len, RELAXED);
 }
 
-static inline pool_hdr *hdr_of(const void *ptr)
+HOT pool_hdr *hdr_of(const void *ptr)
 {
     return (pool_hdr *)((uintptr_t)ptr & ~(uintptr_t)(SLAB_SIZE - 1));
 }
@@ -333,7 +335,7 @@ static inline pool_hdr *hdr_of(const void *ptr)
 /* ---- counters ---------------------------------------------------------- */
 
 /* Owner-only increment of a counter that other threads may read. */
-static inline void cnt_inc(_Atomic uint64_t *c)
+HOT void cnt_inc(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + 1, RELAXED);
 }
@@ -356,7 +358,7 @@ static uint64_t live_now(bn_pool *p)
 }
 
 /* Raises the peak to the current live bytes when they are above it. */
-static void peak_note(bn_pool *p)
+COLD void peak_note(bn_pool *p)
 {
     pthread_mutex_lock(&p->caches_lock);
     uint64_t now = live_sum(p);
@@ -371,7 +373,7 @@ static void peak_note(bn_pool *p)
  * passes its own previous high, which in a steady state never happens, so
  * the pair costs no atomic read-modify-write and no lock.
  */
-static inline void live_add(bn_pool *p, bn_tcache *c, size_t n)
+HOT void live_add(bn_pool *p, bn_tcache *c, size_t n)
 {
     if (LIKELY(c != NULL)) {
         int64_t now = atomic_load_explicit(&c->live, RELAXED) + (int64_t)n;
@@ -385,7 +387,7 @@ static inline void live_add(bn_pool *p, bn_tcache *c, size_t n)
     peak_note(p);
 }
 
-static inline void live_sub(bn_pool *p, bn_tcache *c, size_t n)
+HOT void live_sub(bn_pool *p, bn_tcache *c, size_t n)
 {
     if (LIKELY(c != NULL))
         atomic_store_explicit(&c->live, atomic_load_explicit(&c->live, RELAXED) - (int64_t)n,
@@ -395,7 +397,7 @@ static inline void live_sub(bn_pool *p, bn_tcache *c, size_t n)
 }
 
 /* Counts one allocation in slot k of the calling thread's counters. */
-static void count_alloc(bn_pool *p, bn_tcache *c, unsigned k, bool miss)
+HOT void count_alloc(bn_pool *p, bn_tcache *c, unsigned k, bool miss)
 {
     if (LIKELY(c != NULL)) {
         cnt_inc(&c->cnt[k].allocs);
@@ -408,7 +410,7 @@ static void count_alloc(bn_pool *p, bn_tcache *c, unsigned k, bool miss)
     }
 }
 
-static void count_free(bn_pool *p, bn_tcache *c, unsigned k)
+HOT void count_free(bn_pool *p, bn_tcache *c, unsigned k)
 {
     if (LIKELY(c != NULL))
         cnt_inc(&c->cnt[k].frees);
@@ -457,8 +459,8 @@ static slab *slab_new(bn_pool *p, unsigned ci, int *err)
  * a new slab only when not even one block is available (*miss is then true).
  * Returns the first block; the others are linked from it (*rest, *nrest).
  */
-static char *depot_take(bn_pool *p, unsigned ci, uint32_t want, char **rest, uint32_t *nrest,
-                        bool *miss, int *err)
+COLD char *depot_take(bn_pool *p, unsigned ci, uint32_t want, char **rest, uint32_t *nrest,
+                      bool *miss, int *err)
 {
     depot *d = &p->depots[ci];
     const geo *g = &p->geo[ci];
@@ -568,7 +570,7 @@ static void tcache_prune_dead(void)
  * none exists and it cannot be made (no memory, or no thread-exit hook to
  * flush it): the caller then works on the depot directly.
  */
-static bn_tcache *tcache_slow(bn_pool *p, bool create)
+COLD bn_tcache *tcache_slow(bn_pool *p, bool create)
 {
     pthread_once(&g_once, global_init);
     if (!g_key_ok)
@@ -606,7 +608,7 @@ static bn_tcache *tcache_slow(bn_pool *p, bool create)
     return c;
 }
 
-static inline bn_tcache *tcache_get(bn_pool *p)
+HOT bn_tcache *tcache_get(bn_pool *p)
 {
     uint64_t id = p->id;
     bn_tcache *c = tl_last;
@@ -663,7 +665,7 @@ static void tcache_thread_exit(void *arg)
 
 /* ---- fault injection --------------------------------------------------- */
 
-static bool fi_fail(bn_pool *p)
+COLD bool fi_fail(bn_pool *p)
 {
     bool fail = false;
     pthread_mutex_lock(&p->fi_lock);
@@ -694,8 +696,8 @@ void bn_pool_fail_after(bn_pool *p, int64_t n, int64_t every)
 
 /* ---- small path -------------------------------------------------------- */
 
-static inline void *small_finish(bn_pool *p, bn_tcache *c, char *blk, size_t size, size_t align,
-                                 const char *file, int line)
+HOT void *small_finish(bn_pool *p, bn_tcache *c, char *blk, size_t size, size_t align,
+                       const char *file, int line)
 {
     slab *s = (slab *)hdr_of(blk);
     char *user = blk;
@@ -712,8 +714,8 @@ static inline void *small_finish(bn_pool *p, bn_tcache *c, char *blk, size_t siz
     return user;
 }
 
-static void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, const char *file,
-                         int line, int *err)
+HOT void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, const char *file,
+                      int line, int *err)
 {
     bn_tcache *c = tcache_get(p);
     bool miss = false;
@@ -745,7 +747,7 @@ static void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, con
 }
 
 /* Start of the block holding ptr, and its side word; asserts that ptr is live. */
-static inline char *small_block(slab *s, const void *ptr, size_t *idx_out, uint32_t *word_out)
+HOT char *small_block(slab *s, const void *ptr, size_t *idx_out, uint32_t *word_out)
 {
     const char *cp = ptr;
     BN_ASSERT(cp >= s->data && cp < s->data + (size_t)s->nblocks * s->bsize);
@@ -761,7 +763,23 @@ static inline char *small_block(slab *s, const void *ptr, size_t *idx_out, uint3
     return blk;
 }
 
-static void small_free(bn_pool *p, slab *s, void *ptr)
+/* A thread cache's bin passed its capacity: keeps the most recently freed
+ * half and returns the rest to the depot. */
+COLD void bin_overflow(bn_pool *p, unsigned ci, tbin *b)
+{
+    uint32_t keep = b->cap / 2;
+    char *last = b->head;
+    for (uint32_t i = 1; i < keep; i++)
+        last = *(char **)last;
+    char *head = *(char **)last, *tail = head;
+    *(char **)last = NULL;
+    while (*(char **)tail)
+        tail = *(char **)tail;
+    depot_put(p, ci, head, tail, b->n - keep);
+    b->n = keep;
+}
+
+HOT void small_free(bn_pool *p, slab *s, void *ptr)
 {
     size_t idx;
     uint32_t word;
@@ -774,19 +792,8 @@ static void small_free(bn_pool *p, slab *s, void *ptr)
         tbin *b = &c->bins[ci];
         *(char **)blk = b->head;
         b->head = blk;
-        if (UNLIKELY(++b->n > b->cap)) {
-            /* Keep the most recently freed half, return the rest. */
-            uint32_t keep = b->cap / 2;
-            char *last = b->head;
-            for (uint32_t i = 1; i < keep; i++)
-                last = *(char **)last;
-            char *head = *(char **)last, *tail = head;
-            *(char **)last = NULL;
-            while (*(char **)tail)
-                tail = *(char **)tail;
-            depot_put(p, ci, head, tail, b->n - keep);
-            b->n = keep;
-        }
+        if (UNLIKELY(++b->n > b->cap))
+            bin_overflow(p, ci, b);
     } else {
         depot_put(p, ci, blk, blk, 1);
     }
@@ -926,7 +933,7 @@ static large_hdr *lcache_take(bn_pool *p, size_t size)
     return h;
 }
 
-static void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn_status *st)
+COLD void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn_status *st)
 {
     if (size > SIZE_MAX - HDR_PAGE - 2 * SLAB_SIZE) {
         *st = bn_error(BN_ERR_OVERFLOW,
@@ -1018,7 +1025,7 @@ static bool lbin_keep(bn_pool *p, bn_tcache *c, large_hdr *h)
     return kept;
 }
 
-static void large_free(bn_pool *p, large_hdr *h, void *ptr)
+COLD void large_free(bn_pool *p, large_hdr *h, void *ptr)
 {
     BN_ASSERT((char *)ptr == (char *)h + HDR_PAGE &&
               "bn_pool: pointer inside a large block, not returned by bn_pool_alloc");
@@ -1142,8 +1149,8 @@ static bool align_ok(size_t align)
     return (align & (align - 1)) == 0 && align <= BN_POOL_MAX_ALIGN;
 }
 
-static inline void *pool_alloc(bn_pool *p, size_t size, size_t align, const char *file, int line,
-                               bn_status *st)
+HOT void *pool_alloc(bn_pool *p, size_t size, size_t align, const char *file, int line,
+                     bn_status *st)
 {
     BN_ASSERT(p != NULL);
     void *r;
