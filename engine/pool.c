@@ -66,7 +66,11 @@
  *   cacheless threads. peak_bytes is raised to that sum whenever a thread's
  *   share passes its own previous high: exact for one thread; with several,
  *   a snapshot sum taken at those moments (a new pool-wide high reached while
- *   no thread passes its own is not seen). Reset takes a baseline instead of
+ *   no thread passes its own is not seen). A thread whose share keeps growing
+ *   because another frees its blocks would pass its high at every allocation;
+ *   peak_note moves bytes from its share to the negative shares of the others
+ *   (per-cache credits, under caches_lock), so it passes it again only after
+ *   as many bytes again. Reset takes a baseline instead of
  *   zeroing, so it never races with the owners.
  *
  * - Leak report: walks every slab's side table and the list of live large
@@ -161,7 +165,8 @@ struct bn_tcache {
     bn_tcache *pnext, *pprev; /* pool's list (caches_lock) */
     bn_tcache *tnext;         /* owning thread's list (owner, under g_lock) */
     _Atomic int64_t live;     /* requested bytes allocated minus freed by this thread (owner) */
-    int64_t live_high;        /* highest `live` seen so far (owner only) */
+    _Atomic int64_t credit;   /* bytes moved to or from other caches' shares (caches_lock) */
+    int64_t live_high;        /* highest share (live + credit) seen so far (owner only) */
     large_hdr *lbin[LBIN];    /* freed large blocks, oldest first (owner only) */
     uint32_t nl;
     size_t lbytes;  /* map_len summed over lbin (owner only) */
@@ -345,8 +350,13 @@ static uint64_t live_sum(bn_pool *p)
 {
     int64_t sum = atomic_load_explicit(&p->live_base, RELAXED);
     for (bn_tcache *c = p->caches; c; c = c->pnext)
-        sum += atomic_load_explicit(&c->live, RELAXED);
+        sum += atomic_load_explicit(&c->live, RELAXED) + atomic_load_explicit(&c->credit, RELAXED);
     return sum > 0 ? (uint64_t)sum : 0;
+}
+
+static int64_t share_of(bn_tcache *c)
+{
+    return atomic_load_explicit(&c->live, RELAXED) + atomic_load_explicit(&c->credit, RELAXED);
 }
 
 static uint64_t live_now(bn_pool *p)
@@ -357,13 +367,30 @@ static uint64_t live_now(bn_pool *p)
     return n;
 }
 
-/* Raises the peak to the current live bytes when they are above it. */
-COLD void peak_note(bn_pool *p)
+/*
+ * Raises the peak to the current live bytes when they are above it. Then,
+ * when the calling thread's share c is positive and other caches' shares are
+ * negative (they freed blocks it allocated: a producer and a consumer), moves
+ * bytes between them through their credits, which leaves the total as it is
+ * and brings c's share down, so that c does not pass its high (and come here)
+ * on every allocation. c may be NULL (a thread without a cache).
+ */
+COLD void peak_note(bn_pool *p, bn_tcache *c)
 {
     pthread_mutex_lock(&p->caches_lock);
     uint64_t now = live_sum(p);
     if (now > atomic_load_explicit(&p->peak_bytes, RELAXED))
         atomic_store_explicit(&p->peak_bytes, now, RELAXED);
+    int64_t mine = c ? share_of(c) : 0;
+    for (bn_tcache *d = p->caches; d && mine > 0; d = d->pnext) {
+        int64_t theirs = share_of(d);
+        if (d == c || theirs >= 0)
+            continue;
+        int64_t x = mine < -theirs ? mine : -theirs;
+        atomic_fetch_sub_explicit(&c->credit, x, RELAXED);
+        atomic_fetch_add_explicit(&d->credit, x, RELAXED);
+        mine -= x;
+    }
     pthread_mutex_unlock(&p->caches_lock);
 }
 
@@ -378,13 +405,14 @@ HOT void live_add(bn_pool *p, bn_tcache *c, size_t n)
     if (LIKELY(c != NULL)) {
         int64_t now = atomic_load_explicit(&c->live, RELAXED) + (int64_t)n;
         atomic_store_explicit(&c->live, now, RELAXED);
+        now += atomic_load_explicit(&c->credit, RELAXED);
         if (LIKELY(now <= c->live_high))
             return;
         c->live_high = now;
     } else {
         atomic_fetch_add_explicit(&p->live_base, (int64_t)n, RELAXED);
     }
-    peak_note(p);
+    peak_note(p, c);
 }
 
 HOT void live_sub(bn_pool *p, bn_tcache *c, size_t n)
@@ -634,7 +662,7 @@ static void tcache_detach(bn_tcache *c)
     lbin_flush(p, c);
     pthread_mutex_lock(&p->caches_lock);
     cnt_add(p->retired, c->cnt);
-    atomic_fetch_add_explicit(&p->live_base, atomic_load_explicit(&c->live, RELAXED), RELAXED);
+    atomic_fetch_add_explicit(&p->live_base, share_of(c), RELAXED);
     if (c->pprev)
         c->pprev->pnext = c->pnext;
     else
