@@ -23,8 +23,8 @@
  *
  * - Each (pool, thread) pair has a cache: per class a LIFO list of free blocks
  *   and its own counters, so the common alloc/free pair takes no lock and no
- *   atomic read-modify-write except the pool's live-bytes counter (needed for
- *   an exact peak). A thread finds its cache through a 4-entry thread-local
+ *   atomic read-modify-write. A thread finds its cache through one
+ *   thread-local pointer (the cache it used last), then a 4-entry thread-local
  *   memo keyed by the pool's unique id (ids are never reused, so a cache of a
  *   destroyed pool can never be picked up by a new pool at the same address).
  *   Behind the caches, one depot per class (mutex) holds the shared free list
@@ -44,18 +44,34 @@
  *
  * - Large sizes: one mapping per block, aligned to 2 MiB like slabs, with a
  *   4096-byte header page in front of the user pointer (so every alignment up
- *   to 4096 is met). Freed blocks are kept in a most-recently-freed-first list
- *   bounded by large_cache_bytes (default 64 MiB) and reused for a request
- *   that fits with at most half of the block unused.
+ *   to 4096 is met). Every mapping is on the pool's registry (linked at map,
+ *   unlinked at unmap; the leak report lists those with a requested size).
+ *   Freed blocks are reused for a request that fits with at most half of the
+ *   block unused, from two tiers bounded together by large_cache_bytes
+ *   (default 64 MiB): each thread cache keeps up to LBIN freed blocks without
+ *   a lock, inside a reservation it takes from the bound (the lock is taken
+ *   only when the reservation grows or the thread's tier is full), and the
+ *   pool keeps a most-recently-freed-first list under the large lock. So a
+ *   steady alloc/free of large blocks touches no lock and no mapping.
  *
  * - Stats: per-cache counters (relaxed atomics written only by the owner,
- *   read by bn_pool_stats_get), summed with the counters of exited threads.
+ *   read by bn_pool_stats_get), summed with the counters of exited threads;
+ *   hits are counted as allocations minus misses.
  *   A hit is an allocation served without going to the OS (thread cache,
  *   depot free list, an already mapped slab, the large cache); a miss is an
  *   allocation that itself mapped a new slab or a large block. live_blocks is
- *   allocations minus frees (never reset); live_bytes and peak_bytes are
- *   pool-wide atomics. Reset takes a baseline instead of zeroing, so it never
- *   races with the owners.
+ *   allocations minus frees (never reset). live_bytes is summed the same way:
+ *   each cache keeps its thread's share (allocated minus freed by it, negative
+ *   when it frees other threads' blocks) and the pool a base for exited and
+ *   cacheless threads. peak_bytes is raised to that sum whenever a thread's
+ *   share passes its own previous high: exact for one thread; with several,
+ *   a snapshot sum taken at those moments (a new pool-wide high reached while
+ *   no thread passes its own is not seen). A thread whose share keeps growing
+ *   because another frees its blocks would pass its high at every allocation;
+ *   peak_note moves bytes from its share to the negative shares of the others
+ *   (per-cache credits, under caches_lock), so it passes it again only after
+ *   as many bytes again. Reset takes a baseline instead of
+ *   zeroing, so it never races with the owners.
  *
  * - Leak report: walks every slab's side table and the list of live large
  *   blocks (both always kept, so listing works without tracking; tracking only
@@ -82,6 +98,7 @@
 #define DEFAULT_THRESHOLD   ((size_t)256 << 10)
 #define DEFAULT_LARGE_CACHE ((size_t)64 << 20)
 #define MEMO                4
+#define LBIN                4 /* freed large blocks a thread cache keeps */
 #define RECIP_SHIFT         42
 #define REQ_BITS            21 /* side-table word: requested size in bits 0..20, offset/64 above */
 #define REQ_MASK            ((UINT32_C(1) << REQ_BITS) - 1)
@@ -89,6 +106,8 @@
 #define MAGIC_LARGE         UINT32_C(0x4c524745)
 
 #define TLS_IE      __attribute__((tls_model("initial-exec")))
+#define HOT         static inline __attribute__((always_inline))
+#define COLD        static __attribute__((noinline, cold))
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RELAXED     memory_order_relaxed
@@ -120,15 +139,18 @@ typedef struct slab {
 
 typedef struct large_hdr {
     pool_hdr h;
-    size_t map_len; /* whole mapping, header included */
-    size_t req;     /* requested size; 0 while in the large cache (large lock) */
-    const char *file;
-    int line;
-    struct large_hdr *prev, *next; /* live list or cache list (large lock) */
+    size_t map_len;     /* whole mapping, header included */
+    _Atomic size_t req; /* requested size; 0 while cached (written by the allocating
+                           or freeing thread, read by the leak report) */
+    _Atomic(const char *) file;
+    _Atomic int line;
+    struct large_hdr *aprev, *anext; /* every mapping of the pool (large lock) */
+    struct large_hdr *prev, *next;   /* the pool's cache list (large lock) */
 } large_hdr;
 
+/* hits are allocs - misses, so the hot path bumps one counter per call */
 typedef struct cls_cnt {
-    _Atomic uint64_t allocs, frees, hits, misses;
+    _Atomic uint64_t allocs, frees, misses;
 } cls_cnt;
 
 typedef struct tbin {
@@ -142,6 +164,13 @@ struct bn_tcache {
     bn_pool *pool;            /* NULL once the pool is destroyed (g_lock) */
     bn_tcache *pnext, *pprev; /* pool's list (caches_lock) */
     bn_tcache *tnext;         /* owning thread's list (owner, under g_lock) */
+    _Atomic int64_t live;     /* requested bytes allocated minus freed by this thread (owner) */
+    _Atomic int64_t credit;   /* bytes moved to or from other caches' shares (caches_lock) */
+    int64_t live_high;        /* highest share (live + credit) seen so far (owner only) */
+    large_hdr *lbin[LBIN];    /* freed large blocks, oldest first (owner only) */
+    uint32_t nl;
+    size_t lbytes;  /* map_len summed over lbin (owner only) */
+    size_t lcredit; /* bytes of the pool cache bound reserved by this cache, >= lbytes */
     tbin bins[NCLS];
     cls_cnt cnt[NCLS + 1];
 };
@@ -171,8 +200,8 @@ struct bn_pool {
     size_t large_cache_max;
     _Atomic int fi_armed;
 
-    _Alignas(64) _Atomic uint64_t live_bytes;
-    _Alignas(64) _Atomic uint64_t peak_bytes;
+    _Alignas(64) _Atomic int64_t live_base;   /* live bytes of exited and cacheless threads */
+    _Alignas(64) _Atomic uint64_t peak_bytes; /* caches_lock for writes */
     _Alignas(64) _Atomic uint64_t mapped_bytes;
     _Atomic uint64_t failures;
 
@@ -187,9 +216,11 @@ struct bn_pool {
     uint64_t base_failures;
 
     pthread_mutex_t large_lock;
-    large_hdr *large_live;
+    large_hdr *large_all;                 /* live, cached and thread-cached mappings */
     large_hdr *lcache_head, *lcache_tail; /* most recently freed first */
     size_t lcache_bytes;
+    size_t lcredit_out; /* bytes reserved by thread caches; lcache_bytes + lcredit_out
+                           <= large_cache_max */
 
     pthread_mutex_t fi_lock;
     int64_t fi_count, fi_every;
@@ -210,6 +241,7 @@ static _Thread_local struct memo {
     bn_tcache *c;
 } tl_memo[MEMO] TLS_IE;
 static _Thread_local unsigned tl_memo_next TLS_IE;
+static _Thread_local bn_tcache *tl_last TLS_IE; /* the cache found last, checked first */
 static _Thread_local bn_tcache *tl_caches TLS_IE;
 
 static void tcache_thread_exit(void *arg);
@@ -233,7 +265,7 @@ static size_t class_size(unsigned i)
 }
 
 /* Class of a size in [1, MAX_CLASS_SIZE]: the smallest class >= s. */
-static inline unsigned class_index(size_t s)
+HOT unsigned class_index(size_t s)
 {
     if (s <= 512)
         return (unsigned)((s + 63) >> 6) - 1;
@@ -300,7 +332,7 @@ static void os_unmap(bn_pool *p, void *a, size_t len)
     atomic_fetch_sub_explicit(&p->mapped_bytes, len, RELAXED);
 }
 
-static inline pool_hdr *hdr_of(const void *ptr)
+HOT pool_hdr *hdr_of(const void *ptr)
 {
     return (pool_hdr *)((uintptr_t)ptr & ~(uintptr_t)(SLAB_SIZE - 1));
 }
@@ -308,38 +340,105 @@ static inline pool_hdr *hdr_of(const void *ptr)
 /* ---- counters ---------------------------------------------------------- */
 
 /* Owner-only increment of a counter that other threads may read. */
-static inline void cnt_inc(_Atomic uint64_t *c)
+HOT void cnt_inc(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + 1, RELAXED);
 }
 
-static inline void live_add(bn_pool *p, size_t n)
+/* Live bytes of the whole pool: the base plus every cache's share. caches_lock held. */
+static uint64_t live_sum(bn_pool *p)
 {
-    uint64_t now = atomic_fetch_add_explicit(&p->live_bytes, n, RELAXED) + n;
-    uint64_t pk = atomic_load_explicit(&p->peak_bytes, RELAXED);
-    while (now > pk &&
-           !atomic_compare_exchange_weak_explicit(&p->peak_bytes, &pk, now, RELAXED, RELAXED)) {
-    }
+    int64_t sum = atomic_load_explicit(&p->live_base, RELAXED);
+    for (bn_tcache *c = p->caches; c; c = c->pnext)
+        sum += atomic_load_explicit(&c->live, RELAXED) + atomic_load_explicit(&c->credit, RELAXED);
+    return sum > 0 ? (uint64_t)sum : 0;
 }
 
-static inline void live_sub(bn_pool *p, size_t n)
+static int64_t share_of(bn_tcache *c)
 {
-    atomic_fetch_sub_explicit(&p->live_bytes, n, RELAXED);
+    return atomic_load_explicit(&c->live, RELAXED) + atomic_load_explicit(&c->credit, RELAXED);
+}
+
+static uint64_t live_now(bn_pool *p)
+{
+    pthread_mutex_lock(&p->caches_lock);
+    uint64_t n = live_sum(p);
+    pthread_mutex_unlock(&p->caches_lock);
+    return n;
+}
+
+/*
+ * Raises the peak to the current live bytes when they are above it. Then,
+ * when the calling thread's share c is positive and other caches' shares are
+ * negative (they freed blocks it allocated: a producer and a consumer), moves
+ * bytes between them through their credits, which leaves the total as it is
+ * and brings c's share down, so that c does not pass its high (and come here)
+ * on every allocation. c may be NULL (a thread without a cache).
+ */
+COLD void peak_note(bn_pool *p, bn_tcache *c)
+{
+    pthread_mutex_lock(&p->caches_lock);
+    uint64_t now = live_sum(p);
+    if (now > atomic_load_explicit(&p->peak_bytes, RELAXED))
+        atomic_store_explicit(&p->peak_bytes, now, RELAXED);
+    int64_t mine = c ? share_of(c) : 0;
+    for (bn_tcache *d = p->caches; d && mine > 0; d = d->pnext) {
+        int64_t theirs = share_of(d);
+        if (d == c || theirs >= 0)
+            continue;
+        int64_t x = mine < -theirs ? mine : -theirs;
+        atomic_fetch_sub_explicit(&c->credit, x, RELAXED);
+        atomic_fetch_add_explicit(&d->credit, x, RELAXED);
+        mine -= x;
+    }
+    pthread_mutex_unlock(&p->caches_lock);
+}
+
+/*
+ * Adds n live bytes for the calling thread. The owner's plain counter takes
+ * it; the pool's total is only summed (peak_note) when this thread's share
+ * passes its own previous high, which in a steady state never happens, so
+ * the pair costs no atomic read-modify-write and no lock.
+ */
+HOT void live_add(bn_pool *p, bn_tcache *c, size_t n)
+{
+    if (LIKELY(c != NULL)) {
+        int64_t now = atomic_load_explicit(&c->live, RELAXED) + (int64_t)n;
+        atomic_store_explicit(&c->live, now, RELAXED);
+        now += atomic_load_explicit(&c->credit, RELAXED);
+        if (LIKELY(now <= c->live_high))
+            return;
+        c->live_high = now;
+    } else {
+        atomic_fetch_add_explicit(&p->live_base, (int64_t)n, RELAXED);
+    }
+    peak_note(p, c);
+}
+
+HOT void live_sub(bn_pool *p, bn_tcache *c, size_t n)
+{
+    if (LIKELY(c != NULL))
+        atomic_store_explicit(&c->live, atomic_load_explicit(&c->live, RELAXED) - (int64_t)n,
+                              RELAXED);
+    else
+        atomic_fetch_sub_explicit(&p->live_base, (int64_t)n, RELAXED);
 }
 
 /* Counts one allocation in slot k of the calling thread's counters. */
-static void count_alloc(bn_pool *p, bn_tcache *c, unsigned k, bool miss)
+HOT void count_alloc(bn_pool *p, bn_tcache *c, unsigned k, bool miss)
 {
     if (LIKELY(c != NULL)) {
         cnt_inc(&c->cnt[k].allocs);
-        cnt_inc(miss ? &c->cnt[k].misses : &c->cnt[k].hits);
+        if (UNLIKELY(miss))
+            cnt_inc(&c->cnt[k].misses);
     } else {
         atomic_fetch_add_explicit(&p->shared[k].allocs, 1, RELAXED);
-        atomic_fetch_add_explicit(miss ? &p->shared[k].misses : &p->shared[k].hits, 1, RELAXED);
+        if (miss)
+            atomic_fetch_add_explicit(&p->shared[k].misses, 1, RELAXED);
     }
 }
 
-static void count_free(bn_pool *p, bn_tcache *c, unsigned k)
+HOT void count_free(bn_pool *p, bn_tcache *c, unsigned k)
 {
     if (LIKELY(c != NULL))
         cnt_inc(&c->cnt[k].frees);
@@ -353,8 +452,6 @@ static void cnt_add(cls_cnt *dst, cls_cnt *src)
         atomic_fetch_add_explicit(&dst[k].allocs, atomic_load_explicit(&src[k].allocs, RELAXED),
                                   RELAXED);
         atomic_fetch_add_explicit(&dst[k].frees, atomic_load_explicit(&src[k].frees, RELAXED),
-                                  RELAXED);
-        atomic_fetch_add_explicit(&dst[k].hits, atomic_load_explicit(&src[k].hits, RELAXED),
                                   RELAXED);
         atomic_fetch_add_explicit(&dst[k].misses, atomic_load_explicit(&src[k].misses, RELAXED),
                                   RELAXED);
@@ -390,8 +487,8 @@ static slab *slab_new(bn_pool *p, unsigned ci, int *err)
  * a new slab only when not even one block is available (*miss is then true).
  * Returns the first block; the others are linked from it (*rest, *nrest).
  */
-static char *depot_take(bn_pool *p, unsigned ci, uint32_t want, char **rest, uint32_t *nrest,
-                        bool *miss, int *err)
+COLD char *depot_take(bn_pool *p, unsigned ci, uint32_t want, char **rest, uint32_t *nrest,
+                      bool *miss, int *err)
 {
     depot *d = &p->depots[ci];
     const geo *g = &p->geo[ci];
@@ -472,6 +569,8 @@ static void memo_forget(bn_tcache *c)
     for (int i = 0; i < MEMO; i++)
         if (tl_memo[i].c == c)
             tl_memo[i] = (struct memo){0, NULL};
+    if (tl_last == c)
+        tl_last = NULL;
 }
 
 /* Frees this thread's caches whose pool was destroyed. g_lock held. */
@@ -499,7 +598,7 @@ static void tcache_prune_dead(void)
  * none exists and it cannot be made (no memory, or no thread-exit hook to
  * flush it): the caller then works on the depot directly.
  */
-static bn_tcache *tcache_slow(bn_pool *p, bool create)
+COLD bn_tcache *tcache_slow(bn_pool *p, bool create)
 {
     pthread_once(&g_once, global_init);
     if (!g_key_ok)
@@ -537,22 +636,33 @@ static bn_tcache *tcache_slow(bn_pool *p, bool create)
     return c;
 }
 
-static inline bn_tcache *tcache_get(bn_pool *p)
+HOT bn_tcache *tcache_get(bn_pool *p)
 {
     uint64_t id = p->id;
+    bn_tcache *c = tl_last;
+    if (LIKELY(c != NULL && c->pool_id == id))
+        return c;
     for (int i = 0; i < MEMO; i++)
-        if (tl_memo[i].id == id)
-            return tl_memo[i].c;
-    return tcache_slow(p, true);
+        if (tl_memo[i].id == id) {
+            tl_last = tl_memo[i].c;
+            return tl_last;
+        }
+    c = tcache_slow(p, true);
+    tl_last = c;
+    return c;
 }
+
+static void lbin_flush(bn_pool *p, bn_tcache *c);
 
 /* Returns c's blocks to its pool and merges its counters. g_lock held, pool alive. */
 static void tcache_detach(bn_tcache *c)
 {
     bn_pool *p = c->pool;
     bin_flush_all(p, c);
+    lbin_flush(p, c);
     pthread_mutex_lock(&p->caches_lock);
     cnt_add(p->retired, c->cnt);
+    atomic_fetch_add_explicit(&p->live_base, share_of(c), RELAXED);
     if (c->pprev)
         c->pprev->pnext = c->pnext;
     else
@@ -577,12 +687,13 @@ static void tcache_thread_exit(void *arg)
     }
     pthread_mutex_unlock(&g_lock);
     tl_caches = NULL;
+    tl_last = NULL;
     memset(tl_memo, 0, sizeof tl_memo);
 }
 
 /* ---- fault injection --------------------------------------------------- */
 
-static bool fi_fail(bn_pool *p)
+COLD bool fi_fail(bn_pool *p)
 {
     bool fail = false;
     pthread_mutex_lock(&p->fi_lock);
@@ -613,8 +724,8 @@ void bn_pool_fail_after(bn_pool *p, int64_t n, int64_t every)
 
 /* ---- small path -------------------------------------------------------- */
 
-static inline void *small_finish(bn_pool *p, char *blk, size_t size, size_t align, const char *file,
-                                 int line)
+HOT void *small_finish(bn_pool *p, bn_tcache *c, char *blk, size_t size, size_t align,
+                       const char *file, int line)
 {
     slab *s = (slab *)hdr_of(blk);
     char *user = blk;
@@ -627,12 +738,12 @@ static inline void *small_finish(bn_pool *p, char *blk, size_t size, size_t alig
         atomic_store_explicit(&s->site_file[idx], file, RELAXED);
         atomic_store_explicit(&s->site_line[idx], (int32_t)line, RELAXED);
     }
-    live_add(p, size);
+    live_add(p, c, size);
     return user;
 }
 
-static void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, const char *file,
-                         int line, int *err)
+HOT void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, const char *file,
+                      int line, int *err)
 {
     bn_tcache *c = tcache_get(p);
     bool miss = false;
@@ -660,11 +771,11 @@ static void *small_alloc(bn_pool *p, unsigned ci, size_t size, size_t align, con
             return NULL;
     }
     count_alloc(p, c, ci, miss);
-    return small_finish(p, blk, size, align, file, line);
+    return small_finish(p, c, blk, size, align, file, line);
 }
 
 /* Start of the block holding ptr, and its side word; asserts that ptr is live. */
-static inline char *small_block(slab *s, const void *ptr, size_t *idx_out, uint32_t *word_out)
+HOT char *small_block(slab *s, const void *ptr, size_t *idx_out, uint32_t *word_out)
 {
     const char *cp = ptr;
     BN_ASSERT(cp >= s->data && cp < s->data + (size_t)s->nblocks * s->bsize);
@@ -680,32 +791,37 @@ static inline char *small_block(slab *s, const void *ptr, size_t *idx_out, uint3
     return blk;
 }
 
-static void small_free(bn_pool *p, slab *s, void *ptr)
+/* A thread cache's bin passed its capacity: keeps the most recently freed
+ * half and returns the rest to the depot. */
+COLD void bin_overflow(bn_pool *p, unsigned ci, tbin *b)
+{
+    uint32_t keep = b->cap / 2;
+    char *last = b->head;
+    for (uint32_t i = 1; i < keep; i++)
+        last = *(char **)last;
+    char *head = *(char **)last, *tail = head;
+    *(char **)last = NULL;
+    while (*(char **)tail)
+        tail = *(char **)tail;
+    depot_put(p, ci, head, tail, b->n - keep);
+    b->n = keep;
+}
+
+HOT void small_free(bn_pool *p, slab *s, void *ptr)
 {
     size_t idx;
     uint32_t word;
     char *blk = small_block(s, ptr, &idx, &word);
     unsigned ci = s->h.cls;
     atomic_store_explicit(&s->req[idx], 0, RELAXED);
-    live_sub(p, word & REQ_MASK);
     bn_tcache *c = tcache_get(p);
+    live_sub(p, c, word & REQ_MASK);
     if (LIKELY(c != NULL)) {
         tbin *b = &c->bins[ci];
         *(char **)blk = b->head;
         b->head = blk;
-        if (UNLIKELY(++b->n > b->cap)) {
-            /* Keep the most recently freed half, return the rest. */
-            uint32_t keep = b->cap / 2;
-            char *last = b->head;
-            for (uint32_t i = 1; i < keep; i++)
-                last = *(char **)last;
-            char *head = *(char **)last, *tail = head;
-            *(char **)last = NULL;
-            while (*(char **)tail)
-                tail = *(char **)tail;
-            depot_put(p, ci, head, tail, b->n - keep);
-            b->n = keep;
-        }
+        if (UNLIKELY(++b->n > b->cap))
+            bin_overflow(p, ci, b);
     } else {
         depot_put(p, ci, blk, blk, 1);
     }
@@ -714,24 +830,122 @@ static void small_free(bn_pool *p, slab *s, void *ptr)
 
 /* ---- large path -------------------------------------------------------- */
 
-static void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn_status *st)
+static void large_unlink_all(bn_pool *p, large_hdr *h)
 {
-    if (size > SIZE_MAX - HDR_PAGE - 2 * SLAB_SIZE) {
-        *st = bn_error(BN_ERR_OVERFLOW,
-                       "bn_pool_alloc: size %zu overflows size_t once the %zu-byte block header "
-                       "and alignment are added",
-                       size, HDR_PAGE);
-        return NULL;
+    if (h->aprev)
+        h->aprev->anext = h->anext;
+    else
+        p->large_all = h->anext;
+    if (h->anext)
+        h->anext->aprev = h->aprev;
+}
+
+/*
+ * Evicts the least recently freed blocks of the pool's cache while it and
+ * the thread caches' reservations plus `extra` pass the bound; the evicted
+ * are unlinked from the registry and chained (through ->next) onto *evict for
+ * unmapping after the lock. large lock held.
+ */
+static void lcache_trim_locked(bn_pool *p, size_t extra, large_hdr **evict)
+{
+    while (p->lcache_tail && p->lcache_bytes + p->lcredit_out + extra > p->large_cache_max) {
+        large_hdr *t = p->lcache_tail;
+        p->lcache_tail = t->prev;
+        if (p->lcache_tail)
+            p->lcache_tail->next = NULL;
+        else
+            p->lcache_head = NULL;
+        p->lcache_bytes -= t->map_len;
+        large_unlink_all(p, t);
+        t->next = *evict;
+        *evict = t;
     }
-    size_t map_len = round_up(HDR_PAGE + size, g_page);
-    large_hdr *h = NULL;
-    bool miss = false;
+}
+
+/*
+ * Puts freed blocks (a chain through ->next) at the head of the pool's cache,
+ * after giving back `credit` bytes reserved by a thread cache, and evicts
+ * over the bound (onto *evict). large lock held.
+ */
+static void lcache_put_locked(bn_pool *p, large_hdr *chain, size_t credit, large_hdr **evict)
+{
+    p->lcredit_out -= credit;
+    while (chain) {
+        large_hdr *h = chain;
+        chain = h->next;
+        h->prev = NULL;
+        h->next = p->lcache_head;
+        if (p->lcache_head)
+            p->lcache_head->prev = h;
+        else
+            p->lcache_tail = h;
+        p->lcache_head = h;
+        p->lcache_bytes += h->map_len;
+    }
+    lcache_trim_locked(p, 0, evict);
+}
+
+static void large_unmap_chain(bn_pool *p, large_hdr *h)
+{
+    while (h) {
+        large_hdr *next = h->next;
+        os_unmap(p, h, h->map_len);
+        h = next;
+    }
+}
+
+/* Hands a thread cache's large blocks and its reservation back to the pool. */
+static void lbin_flush(bn_pool *p, bn_tcache *c)
+{
+    if (c->nl == 0 && c->lcredit == 0)
+        return;
+    large_hdr *chain = NULL, *evict = NULL;
+    for (uint32_t i = 0; i < c->nl; i++) {
+        c->lbin[i]->next = chain;
+        chain = c->lbin[i];
+    }
     pthread_mutex_lock(&p->large_lock);
-    for (large_hdr *x = p->lcache_head; x; x = x->next) {
-        size_t cap = x->map_len - HDR_PAGE;
-        if (cap >= size && cap / 2 <= size && (!h || x->map_len < h->map_len))
+    lcache_put_locked(p, chain, c->lcredit, &evict);
+    pthread_mutex_unlock(&p->large_lock);
+    c->nl = 0;
+    c->lbytes = 0;
+    c->lcredit = 0;
+    large_unmap_chain(p, evict);
+}
+
+/* A cached block of capacity >= size that wastes at most half of itself. */
+static bool large_fits(const large_hdr *x, size_t size)
+{
+    size_t cap = x->map_len - HDR_PAGE;
+    return cap >= size && cap / 2 <= size;
+}
+
+/* Takes the best-fitting block from the thread cache (no lock), else NULL. */
+static large_hdr *lbin_take(bn_tcache *c, size_t size)
+{
+    int best = -1;
+    for (uint32_t i = 0; i < c->nl; i++)
+        if (large_fits(c->lbin[i], size) &&
+            (best < 0 || c->lbin[i]->map_len < c->lbin[best]->map_len))
+            best = (int)i;
+    if (best < 0)
+        return NULL;
+    large_hdr *h = c->lbin[best];
+    for (uint32_t i = (uint32_t)best + 1; i < c->nl; i++)
+        c->lbin[i - 1] = c->lbin[i];
+    c->nl--;
+    c->lbytes -= h->map_len;
+    return h;
+}
+
+/* Takes the best-fitting block from the pool's cache, else NULL. */
+static large_hdr *lcache_take(bn_pool *p, size_t size)
+{
+    large_hdr *h = NULL;
+    pthread_mutex_lock(&p->large_lock);
+    for (large_hdr *x = p->lcache_head; x; x = x->next)
+        if (large_fits(x, size) && (!h || x->map_len < h->map_len))
             h = x;
-    }
     if (h) {
         if (h->prev)
             h->prev->next = h->next;
@@ -744,6 +958,24 @@ static void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn
         p->lcache_bytes -= h->map_len;
     }
     pthread_mutex_unlock(&p->large_lock);
+    return h;
+}
+
+COLD void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn_status *st)
+{
+    if (size > SIZE_MAX - HDR_PAGE - 2 * SLAB_SIZE) {
+        *st = bn_error(BN_ERR_OVERFLOW,
+                       "bn_pool_alloc: size %zu overflows size_t once the %zu-byte block header "
+                       "and alignment are added",
+                       size, HDR_PAGE);
+        return NULL;
+    }
+    size_t map_len = round_up(HDR_PAGE + size, g_page);
+    bn_tcache *c = tcache_get(p);
+    large_hdr *h = c ? lbin_take(c, size) : NULL;
+    bool miss = false;
+    if (!h)
+        h = lcache_take(p, size);
     if (!h) {
         int err = 0;
         h = os_map(p, map_len, &err);
@@ -758,69 +990,92 @@ static void *large_alloc(bn_pool *p, size_t size, const char *file, int line, bn
         h->h.cls = LARGE_SLOT;
         h->h.pool = p;
         h->map_len = map_len;
+        pthread_mutex_lock(&p->large_lock);
+        h->aprev = NULL;
+        h->anext = p->large_all;
+        if (p->large_all)
+            p->large_all->aprev = h;
+        p->large_all = h;
+        pthread_mutex_unlock(&p->large_lock);
         miss = true;
     }
-    pthread_mutex_lock(&p->large_lock);
-    h->req = size;
-    h->file = file;
-    h->line = line;
-    h->prev = NULL;
-    h->next = p->large_live;
-    if (p->large_live)
-        p->large_live->prev = h;
-    p->large_live = h;
-    pthread_mutex_unlock(&p->large_lock);
-    count_alloc(p, tcache_get(p), LARGE_SLOT, miss);
-    live_add(p, size);
+    atomic_store_explicit(&h->file, file, RELAXED);
+    atomic_store_explicit(&h->line, line, RELAXED);
+    atomic_store_explicit(&h->req, size, RELAXED);
+    count_alloc(p, c, LARGE_SLOT, miss);
+    live_add(p, c, size);
     return (char *)h + HDR_PAGE;
 }
 
-static void large_free(bn_pool *p, large_hdr *h, void *ptr)
+/*
+ * Keeps a freed block in the thread cache when the bytes it adds fit the
+ * thread's reservation of the pool's cache bound, growing the reservation
+ * when needed (the only lock, taken only when the reservation grows or the
+ * thread cache is full); true when kept.
+ */
+static bool lbin_keep(bn_pool *p, bn_tcache *c, large_hdr *h)
+{
+    large_hdr *out = NULL, *evict = NULL;
+    if (c->nl == LBIN) {
+        out = c->lbin[0];
+        for (uint32_t i = 1; i < LBIN; i++)
+            c->lbin[i - 1] = c->lbin[i];
+        c->nl--;
+        c->lbytes -= out->map_len;
+    }
+    bool kept = true;
+    if (out || c->lbytes + h->map_len > c->lcredit) {
+        pthread_mutex_lock(&p->large_lock);
+        if (out) {
+            /* the oldest moves to the pool's cache with its share of the reservation */
+            out->next = NULL;
+            c->lcredit -= out->map_len;
+            lcache_put_locked(p, out, out->map_len, &evict);
+        }
+        if (c->lbytes + h->map_len > c->lcredit) {
+            size_t need = c->lbytes + h->map_len - c->lcredit;
+            /* room comes from the pool's own cache, never from other reservations */
+            lcache_trim_locked(p, need, &evict);
+            if (p->lcache_bytes + p->lcredit_out + need <= p->large_cache_max) {
+                p->lcredit_out += need;
+                c->lcredit += need;
+            } else {
+                kept = false;
+            }
+        }
+        pthread_mutex_unlock(&p->large_lock);
+    }
+    if (kept) {
+        c->lbin[c->nl++] = h;
+        c->lbytes += h->map_len;
+    }
+    large_unmap_chain(p, evict);
+    return kept;
+}
+
+COLD void large_free(bn_pool *p, large_hdr *h, void *ptr)
 {
     BN_ASSERT((char *)ptr == (char *)h + HDR_PAGE &&
               "bn_pool: pointer inside a large block, not returned by bn_pool_alloc");
-    large_hdr *evict = NULL;
-    size_t req;
-    pthread_mutex_lock(&p->large_lock);
-    req = h->req;
+    size_t req = atomic_load_explicit(&h->req, RELAXED);
     BN_ASSERT(req != 0 && "bn_pool: double free of a large block");
-    h->req = 0;
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        p->large_live = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
+    atomic_store_explicit(&h->req, 0, RELAXED);
+    bn_tcache *c = tcache_get(p);
+    live_sub(p, c, req);
+    count_free(p, c, LARGE_SLOT);
+    if (c && h->map_len <= p->large_cache_max && lbin_keep(p, c, h))
+        return;
+    large_hdr *evict = NULL;
+    h->next = NULL;
+    pthread_mutex_lock(&p->large_lock);
     if (h->map_len <= p->large_cache_max) {
-        h->prev = NULL;
-        h->next = p->lcache_head;
-        if (p->lcache_head)
-            p->lcache_head->prev = h;
-        else
-            p->lcache_tail = h;
-        p->lcache_head = h;
-        p->lcache_bytes += h->map_len;
-        /* Evict the least recently freed blocks over the bound. */
-        while (p->lcache_bytes > p->large_cache_max) {
-            large_hdr *t = p->lcache_tail;
-            p->lcache_tail = t->prev;
-            p->lcache_tail->next = NULL;
-            p->lcache_bytes -= t->map_len;
-            t->next = evict;
-            evict = t;
-        }
+        lcache_put_locked(p, h, 0, &evict);
     } else {
-        h->next = NULL;
+        large_unlink_all(p, h);
         evict = h;
     }
     pthread_mutex_unlock(&p->large_lock);
-    live_sub(p, req);
-    count_free(p, tcache_get(p), LARGE_SLOT);
-    while (evict) {
-        large_hdr *next = evict->next;
-        os_unmap(p, evict, evict->map_len);
-        evict = next;
-    }
+    large_unmap_chain(p, evict);
 }
 
 /* ---- public API -------------------------------------------------------- */
@@ -884,14 +1139,11 @@ static void pool_release_all(bn_pool *p)
         }
         pthread_mutex_destroy(&p->depots[ci].lock);
     }
-    large_hdr *lists[2] = {p->large_live, p->lcache_head};
-    for (int i = 0; i < 2; i++) {
-        large_hdr *h = lists[i];
-        while (h) {
-            large_hdr *next = h->next;
-            os_unmap(p, h, h->map_len);
-            h = next;
-        }
+    large_hdr *h = p->large_all;
+    while (h) {
+        large_hdr *next = h->anext;
+        os_unmap(p, h, h->map_len);
+        h = next;
     }
 }
 
@@ -903,7 +1155,7 @@ void bn_pool_destroy(bn_pool *p)
     size_t n = bn_pool_leak_report(p, NULL);
     if (n > 0) {
         fprintf(stderr, "bn_pool: destroying a pool with %zu live block%s (%" PRIu64 " bytes):\n",
-                n, n == 1 ? "" : "s", atomic_load(&p->live_bytes));
+                n, n == 1 ? "" : "s", live_now(p));
         bn_pool_leak_report(p, stderr);
     }
     /* Detach every thread's cache; their blocks go with the slabs. The
@@ -925,8 +1177,8 @@ static bool align_ok(size_t align)
     return (align & (align - 1)) == 0 && align <= BN_POOL_MAX_ALIGN;
 }
 
-static inline void *pool_alloc(bn_pool *p, size_t size, size_t align, const char *file, int line,
-                               bn_status *st)
+HOT void *pool_alloc(bn_pool *p, size_t size, size_t align, const char *file, int line,
+                     bn_status *st)
 {
     BN_ASSERT(p != NULL);
     void *r;
@@ -1034,10 +1286,13 @@ size_t bn_pool_block_size(bn_pool *p, const void *ptr)
 static void raw_add(uint64_t raw[NCLS + 1][4], cls_cnt *cnt)
 {
     for (unsigned k = 0; k <= NCLS; k++) {
-        raw[k][0] += atomic_load_explicit(&cnt[k].allocs, RELAXED);
+        /* misses first: the owner counts the allocation before its miss */
+        uint64_t m = atomic_load_explicit(&cnt[k].misses, memory_order_acquire);
+        uint64_t a = atomic_load_explicit(&cnt[k].allocs, memory_order_acquire);
+        raw[k][0] += a;
         raw[k][1] += atomic_load_explicit(&cnt[k].frees, RELAXED);
-        raw[k][2] += atomic_load_explicit(&cnt[k].hits, RELAXED);
-        raw[k][3] += atomic_load_explicit(&cnt[k].misses, RELAXED);
+        raw[k][2] += a >= m ? a - m : 0;
+        raw[k][3] += m;
     }
 }
 
@@ -1080,10 +1335,13 @@ void bn_pool_stats_get(bn_pool *p, bn_pool_stats *out)
         out->misses += cs->misses;
     }
     out->failures = atomic_load_explicit(&p->failures, RELAXED) - p->base_failures;
+    out->live_bytes = live_sum(p);
+    out->peak_bytes = atomic_load_explicit(&p->peak_bytes, RELAXED);
+    /* an owner may have raised its share and not yet noted the peak */
+    if (out->live_bytes > out->peak_bytes)
+        out->peak_bytes = out->live_bytes;
     pthread_mutex_unlock(&p->caches_lock);
     out->nclasses = (int)p->nsmall + 1;
-    out->live_bytes = atomic_load_explicit(&p->live_bytes, RELAXED);
-    out->peak_bytes = atomic_load_explicit(&p->peak_bytes, RELAXED);
     out->mapped_bytes = atomic_load_explicit(&p->mapped_bytes, RELAXED);
 }
 
@@ -1131,9 +1389,13 @@ size_t bn_pool_leak_report(bn_pool *p, FILE *f)
         pthread_mutex_unlock(&d->lock);
     }
     pthread_mutex_lock(&p->large_lock);
-    for (large_hdr *h = p->large_live; h; h = h->next) {
+    for (large_hdr *h = p->large_all; h; h = h->anext) {
+        size_t req = atomic_load_explicit(&h->req, RELAXED);
+        if (!req)
+            continue;
         n++;
-        report_line(f, h->req, (char *)h + HDR_PAGE, p->track, h->file, h->line);
+        report_line(f, req, (char *)h + HDR_PAGE, p->track, atomic_load_explicit(&h->file, RELAXED),
+                    atomic_load_explicit(&h->line, RELAXED));
     }
     pthread_mutex_unlock(&p->large_lock);
     if (f)
@@ -1150,8 +1412,10 @@ void bn_pool_trim(bn_pool *p)
             c = tl_memo[i].c;
     if (!c)
         c = tcache_slow(p, false);
-    if (c)
+    if (c) {
         bin_flush_all(p, c);
+        lbin_flush(p, c);
+    }
     for (unsigned ci = 0; ci < p->nsmall; ci++) {
         depot *d = &p->depots[ci];
         slab *dead = NULL;
@@ -1193,14 +1457,12 @@ void bn_pool_trim(bn_pool *p)
     }
     pthread_mutex_lock(&p->large_lock);
     large_hdr *h = p->lcache_head;
+    for (large_hdr *x = h; x; x = x->next)
+        large_unlink_all(p, x);
     p->lcache_head = p->lcache_tail = NULL;
     p->lcache_bytes = 0;
     pthread_mutex_unlock(&p->large_lock);
-    while (h) {
-        large_hdr *next = h->next;
-        os_unmap(p, h, h->map_len);
-        h = next;
-    }
+    large_unmap_chain(p, h);
 }
 
 static void default_init(void)

@@ -16,6 +16,18 @@
  *                          of the case (DESIGN.md "Allocation latency").
  *       :mean_ns           the runner's median sample, per pair.
  *       :batches, :batch_pairs
+ *   alloc/<impl>/threads=prodcons   two threads: the measuring one allocates
+ *                      256-byte blocks and passes each through a ring of
+ *                      XT_RING slots to a second thread, which frees it
+ *                      (every free is a cross-thread free). p50/p99 are the
+ *                      producer's batches, per pair: in the steady state
+ *                      (ring full) they are bound by the consumer's frees.
+ *   alloc/<impl>/threads=mixed2     two threads at once, each replacing one of
+ *                      8 live blocks per pair with sizes cycling over 64 B ..
+ *                      64 KiB and 1 MiB every 16th; p50/p99 are the measuring
+ *                      thread's batches, per pair.
+ *       The second thread runs on the second selected PU (--cpus), else on
+ *       any online PU but the measuring one.
  *   mimalloc and jemalloc are loaded at run time (dlopen of their Debian
  *   sonames, RTLD_LOCAL; functions taken with dlsym on the library's own
  *   handle, so jemalloc's `malloc` is jemalloc's, not glibc's; RTLD_NODELETE, as
@@ -40,6 +52,10 @@
  *       The timed region replays the trace (allocations only, no math).
  */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,10 +128,33 @@ static int load_impl(const alloc_impl *im, void **h, malloc_fn *m, free_fn *f, c
     return 0;
 }
 
+/* What the timed region does: alloc+free pairs on one thread, pairs whose
+ * frees happen on a second thread, or pairs on two threads at once. */
+typedef enum alloc_mode { MODE_PAIR, MODE_PRODCONS, MODE_MIXED2 } alloc_mode;
+
 typedef struct alloc_arg {
     const alloc_impl *impl;
-    size_t size;
+    size_t size; /* the pair's size; the producer's size; alloc_verify's size */
+    alloc_mode mode;
 } alloc_arg;
+
+#define XT_RING  1024 /* blocks in flight from producer to consumer */
+#define XT_SPINS 256  /* empty polls before a waiting thread yields */
+
+/* The second thread of the two-thread cases and what it shares with the first. */
+typedef struct xt_helper {
+    pthread_t th;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint64_t gen; /* run() calls started (lock) */
+    bool quit;    /* (lock) */
+    int64_t todo; /* mixed: pairs the helper does in this call (lock) */
+    _Atomic uint64_t done_gen;
+    _Atomic int stop;            /* prodcons: the producer has pushed its last block */
+    _Atomic uint64_t head, tail; /* prodcons ring: producer advances head, consumer tail */
+    void *_Atomic slot[XT_RING];
+} xt_helper;
 
 typedef struct alloc_state {
     const alloc_arg *arg;
@@ -127,6 +166,7 @@ typedef struct alloc_state {
     double ns_per_tick;
     float *ring; /* ns per pair of each recorded batch */
     int64_t nbatch;
+    xt_helper *xt; /* two-thread modes only */
 } alloc_state;
 
 static bool alloc_available(const void *arg, char *why, size_t cap)
@@ -143,17 +183,22 @@ static bool alloc_available(const void *arg, char *why, size_t cap)
     return true;
 }
 
+static void xt_stop(alloc_state *s);
+
 static void alloc_teardown(void *state)
 {
     alloc_state *s = state;
     if (!s)
         return;
+    xt_stop(s);
     bn_pool_destroy(s->pool);
     if (s->lib)
         dlclose(s->lib);
     free(s->ring);
     free(s);
 }
+
+static int xt_start(alloc_state *s, const bnb_cpulist *cpus, char *err, size_t cap);
 
 static int alloc_setup(const bnb_case_env *env, const void *arg, void **state, char *err,
                        size_t cap)
@@ -183,6 +228,8 @@ static int alloc_setup(const bnb_case_env *env, const void *arg, void **state, c
             goto fail;
         break;
     }
+    if (a->mode != MODE_PAIR && xt_start(s, env->cpus, err, cap) != 0)
+        goto fail;
     *state = s;
     return 0;
 fail:
@@ -242,9 +289,15 @@ static inline uint64_t ticks(const alloc_state *s)
     return s->use_tsc ? bnb_tsc() : (uint64_t)bnb_now_ns();
 }
 
+static void xt_run(alloc_state *s, int64_t iters);
+
 static void alloc_run(void *state, int64_t iters)
 {
     alloc_state *s = state;
+    if (s->xt) {
+        xt_run(s, iters);
+        return;
+    }
     size_t n = s->arg->size;
     const int64_t total = iters;
     while (iters > 0) {
@@ -263,6 +316,191 @@ static void alloc_run(void *state, int64_t iters)
             s->ring[s->nbatch++ % ALLOC_RING] = (float)((double)(t1 - t0) * s->ns_per_tick / b);
         iters -= b;
     }
+}
+
+/* ---- two-thread cases ------------------------------------------------------------- */
+
+/* The sizes of the mixed case: small classes, a 64 KiB block and, every 16th, 1 MiB. */
+static size_t mixed_size(int64_t i)
+{
+    static const size_t sz[8] = {64, 256, 1024, 200, 4096, 3000, 65536, 512};
+    return i % 16 == 15 ? (size_t)1 << 20 : sz[i % 8];
+}
+
+/* n pairs of mixed sizes; each replaces one of 8 live blocks, so frees are
+ * not always of the block just allocated. */
+static void mixed_pairs(alloc_state *s, int64_t n, void **live)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int k = (int)(i & 7);
+        do_free(s, live[k]); /* NULL: no-op for every implementation */
+        live[k] = do_alloc(s, mixed_size(i));
+    }
+}
+
+static void mixed_release(alloc_state *s, void **live)
+{
+    for (int k = 0; k < 8; k++) {
+        do_free(s, live[k]);
+        live[k] = NULL;
+    }
+}
+
+static void spin_wait(unsigned *spins)
+{
+    if (++*spins % XT_SPINS == 0)
+        sched_yield();
+}
+
+/* The consumer: frees what the producer pushes until told to stop and the ring is empty. */
+static void xt_consume(alloc_state *s)
+{
+    xt_helper *x = s->xt;
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&x->tail, memory_order_relaxed);
+        if (t != atomic_load_explicit(&x->head, memory_order_acquire)) {
+            void *p = atomic_load_explicit(&x->slot[t % XT_RING], memory_order_relaxed);
+            atomic_store_explicit(&x->tail, t + 1, memory_order_release);
+            do_free(s, p);
+            continue;
+        }
+        if (atomic_load_explicit(&x->stop, memory_order_acquire) &&
+            t == atomic_load_explicit(&x->head, memory_order_acquire))
+            return;
+        spin_wait(&spins);
+    }
+}
+
+static void *xt_main(void *arg)
+{
+    alloc_state *s = arg;
+    xt_helper *x = s->xt;
+    uint64_t seen = 0;
+    void *live[8] = {NULL};
+    for (;;) {
+        pthread_mutex_lock(&x->lock);
+        while (x->gen == seen && !x->quit)
+            pthread_cond_wait(&x->cv, &x->lock);
+        bool quit = x->quit;
+        seen = x->gen;
+        int64_t todo = x->todo;
+        pthread_mutex_unlock(&x->lock);
+        if (quit)
+            break;
+        if (s->arg->mode == MODE_PRODCONS)
+            xt_consume(s);
+        else
+            mixed_pairs(s, todo, live);
+        atomic_store_explicit(&x->done_gen, seen, memory_order_release);
+    }
+    mixed_release(s, live);
+    return NULL;
+}
+
+/*
+ * Starts the second thread. The measuring thread is pinned to cpus->cpu[0];
+ * the second runs on cpus->cpu[1] when two PUs were selected, else on any
+ * online PU but the first (on the first only when it is the only one).
+ */
+static int xt_start(alloc_state *s, const bnb_cpulist *cpus, char *err, size_t cap)
+{
+    xt_helper *x = calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(err, cap, "out of memory for the second thread's state");
+        return -1;
+    }
+    pthread_mutex_init(&x->lock, NULL);
+    pthread_cond_init(&x->cv, NULL);
+    s->xt = x;
+    int rc = pthread_create(&x->th, NULL, xt_main, s);
+    if (rc != 0) {
+        snprintf(err, cap, "pthread_create of the second thread failed: %s", strerror(rc));
+        return -1;
+    }
+    x->started = true;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus->n > 1) {
+        CPU_SET(cpus->cpu[1], &set);
+    } else {
+        for (long c = 0; c < online && c < CPU_SETSIZE; c++)
+            if (online == 1 || cpus->n == 0 || c != cpus->cpu[0])
+                CPU_SET((int)c, &set);
+    }
+    /* best effort: where the mask is refused the thread keeps the creator's */
+    (void)pthread_setaffinity_np(x->th, sizeof set, &set);
+    return 0;
+}
+
+static void xt_stop(alloc_state *s)
+{
+    xt_helper *x = s->xt;
+    if (!x)
+        return;
+    if (x->started) {
+        pthread_mutex_lock(&x->lock);
+        x->quit = true;
+        pthread_cond_broadcast(&x->cv);
+        pthread_mutex_unlock(&x->lock);
+        pthread_join(x->th, NULL);
+    }
+    pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+    s->xt = NULL;
+}
+
+/* Records one batch of b pairs that took t1 - t0 ticks (as alloc_run). */
+static void xt_record(alloc_state *s, int64_t b, int64_t total, uint64_t t0, uint64_t t1)
+{
+    if (b == ALLOC_BATCH || b == total)
+        s->ring[s->nbatch++ % ALLOC_RING] = (float)((double)(t1 - t0) * s->ns_per_tick / b);
+}
+
+/*
+ * prodcons: this thread allocates and pushes each block to the consumer,
+ * which frees it; a batch's time is the producer's, which in the steady state
+ * (ring full) is bound by the consumer's frees. The call returns once every
+ * block is freed. mixed2: both threads run `iters` mixed pairs at once; the
+ * batches timed are this thread's.
+ */
+static void xt_run(alloc_state *s, int64_t iters)
+{
+    xt_helper *x = s->xt;
+    const int64_t total = iters;
+    pthread_mutex_lock(&x->lock);
+    uint64_t gen = ++x->gen;
+    x->todo = iters;
+    atomic_store_explicit(&x->stop, 0, memory_order_relaxed);
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->lock);
+    void *live[8] = {NULL};
+    unsigned spins = 0;
+    while (iters > 0) {
+        int64_t b = iters < ALLOC_BATCH ? iters : ALLOC_BATCH;
+        uint64_t t0 = ticks(s);
+        if (s->arg->mode == MODE_PRODCONS) {
+            for (int64_t j = 0; j < b; j++) {
+                void *p = do_alloc(s, s->arg->size);
+                uint64_t h = atomic_load_explicit(&x->head, memory_order_relaxed);
+                while (h - atomic_load_explicit(&x->tail, memory_order_acquire) >= XT_RING)
+                    spin_wait(&spins);
+                atomic_store_explicit(&x->slot[h % XT_RING], p, memory_order_relaxed);
+                atomic_store_explicit(&x->head, h + 1, memory_order_release);
+            }
+        } else {
+            mixed_pairs(s, b, live);
+        }
+        uint64_t t1 = ticks(s);
+        xt_record(s, b, total, t0, t1);
+        iters -= b;
+    }
+    mixed_release(s, live);
+    atomic_store_explicit(&x->stop, 1, memory_order_release);
+    while (atomic_load_explicit(&x->done_gen, memory_order_acquire) != gen)
+        spin_wait(&spins);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -297,7 +535,8 @@ static int alloc_metrics(void *state, bnb_case_result *r)
                      bnb_case_add_metric(r, "p99_ns", "ns", p99, false) &&
                      bnb_case_add_metric(r, "batches", "count", (double)n, true) &&
                      bnb_case_add_metric(r, "batch_pairs", "count", ALLOC_BATCH, true) &&
-                     bnb_case_add_metric(r, "size", "B", (double)s->arg->size, true)
+                     (s->arg->mode != MODE_PAIR ||
+                      bnb_case_add_metric(r, "size", "B", (double)s->arg->size, true))
                  ? 0
                  : -1;
     if (rc == 0 && s->pool) {
@@ -528,11 +767,19 @@ static int trace_metrics(void *state, bnb_case_result *r)
     X(impl, 1048576, "1048576")                                                                    \
     X(impl, 16777216, "16777216")
 
-#define ARG(impl, n, s) static const alloc_arg arg_##impl##_##n = {&impl_##impl, n};
+#define ARG(impl, n, s) static const alloc_arg arg_##impl##_##n = {&impl_##impl, n, MODE_PAIR};
 SIZES(ARG, pool)
 SIZES(ARG, malloc)
 SIZES(ARG, mimalloc)
 SIZES(ARG, jemalloc)
+
+#define XT_ARGS(impl)                                                                              \
+    static const alloc_arg arg_##impl##_prodcons = {&impl_##impl, 256, MODE_PRODCONS};             \
+    static const alloc_arg arg_##impl##_mixed2 = {&impl_##impl, 256, MODE_MIXED2};
+XT_ARGS(pool)
+XT_ARGS(malloc)
+XT_ARGS(mimalloc)
+XT_ARGS(jemalloc)
 
 /* What alloc_metrics adds: the pool also reports its hit rate. */
 #define ALLOC_METRICS          "mean_ns,p50_ns,p99_ns,batches,batch_pairs,size"
@@ -540,6 +787,11 @@ SIZES(ARG, jemalloc)
 #define ALLOC_METRICS_malloc   ALLOC_METRICS
 #define ALLOC_METRICS_mimalloc ALLOC_METRICS
 #define ALLOC_METRICS_jemalloc ALLOC_METRICS
+#define XT_METRICS             "mean_ns,p50_ns,p99_ns,batches,batch_pairs"
+#define XT_METRICS_pool        XT_METRICS ",hit_rate"
+#define XT_METRICS_malloc      XT_METRICS
+#define XT_METRICS_mimalloc    XT_METRICS
+#define XT_METRICS_jemalloc    XT_METRICS
 
 #define CASE(impl, n, s)                                                                           \
     {.name = #impl,                                                                                \
@@ -555,6 +807,21 @@ SIZES(ARG, jemalloc)
      .metric_names = ALLOC_METRICS_##impl,                                                         \
      .teardown = alloc_teardown},
 
+#define XT_CASE(impl, pat)                                                                         \
+    {.name = #impl,                                                                                \
+     .nparams = 1,                                                                                 \
+     .params = {{"threads", #pat}},                                                                \
+     .code_version = "1",                                                                          \
+     .arg = &arg_##impl##_##pat,                                                                   \
+     .available = alloc_available,                                                                 \
+     .setup = alloc_setup,                                                                         \
+     .verify = alloc_verify,                                                                       \
+     .run = alloc_run,                                                                             \
+     .metrics = alloc_metrics,                                                                     \
+     .metric_names = XT_METRICS_##impl,                                                            \
+     .teardown = alloc_teardown},
+#define XT_CASES(impl) XT_CASE(impl, prodcons) XT_CASE(impl, mixed2)
+
 static const bnb_case_def alloc_cases[] = {
     SIZES(CASE, pool) SIZES(CASE, malloc) SIZES(CASE, mimalloc)
         SIZES(CASE, jemalloc){.name = "pool-trace",
@@ -566,7 +833,7 @@ static const bnb_case_def alloc_cases[] = {
                               .metric_names = "ns_per_alloc,hit_rate,failures,allocs,misses,"
                                               "peak_bytes,hit_rate_warm,failures_warm",
                               .teardown = trace_teardown},
-};
+    XT_CASES(pool) XT_CASES(malloc) XT_CASES(mimalloc) XT_CASES(jemalloc)};
 
 const bnb_suite bnb_suite_alloc = {
     .name = "alloc",

@@ -204,7 +204,7 @@ Test(targets_load, shipped_default_file)
     cr_assert_eq(by_id(&s, "gemm-1024-peak")->threshold, 0.8);
     cr_assert_eq(by_id(&s, "pool-alloc-p50")->threshold, 50.0);
     cr_assert_eq(by_id(&s, "pool-alloc-p99")->threshold, 100.0);
-    cr_assert_eq(by_id(&s, "pool-hit-rate")->threshold, 0.98);
+    cr_assert_eq(by_id(&s, "pool-hit-rate")->threshold, 0.99);
     cr_assert_str_eq(by_id(&s, "pool-failures")->op, "<=");
     cr_assert_eq(by_id(&s, "pool-failures")->threshold, 0.0);
     cr_assert_eq(by_id(&s, "zero-copy-ratio")->threshold, 0.8);

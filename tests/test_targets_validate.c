@@ -89,7 +89,7 @@ Test(targets_validate, a_glob_must_match_cases_that_all_have_the_metric)
                        NULL, err, sizeof err),
                  -1);
     cr_assert(strstr(err, "target \"hr\": figure \"alloc/*:hit_rate\": case alloc/malloc/size=64, "
-                          "one of the 29 it matches, cannot produce \"hit_rate\" (it has: "
+                          "one of the 37 it matches, cannot produce \"hit_rate\" (it has: "
                           "mean_ns, p50_ns, p99_ns, batches, batch_pairs, size)"),
               "%s", err);
     /* the reference table has no speedup: a glob over it is refused */

@@ -2,8 +2,10 @@
  * pool.h - the memory pool behind every tensor buffer.
  *
  * Shape: small sizes go to size classes with a per-thread cache in front of a
- * shared depot (so the common alloc/free pair touches no lock); large sizes go
- * to an mmap-backed path with a cache of recently freed blocks. Every size
+ * shared depot; large sizes go to an mmap-backed path with a cache of recently
+ * freed blocks, also with a per-thread tier. An alloc/free pair served by the
+ * calling thread's cache takes no lock and no atomic read-modify-write;
+ * statistics are kept per thread and summed when read. Every size
  * from 1 byte to the largest the OS grants is served: there are no holes
  * between classes or paths. Blocks are 64-byte aligned by default; alignment
  * up to 4096 (a power of two) on request.
@@ -57,7 +59,9 @@ typedef struct bn_pool_stats {
     uint64_t misses;     /* had to go to the OS (new slab or mmap) */
     uint64_t failures;   /* allocations that returned NULL (real or injected) */
     uint64_t live_bytes; /* requested bytes currently allocated */
-    uint64_t peak_bytes; /* high-water mark of live_bytes */
+    uint64_t peak_bytes; /* high-water mark of live_bytes: exact when one thread
+                            allocates; with several, the highest total seen when
+                            some thread's own share reached a new high */
     uint64_t live_blocks;
     uint64_t mapped_bytes; /* bytes currently mapped from the OS (slabs, live and cached
                               large blocks); 0 after bn_pool_trim of an idle pool */
