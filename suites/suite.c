@@ -203,3 +203,31 @@ void bnb_selection_free(bnb_selection *s)
     s->c = NULL;
     s->n = 0;
 }
+
+bool bnb_suites_use_openblas(const char *suites)
+{
+    int n;
+    const bnb_suite *const *all = bnb_suites(&n);
+    bool every = suites && strcmp(suites, "all") == 0, dflt = !suites || !*suites;
+    if (every || dflt) {
+        for (int i = 0; i < n; i++)
+            if ((every || all[i]->in_default) && all[i]->uses_openblas)
+                return true;
+        return false;
+    }
+    for (const char *p = suites; *p;) {
+        size_t len = strcspn(p, ",");
+        bool known = false;
+        for (int i = 0; i < n; i++) {
+            if (strlen(all[i]->name) == len && !strncmp(all[i]->name, p, len)) {
+                known = true;
+                if (all[i]->uses_openblas)
+                    return true;
+            }
+        }
+        if (!known)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}

@@ -93,12 +93,19 @@ typedef struct bnb_suite {
      * row, and `peer_metrics` ("p50_ns,p99_ns") are the figures shown. */
     const char *peers;
     const char *peer_metrics;
+    /* Some case calls OpenBLAS: `run` chooses OpenBLAS's core (peers.h)
+     * before measuring only when a selected suite does. */
+    bool uses_openblas;
 } bnb_suite;
 
 /* Every registered suite, in suite_list.h order; *n receives the count. */
 const bnb_suite *const *bnb_suites(int *n);
 /* The suite of that name, or NULL. */
 const bnb_suite *bnb_suite_find(const char *name);
+/* Whether a --suite value (NULL or "" for the default set, "all", or a
+ * comma list) selects a suite that calls OpenBLAS; true for a list with an
+ * unknown name, which the run itself then refuses. */
+bool bnb_suites_use_openblas(const char *suites);
 
 /* One selected case. */
 typedef struct bnb_selected {

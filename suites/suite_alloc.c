@@ -147,9 +147,9 @@ typedef struct xt_helper {
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t cv;
-    uint64_t gen; /* run() calls started (lock) */
-    bool quit;    /* (lock) */
-    int64_t todo; /* mixed: pairs the helper does in this call (lock) */
+    uint64_t gen;  /* run() calls started (lock) */
+    bool quit;     /* (lock) */
+    int64_t pairs; /* mixed: pairs the helper does in this call (lock) */
     _Atomic uint64_t done_gen;
     _Atomic int stop;            /* prodcons: the producer has pushed its last block */
     _Atomic uint64_t head, tail; /* prodcons ring: producer advances head, consumer tail */
@@ -384,14 +384,14 @@ static void *xt_main(void *arg)
             pthread_cond_wait(&x->cv, &x->lock);
         bool quit = x->quit;
         seen = x->gen;
-        int64_t todo = x->todo;
+        int64_t pairs = x->pairs;
         pthread_mutex_unlock(&x->lock);
         if (quit)
             break;
         if (s->arg->mode == MODE_PRODCONS)
             xt_consume(s);
         else
-            mixed_pairs(s, todo, live);
+            mixed_pairs(s, pairs, live);
         atomic_store_explicit(&x->done_gen, seen, memory_order_release);
     }
     mixed_release(s, live);
@@ -472,7 +472,7 @@ static void xt_run(alloc_state *s, int64_t iters)
     const int64_t total = iters;
     pthread_mutex_lock(&x->lock);
     uint64_t gen = ++x->gen;
-    x->todo = iters;
+    x->pairs = iters;
     atomic_store_explicit(&x->stop, 0, memory_order_relaxed);
     pthread_cond_broadcast(&x->cv);
     pthread_mutex_unlock(&x->lock);

@@ -462,6 +462,7 @@ const bnb_suite bnb_suite_linalg = {
     .description = "QR, Cholesky, LU and SVD (f32, f64; n = 64..1024) against LAPACK (LAPACKE "
                    "over OpenBLAS, one thread), with backward errors and time ratios",
     .in_default = false,
+    .uses_openblas = true,
     .cases = linalg_cases,
     .ncases = (int)(sizeof linalg_cases / sizeof linalg_cases[0]),
 };

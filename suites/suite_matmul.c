@@ -362,6 +362,7 @@ const bnb_suite bnb_suite_matmul = {
         "f32 GEMM: the engine (selected kernel set) vs OpenBLAS cblas_sgemm, one thread, "
         "square n = 64..4096 (4096: --suite only) and BitNet 2B projection shapes",
     .in_default = true,
+    .uses_openblas = true,
     .cases = mm_cases,
     .ncases = (int)(sizeof mm_cases / sizeof mm_cases[0]),
     .peers = "engine,bn_matmul,openblas",

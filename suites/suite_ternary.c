@@ -424,6 +424,7 @@ const bnb_suite bnb_suite_ternary = {
     .name = "ternary",
     .description = "BitNet b1.58 W1.58A8 kernels per ISA vs f32 GEMM and OpenBLAS, BitLinear",
     .in_default = true,
+    .uses_openblas = true,
     .default_short = true, /* the target shapes by default; --suite ternary for all */
     .cases = ternary_cases,
     .ncases = (int)(sizeof ternary_cases / sizeof ternary_cases[0]),

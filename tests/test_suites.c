@@ -391,3 +391,17 @@ Test(suites, peers_table_marks_skipped_peers)
     bnb_case_free(&rs[0]);
     bnb_case_free(&rs[1]);
 }
+
+/* `run` chooses OpenBLAS's core only when a selected suite calls OpenBLAS. */
+Test(suites, which_selections_call_openblas)
+{
+    cr_assert(bnb_suites_use_openblas(NULL), "the default run has matmul");
+    cr_assert(bnb_suites_use_openblas(""));
+    cr_assert(bnb_suites_use_openblas("all"));
+    cr_assert(bnb_suites_use_openblas("peak,matmul"));
+    cr_assert(bnb_suites_use_openblas("linalg"));
+    cr_assert(bnb_suites_use_openblas("ternary"));
+    cr_assert_not(bnb_suites_use_openblas("peak"));
+    cr_assert_not(bnb_suites_use_openblas("peak,alloc,zerocopy"));
+    cr_assert(bnb_suites_use_openblas("peak,nosuch"), "unknown: the run refuses it later");
+}

@@ -473,10 +473,12 @@ static const bnb_cli_cmd cmd_global = {"", usage_main, opt_global, 1, true};
 /* How `run` treats OpenBLAS's core (collectors/peers.h): 1 with --peer-env
  * KEEP among its arguments (checked by the run's own parser later; read here
  * because the core is chosen before it runs), -1 with --list or --help,
- * which measure nothing, else 0 (BEST). */
+ * which measure nothing, or with a --suite that calls no OpenBLAS, else 0
+ * (BEST). */
 static int peer_mode(int argc, char **argv)
 {
     int mode = 0;
+    const char *suites = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             break;
@@ -485,8 +487,12 @@ static int peer_mode(int argc, char **argv)
         if (!strcmp(argv[i], "--peer-env=KEEP") ||
             (!strcmp(argv[i], "--peer-env") && i + 1 < argc && !strcmp(argv[i + 1], "KEEP")))
             mode = 1;
+        if (!strncmp(argv[i], "--suite=", 8))
+            suites = argv[i] + 8;
+        else if (!strcmp(argv[i], "--suite") && i + 1 < argc)
+            suites = argv[i + 1];
     }
-    return mode;
+    return bnb_suites_use_openblas(suites) ? mode : -1;
 }
 
 int main(int argc, char **argv)
