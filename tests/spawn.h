@@ -40,13 +40,13 @@ static inline void fx_read(const char *p, char *buf, size_t cap)
     fclose(f);
 }
 
-/* Runs bnbench with the NULL-terminated args; tmp is a scratch directory. */
-static inline void fx_spawn(fx_result *r, const char *tmp, const char *const *args)
+/* Starts bnbench with the NULL-terminated args in the background, stdout
+ * and stderr to the files outp and errp, stdin from /dev/null; returns its
+ * pid. */
+static inline pid_t fx_start(const char *outp, const char *errp, const char *const *args)
 {
-    char bin[256], outp[256], errp[256];
+    char bin[256];
     fx_bin(bin, sizeof bin);
-    snprintf(outp, sizeof outp, "%s/stdout", tmp);
-    snprintf(errp, sizeof errp, "%s/stderr", tmp);
     const char *argv[64] = {bin};
     int n = 1;
     for (; args[n - 1]; n++)
@@ -66,6 +66,16 @@ static inline void fx_spawn(fx_result *r, const char *tmp, const char *const *ar
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* Runs bnbench with the NULL-terminated args; tmp is a scratch directory. */
+static inline void fx_spawn(fx_result *r, const char *tmp, const char *const *args)
+{
+    char outp[256], errp[256];
+    snprintf(outp, sizeof outp, "%s/stdout", tmp);
+    snprintf(errp, sizeof errp, "%s/stderr", tmp);
+    pid_t pid = fx_start(outp, errp, args);
     int st = 0;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     fx_read(outp, r->out, sizeof r->out);

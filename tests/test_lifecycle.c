@@ -64,25 +64,10 @@ static void teardown(void)
  * to files in dir (never on the DB's file system, which may fill up). */
 static pid_t start_run(const char *db)
 {
-    char bin[256], outp[128], errp[128];
-    fx_bin(bin, sizeof bin);
+    char outp[128], errp[128];
     snprintf(outp, sizeof outp, "%s/run.out", dir);
     snprintf(errp, sizeof errp, "%s/run.err", dir);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int in = open("/dev/null", O_RDONLY);
-        if (o < 0 || e < 0 || in < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execl(bin, bin, "--db", db, "run", RUN_ARGS, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return fx_start(outp, errp, (const char *const[]){"--db", db, "run", RUN_ARGS, NULL});
 }
 
 /* One integer from a read-only query of db; -1 when it cannot be read (yet). */
