@@ -401,7 +401,8 @@ static void *xt_main(void *arg)
 /*
  * Starts the second thread. The measuring thread is pinned to cpus->cpu[0];
  * the second runs on cpus->cpu[1] when two PUs were selected, else on any
- * online PU but the first (on the first only when it is the only one).
+ * PU the process may use but the first (on the first only when it is the
+ * only one).
  */
 static int xt_start(alloc_state *s, const bnb_cpulist *cpus, char *err, size_t cap)
 {
@@ -421,13 +422,16 @@ static int xt_start(alloc_state *s, const bnb_cpulist *cpus, char *err, size_t c
     x->started = true;
     cpu_set_t set;
     CPU_ZERO(&set);
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus->n > 1) {
         CPU_SET(cpus->cpu[1], &set);
+    } else if (sched_getaffinity(getpid(), sizeof set, &set) == 0) {
+        /* the CPUs the process may use (the main thread's mask: only the
+         * measuring thread is pinned), never widened, less the measuring
+         * thread's own unless it is the only one */
+        if (cpus->n == 1 && CPU_COUNT(&set) > 1)
+            CPU_CLR(cpus->cpu[0], &set);
     } else {
-        for (long c = 0; c < online && c < CPU_SETSIZE; c++)
-            if (online == 1 || cpus->n == 0 || c != cpus->cpu[0])
-                CPU_SET((int)c, &set);
+        return 0; /* no mask to read: the thread keeps the creator's */
     }
     /* best effort: where the mask is refused the thread keeps the creator's */
     (void)pthread_setaffinity_np(x->th, sizeof set, &set);
