@@ -1247,7 +1247,7 @@ fail:
 
 /* Grows *arr (elements of size sz, capacity *cap) to hold one more than k;
  * 0 or -1 (out of memory, *arr unchanged). */
-static int grow(void **arr, int *cap, int k, size_t sz)
+int bnb_db__grow(void **arr, int *cap, int k, size_t sz)
 {
     if (k < *cap)
         return 0;
@@ -1277,8 +1277,8 @@ static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, ch
         return -1;
     bnb_db__rd_int64(&q, 1, case_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
-            grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier))
+        if (bnb_db__grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
+            bnb_db__grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier))
             goto oom;
         r->samples[k] = sqlite3_column_double(q.st, 1);
         r->outlier[k] = sqlite3_column_int(q.st, 2) != 0;
@@ -1315,7 +1315,7 @@ static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, ch
     bnb_db__rd_int64(&q, 1, case_id);
     k = cap = 0;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (grow((void **)&r->metrics, &cap, k, sizeof *r->metrics))
+        if (bnb_db__grow((void **)&r->metrics, &cap, k, sizeof *r->metrics))
             goto oom;
         bnb_metric *m = &r->metrics[k];
         bnb_db__rd_copy(&q, 0, m->name, sizeof m->name);
@@ -1354,7 +1354,7 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
         return -1;
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (grow((void **)&cases, &cap, count, sizeof *cases)) {
+        if (bnb_db__grow((void **)&cases, &cap, count, sizeof *cases)) {
             bnb_db__seterr(err, "DB %s: out of memory", db->path);
             goto fail;
         }
@@ -1606,7 +1606,7 @@ int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err
     bnb_run_row *rows = NULL;
     int k = 0, cap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (grow((void **)&rows, &cap, k, sizeof *rows)) {
+        if (bnb_db__grow((void **)&rows, &cap, k, sizeof *rows)) {
             bnb_db__seterr(err, "DB %s: out of memory", db->path);
             s = -1;
             break;
@@ -1766,7 +1766,8 @@ int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
     bnb_verdict *v = NULL;
     int k = 0, tcap = 0, vcap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (grow((void **)&t, &tcap, k, sizeof *t) || grow((void **)&v, &vcap, k, sizeof *v)) {
+        if (bnb_db__grow((void **)&t, &tcap, k, sizeof *t) ||
+            bnb_db__grow((void **)&v, &vcap, k, sizeof *v)) {
             bnb_db__seterr(err, "DB %s: out of memory", db->path);
             s = -1;
             break;
@@ -1898,4 +1899,9 @@ int bnb_db_check(bnb_db *db, char *err)
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_DONE)
         return -1;
     return 0;
+}
+
+int bnb_db_unsafe_fast_writes(bnb_db *db, char *err)
+{
+    return exec(db, "PRAGMA synchronous = OFF", err);
 }

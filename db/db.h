@@ -46,7 +46,8 @@ typedef struct bnb_db bnb_db;
  * (linear in its size: about 0.1 s for 13 MB) and refuses a damaged DB with
  * its first problem, since damage inside a page can read as fewer or other
  * rows without any error. readonly = BNB_DB_READ_UNCHECKED opens read-only
- * without it, for `db check`, which runs the full check itself. */
+ * without it, for `db check`, which runs the full check itself, and for a
+ * re-read right after this process's own checked open (check's re-run). */
 #define BNB_DB_READ_UNCHECKED 2
 int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err);
 void bnb_db_close(bnb_db *db);

@@ -26,6 +26,11 @@ sqlite3 *bnb_db__sqlite(bnb_db *db);
  * the one error writer of db/. */
 void bnb_db__seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Makes room for element k of *arr (capacity *cap, elements of sz bytes),
+ * doubling from 16; new slots are zeroed. 0, or -1 when out of memory
+ * (*arr untouched). */
+int bnb_db__grow(void **arr, int *cap, int k, size_t sz);
+
 /* The path db was opened with. */
 const char *bnb_db__path(const bnb_db *db);
 

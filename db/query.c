@@ -16,7 +16,6 @@
  */
 #include "db/internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,23 +282,13 @@ int bnb_db_series(bnb_db *db, const char *case_full, const char *metric, int64_t
     bnb_db__rd_int64(&q, 3, machine_id);
     bnb_db__rd_int64(&q, 4, upto);
     bnb_db__rd_int64(&q, 5, limit);
-    int cap_pts = limit < 4096 ? limit : 4096, k = 0, s;
-    bnb_hist_point *p = calloc((size_t)cap_pts, sizeof *p);
-    if (!p) {
-        bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
-        bnb_db__rd_end(&q, NULL);
-        return -1;
-    }
+    int cap_pts = 0, k = 0, s;
+    bnb_hist_point *p = NULL;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (k == cap_pts) {
-            bnb_hist_point *np = realloc(p, (size_t)cap_pts * 2 * sizeof *p);
-            if (!np) {
-                bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
-                s = -1;
-                break;
-            }
-            p = np;
-            cap_pts *= 2;
+        if (bnb_db__grow((void **)&p, &cap_pts, k, sizeof *p)) {
+            bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
+            s = -1;
+            break;
         }
         p[k].run_id = sqlite3_column_int64(q.st, 0);
         bnb_db__rd_copy(&q, 1, p[k].started_at, sizeof p[k].started_at);
@@ -344,19 +333,12 @@ int bnb_db_list_baselines(bnb_db *db, bnb_baseline_row **out, int *n, char *err)
     bnb_baseline_row *rows = NULL;
     int k = 0, cap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (k == cap) {
-            int nc = cap ? 2 * cap : 16;
-            bnb_baseline_row *nr = realloc(rows, (size_t)nc * sizeof *nr);
-            if (!nr) {
-                bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
-                s = -1;
-                break;
-            }
-            rows = nr;
-            cap = nc;
+        if (bnb_db__grow((void **)&rows, &cap, k, sizeof *rows)) {
+            bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
+            s = -1;
+            break;
         }
         bnb_baseline_row *w = &rows[k];
-        memset(w, 0, sizeof *w);
         bnb_db__rd_copy(&q, 0, w->name, sizeof w->name);
         w->run_id = sqlite3_column_int64(q.st, 1);
         bnb_db__rd_copy(&q, 2, w->created_at, sizeof w->created_at);
@@ -411,7 +393,7 @@ int bnb_db_newest_baseline_on_machine(bnb_db *db, int64_t run_id, char *name, si
     return s == SQLITE_ROW ? 0 : 1;
 }
 
-/* ---- confirming runs, bulk writes ------------------------------------------------- */
+/* ---- confirming runs --------------------------------------------------------------- */
 
 int bnb_db_newest_confirm_run(bnb_db *db, int64_t *run_id, char *err)
 {
@@ -425,17 +407,4 @@ int bnb_db_newest_confirm_run(bnb_db *db, int64_t *run_id, char *err)
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
     return none ? 1 : 0;
-}
-
-int bnb_db_unsafe_fast_writes(bnb_db *db, char *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(bnb_db__sqlite(db), "PRAGMA synchronous = OFF", NULL, NULL, &msg) !=
-        SQLITE_OK) {
-        bnb_db__seterr(err, "DB %s: %s", bnb_db__path(db),
-                       msg ? msg : sqlite3_errmsg(bnb_db__sqlite(db)));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
 }

@@ -482,7 +482,8 @@ static int cli_rerun(void *vctx, const bnb_case_result *latest, bnb_case_result 
     }
     bnb_db *db = NULL;
     char e2[BNB_ERR_MAX];
-    if (bnb_db_open(ctx->db, 1, &db, e2)) {
+    /* the run just opened, checked and wrote this DB: no second whole-file check */
+    if (bnb_db_open(ctx->db, BNB_DB_READ_UNCHECKED, &db, e2)) {
         snprintf(err, cap, "%s", e2);
         return -1;
     }
