@@ -207,21 +207,7 @@ void bnb_compare_write_text(FILE *f, const char *la, const char *lb, const bnb_c
  * control characters and invalid bytes are escaped (text.h). */
 static void md_cell(FILE *f, const char *s)
 {
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t shown, step = bnb_term_unit(s + i, n - i, &shown);
-        if (s[i] == '|') {
-            fputs("\\|", f);
-        } else if (s[i] == '\n') {
-            fputc(' ', f);
-        } else {
-            char one[17], esc[17];
-            memcpy(one, s + i, step);
-            one[step] = '\0';
-            fputs(bnb_term_safe(one, esc, sizeof esc), f);
-        }
-        i += step;
-    }
+    bnb_md_fputs(s, "|", f);
 }
 
 void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp_row *rows, int n,

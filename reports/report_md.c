@@ -15,24 +15,7 @@
  * \xNN like on a terminal (db/model/text.h), where the report often goes. */
 static void md_esc(FILE *f, const char *s)
 {
-    size_t n = strlen(s);
-    while (n) {
-        size_t shown, step = bnb_term_unit(s, n, &shown);
-        if (*s == '|' || *s == '*' || *s == '_' || *s == '<' || *s == '`' || *s == '[') {
-            fputc('\\', f);
-            fputc(*s, f);
-        } else if (*s == '\n') {
-            fputc(' ', f);
-        } else if (shown != step) {
-            char unit[5] = "", buf[24];
-            memcpy(unit, s, step);
-            fputs(bnb_term_safe(unit, buf, sizeof buf), f);
-        } else {
-            fwrite(s, 1, step, f);
-        }
-        s += step;
-        n -= step;
-    }
+    bnb_md_fputs(s, "|*_<`[", f);
 }
 
 static void md_heading(FILE *f, int level, const char *id, const char *t)

@@ -138,9 +138,10 @@ const char *bnb_term_safe(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-/* bnb_term_fputs and bnb_markup_fputs: markup also writes <, >, & and " as
- * entities. */
-static int safe_fputs(const char *s, FILE *f, bool markup)
+/* The writers below: markup also writes <, >, & and " as entities; md_special
+ * (non-NULL for Markdown) names the characters written with a backslash,
+ * and a line break becomes a space. */
+static int safe_fputs(const char *s, FILE *f, bool markup, const char *md_special)
 {
     size_t n = s ? strlen(s) : 0;
     for (size_t i = 0; i < n;) {
@@ -153,6 +154,12 @@ static int safe_fputs(const char *s, FILE *f, bool markup)
                                                : NULL;
         if (ent) {
             if (fputs(ent, f) == EOF)
+                return EOF;
+        } else if (md_special && s[i] == '\n') {
+            if (fputc(' ', f) == EOF)
+                return EOF;
+        } else if (md_special && step == 1 && strchr(md_special, s[i])) {
+            if (fputc('\\', f) == EOF || fputc(s[i], f) == EOF)
                 return EOF;
         } else if (shown == step) {
             if (fwrite(s + i, 1, step, f) != step)
@@ -169,12 +176,17 @@ static int safe_fputs(const char *s, FILE *f, bool markup)
 
 int bnb_term_fputs(const char *s, FILE *f)
 {
-    return safe_fputs(s, f, false);
+    return safe_fputs(s, f, false, NULL);
 }
 
 int bnb_markup_fputs(const char *s, FILE *f)
 {
-    return safe_fputs(s, f, true);
+    return safe_fputs(s, f, true, NULL);
+}
+
+int bnb_md_fputs(const char *s, const char *special, FILE *f)
+{
+    return safe_fputs(s, f, false, special ? special : "");
 }
 
 /* Replaces *s by its U+FFFD-sanitised copy when it is not valid UTF-8

@@ -52,6 +52,11 @@ int bnb_term_fputs(const char *s, FILE *f);
  * <, >, & and " as entities. Returns 0, or EOF when a write failed. */
 int bnb_markup_fputs(const char *s, FILE *f);
 
+/* bnb_term_fputs for Markdown text: each character of special (e.g. "|" in
+ * a table cell) is written with a backslash before it and a line break as a
+ * space. Returns 0, or EOF when a write failed. */
+int bnb_md_fputs(const char *s, const char *special, FILE *f);
+
 /* Every key and string value of the tree made valid UTF-8: names and
  * messages are stored as given, and JSON text must be UTF-8 (RFC 8259).
  * cJSON allocates with malloc by default (no hooks are installed here), so
