@@ -251,16 +251,6 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
             c[BNB_CMP_NOT_COMPARABLE]);
 }
 
-/* JSON text must be UTF-8: invalid bytes of stored names become U+FFFD
- * (text.h). On out of memory the key is left out, as cJSON does itself. */
-static void add_str(cJSON *o, const char *k, const char *v)
-{
-    char *u = bnb_utf8_sanitize(v);
-    if (u)
-        cJSON_AddStringToObject(o, k, u);
-    free(u);
-}
-
 static void add_num(cJSON *o, const char *k, double v)
 {
     if (isfinite(v))
@@ -269,18 +259,17 @@ static void add_num(cJSON *o, const char *k, double v)
         cJSON_AddNullToObject(o, k);
 }
 
-char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
-                       const bnb_cmp_opts *o)
+cJSON *bnb_compare_json_tree(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
+                             const bnb_cmp_opts *o)
 {
     bnb_cmp_opts d;
     opts_or_default(o, &d);
-    char *text = NULL;
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return NULL;
     cJSON_AddNumberToObject(root, "schema_version", 1);
-    add_str(root, "a", la);
-    add_str(root, "b", lb);
+    cJSON_AddStringToObject(root, "a", la);
+    cJSON_AddStringToObject(root, "b", lb);
     cJSON *rule = cJSON_AddObjectToObject(root, "rule");
     if (rule) {
         cJSON_AddNumberToObject(rule, "alpha", d.alpha);
@@ -293,9 +282,9 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
         const bnb_cmp_row *r = &rows[i];
         cJSON *c = cJSON_CreateObject();
         if (!c || !cJSON_AddItemToArray(arr, c))
-            goto out;
-        add_str(c, "case", r->key);
-        add_str(c, "suite", r->suite);
+            goto oom;
+        cJSON_AddStringToObject(c, "case", r->key);
+        cJSON_AddStringToObject(c, "suite", r->suite);
         cJSON_AddNumberToObject(c, "n_a", r->na);
         cJSON_AddNumberToObject(c, "n_b", r->nb);
         add_num(c, "median_a_s", r->med_a);
@@ -306,10 +295,19 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
         add_num(c, "p", r->p);
         add_num(c, "min_p", r->min_p);
         cJSON_AddStringToObject(c, "verdict", bnb_cmp_verdict_str(r->verdict));
-        add_str(c, "note", r->note);
+        cJSON_AddStringToObject(c, "note", r->note);
     }
-    text = cJSON_Print(root);
-out:
+    return root;
+oom:
+    cJSON_Delete(root);
+    return NULL;
+}
+
+char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
+                       const bnb_cmp_opts *o)
+{
+    cJSON *root = bnb_compare_json_tree(la, lb, rows, n, o);
+    char *text = root && !bnb_json_utf8_tree(root) ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     return text;
 }

@@ -81,5 +81,10 @@ void bnb_compare_write_md(FILE *f, const char *la, const char *lb, const bnb_cmp
                           const bnb_cmp_opts *o);
 char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
                        const bnb_cmp_opts *o);
+/* The same object as a tree, for a writer that embeds or extends it; its
+ * strings are as stored (the writer runs bnb_json_utf8_tree, text.h, once
+ * before printing). NULL on OOM; the caller deletes it. */
+struct cJSON *bnb_compare_json_tree(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
+                                    const bnb_cmp_opts *o);
 
 #endif

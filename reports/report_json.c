@@ -161,9 +161,7 @@ char *report__write_json(const rep *r)
     cJSON_AddStringToObject(bl, "name", r->base_name);
     if (r->have_base) {
         cJSON_AddNumberToObject(bl, "run", (double)r->base_id);
-        char *cmp = bnb_compare_json(r->base_name, "this run", r->cmp, r->ncmp, NULL);
-        cJSON *cj = cmp ? cJSON_Parse(cmp) : NULL;
-        free(cmp);
+        cJSON *cj = bnb_compare_json_tree(r->base_name, "this run", r->cmp, r->ncmp, NULL);
         if (cj)
             cJSON_AddItemToObject(bl, "comparison", cj);
     } else {

@@ -250,14 +250,13 @@ static void write_peers(FILE *f, const bnb_run_info *a, const bnb_run_info *b)
     }
 }
 
-/* compare's JSON j with "peers": per peer the labels of A and B and whether
- * they differ. Returns the new text (j freed), or j as it was when it cannot
- * be extended (out of memory). */
-static char *json_with_peers(char *j, const bnb_run_info *a, const bnb_run_info *b)
+/* compare's JSON tree with "peers" (per peer the labels of A and B and
+ * whether they differ), made valid UTF-8 once and printed: malloc'd text, or
+ * NULL when out of memory. */
+static char *json_with_peers(cJSON *root, const bnb_run_info *a, const bnb_run_info *b)
 {
     static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
-    cJSON *root = cJSON_Parse(j);
-    cJSON *peers = root ? cJSON_AddObjectToObject(root, "peers") : NULL;
+    cJSON *peers = cJSON_AddObjectToObject(root, "peers");
     for (size_t i = 0; peers && i < sizeof names / sizeof names[0]; i++) {
         char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
         bnb_peers_label(a->context_json, names[i], pa, sizeof pa);
@@ -265,14 +264,9 @@ static char *json_with_peers(char *j, const bnb_run_info *a, const bnb_run_info 
         cJSON *o = cJSON_AddObjectToObject(peers, names[i]);
         if (!o || !cJSON_AddStringToObject(o, "A", pa) || !cJSON_AddStringToObject(o, "B", pb) ||
             !cJSON_AddBoolToObject(o, "differ", strcmp(pa, pb) != 0))
-            peers = NULL;
+            return NULL;
     }
-    char *text = peers ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (!text)
-        return j;
-    free(j);
-    return text;
+    return peers && !bnb_json_utf8_tree(root) ? cJSON_Print(root) : NULL;
 }
 
 int bnb_cmd_compare(int argc, char **argv, const char *gdb)
@@ -327,9 +321,9 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
         goto out;
     }
     if (fmt == 2) {
-        char *j = bnb_compare_json(la, lb, rows, nrows, &co);
-        if (j)
-            j = json_with_peers(j, &ria, &rib);
+        cJSON *tree = bnb_compare_json_tree(la, lb, rows, nrows, &co);
+        char *j = tree ? json_with_peers(tree, &ria, &rib) : NULL;
+        cJSON_Delete(tree);
         rc = j ? write_out(output, dbp, j) : bnb_usage_error("out of memory");
         free(j);
         goto out;
