@@ -204,30 +204,15 @@ void bnb_selection_free(bnb_selection *s)
     s->n = 0;
 }
 
-bool bnb_suites_use_openblas(const char *suites)
+bool bnb_selection_uses_openblas(const char *suites, const char *case_regex)
 {
-    int n;
-    const bnb_suite *const *all = bnb_suites(&n);
-    bool every = suites && strcmp(suites, "all") == 0, dflt = !suites || !*suites;
-    if (every || dflt) {
-        for (int i = 0; i < n; i++)
-            if ((every || all[i]->in_default) && all[i]->uses_openblas)
-                return true;
-        return false;
-    }
-    for (const char *p = suites; *p;) {
-        size_t len = strcspn(p, ",");
-        bool known = false;
-        for (int i = 0; i < n; i++) {
-            if (strlen(all[i]->name) == len && !strncmp(all[i]->name, p, len)) {
-                known = true;
-                if (all[i]->uses_openblas)
-                    return true;
-            }
-        }
-        if (!known)
-            return true;
-        p += len + (p[len] == ',');
-    }
-    return false;
+    bnb_selection sel = {0, NULL};
+    char err[256];
+    if (bnb_select(suites, case_regex, &sel, err, sizeof err) != 0)
+        return true;
+    bool uses = false;
+    for (int i = 0; i < sel.n && !uses; i++)
+        uses = sel.c[i].suite->uses_openblas;
+    bnb_selection_free(&sel);
+    return uses;
 }

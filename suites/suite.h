@@ -102,10 +102,6 @@ typedef struct bnb_suite {
 const bnb_suite *const *bnb_suites(int *n);
 /* The suite of that name, or NULL. */
 const bnb_suite *bnb_suite_find(const char *name);
-/* Whether a --suite value (NULL or "" for the default set, "all", or a
- * comma list) selects a suite that calls OpenBLAS; true for a list with an
- * unknown name, which the run itself then refuses. */
-bool bnb_suites_use_openblas(const char *suites);
 
 /* One selected case. */
 typedef struct bnb_selected {
@@ -127,6 +123,10 @@ typedef struct bnb_selection {
 int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, char *err,
                size_t cap);
 void bnb_selection_free(bnb_selection *s);
+/* Whether the cases bnb_select picks for (suites, case_regex) include one
+ * of a suite that calls OpenBLAS; true when the selection fails (the run
+ * itself then reports why). */
+bool bnb_selection_uses_openblas(const char *suites, const char *case_regex);
 
 /* The catalogue a targets file is checked against (bnb_targets_validate):
  * every case of every registered suite with its declared metric_names,

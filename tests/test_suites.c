@@ -392,16 +392,17 @@ Test(suites, peers_table_marks_skipped_peers)
     bnb_case_free(&rs[1]);
 }
 
-/* `run` chooses OpenBLAS's core only when a selected suite calls OpenBLAS. */
+/* `run` chooses OpenBLAS's core only when a selected case calls OpenBLAS. */
 Test(suites, which_selections_call_openblas)
 {
-    cr_assert(bnb_suites_use_openblas(NULL), "the default run has matmul");
-    cr_assert(bnb_suites_use_openblas(""));
-    cr_assert(bnb_suites_use_openblas("all"));
-    cr_assert(bnb_suites_use_openblas("peak,matmul"));
-    cr_assert(bnb_suites_use_openblas("linalg"));
-    cr_assert(bnb_suites_use_openblas("ternary"));
-    cr_assert_not(bnb_suites_use_openblas("peak"));
-    cr_assert_not(bnb_suites_use_openblas("peak,alloc,zerocopy"));
-    cr_assert(bnb_suites_use_openblas("peak,nosuch"), "unknown: the run refuses it later");
+    cr_assert(bnb_selection_uses_openblas(NULL, NULL), "the default run has matmul");
+    cr_assert(bnb_selection_uses_openblas("", NULL));
+    cr_assert(bnb_selection_uses_openblas("all", NULL));
+    cr_assert(bnb_selection_uses_openblas("peak,matmul", NULL));
+    cr_assert(bnb_selection_uses_openblas("linalg", NULL));
+    cr_assert(bnb_selection_uses_openblas("ternary", NULL));
+    cr_assert_not(bnb_selection_uses_openblas("peak", NULL));
+    cr_assert_not(bnb_selection_uses_openblas("peak,alloc,zerocopy", NULL));
+    cr_assert_not(bnb_selection_uses_openblas(NULL, "^peak/"), "--case leaves only peak");
+    cr_assert(bnb_selection_uses_openblas("peak,nosuch", NULL), "unknown: the run refuses it");
 }

@@ -65,7 +65,9 @@ int bnb_usage_error(const char *fmt, ...)
     return BNB_EXIT_USAGE;
 }
 
-bool bnb_parse_long(const char *s, long lo, long hi, long *out)
+/* Strict integer: the whole text is a decimal number within [lo, hi]
+ * (no trailing characters, no overflow). false otherwise, *out untouched. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
 {
     if (!s || !*s)
         return false;
@@ -210,7 +212,7 @@ static int take_value(const bnb_cli_cmd *cmd, const bnb_cli_opt *o, bnb_cli_val 
             return fail(cmd, out, "%s must not be empty", shown);
         break;
     case BNB_CLI_LONG:
-        if (!bnb_parse_long(v, (long)o->lo, (long)o->hi, &val->l)) {
+        if (!parse_long(v, (long)o->lo, (long)o->hi, &val->l)) {
             if (!o->must)
                 snprintf(must, sizeof must, "an integer from %ld to %ld", (long)o->lo, (long)o->hi);
             return fail(cmd, out, "%s must be %s, got \"%s\"", shown, o->must ? o->must : must,

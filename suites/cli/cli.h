@@ -121,8 +121,4 @@ int bnb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * buf must hold BNB_CLI_QUOTE_MAX + 1 bytes. Returns buf. */
 const char *bnb_cli_quote(const char *s, char *buf);
 
-/* Strict integer: the whole text is a decimal number within [lo, hi]
- * (no trailing characters, no overflow). false otherwise, *out untouched. */
-bool bnb_parse_long(const char *s, long lo, long hi, long *out);
-
 #endif

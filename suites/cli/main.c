@@ -3,7 +3,7 @@
  * commands that read the store (runs, show, export, db check).
  *
  * Shape: global options (--db, --help, --version) come before the command;
- * each command parses its own options with getopt_long (so --db may also
+ * each command parses its own options with bnb_cli_parse (so --db may also
  * follow the command). run, list, topo and counters live with the runner
  * (suites/cli/commands.h) and get their own argv, with a global --db forwarded
  * to run. The commands here open the DB read-only: they never write, and an
@@ -473,12 +473,13 @@ static const bnb_cli_cmd cmd_global = {"", usage_main, opt_global, 1, true};
 /* How `run` treats OpenBLAS's core (collectors/peers.h): 1 with --peer-env
  * KEEP among its arguments (checked by the run's own parser later; read here
  * because the core is chosen before it runs), -1 with --list or --help,
- * which measure nothing, or with a --suite that calls no OpenBLAS, else 0
+ * which measure nothing, or when the --suite/--case selection calls no
+ * OpenBLAS, else 0
  * (BEST). */
 static int peer_mode(int argc, char **argv)
 {
     int mode = 0;
-    const char *suites = NULL;
+    const char *suites = NULL, *cases = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             break;
@@ -491,8 +492,12 @@ static int peer_mode(int argc, char **argv)
             suites = argv[i] + 8;
         else if (!strcmp(argv[i], "--suite") && i + 1 < argc)
             suites = argv[i + 1];
+        if (!strncmp(argv[i], "--case=", 7))
+            cases = argv[i] + 7;
+        else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+            cases = argv[i + 1];
     }
-    return bnb_suites_use_openblas(suites) ? mode : -1;
+    return bnb_selection_uses_openblas(suites, cases) ? mode : -1;
 }
 
 int main(int argc, char **argv)

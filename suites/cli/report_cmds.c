@@ -2,7 +2,7 @@
  * report_cmds.c - `bnbench report | compare | baseline | check | history | publish`
  * (suites/cli/report_cmds.h).
  *
- * Shape: every command parses its options with getopt_long, validates them
+ * Shape: every command parses its options with bnb_cli_parse, validates them
  * before touching the DB, then calls the module that does the work
  * (report.h, compare.h, check.h, history.h, publish.h). Commands that only
  * read open the DB read-only. Errors a user can cause are one line
