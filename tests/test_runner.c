@@ -19,11 +19,24 @@
 
 #define SPIN_PER_ITER 20e-6
 
+/* Every call of run is logged (its iteration count, and when it started and
+ * ended on the runner's clock), so the tests check the protocol from what
+ * happened, not from how long a call "should" take: on a busy machine a
+ * 20 us call can last milliseconds, and the runner's decisions follow the
+ * time that passed. */
+#define MAX_CALLS 16384
+typedef struct call {
+    int64_t iters;
+    double t0, t1;
+} call;
+
 typedef struct probe {
     int setups, verifies, runs, teardowns;
     int64_t last_iters;
     int64_t total_iters;
     bool raise_sigint;
+    int ncalls;
+    call calls[MAX_CALLS];
 } probe;
 
 static int t_setup(const bnb_case_env *env, const void *arg, void **state, char *err, size_t cap)
@@ -58,9 +71,64 @@ static void t_run(void *state, int64_t iters)
         p->raise_sigint = false;
         raise(SIGINT);
     }
-    double t0 = bnb_now();
-    while (bnb_now() - t0 < (double)iters * SPIN_PER_ITER) {
+    double t0 = bnb_now(), t1;
+    while ((t1 = bnb_now()) - t0 < (double)iters * SPIN_PER_ITER) {
     }
+    if (p->ncalls < MAX_CALLS)
+        p->calls[p->ncalls] = (call){.iters = iters, .t0 = t0, .t1 = t1};
+    p->ncalls++;
+}
+
+/* One measurement's calls split into its phases. The protocol: warm-up calls
+ * of 1 iteration, then calibration calls whose counts start at 1 and strictly
+ * grow, then R samples at the calibrated count. Read backwards from the end,
+ * that split is exact. */
+typedef struct phases {
+    int warmup0, nwarmup; /* first warm-up call, how many */
+    int calib0, ncalib;
+    int sample0, nsamples;
+} phases;
+
+static phases split_calls(const probe *p, int first, int R)
+{
+    cr_assert_lt(p->ncalls, MAX_CALLS, "more calls than the log holds");
+    phases ph = {.warmup0 = first, .sample0 = p->ncalls - R, .nsamples = R};
+    cr_assert_geq(ph.sample0, first + 2, "fewer calls than a warm-up, a calibration and R samples");
+    int64_t n = p->calls[ph.sample0].iters;
+    for (int i = ph.sample0; i < p->ncalls; i++)
+        cr_assert_eq(p->calls[i].iters, n, "sample call %d ran %lld iterations, not %lld", i,
+                     (long long)p->calls[i].iters, (long long)n);
+    int c = ph.sample0 - 1; /* the last calibration call */
+    cr_assert_eq(p->calls[c].iters, n, "the samples do not use the last calibrated count");
+    while (c > first && p->calls[c].iters > 1) {
+        cr_assert_lt(p->calls[c - 1].iters, p->calls[c].iters, "calibration counts must grow");
+        c--;
+    }
+    cr_assert_eq(p->calls[c].iters, 1, "calibration starts at 1 iteration");
+    cr_assert_gt(c, first, "no warm-up call before calibration");
+    ph.calib0 = c;
+    ph.ncalib = ph.sample0 - c;
+    ph.nwarmup = c - first;
+    for (int i = first; i < c; i++)
+        cr_assert_eq(p->calls[i].iters, 1, "warm-up call %d ran %lld iterations", i,
+                     (long long)p->calls[i].iters);
+    return ph;
+}
+
+/* Calibration stops at the first call that lasts >= target: every call
+ * before it was shorter (each call's logged span lies inside the runner's
+ * timing of it, so this is exact), and the last reached it. */
+static void assert_calibrated_to(const probe *p, const phases *ph, double target)
+{
+    for (int i = ph->calib0; i < ph->sample0 - 1; i++)
+        cr_assert_lt(p->calls[i].t1 - p->calls[i].t0, target,
+                     "calibration call %d (%lld iterations) lasted %g s >= %g s but calibration "
+                     "went on",
+                     i, (long long)p->calls[i].iters, p->calls[i].t1 - p->calls[i].t0, target);
+    const call *last = &p->calls[ph->sample0 - 1];
+    cr_assert_geq(last->t1 - last->t0, target * 0.999,
+                  "the calibrated call (%lld iterations) lasted %g s < %g s", (long long)last->iters,
+                  last->t1 - last->t0, target);
 }
 
 static void t_teardown(void *state)
@@ -131,9 +199,9 @@ Test(runner, calibration_reaches_min_time_and_takes_r_samples, .init = init)
     cr_assert_str_eq(r.suite, "t");
     cr_assert_str_eq(r.name, "spin");
     cr_assert_eq(r.nsamples, 9);
-    /* one sample = iterations x >= 20 us must reach 2 ms: >= 100 iterations */
-    cr_assert_geq(r.iterations, 100, "iterations %lld", (long long)r.iterations);
-    cr_assert_geq((double)r.iterations * SPIN_PER_ITER, o.min_time);
+    phases ph = split_calls(&P[0], 0, 9);
+    cr_assert_eq(r.iterations, P[0].calls[ph.sample0].iters);
+    assert_calibrated_to(&P[0], &ph, o.min_time);
     for (int i = 0; i < r.nsamples; i++)
         cr_assert_geq(r.samples[i], SPIN_PER_ITER, "sample %d = %g", i, r.samples[i]);
     cr_assert_eq(r.stats.n, 9);
@@ -142,9 +210,8 @@ Test(runner, calibration_reaches_min_time_and_takes_r_samples, .init = init)
     cr_assert_eq(P[0].setups, 1);
     cr_assert_eq(P[0].verifies, 1);
     cr_assert_eq(P[0].teardowns, 1);
-    /* the last 9 calls of run were the samples, at the calibrated count */
     cr_assert_eq(P[0].last_iters, r.iterations);
-    cr_assert_geq(P[0].runs, 1 + 1 + 9); /* warm-up, >= 1 calibration call, samples */
+    cr_assert_eq(P[0].runs, ph.nwarmup + ph.ncalib + 9);
     bnb_case_free(&r);
 }
 
@@ -159,15 +226,24 @@ Test(runner, warmup_runs_untimed_calls_for_the_given_time, .init = init)
     bnb_selected s = sel_of(0);
     bnb_case_result r;
     cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
-    int runs0 = P[0].runs;
-    cr_assert_geq(runs0, 1 + 1 + 3);
+    phases ph = split_calls(&P[0], 0, 3);
+    cr_assert_eq(ph.nwarmup, 1, "%d warm-up calls with no warm-up time", ph.nwarmup);
     bnb_case_free(&r);
-    o.warmup = 0.02; /* 20 ms of calls of >= 20 us each: at most ~1000 */
+
+    o.warmup = 0.02; /* calls of 1 iteration until 20 ms have passed */
+    int first = P[0].ncalls;
     cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
-    int extra = P[0].runs - 2 * runs0;
-    cr_assert_geq(extra, 10, "%d warm-up calls more than with no warm-up", extra);
-    cr_assert_leq(extra, (int)(0.02 / SPIN_PER_ITER) + 50, "%d extra calls", extra);
     cr_assert_eq(r.status, BNB_CASE_OK);
+    ph = split_calls(&P[0], first, 3);
+    const call *c = P[0].calls;
+    double start = c[ph.warmup0].t0;
+    /* the last warm-up call began before 20 ms were up (the loop went on) */
+    cr_assert_lt(c[ph.calib0 - 1].t0 - start, o.warmup, "a warm-up call began %g s in",
+                 c[ph.calib0 - 1].t0 - start);
+    /* and calibration began only after them (1 ms for the runner's own clock
+     * read before the first call) */
+    cr_assert_geq(c[ph.calib0].t0 - start, o.warmup - 1e-3, "calibration began %g s in",
+                  c[ph.calib0].t0 - start);
     bnb_case_free(&r);
 }
 
@@ -181,8 +257,11 @@ Test(runner, min_time_floor_is_1000x_resolution, .init = init)
     bnb_case_result r;
     cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
     double floor_s = bnb_timer_min_sample(&timer, 0.0);
+    double res = timer.clock_res_ns > timer.clock_tick_ns ? timer.clock_res_ns : timer.clock_tick_ns;
     cr_assert_gt(floor_s, 0.0);
-    cr_assert_geq((double)r.iterations * SPIN_PER_ITER, floor_s * 0.999);
+    cr_assert_float_eq(floor_s, 1000.0 * res * 1e-9, 1e-12);
+    phases ph = split_calls(&P[0], 0, 3);
+    assert_calibrated_to(&P[0], &ph, floor_s);
     bnb_case_free(&r);
 }
 
