@@ -127,8 +127,8 @@ static void assert_calibrated_to(const probe *p, const phases *ph, double target
                      i, (long long)p->calls[i].iters, p->calls[i].t1 - p->calls[i].t0, target);
     const call *last = &p->calls[ph->sample0 - 1];
     cr_assert_geq(last->t1 - last->t0, target * 0.999,
-                  "the calibrated call (%lld iterations) lasted %g s < %g s", (long long)last->iters,
-                  last->t1 - last->t0, target);
+                  "the calibrated call (%lld iterations) lasted %g s < %g s",
+                  (long long)last->iters, last->t1 - last->t0, target);
 }
 
 static void t_teardown(void *state)
@@ -257,7 +257,8 @@ Test(runner, min_time_floor_is_1000x_resolution, .init = init)
     bnb_case_result r;
     cr_assert_eq(bnb_runner_measure(&s, &env, &o, NULL, &r), 0);
     double floor_s = bnb_timer_min_sample(&timer, 0.0);
-    double res = timer.clock_res_ns > timer.clock_tick_ns ? timer.clock_res_ns : timer.clock_tick_ns;
+    double res =
+        timer.clock_res_ns > timer.clock_tick_ns ? timer.clock_res_ns : timer.clock_tick_ns;
     cr_assert_gt(floor_s, 0.0);
     cr_assert_float_eq(floor_s, 1000.0 * res * 1e-9, 1e-12);
     phases ph = split_calls(&P[0], 0, 3);
