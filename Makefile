@@ -34,7 +34,7 @@ ifeq ($(MAKECMDGOALS),debug)
 endif
 
 # Packages the harness and tests link against (pkg-config names).
-DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson criterion openblas
+DEP_PKGS  := hwloc papi sqlite3 libcurl libcjson libmicrohttpd criterion openblas
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror)

@@ -5,7 +5,8 @@
 set -eu
 PKGS="build-essential pkg-config git libhwloc-dev hwloc libpapi-dev papi-tools
 libsqlite3-dev sqlite3 libcurl4-openssl-dev libcjson-dev libcriterion-dev
-libopenblas-dev liblapacke-dev libmimalloc2.0 libjemalloc2 clang-format"
+libopenblas-dev liblapacke-dev libmimalloc2.0 libjemalloc2 clang-format
+libmicrohttpd-dev"
 PKGS=$(echo $PKGS)
 if [ "${1:-}" = "--print" ]; then
   echo "apt-get update && apt-get install -y $PKGS"
