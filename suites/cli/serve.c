@@ -713,11 +713,13 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
         (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_AUTO) |
         (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     errno = 0;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                         /* first, so that every message goes through it */
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
                          (unsigned)(nthreads > 1 ? nthreads : 0), MHD_OPTION_NOTIFY_COMPLETED,
                          on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+                         MHD_OPTION_END);
     if (!d) {
         char q[BNB_CLI_QUOTE_MAX + 1];
         bnb_cli_error("cannot listen on %s: %s", bnb_cli_quote(listen_spec, q),
