@@ -32,6 +32,7 @@
 #include "db/model/text.h"
 #include "suites/cli/commands.h"
 #include "suites/cli/outfile.h"
+#include "suites/cli/serve.h"
 #include "suites/suite.h"
 
 #ifndef BN_VERSION
@@ -65,6 +66,8 @@ static const char usage_main[] =
     "  check --baseline N  CI gate: latest run vs baseline, regressions re-run to confirm\n"
     "  history CASE[:M]    a figure over this machine's runs, z-score of the latest\n"
     "  publish FILE --url  send a report to an HTTP server (libcurl)\n"
+    "  serve               the fleet collector: stores published runs (HTTP POST, bearer\n"
+    "                      token) and serves the fleet web view (libmicrohttpd)\n"
     "  help [COMMAND]      this text, or a command's\n"
     "\n"
     "options:\n"
@@ -432,6 +435,7 @@ static const command commands[] = {
     {"check", bnb_cmd_check, NULL, bnb_usage_check},
     {"history", bnb_cmd_history, NULL, bnb_usage_history},
     {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
+    {"serve", bnb_cmd_serve, NULL, bnb_usage_serve},
     {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
 };
 
