@@ -210,7 +210,8 @@ Test(web, fleet_page_lists_machines_with_latest_run_score_and_verdicts)
     const char *word = NULL;
     score_text(a2, sc, sizeof sc, &word);
     char row[256];
-    snprintf(row, sizeof row, "<td class=\"r score\">%s</td><td><span class=\"v %s\">%s</span>", sc,
+    snprintf(row, sizeof row,
+             "<td class=\"r score\">%s</td><td class=\"nw\"><span class=\"v %s\">%s</span>", sc,
              !strcmp(word, "READY")       ? "good"
              : !strcmp(word, "NOT READY") ? "bad"
                                           : "na",
