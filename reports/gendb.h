@@ -3,7 +3,7 @@
  * `bnbench report` scale benchmark (issue 7, acceptance 3: a report on a DB
  * of 1,000 runs in under 2 s). Hidden subcommand: bnbench _gen-db.
  *
- * The runs are clearly synthetic (machine "synthetic", reason nightly,
+ * The runs are clearly synthetic (machine "synthetic" or "synthetic-NN", reason nightly,
  * commit "synthetic"): 9 cases each (peak probes, three GEMM sizes, a pool
  * latency, a timer) with 15 samples drawn from a fixed-seed generator around
  * fixed centres, and stored verdicts; they exist to load the DB, not to
@@ -14,7 +14,10 @@
 
 #include <stddef.h>
 
-/* Creates (or appends to) the DB at path with nruns runs. 0 or -1 with err. */
-int bnb_gendb(const char *path, int nruns, char *err, size_t cap);
+/* Creates (or appends to) the DB at path with nruns runs. With nmachines
+ * > 1 the runs go round-robin to machines "synthetic-01" ... (each its own
+ * fingerprint), the shape of a collector's fleet DB; else all to
+ * "synthetic". 0 or -1 with err. */
+int bnb_gendb(const char *path, int nruns, int nmachines, char *err, size_t cap);
 
 #endif

@@ -436,7 +436,7 @@ static const command commands[] = {
     {"history", bnb_cmd_history, NULL, bnb_usage_history},
     {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
     {"serve", bnb_cmd_serve, NULL, bnb_usage_serve},
-    {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
+    {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] [--machines M] -o PATH\n"},
 };
 
 static const command *find_command(const char *name)
