@@ -65,10 +65,9 @@
 #define DEFAULT_LISTEN  "127.0.0.1:8080"
 #define DEFAULT_THREADS 4
 #define MAX_THREADS     64
-#define MAX_BODY_LIMIT  ((long)1 << 30) /* the largest --max-body */
-#define TOKEN_MAX       4096            /* bytes of a token file */
-#define CONN_TIMEOUT_S  60              /* an idle connection is closed after this */
-#define DRAIN_S         30              /* how long a stop waits for requests in flight */
+#define TOKEN_MAX       4096 /* bytes of a token file */
+#define CONN_TIMEOUT_S  60   /* an idle connection is closed after this */
+#define DRAIN_S         30   /* how long a stop waits for requests in flight */
 #define RUNS_PATH       "/api/v1/runs"
 
 /* Sent with every response: no script, no external fetch, styles only
@@ -111,8 +110,8 @@ const char bnb_usage_serve[] =
     "                       control characters: exit 2). The token is never printed.\n"
     "                       Without it the collector is read-only: POST answers 401\n"
     "                       \"no token configured\".\n"
-    "  --max-body BYTES     the largest request body taken (default 67108864 = 64 MiB,\n"
-    "                       at most 1073741824)\n"
+    "  --max-body BYTES     the largest request body taken (default and most 67108864 =\n"
+    "                       64 MiB, the largest document the parser reads)\n"
     "  --threads N          worker threads (default 4, 1 to 64)\n"
     "\n"
     "exit codes: 0 stopped by SIGTERM or SIGINT; 2 cannot start (an option, the token\n"
@@ -122,7 +121,7 @@ static const bnb_cli_opt opt_serve[] = {
     {.name = "listen", .kind = BNB_CLI_NONEMPTY},
     {.name = "db", .kind = BNB_CLI_NONEMPTY},
     {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
-    {.name = "max-body", .kind = BNB_CLI_LONG, .lo = 1, .hi = (double)MAX_BODY_LIMIT},
+    {.name = "max-body", .kind = BNB_CLI_LONG, .lo = 1, .hi = (double)BNB_RUNDOC_MAX_BYTES},
     {.name = "threads", .kind = BNB_CLI_LONG, .lo = 1, .hi = MAX_THREADS},
     {0},
 };
