@@ -1274,7 +1274,7 @@ static double rd_double_or_nan(bnb_db__rd *q, int col)
 /* The case of row id case_id, walking forward from *cur: the rows of the
  * samples and metrics statements come in the cases' order (seq, id), so
  * each lookup moves a cursor instead of searching. NULL when a row names a
- * case the cases statement did not return (a concurrent write). */
+ * case the cases statement did not return. */
 static bnb_case_result *case_at(bnb_case_result *cases, const int64_t *ids, int n, int *cur,
                                 int64_t case_id)
 {
@@ -1283,9 +1283,10 @@ static bnb_case_result *case_at(bnb_case_result *cases, const int64_t *ids, int 
     return *cur < n ? &cases[*cur] : NULL;
 }
 
-/* The raw samples of every case of run_id, with their outlier flags. */
+/* The raw samples of every case of run_id, with their outlier flags, into
+ * the arrays load_cases sized (capacity cap[i] for case i). */
 static int load_samples(bnb_db *db, int64_t run_id, bnb_case_result *cases, const int64_t *ids,
-                        int n, char *err)
+                        const int *cap, int n, char *err)
 {
     bnb_db__rd q;
     if (bnb_db__rd_prep(&q, db,
@@ -1294,40 +1295,28 @@ static int load_samples(bnb_db *db, int64_t run_id, bnb_case_result *cases, cons
                         err))
         return -1;
     bnb_db__rd_int64(&q, 1, run_id);
-    int s, cur = 0, cap = 0, ocap = 0;
-    int64_t last = -1;
+    int s, cur = 0;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q.st, 0);
         bnb_case_result *r = case_at(cases, ids, n, &cur, id);
-        if (!r) {
-            bnb_db__seterr(err, "DB %s: samples of case %lld out of order", db->path,
+        if (!r || r->nsamples >= cap[cur]) {
+            bnb_db__seterr(err, "DB %s: the samples of case %lld changed while read", db->path,
                            (long long)id);
             s = -1;
             break;
         }
-        if (id != last) {
-            cap = ocap = 0;
-            last = id;
-        }
-        int k = r->nsamples;
-        if (bnb_db__grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
-            bnb_db__grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier)) {
-            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
-            s = -1;
-            break;
-        }
-        r->samples[k] = sqlite3_column_double(q.st, 1);
-        r->outlier[k] = sqlite3_column_int(q.st, 2) != 0;
-        r->nsamples = k + 1;
+        r->samples[r->nsamples] = sqlite3_column_double(q.st, 1);
+        r->outlier[r->nsamples++] = sqlite3_column_int(q.st, 2) != 0;
     }
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
     return 0;
 }
 
-/* The metrics of every case of run_id, in stored order. */
+/* The metrics of every case of run_id, in stored order, into the arrays
+ * load_cases sized (capacity cap[i] for case i). */
 static int load_metrics(bnb_db *db, int64_t run_id, bnb_case_result *cases, const int64_t *ids,
-                        int n, char *err)
+                        const int *cap, int n, char *err)
 {
     bnb_db__rd q;
     if (bnb_db__rd_prep(&q, db,
@@ -1337,28 +1326,17 @@ static int load_metrics(bnb_db *db, int64_t run_id, bnb_case_result *cases, cons
                         err))
         return -1;
     bnb_db__rd_int64(&q, 1, run_id);
-    int s, cur = 0, cap = 0;
-    int64_t last = -1;
+    int s, cur = 0;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q.st, 0);
         bnb_case_result *r = case_at(cases, ids, n, &cur, id);
-        if (!r) {
-            bnb_db__seterr(err, "DB %s: metrics of case %lld out of order", db->path,
+        if (!r || r->nmetrics >= cap[cur]) {
+            bnb_db__seterr(err, "DB %s: the metrics of case %lld changed while read", db->path,
                            (long long)id);
             s = -1;
             break;
         }
-        if (id != last) {
-            cap = 0;
-            last = id;
-        }
-        int k = r->nmetrics;
-        if (bnb_db__grow((void **)&r->metrics, &cap, k, sizeof *r->metrics)) {
-            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
-            s = -1;
-            break;
-        }
-        bnb_metric *m = &r->metrics[k];
+        bnb_metric *m = &r->metrics[r->nmetrics];
         bnb_db__rd_copy(&q, 1, m->name, sizeof m->name);
         bnb_db__rd_copy(&q, 2, m->unit, sizeof m->unit);
         m->available = sqlite3_column_int(q.st, 4) != 0;
@@ -1370,42 +1348,65 @@ static int load_metrics(bnb_db *db, int64_t run_id, bnb_case_result *cases, cons
             s = -1;
             break;
         }
-        r->nmetrics = k + 1;
+        r->nmetrics++;
     }
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
     return 0;
 }
 
-/* The cases of a run with their stats, metrics and (when samples) raw
- * samples: three statements for the whole run whatever its case count (a
- * statement per case made a 160-case run cost hundreds of prepares). */
-static int load_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result **out, int *n,
+/* The number of cases of run_id. */
+static int count_cases(bnb_db *db, int64_t run_id, int *n, char *err)
+{
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, "SELECT count(*) FROM cases WHERE run_id = ?", err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW)
+        *n = sqlite3_column_int(q.st, 0);
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    return 0;
+}
+
+/* Reads the cases of run_id (see load_cases) inside its caller's snapshot. */
+static int read_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result **out, int *n,
                       char *err)
 {
-    *out = NULL;
-    *n = 0;
-    bnb_case_result *cases = NULL;
-    int64_t *ids = NULL;
-    int count = 0, cap = 0, icap = 0, s;
-    bnb_db__rd q;
+    int total = 0, count = 0, s = SQLITE_DONE;
+    if (count_cases(db, run_id, &total, err))
+        return -1;
+    if (total == 0)
+        return 0;
+    bnb_case_result *cases = calloc((size_t)total, sizeof *cases);
+    int64_t *ids = calloc((size_t)total, sizeof *ids);
+    int *ncap = calloc((size_t)total, sizeof *ncap), *mcap = calloc((size_t)total, sizeof *mcap);
+    bnb_db__rd q = {0};
+    if (!cases || !ids || !ncap || !mcap) {
+        bnb_db__seterr(err, "DB %s: out of memory", db->path);
+        goto fail;
+    }
     if (bnb_db__rd_prep(&q, db,
                         "SELECT c.id, c.suite, c.name, c.params, c.status, c.message, "
                         "c.iterations, c.code_version, s.case_id IS NOT NULL, s.n, s.min, s.max, "
                         "s.median, s.mean, s.stddev, s.mad, s.cv, s.p90, s.p99, s.ci_lo, "
-                        "s.ci_hi, s.outliers_low, s.outliers_high FROM cases c LEFT JOIN stats s "
-                        "ON s.case_id = c.id WHERE c.run_id = ? ORDER BY c.seq, c.id",
+                        "s.ci_hi, s.outliers_low, s.outliers_high, "
+                        "(SELECT count(*) FROM samples x WHERE x.case_id = c.id), "
+                        "(SELECT count(*) FROM metrics x WHERE x.case_id = c.id) "
+                        "FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ? "
+                        "ORDER BY c.seq, c.id",
                         err))
-        return -1;
+        goto fail;
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (bnb_db__grow((void **)&cases, &cap, count, sizeof *cases) ||
-            bnb_db__grow((void **)&ids, &icap, count, sizeof *ids)) {
-            bnb_db__seterr(err, "DB %s: out of memory", db->path);
+        int64_t case_id = sqlite3_column_int64(q.st, 0);
+        if (count == total) {
+            bnb_db__seterr(err, "DB %s: the cases of run %lld changed while read", db->path,
+                           (long long)run_id);
             goto fail;
         }
         bnb_case_result *r = &cases[count];
-        int64_t case_id = sqlite3_column_int64(q.st, 0);
         ids[count++] = case_id;
         bnb_db__rd_copy(&q, 1, r->suite, sizeof r->suite);
         bnb_db__rd_copy(&q, 2, r->name, sizeof r->name);
@@ -1438,23 +1439,62 @@ static int load_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result 
             st->outliers_low = sqlite3_column_int(q.st, 21);
             st->outliers_high = sqlite3_column_int(q.st, 22);
         }
+        int k = count - 1;
+        ncap[k] = samples ? sqlite3_column_int(q.st, 23) : 0;
+        mcap[k] = sqlite3_column_int(q.st, 24);
+        if (ncap[k] > 0 && (!(r->samples = malloc((size_t)ncap[k] * sizeof *r->samples)) ||
+                            !(r->outlier = malloc((size_t)ncap[k] * sizeof *r->outlier)))) {
+            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+            goto fail;
+        }
+        if (mcap[k] > 0 && !(r->metrics = calloc((size_t)mcap[k], sizeof *r->metrics))) {
+            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+            goto fail;
+        }
         if (bnb_db__rd_ok(&q, err))
             goto fail;
     }
     if (bnb_db__rd_end(&q, err) || s < 0)
         goto fail;
-    if ((samples && load_samples(db, run_id, cases, ids, count, err)) ||
-        load_metrics(db, run_id, cases, ids, count, err))
+    if ((samples && load_samples(db, run_id, cases, ids, ncap, count, err)) ||
+        load_metrics(db, run_id, cases, ids, mcap, count, err))
         goto fail;
     free(ids);
+    free(ncap);
+    free(mcap);
     *out = cases;
     *n = count;
     return 0;
 fail:
     bnb_db__rd_end(&q, NULL);
     free(ids);
+    free(ncap);
+    free(mcap);
     bnb_db_free_cases(cases, count);
     return -1;
+}
+
+/* The cases of a run with their stats, metrics and (when samples) raw
+ * samples: a handful of statements for the whole run whatever its case
+ * count (a statement per case made a 160-case run cost hundreds of
+ * prepares), every array allocated once at its stored size, all read in
+ * one snapshot (a savepoint) so a run still storing cases cannot change
+ * between the statements. */
+static int load_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result **out, int *n,
+                      char *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (exec(db, "SAVEPOINT bnb_load_cases", err))
+        return -1;
+    int rc = read_cases(db, run_id, samples, out, n, err);
+    if (exec(db, "RELEASE bnb_load_cases", rc ? NULL : err) && rc == 0) {
+        bnb_db_free_cases(*out, *n);
+        *out = NULL;
+        *n = 0;
+        rc = -1;
+    }
+    return rc;
 }
 
 int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
