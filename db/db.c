@@ -1387,16 +1387,16 @@ static int read_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result 
         bnb_db__seterr(err, "DB %s: out of memory", db->path);
         goto fail;
     }
-    if (bnb_db__rd_prep(&q, db,
-                        "SELECT c.id, c.suite, c.name, c.params, c.status, c.message, "
-                        "c.iterations, c.code_version, s.case_id IS NOT NULL, s.n, s.min, s.max, "
-                        "s.median, s.mean, s.stddev, s.mad, s.cv, s.p90, s.p99, s.ci_lo, "
-                        "s.ci_hi, s.outliers_low, s.outliers_high, "
-                        "(SELECT count(*) FROM samples x WHERE x.case_id = c.id), "
-                        "(SELECT count(*) FROM metrics x WHERE x.case_id = c.id) "
-                        "FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ? "
-                        "ORDER BY c.seq, c.id",
-                        err))
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT c.id, c.suite, c.name, c.params, c.status, c.message, c.iterations, "
+             "c.code_version, s.case_id IS NOT NULL, s.n, s.min, s.max, s.median, s.mean, "
+             "s.stddev, s.mad, s.cv, s.p90, s.p99, s.ci_lo, s.ci_hi, s.outliers_low, "
+             "s.outliers_high, %s, (SELECT count(*) FROM metrics x WHERE x.case_id = c.id) "
+             "FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ? "
+             "ORDER BY c.seq, c.id",
+             samples ? "(SELECT count(*) FROM samples x WHERE x.case_id = c.id)" : "0");
+    if (bnb_db__rd_prep(&q, db, sql, err))
         goto fail;
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
