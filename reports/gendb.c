@@ -42,7 +42,7 @@ static double unif(uint64_t *s)
     return (double)(next(s) >> 11) / 9007199254740992.0;
 }
 
-int bnb_gendb(const char *path, int nruns, int nmachines, char *err, size_t cap)
+int bnb_gendb_fleet(const char *path, int nruns, int nmachines, char *err, size_t cap)
 {
     bnb_db *db = NULL;
     char e2[BNB_ERR_MAX];
@@ -142,4 +142,9 @@ fail:
 out:
     bnb_db_close(db);
     return rc;
+}
+
+int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
+{
+    return bnb_gendb_fleet(path, nruns, 1, err, cap);
 }

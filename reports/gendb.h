@@ -14,10 +14,12 @@
 
 #include <stddef.h>
 
-/* Creates (or appends to) the DB at path with nruns runs. With nmachines
- * > 1 the runs go round-robin to machines "synthetic-01" ... (each its own
- * fingerprint), the shape of a collector's fleet DB; else all to
+/* Creates (or appends to) the DB at path with nruns runs of machine
  * "synthetic". 0 or -1 with err. */
-int bnb_gendb(const char *path, int nruns, int nmachines, char *err, size_t cap);
+int bnb_gendb(const char *path, int nruns, char *err, size_t cap);
+/* The same with the runs round-robin over nmachines machines
+ * "synthetic-01" ... (each its own fingerprint; nmachines <= 1: all
+ * "synthetic"), the shape of a collector's fleet DB. */
+int bnb_gendb_fleet(const char *path, int nruns, int nmachines, char *err, size_t cap);
 
 #endif

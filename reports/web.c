@@ -411,7 +411,7 @@ static int page_fleet(const req *q, bnb_web_resp *out)
     fprintf(f,
             "<p>%d machine%s, %ld run%s stored. Each machine's score and readiness are those of "
             "the readiness report of its latest complete run (open the run for the "
-            "report).</p>\n",
+            "report); its targets not judged are those not measured / not applicable.</p>\n",
             n, n == 1 ? "" : "s", nruns, nruns == 1 ? "" : "s");
     if (n == 0)
         fputs("<p>No run is stored yet: send runs here with <span class=\"mono\">bnbench "
@@ -422,7 +422,8 @@ static int page_fleet(const req *q, bnb_web_resp *out)
               "<th class=\"r\">Runs</th><th>Latest run</th><th>Started</th>"
               "<th class=\"r\">Cases</th><th class=\"r\">Failed</th><th class=\"r\">Score</th>"
               "<th>Readiness</th><th class=\"r\">Targets met</th><th class=\"r\">Missed</th>"
-              "<th class=\"r\">Not measured / n.a.</th></tr></thead><tbody>\n",
+              "<th class=\"r\" title=\"not measured / not applicable\">Not judged</th></tr>"
+              "</thead><tbody>\n",
               f);
         for (int i = 0; i < n; i++) {
             const fleet_row *w = &rows[i];

@@ -691,7 +691,7 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
     if (access(output, F_OK) == 0)
         return bnb_usage_error("%s exists; _gen-db writes a new DB only", bnb_cli_quote(output, q));
     char err[BNB_ERR_MAX];
-    if (bnb_gendb(output, (int)runs, (int)machines, err, sizeof err)) {
+    if (bnb_gendb_fleet(output, (int)runs, (int)machines, err, sizeof err)) {
         bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
