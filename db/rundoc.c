@@ -15,7 +15,9 @@
  * readable); a missing or mistyped known one is an error naming it by path.
  *
  * This file needs only cJSON and db/model/ (no SQLite), so the fuzz target
- * links it alone (tests/fuzz/fuzz_rundoc.c).
+ * links it alone (tests/fuzz/fuzz_rundoc.c). Thread-safety: no state of its
+ * own; cJSON writes the position of a parse error into a global of its own
+ * as well as into return_parse_end, and only the latter is read here.
  */
 #include "db/rundoc.h"
 #include "db/rundoc_internal.h"
