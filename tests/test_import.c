@@ -267,10 +267,16 @@ Test(import, running_runs_are_skipped)
     cr_assert_eq(bnb_db_open(pa, 0, &db, err), 0, "%s", err);
     int64_t run = fx_run(db, "a", "2026-01-05T00:00:00Z", "manual", NULL);
     fx_simple(db, run, "same", 15, 1e-3, 0.02, 0);
+    /* and one that was interrupted before its first case */
+    int64_t empty = fx_run(db, "a", "2026-01-06T00:00:00Z", "manual", NULL);
+    cr_assert_eq(bnb_db_end_run(db, empty, BNB_RUN_INTERRUPTED, err), 0, "%s", err);
     bnb_db_close(db);
     fx_result r;
     FX_BNBENCH(&r, dir, "import", pa, "--db", pc);
     expect(&r, 0, "imported 1 run (0 already stored, 0 conflicts)", "1 run still running");
+    cr_assert_not_null(strstr(r.err, "1 run without cases (ended before measuring anything), not "
+                                     "imported"),
+                       "%s", r.err);
     cr_assert_eq(count_runs(pc), 1);
 }
 

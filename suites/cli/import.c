@@ -39,7 +39,8 @@ const char bnb_usage_import[] =
     "    writes it (schema bnbench.run; one run a file), or\n"
     "  - another bnbench DB (a file starting with \"SQLite format 3\"), opened\n"
     "    read-only: every run in it that has ended is imported (runs still\n"
-    "    running are skipped and counted on stderr).\n"
+    "    running, and runs that ended before their first case, are skipped and\n"
+    "    counted on stderr).\n"
     "Every run passes the same checks as a run sent to `bnbench serve`. Runs are\n"
     "matched by UUID: a run already stored (same UUID, machine and start) is not\n"
     "stored again; the same UUID with another machine or start is a conflict,\n"
@@ -67,7 +68,7 @@ enum { KIND_DOC, KIND_DB };
 
 /* Per FILE counts of the second pass. */
 typedef struct tally {
-    int stored, already, conflicts, running;
+    int stored, already, conflicts, running, empty;
 } tally;
 
 /* The kind of FILE from its first bytes, or -1 with err. */
@@ -193,6 +194,10 @@ static int do_db(const char *path, bnb_db *db, tally *t, char *err)
             t->running++;
             continue;
         }
+        if (rows[i].ncases == 0) { /* ended before its first case: nothing to send */
+            t->empty++;
+            continue;
+        }
         size_t len = 0;
         char *text = bnb_rundoc_build(src, rows[i].id, &len, e2);
         bnb_rundoc *d = NULL;
@@ -254,6 +259,10 @@ int bnb_cmd_import(int argc, char **argv, const char *gdb)
         if (t.running)
             bnb_cli_error("%s: %d run%s still running, not imported", bnb_cli_quote(a.pos[i], q),
                           t.running, t.running == 1 ? "" : "s");
+        if (t.empty)
+            bnb_cli_error("%s: %d run%s without cases (ended before measuring anything), not "
+                          "imported",
+                          bnb_cli_quote(a.pos[i], q), t.empty, t.empty == 1 ? "" : "s");
         printf("imported %d run%s (%d already stored, %d conflict%s) from %s\n", t.stored,
                t.stored == 1 ? "" : "s", t.already, t.conflicts, t.conflicts == 1 ? "" : "s",
                bnb_cli_quote(a.pos[i], q));

@@ -90,11 +90,12 @@ static const char usage_main[] =
     "  1  a target was missed, a case failed or the run was interrupted (run); the DB\n"
     "     has a problem (db check); a confirmed regression, a missed target or no\n"
     "     case compared (check);\n"
-    "     the upload failed (publish)\n"
+    "     the upload failed (publish); a run conflicts with a stored one (import)\n"
     "  2  usage or environment error: unknown option, command, suite or case, a bad\n"
     "     value, an unusable DB or targets file; nothing is written to the DB\n"
     "  3  the run began but stopped on an error (disk full, I/O error): it is marked\n"
-    "     failed where that can still be written; the message says what was stored\n";
+    "     failed where that can still be written; an import stopped on a DB error\n"
+    "     after storing some runs; the message says what was stored\n";
 
 static const char usage_runs[] =
     "usage: bnbench runs [--db PATH] [--limit N]\n"
