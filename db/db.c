@@ -39,18 +39,14 @@
 /* 'bnb1': marks a file as a bnbench DB (PRAGMA application_id). */
 #define BNB_DB_APP_ID 0x626e6231
 
-/* The statements of the case write path, kept prepared for the
- * connection's life (prep_kept): an ingested run stores thousands of rows
- * through them, and preparing them anew for each of its 160 cases took a
- * third of the ingest's time. */
-enum { KEPT_CASE, KEPT_SAMPLE, KEPT_STATS, KEPT_METRIC, KEPT_COUNT };
-
 struct bnb_db {
     sqlite3 *h;
     char *path;
     int readonly;
     char fault[160]; /* SQLite's reason for the last failed write, "" when none */
-    sqlite3_stmt *kept[KEPT_COUNT];
+    /* the statements of bnb_db__put_case, prepared once per connection:
+     * ingesting a run stores hundreds of cases in one transaction */
+    sqlite3_stmt *case_st[4];
 };
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -270,44 +266,6 @@ static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
         return -1;
     }
     return 0;
-}
-
-/* step_done with the statement named by a printf format, formatted only
- * when the step fails (a run's thousands of sample rows format nothing). */
-static int step_donef(bnb_db *db, sqlite3_stmt *st, char *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int step_donef(bnb_db *db, sqlite3_stmt *st, char *err, const char *fmt, ...)
-{
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-        return 0;
-    char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    note_fault(db, NULL);
-    bnb_db__seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
-    return -1;
-}
-
-/* The kept statement `which` (prepared with sql on first use, reset and
- * unbound on every later one); NULL with err when it cannot be prepared.
- * The caller resets it after use (never finalizes it: bnb_db_close does). */
-static sqlite3_stmt *prep_kept(bnb_db *db, int which, const char *sql, char *err)
-{
-    sqlite3_stmt *st = db->kept[which];
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return st;
-    }
-    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
-        return NULL;
-    }
-    db->kept[which] = st;
-    return st;
 }
 
 /* Reads one integer from a one-row query; -1 on error. */
@@ -884,8 +842,8 @@ void bnb_db_close(bnb_db *db)
         sqlite3_busy_timeout(db->h, 0);
         sqlite3_exec(db->h, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
     }
-    for (int i = 0; i < KEPT_COUNT; i++)
-        sqlite3_finalize(db->kept[i]);
+    for (size_t i = 0; i < sizeof db->case_st / sizeof db->case_st[0]; i++)
+        sqlite3_finalize(db->case_st[i]);
     sqlite3_close(db->h);
     free(db->path);
     free(db);
@@ -1170,6 +1128,51 @@ static int params_parse(const char *json, bnb_case_result *r)
 
 /* ---- cases -------------------------------------------------------------------- */
 
+enum { CASE_ROW, CASE_SAMPLE, CASE_STATS, CASE_METRIC };
+static const char *const case_sql[] = {
+    [CASE_ROW] = "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, "
+                 "message, iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM "
+                 "cases WHERE run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [CASE_SAMPLE] = "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)",
+    [CASE_STATS] = "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
+                   "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [CASE_METRIC] = "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
+                    "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+};
+_Static_assert(sizeof case_sql / sizeof case_sql[0] == 4, "one statement a slot of case_st");
+
+/* Statement k of put_case, prepared on first use and kept (reset, no
+ * bindings) for the life of the connection; NULL with err. */
+static sqlite3_stmt *case_stmt(bnb_db *db, int k, char *err)
+{
+    sqlite3_stmt *st = db->case_st[k];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(db->h, case_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+        SQLITE_OK) {
+        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return db->case_st[k] = st;
+}
+
+/* Steps a cached statement once and resets it (so it holds nothing between
+ * uses); on failure notes SQLite's reason in db->fault for the caller's
+ * message. */
+static int step_case(bnb_db *db, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        note_fault(db, NULL);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1189,13 +1192,7 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     if (!(pj = params_json(r, full, err)))
         return -1;
 
-    st = prep_kept(
-        db, KEPT_CASE,
-        "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, message, "
-        "iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM cases WHERE "
-        "run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        err);
-    if (!st)
+    if (!(st = case_stmt(db, CASE_ROW, err)))
         goto fail;
     sqlite3_bind_int64(st, 1, run_id);
     bind_text(st, 2, r->suite, 0);
@@ -1206,35 +1203,28 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     bind_text(st, 7, r->message, 1);
     sqlite3_bind_int64(st, 8, r->iterations);
     bind_text(st, 9, r->code_version, 1);
-    if (step_donef(db, st, err, "storing case %s", full))
+    if (step_case(db, st)) {
+        bnb_db__seterr(err, "DB %s: storing case %s: %s", db->path, full, db->fault);
         goto fail;
+    }
     int64_t case_id = sqlite3_last_insert_rowid(db->h);
-    sqlite3_reset(st);
 
-    st = prep_kept(db, KEPT_SAMPLE,
-                   "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)", err);
-    if (!st)
+    if (r->nsamples > 0 && !(st = case_stmt(db, CASE_SAMPLE, err)))
         goto fail;
     for (int i = 0; i < r->nsamples; i++) {
-        sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, case_id);
         sqlite3_bind_int(st, 2, i);
         sqlite3_bind_double(st, 3, r->samples[i]);
         sqlite3_bind_int(st, 4, r->outlier ? r->outlier[i] : 0);
-        if (step_donef(db, st, err, "storing sample %d (%g s) of case %s", i, r->samples[i], full))
+        if (step_case(db, st)) {
+            bnb_db__seterr(err, "DB %s: storing sample %d (%g s) of case %s: %s", db->path, i,
+                           r->samples[i], full, db->fault);
             goto fail;
+        }
     }
-    sqlite3_reset(st);
-    st = NULL;
 
     if (r->stats.n > 0) {
-        st = prep_kept(
-            db, KEPT_STATS,
-            "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
-            "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            err);
-        if (!st)
+        if (!(st = case_stmt(db, CASE_STATS, err)))
             goto fail;
         const bnb_stats *s = &r->stats;
         const double v[] = {s->min, s->max, s->median, s->mean,  s->stddev, s->mad,
@@ -1245,21 +1235,16 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
             sqlite3_bind_double(st, 3 + i, v[i]);
         sqlite3_bind_int(st, 14, s->outliers_low);
         sqlite3_bind_int(st, 15, s->outliers_high);
-        if (step_donef(db, st, err, "storing stats of case %s", full))
+        if (step_case(db, st)) {
+            bnb_db__seterr(err, "DB %s: storing stats of case %s: %s", db->path, full, db->fault);
             goto fail;
-        sqlite3_reset(st);
-        st = NULL;
+        }
     }
 
-    st = prep_kept(db, KEPT_METRIC,
-                   "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
-                   "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   err);
-    if (!st)
+    if (r->nmetrics > 0 && !(st = case_stmt(db, CASE_METRIC, err)))
         goto fail;
     for (int i = 0; i < r->nmetrics; i++) {
         const bnb_metric *m = &r->metrics[i];
-        sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, case_id);
         bind_text(st, 2, m->name, 0);
         bind_text(st, 3, m->unit, 0);
@@ -1271,14 +1256,15 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
         bind_text(st, 6, m->reason, 1);
         sqlite3_bind_int(st, 7, m->higher_is_better);
         sqlite3_bind_int(st, 8, m->timing);
-        if (step_donef(db, st, err, "storing metric \"%s\" of case %s", m->name, full))
+        if (step_case(db, st)) {
+            bnb_db__seterr(err, "DB %s: storing metric \"%s\" of case %s: %s", db->path, m->name,
+                           full, db->fault);
             goto fail;
+        }
     }
-    sqlite3_reset(st);
     cJSON_free(pj);
     return 0;
 fail:
-    sqlite3_reset(st);
     cJSON_free(pj);
     return -1;
 }

@@ -64,9 +64,12 @@
 
 typedef struct bnb_rundoc bnb_rundoc; /* a parsed, validated document (opaque) */
 
-/* The stored run run_id as a document. Returns malloc'd NUL-terminated text
- * (caller frees; *len receives its length when len is not NULL), or NULL with
- * err (no such run, a running run, a DB error, out of memory). */
+/* The stored run run_id as a document (compact JSON, no trailing newline).
+ * Returns malloc'd NUL-terminated text (caller frees; *len receives its
+ * length when len is not NULL), or NULL with err (no such run, a running
+ * run, a run without cases, a sample or threshold that is not finite, a DB
+ * error, out of memory). The text is checked with bnb_rundoc_parse before it
+ * is returned. Reads only: db may be opened read-only. */
 char *bnb_rundoc_build(bnb_db *db, int64_t run_id, size_t *len, char *err);
 
 /* Parses and validates len bytes of text (not necessarily NUL-terminated).

@@ -628,3 +628,58 @@ Test(rundoc, bad_input_names_the_field_and_stores_nothing)
     cr_assert_eq(bnb_db_check(dst, err), 0, "%s", err);
     free(good);
 }
+
+Test(rundoc, ended_runs_keep_status_reason_and_end)
+{
+    /* a failed run with the reason it stopped */
+    int64_t run = fx_run(src, "m3", "2026-03-01T00:00:00Z", "pr", NULL);
+    add_case(run, "plant", "one", BNB_CASE_OK, "", tame, 5, false);
+    char err[BNB_ERR_MAX];
+    cr_assert_eq(bnb_db_end_run_why(src, run, BNB_RUN_FAILED, "database or disk is full", err), 0,
+                 "%s", err);
+    char *a = build(src, run, NULL);
+    cr_assert_not_null(strstr(a, "\"status\":\"failed\",\"status_reason\":\"database or disk is "
+                                 "full\""));
+    int64_t id = 0;
+    cr_assert_eq(ingest(dst, a, &id), BNB_INGEST_STORED);
+    char why[256];
+    cr_assert_eq(bnb_db_run_status_reason(dst, id, why, sizeof why, err), 0, "%s", err);
+    cr_assert_str_eq(why, "database or disk is full");
+    bnb_run_row row;
+    cr_assert_eq(bnb_db_get_run_row(dst, id, &row, err), 0, "%s", err);
+    cr_assert_str_eq(row.status, "failed");
+    cr_assert_str_eq(row.reason, "pr");
+    char *b = build(dst, id, NULL);
+    cr_assert_str_eq(a, b);
+
+    /* an abandoned run that never recorded its end: finished_at null */
+    cJSON *t = cJSON_Parse(a);
+    cJSON *r = cJSON_GetObjectItem(t, "run");
+    cJSON_ReplaceItemInObject(r, "uuid",
+                              cJSON_CreateString("0123abcd-0000-4000-8000-00000000beef"));
+    cJSON_ReplaceItemInObject(r, "status", cJSON_CreateString("abandoned"));
+    cJSON_ReplaceItemInObject(r, "status_reason",
+                              cJSON_CreateString("process 42 on host h, which began the run, is "
+                                                 "gone"));
+    cJSON_ReplaceItemInObject(r, "finished_at", cJSON_CreateNull());
+    char *c = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    cr_assert_eq(ingest(dst, c, &id), BNB_INGEST_STORED);
+    cr_assert_eq(bnb_db_get_run_row(dst, id, &row, err), 0, "%s", err);
+    cr_assert_str_eq(row.status, "abandoned");
+    cr_assert_str_eq(row.finished_at, "");
+    char *d = build(dst, id, NULL);
+    cr_assert_not_null(strstr(d, "\"status\":\"abandoned\",\"status_reason\":\"process 42 on host "
+                                 "h, which began the run, is gone\",\"started_at\":\"2026-03-01T"
+                                 "00:00:00Z\",\"finished_at\":null,"));
+    /* a run ingested from elsewhere has no owner here: a write-open leaves it alone */
+    bnb_db *again = NULL;
+    cr_assert_eq(bnb_db_open(dst_path, 0, &again, err), 0, "%s", err);
+    bnb_db_close(again);
+    cr_assert_eq(bnb_db_get_run_row(dst, id, &row, err), 0, "%s", err);
+    cr_assert_str_eq(row.status, "abandoned");
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
