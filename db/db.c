@@ -1302,103 +1302,143 @@ static double rd_double_or_nan(bnb_db__rd *q, int col)
     return sqlite3_column_type(q->st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(q->st, col);
 }
 
-/* The three reads of a case's details, prepared once per bnb_db_load_cases
- * (preparing them per case was half the time of loading a 160-case run). */
-enum { DETAIL_SAMPLES, DETAIL_STATS, DETAIL_METRICS, DETAIL_COUNT };
-static const char *const detail_sql[DETAIL_COUNT] = {
-    "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
-    "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
-    "outliers_low, outliers_high FROM stats WHERE case_id = ?",
-    "SELECT name, unit, value, available, reason, higher_is_better, timing "
-    "FROM metrics WHERE case_id = ? ORDER BY id",
-};
-
-/* d[i] (prepared with detail_sql[i]) reset and bound to case_id. */
-static bnb_db__rd *detail_for(bnb_db__rd *d, int i, int64_t case_id)
+/* The case of row id case_id, walking forward from *cur: the rows of the
+ * samples and metrics statements come in the cases' order (seq, id), so
+ * each lookup moves a cursor instead of searching. NULL when a row names a
+ * case the cases statement did not return. */
+static bnb_case_result *case_at(bnb_case_result *cases, const int64_t *ids, int n, int *cur,
+                                int64_t case_id)
 {
-    sqlite3_reset(d[i].st);
-    bnb_db__rd_int64(&d[i], 1, case_id);
-    return &d[i];
+    while (*cur < n && ids[*cur] != case_id)
+        (*cur)++;
+    return *cur < n ? &cases[*cur] : NULL;
 }
 
-/* Samples, stats and metrics of case_id into r through the prepared d;
- * 0, or -1 with err. */
-static int load_case_details(bnb_db *db, bnb_db__rd *d, int64_t case_id, bnb_case_result *r,
-                             char *err)
+/* The raw samples of every case of run_id, with their outlier flags, into
+ * the arrays load_cases sized (capacity cap[i] for case i). */
+static int load_samples(bnb_db *db, int64_t run_id, bnb_case_result *cases, const int64_t *ids,
+                        const int *cap, int n, char *err)
 {
-    int s, k = 0, cap = 0, ocap = 0;
-    bnb_db__rd *q = detail_for(d, DETAIL_SAMPLES, case_id);
-    while ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
-        if (bnb_db__grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
-            bnb_db__grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier))
-            goto oom;
-        r->samples[k] = sqlite3_column_double(q->st, 1);
-        r->outlier[k] = sqlite3_column_int(q->st, 2) != 0;
-        r->nsamples = ++k;
-    }
-    if (s < 0 || bnb_db__rd_ok(q, err))
-        return -1;
-
-    q = detail_for(d, DETAIL_STATS, case_id);
-    if ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
-        bnb_stats *st = &r->stats;
-        double *v[] = {&st->min, &st->max, &st->median, &st->mean,  &st->stddev, &st->mad,
-                       &st->cv,  &st->p90, &st->p99,    &st->ci_lo, &st->ci_hi};
-        st->n = sqlite3_column_int(q->st, 0);
-        for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-            *v[i] = rd_double_or_nan(q, 1 + i);
-        st->outliers_low = sqlite3_column_int(q->st, 12);
-        st->outliers_high = sqlite3_column_int(q->st, 13);
-    }
-    if (s < 0 || bnb_db__rd_ok(q, err))
-        return -1;
-
-    q = detail_for(d, DETAIL_METRICS, case_id);
-    k = cap = 0;
-    while ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
-        if (bnb_db__grow((void **)&r->metrics, &cap, k, sizeof *r->metrics))
-            goto oom;
-        bnb_metric *m = &r->metrics[k];
-        bnb_db__rd_copy(q, 0, m->name, sizeof m->name);
-        bnb_db__rd_copy(q, 1, m->unit, sizeof m->unit);
-        m->available = sqlite3_column_int(q->st, 3) != 0;
-        m->value = m->available ? sqlite3_column_double(q->st, 2) : NAN;
-        bnb_db__rd_copy(q, 4, m->reason, sizeof m->reason);
-        m->higher_is_better = sqlite3_column_int(q->st, 5) != 0;
-        m->timing = sqlite3_column_int(q->st, 6);
-        if (bnb_db__rd_ok(q, err))
-            return -1;
-        r->nmetrics = ++k;
-    }
-    return s < 0 ? -1 : 0;
-oom:
-    bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
-    return -1;
-}
-
-int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
-{
-    *out = NULL;
-    *n = 0;
-    bnb_case_result *cases = NULL;
-    int count = 0, cap = 0, s;
-    bnb_db__rd q = {0}, d[DETAIL_COUNT] = {{0}};
-    for (int i = 0; i < DETAIL_COUNT; i++)
-        if (bnb_db__rd_prep(&d[i], db, detail_sql[i], err))
-            goto fail;
+    bnb_db__rd q;
     if (bnb_db__rd_prep(&q, db,
-                        "SELECT id, suite, name, params, status, message, iterations, code_version "
-                        "FROM cases WHERE run_id = ? ORDER BY seq",
+                        "SELECT s.case_id, s.seconds, s.outlier FROM samples s JOIN cases c ON "
+                        "c.id = s.case_id WHERE c.run_id = ? ORDER BY c.seq, c.id, s.idx",
                         err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s, cur = 0;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q.st, 0);
+        bnb_case_result *r = case_at(cases, ids, n, &cur, id);
+        if (!r || r->nsamples >= cap[cur]) {
+            bnb_db__seterr(err, "DB %s: the samples of case %lld changed while read", db->path,
+                           (long long)id);
+            s = -1;
+            break;
+        }
+        r->samples[r->nsamples] = sqlite3_column_double(q.st, 1);
+        r->outlier[r->nsamples++] = sqlite3_column_int(q.st, 2) != 0;
+    }
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    return 0;
+}
+
+/* The metrics of every case of run_id, in stored order, into the arrays
+ * load_cases sized (capacity cap[i] for case i). */
+static int load_metrics(bnb_db *db, int64_t run_id, bnb_case_result *cases, const int64_t *ids,
+                        const int *cap, int n, char *err)
+{
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT m.case_id, m.name, m.unit, m.value, m.available, m.reason, "
+                        "m.higher_is_better, m.timing FROM metrics m JOIN cases c ON c.id = "
+                        "m.case_id WHERE c.run_id = ? ORDER BY c.seq, c.id, m.id",
+                        err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s, cur = 0;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q.st, 0);
+        bnb_case_result *r = case_at(cases, ids, n, &cur, id);
+        if (!r || r->nmetrics >= cap[cur]) {
+            bnb_db__seterr(err, "DB %s: the metrics of case %lld changed while read", db->path,
+                           (long long)id);
+            s = -1;
+            break;
+        }
+        bnb_metric *m = &r->metrics[r->nmetrics];
+        bnb_db__rd_copy(&q, 1, m->name, sizeof m->name);
+        bnb_db__rd_copy(&q, 2, m->unit, sizeof m->unit);
+        m->available = sqlite3_column_int(q.st, 4) != 0;
+        m->value = m->available ? sqlite3_column_double(q.st, 3) : NAN;
+        bnb_db__rd_copy(&q, 5, m->reason, sizeof m->reason);
+        m->higher_is_better = sqlite3_column_int(q.st, 6) != 0;
+        m->timing = sqlite3_column_int(q.st, 7);
+        if (bnb_db__rd_ok(&q, err)) {
+            s = -1;
+            break;
+        }
+        r->nmetrics++;
+    }
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    return 0;
+}
+
+/* The number of cases of run_id. */
+static int count_cases(bnb_db *db, int64_t run_id, int *n, char *err)
+{
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db, "SELECT count(*) FROM cases WHERE run_id = ?", err))
+        return -1;
+    bnb_db__rd_int64(&q, 1, run_id);
+    int s = bnb_db__rd_step(&q, err);
+    if (s == SQLITE_ROW)
+        *n = sqlite3_column_int(q.st, 0);
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+        return -1;
+    return 0;
+}
+
+/* Reads the cases of run_id (see load_cases) inside its caller's snapshot. */
+static int read_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result **out, int *n,
+                      char *err)
+{
+    int total = 0, count = 0, s = SQLITE_DONE;
+    if (count_cases(db, run_id, &total, err))
+        return -1;
+    if (total == 0)
+        return 0;
+    bnb_case_result *cases = calloc((size_t)total, sizeof *cases);
+    int64_t *ids = calloc((size_t)total, sizeof *ids);
+    int *ncap = calloc((size_t)total, sizeof *ncap), *mcap = calloc((size_t)total, sizeof *mcap);
+    bnb_db__rd q = {0};
+    if (!cases || !ids || !ncap || !mcap) {
+        bnb_db__seterr(err, "DB %s: out of memory", db->path);
+        goto fail;
+    }
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT c.id, c.suite, c.name, c.params, c.status, c.message, c.iterations, "
+             "c.code_version, s.case_id IS NOT NULL, s.n, s.min, s.max, s.median, s.mean, "
+             "s.stddev, s.mad, s.cv, s.p90, s.p99, s.ci_lo, s.ci_hi, s.outliers_low, "
+             "s.outliers_high, %s, (SELECT count(*) FROM metrics x WHERE x.case_id = c.id) "
+             "FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ? "
+             "ORDER BY c.seq, c.id",
+             samples ? "(SELECT count(*) FROM samples x WHERE x.case_id = c.id)" : "0");
+    if (bnb_db__rd_prep(&q, db, sql, err))
         goto fail;
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
-        if (bnb_db__grow((void **)&cases, &cap, count, sizeof *cases)) {
-            bnb_db__seterr(err, "DB %s: out of memory", db->path);
+        int64_t case_id = sqlite3_column_int64(q.st, 0);
+        if (count == total) {
+            bnb_db__seterr(err, "DB %s: the cases of run %lld changed while read", db->path,
+                           (long long)run_id);
             goto fail;
         }
-        bnb_case_result *r = &cases[count++];
-        int64_t case_id = sqlite3_column_int64(q.st, 0);
+        bnb_case_result *r = &cases[count];
+        ids[count++] = case_id;
         bnb_db__rd_copy(&q, 1, r->suite, sizeof r->suite);
         bnb_db__rd_copy(&q, 2, r->name, sizeof r->name);
         const char *pj = bnb_db__rd_str(&q, 3);
@@ -1420,23 +1460,82 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
         bnb_db__rd_copy(&q, 5, r->message, sizeof r->message);
         r->iterations = sqlite3_column_int64(q.st, 6);
         bnb_db__rd_copy(&q, 7, r->code_version, sizeof r->code_version);
-        if (bnb_db__rd_ok(&q, err) || load_case_details(db, d, case_id, r, err))
+        if (sqlite3_column_int(q.st, 8)) {
+            bnb_stats *st = &r->stats;
+            double *v[] = {&st->min, &st->max, &st->median, &st->mean,  &st->stddev, &st->mad,
+                           &st->cv,  &st->p90, &st->p99,    &st->ci_lo, &st->ci_hi};
+            st->n = sqlite3_column_int(q.st, 9);
+            for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+                *v[i] = rd_double_or_nan(&q, 10 + i);
+            st->outliers_low = sqlite3_column_int(q.st, 21);
+            st->outliers_high = sqlite3_column_int(q.st, 22);
+        }
+        int k = count - 1;
+        ncap[k] = samples ? sqlite3_column_int(q.st, 23) : 0;
+        mcap[k] = sqlite3_column_int(q.st, 24);
+        if (ncap[k] > 0 && (!(r->samples = malloc((size_t)ncap[k] * sizeof *r->samples)) ||
+                            !(r->outlier = malloc((size_t)ncap[k] * sizeof *r->outlier)))) {
+            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+            goto fail;
+        }
+        if (mcap[k] > 0 && !(r->metrics = calloc((size_t)mcap[k], sizeof *r->metrics))) {
+            bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+            goto fail;
+        }
+        if (bnb_db__rd_ok(&q, err))
             goto fail;
     }
     if (bnb_db__rd_end(&q, err) || s < 0)
         goto fail;
-    for (int i = 0; i < DETAIL_COUNT; i++)
-        if (bnb_db__rd_end(&d[i], err))
-            goto fail;
+    if ((samples && load_samples(db, run_id, cases, ids, ncap, count, err)) ||
+        load_metrics(db, run_id, cases, ids, mcap, count, err))
+        goto fail;
+    free(ids);
+    free(ncap);
+    free(mcap);
     *out = cases;
     *n = count;
     return 0;
 fail:
     bnb_db__rd_end(&q, NULL);
-    for (int i = 0; i < DETAIL_COUNT; i++)
-        bnb_db__rd_end(&d[i], NULL);
+    free(ids);
+    free(ncap);
+    free(mcap);
     bnb_db_free_cases(cases, count);
     return -1;
+}
+
+/* The cases of a run with their stats, metrics and (when samples) raw
+ * samples: a handful of statements for the whole run whatever its case
+ * count (a statement per case made a 160-case run cost hundreds of
+ * prepares), every array allocated once at its stored size, all read in
+ * one snapshot (a savepoint) so a run still storing cases cannot change
+ * between the statements. */
+static int load_cases(bnb_db *db, int64_t run_id, bool samples, bnb_case_result **out, int *n,
+                      char *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (exec(db, "SAVEPOINT bnb_load_cases", err))
+        return -1;
+    int rc = read_cases(db, run_id, samples, out, n, err);
+    if (exec(db, "RELEASE bnb_load_cases", rc ? NULL : err) && rc == 0) {
+        bnb_db_free_cases(*out, *n);
+        *out = NULL;
+        *n = 0;
+        rc = -1;
+    }
+    return rc;
+}
+
+int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
+{
+    return load_cases(db, run_id, true, out, n, err);
+}
+
+int bnb_db_load_case_summaries(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err)
+{
+    return load_cases(db, run_id, false, out, n, err);
 }
 
 void bnb_db_free_cases(bnb_case_result *cases, int n)

@@ -91,6 +91,11 @@ int bnb_db_resolve_run(bnb_db *db, const char *spec, int64_t *run_id, char *err)
  * caller frees with bnb_db_free_cases. */
 int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n, char *err);
 void bnb_db_free_cases(bnb_case_result *cases, int n);
+/* bnb_db_load_cases without the raw samples (nsamples 0, samples and
+ * outlier NULL; stats, metrics and the rest as stored): what a score or a
+ * summary needs, without reading every sample of the run. */
+int bnb_db_load_case_summaries(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
+                               char *err);
 /* Loads a run's info (machine, context, ...). Free with bnb_run_info_free. */
 int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status *st, char *err);
 

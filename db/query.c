@@ -81,8 +81,14 @@ const char *bnb_db__rd_str(bnb_db__rd *q, int col)
 
 void bnb_db__rd_copy(bnb_db__rd *q, int col, char *dst, size_t cap)
 {
+    /* a plain copy: every column of every row comes through here */
     const char *t = bnb_db__rd_str(q, col);
-    snprintf(dst, cap, "%s", t ? t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(q->st, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 int bnb_db__rd_ok(bnb_db__rd *q, char *err)

@@ -42,7 +42,7 @@ static double unif(uint64_t *s)
     return (double)(next(s) >> 11) / 9007199254740992.0;
 }
 
-int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
+int bnb_gendb_fleet(const char *path, int nruns, int nmachines, char *err, size_t cap)
 {
     bnb_db *db = NULL;
     char e2[BNB_ERR_MAX];
@@ -67,8 +67,14 @@ int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
     for (int r = 0; r < nruns; r++) {
         bnb_run_info ri;
         memset(&ri, 0, sizeof ri);
-        snprintf(ri.machine_name, sizeof ri.machine_name, "synthetic");
-        snprintf(ri.fingerprint, sizeof ri.fingerprint, "00000000deadbeef");
+        if (nmachines > 1) {
+            snprintf(ri.machine_name, sizeof ri.machine_name, "synthetic-%02d", 1 + r % nmachines);
+            snprintf(ri.fingerprint, sizeof ri.fingerprint, "00000000deadbe%02x",
+                     (unsigned)(r % nmachines) & 0xff);
+        } else {
+            snprintf(ri.machine_name, sizeof ri.machine_name, "synthetic");
+            snprintf(ri.fingerprint, sizeof ri.fingerprint, "00000000deadbeef");
+        }
         snprintf(ri.reason, sizeof ri.reason, "nightly");
         snprintf(ri.commit, sizeof ri.commit, "synthetic");
         snprintf(ri.compiler, sizeof ri.compiler, "synthetic");
@@ -136,4 +142,9 @@ fail:
 out:
     bnb_db_close(db);
     return rc;
+}
+
+int bnb_gendb(const char *path, int nruns, char *err, size_t cap)
+{
+    return bnb_gendb_fleet(path, nruns, 1, err, cap);
 }

@@ -402,6 +402,17 @@ static int pick_baseline(bnb_db *db, rep *r, const char *name, char *err, size_t
                  "this run is baseline \"%s\" itself: nothing to compare", r->base_name);
         return 0;
     }
+    if (!r->samples) {
+        /* gathered for the score alone: the comparison needs the raw samples */
+        bnb_db_free_cases(r->cases, r->ncases);
+        r->cases = NULL;
+        r->ncases = 0;
+        if (bnb_db_load_cases(db, r->run_id, &r->cases, &r->ncases, e2)) {
+            snprintf(err, cap, "report: %s", e2);
+            return -1;
+        }
+        r->samples = true;
+    }
     bnb_case_result *bc = NULL;
     int nb = 0;
     if (bnb_db_load_cases(db, r->base_id, &bc, &nb, e2)) {
@@ -577,9 +588,11 @@ int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, bool ch
 {
     char e2[BNB_ERR_MAX];
     r->run_id = run_id;
+    r->samples = charts;
     if (bnb_db_load_run(db, run_id, &r->ri, NULL, e2) ||
         bnb_db_get_run_row(db, run_id, &r->row, e2) ||
-        bnb_db_load_cases(db, run_id, &r->cases, &r->ncases, e2) ||
+        (charts ? bnb_db_load_cases(db, run_id, &r->cases, &r->ncases, e2)
+                : bnb_db_load_case_summaries(db, run_id, &r->cases, &r->ncases, e2)) ||
         bnb_db_load_verdicts(db, run_id, &r->ts, &r->v, e2)) {
         snprintf(err, cap, "report: %s", e2);
         return -1;

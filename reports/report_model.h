@@ -63,6 +63,8 @@ typedef struct rep {
     bnb_run_row row;
     bnb_case_result *cases;
     int ncases;
+    bool samples; /* cases hold their raw samples (a score-only gather reads them only
+                     when a baseline comparison needs them) */
     bnb_target_set ts;
     bnb_verdict *v;
     char cpu[256], isa[1024], os[160];

@@ -108,6 +108,7 @@ static const char css[] =
     "td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}"
     ".v{font-weight:600;padding:0 .3em;border-radius:3px}.good{color:#0a6b2d;background:#dff5e5}"
     ".bad{color:#a0111b;background:#fde2e4}.na{color:#5b5f66;background:#eceef1}"
+    "td.score,.nw{white-space:nowrap}"
     ".mono{font-family:ui-monospace,Menlo,Consolas,monospace}.muted{color:#5b5f66}"
     ".charts{display:flex;flex-wrap:wrap;gap:10px}svg{background:#fff;max-width:100%;"
     "height:auto}svg text{font-family:inherit}form{margin:.6em 0}select,button{font:inherit;"
@@ -410,7 +411,7 @@ static int page_fleet(const req *q, bnb_web_resp *out)
     fprintf(f,
             "<p>%d machine%s, %ld run%s stored. Each machine's score and readiness are those of "
             "the readiness report of its latest complete run (open the run for the "
-            "report).</p>\n",
+            "report); its targets not judged are those not measured / not applicable.</p>\n",
             n, n == 1 ? "" : "s", nruns, nruns == 1 ? "" : "s");
     if (n == 0)
         fputs("<p>No run is stored yet: send runs here with <span class=\"mono\">bnbench "
@@ -421,7 +422,8 @@ static int page_fleet(const req *q, bnb_web_resp *out)
               "<th class=\"r\">Runs</th><th>Latest run</th><th>Started</th>"
               "<th class=\"r\">Cases</th><th class=\"r\">Failed</th><th class=\"r\">Score</th>"
               "<th>Readiness</th><th class=\"r\">Targets met</th><th class=\"r\">Missed</th>"
-              "<th class=\"r\">Not measured / n.a.</th></tr></thead><tbody>\n",
+              "<th class=\"r\" title=\"not measured / not applicable\">Not judged</th></tr>"
+              "</thead><tbody>\n",
               f);
         for (int i = 0; i < n; i++) {
             const fleet_row *w = &rows[i];
@@ -439,11 +441,11 @@ static int page_fleet(const req *q, bnb_web_resp *out)
             }
             fputs("<td>", f);
             run_link(f, &l->row);
-            fputs("</td><td>", f);
+            fputs("</td><td class=\"nw\">", f);
             esc(f, l->row.started_at);
             fprintf(f,
                     "</td><td class=\"r\">%d</td><td class=\"r\">%d</td>"
-                    "<td class=\"r score\">%.1f/100</td><td>",
+                    "<td class=\"r score\">%.1f/100</td><td class=\"nw\">",
                     l->row.ncases, l->row.nfailed, w->score);
             badge(f, w->readiness);
             fprintf(f,
@@ -539,7 +541,7 @@ static void fig_add(figure *figs, int *nf, const char *cas, const char *metric,
 }
 
 /* The key figures of a machine, from its latest run: the figures its
- * targets judge, then the rate (gflops, gops, gbps) of each measured case,
+ * targets judge (those the run measured), then the rate (gflops, gops, gbps) of each measured case,
  * and when there is none the median time of its first cases. 0, or -1 with
  * err. */
 static int key_figures(bnb_db *db, int64_t run_id, figure *figs, int *nf, char *err)
@@ -559,7 +561,11 @@ static int key_figures(bnb_db *db, int64_t run_id, figure *figs, int *nf, char *
     for (int i = 0; i < ts.n; i++) {
         char cas[BNB_NAME_MAX + 160], metric[64];
         bnb_figure_split(ts.t[i].figure, cas, sizeof cas, metric, sizeof metric);
-        fig_add(figs, nf, cas, metric, cases, ncases);
+        /* only what the run measured: a target of a device it lacks has no history */
+        const bnb_case_result *c = find_case(cases, ncases, cas);
+        const bnb_metric *m = c ? bnb_case_metric(c, metric) : NULL;
+        if (c && c->status == BNB_CASE_OK && (!strcmp(metric, "median_s") || (m && m->available)))
+            fig_add(figs, nf, cas, metric, cases, ncases);
     }
     static const char *const rates[] = {"gflops", "gops", "gbps"};
     for (int i = 0; i < ncases; i++) {

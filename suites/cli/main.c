@@ -450,7 +450,7 @@ static const command commands[] = {
     {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
     {"serve", bnb_cmd_serve, NULL, bnb_usage_serve},
     {"import", bnb_cmd_import, NULL, bnb_usage_import},
-    {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
+    {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] [--machines M] -o PATH\n"},
 };
 
 static const command *find_command(const char *name)

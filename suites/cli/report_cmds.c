@@ -103,6 +103,7 @@ static const bnb_cli_opt opt_publish[] = {
 };
 static const bnb_cli_opt opt_gendb[] = {
     {.name = "runs", .kind = BNB_CLI_LONG, .lo = 1, .hi = 1000000},
+    {.name = "machines", .kind = BNB_CLI_LONG, .lo = 1, .hi = 255},
     OPT_OUTPUT,
     {0},
 };
@@ -672,7 +673,8 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
 
 int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
 {
-    static const bnb_cli_cmd spec = {"_gen-db", "usage: bnbench _gen-db [--runs N] -o PATH\n",
+    static const bnb_cli_cmd spec = {"_gen-db",
+                                     "usage: bnbench _gen-db [--runs N] [--machines M] -o PATH\n",
                                      opt_gendb, 0, false};
     bnb_cli_args a;
     int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
@@ -680,7 +682,8 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
         return rc;
     const char *output = bnb_cli_str(&spec, &a, "output", NULL);
     const bnb_cli_val *rv = bnb_cli_get(&spec, &a, "runs");
-    long runs = rv ? rv->l : 1000;
+    const bnb_cli_val *mv = bnb_cli_get(&spec, &a, "machines");
+    long runs = rv ? rv->l : 1000, machines = mv ? mv->l : 1;
     if (!output)
         return bnb_usage_error("-o PATH is required");
     /* synthetic runs, written with fast unsafe writes: never into a real DB */
@@ -688,7 +691,7 @@ int bnb_cmd_gendb(int argc, char **argv, const char *gdb)
     if (access(output, F_OK) == 0)
         return bnb_usage_error("%s exists; _gen-db writes a new DB only", bnb_cli_quote(output, q));
     char err[BNB_ERR_MAX];
-    if (bnb_gendb(output, (int)runs, err, sizeof err)) {
+    if (bnb_gendb_fleet(output, (int)runs, (int)machines, err, sizeof err)) {
         bnb_cli_error("%s", err);
         return BNB_EXIT_USAGE;
     }
