@@ -33,6 +33,32 @@ void bnb_pubclient_opts_default(bnb_pubclient_opts *o)
     o->out = stdout;
 }
 
+int bnb_pubclient_token(const char *token_file, int legacy, char **tok, const char **src, char *err,
+                        size_t cap)
+{
+    *tok = NULL;
+    *src = "no token";
+    if (token_file) {
+        *src = "--token-file";
+        return bnb_token_read_file(token_file, tok, err, cap);
+    }
+    static const char *const vars[] = {"BNBENCH_TOKEN", "BNB_PUBLISH_TOKEN"};
+    for (int i = 0; i < (legacy ? 2 : 1); i++) {
+        const char *v = getenv(vars[i]);
+        if (!v || !*v)
+            continue;
+        *src = vars[i];
+        if (bnb_token_check(v, vars[i], err, cap))
+            return -1;
+        if (!(*tok = strdup(v))) {
+            snprintf(err, cap, "out of memory copying %s", vars[i]);
+            return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
 int bnb_pubclient_endpoint(const char *url, char *out, char *shown, size_t cap, char *err,
                            size_t ecap)
 {

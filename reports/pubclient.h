@@ -67,6 +67,15 @@ typedef struct bnb_pubclient_summary {
     char first_problem[600]; /* the first reason a run was spooled or rejected, "" */
 } bnb_pubclient_summary;
 
+/* The bearer token for a publish, never from the command line: the file
+ * token_file when given (bnb_token_read_file), else BNBENCH_TOKEN, else,
+ * when legacy (publish --report, as before), BNB_PUBLISH_TOKEN; *tok NULL
+ * when none is set (the request goes without one). *src names where it came
+ * from (for messages; never the token). 0, or -1 with err (unreadable file,
+ * a control character, too long). The caller frees *tok. */
+int bnb_pubclient_token(const char *token_file, int legacy, char **tok, const char **src, char *err,
+                        size_t cap);
+
 /* Base URL + BNB_PUBCLIENT_PATH (one '/' between them) into out; the URL
  * redacted into shown (cap each). -1 with err for a URL that is not http(s),
  * has a query or fragment, or is too long. */

@@ -26,7 +26,7 @@
 /* Longest quotation of a value in a message (bytes, before the NUL). */
 #define BNB_CLI_QUOTE_MAX  80
 #define BNB_CLI_MAX_OPTS   24
-#define BNB_CLI_MAX_POS    4
+#define BNB_CLI_MAX_POS    64
 #define BNB_CLI_MAX_REPEAT 2
 #define BNB_CLI_MSG_MAX    512
 
