@@ -88,6 +88,9 @@ int bnb_pubclient_endpoint(const char *url, char *out, char *shown, size_t cap, 
     char base[BNB_PUBCLIENT_MAX_URL];
     snprintf(base, sizeof base, "%.*s", (int)n, url);
     bnb_publish_redact_url(base, shown, cap);
+    size_t k = strlen(shown); /* libcurl's redaction writes the root path "/" */
+    while (k > 0 && shown[k - 1] == '/')
+        shown[--k] = '\0';
     return 0;
 }
 
@@ -277,8 +280,8 @@ static int publish_one(ctx *c, bnb_spool_entry *e, bool in_spool, const char *do
         fprintf(o->out, "spooled %s: %s\n", lab, why);
     if (!c->stopped) {
         c->stopped = true;
-        snprintf(c->stop_why, sizeof c->stop_why, "the collector did not take %s: %.400s", lab,
-                 why);
+        snprintf(c->stop_why, sizeof c->stop_why, "run %lld before it was not sent (%.400s)",
+                 (long long)e->run_id, why);
     }
     return 0;
 }
@@ -296,13 +299,25 @@ int bnb_pubclient_publish(bnb_db *db, const char *dbpath, const int64_t *ids, in
     int nsp = 0, rc = -1;
     if (bnb_spool_list(c.spool, false, &sp, &nsp, NULL, err, cap))
         return -1;
-    int waiting = 0;
+    int waiting = 0, asked = 0;
     for (int i = 0; i < nsp; i++)
         waiting += !strcmp(sp[i].url, c.shown);
+    for (int i = 0; i < n; i++) {
+        bnb_run_row row;
+        char e2[BNB_ERR_MAX];
+        bool dup = false;
+        if (bnb_db_get_run_row(db, ids[i], &row, e2) == 0)
+            for (int k = 0; k < nsp && !dup; k++)
+                dup = !strcmp(sp[k].uuid, row.uuid) && !strcmp(sp[k].url, c.shown);
+        asked += !dup;
+    }
     if (o->out) {
-        fprintf(o->out, "publishing to %s%s: %d run(s) from the spool, %d asked for\n", c.shown,
+        fprintf(o->out, "publishing to %s%s: %d run(s) from the spool, %d asked for", c.shown,
                 o->http.insecure ? " (--insecure: TLS certificates are NOT verified)" : "", waiting,
-                n);
+                asked);
+        if (nsp > waiting)
+            fprintf(o->out, " (%d wait for another collector)", nsp - waiting);
+        fputc('\n', o->out);
         fflush(o->out);
     }
     /* 1. the spool, oldest first */

@@ -308,6 +308,8 @@ static int by_age(const void *a, const void *b)
     const bnb_spool_entry *x = a, *y = b;
     if (x->spooled_at != y->spooled_at)
         return x->spooled_at < y->spooled_at ? -1 : 1;
+    if (x->run_id != y->run_id)
+        return x->run_id < y->run_id ? -1 : 1;
     return strcmp(x->uuid, y->uuid);
 }
 

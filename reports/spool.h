@@ -59,7 +59,7 @@ int bnb_spool_get(const char *dir, bool rejected, const char *uuid, bnb_spool_en
 int bnb_spool_remove(const char *dir, bool rejected, const char *uuid, char *err, size_t cap);
 
 /* The entries of dir (or dir/rejected), oldest first (spooled_at, then
- * uuid). A missing directory is an empty spool. A file that is not a valid
+ * run id, then uuid). A missing directory is an empty spool. A file that is not a valid
  * spool file is skipped and counted in *bad (may be NULL). *out is
  * malloc'd (NULL when *n is 0); the caller frees it. 0, or -1 with err. */
 int bnb_spool_list(const char *dir, bool rejected, bnb_spool_entry **out, int *n, int *bad,

@@ -106,7 +106,7 @@ static inline bool hs_answer(hs_server *s, int c, const hs_step *st)
         hs_write(c, "HTTP/1.1 2", 10);
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        return;
+        return true; /* closing now resets */
     }
     char body[600], head[1200], extra[700] = "";
     if (st->error)
@@ -155,25 +155,34 @@ static inline void *hs_serve(void *arg)
     return NULL;
 }
 
-/* Starts a server with the n steps of script. */
-static inline hs_server *hs_start(const hs_step *script, int n)
+/* Starts a server with the n steps of script on loopback port port (0: one
+ * the system picks; a port given again is how a collector comes back). */
+static inline hs_server *hs_start_port(const hs_step *script, int n, int port)
 {
     hs_server *s = calloc(1, sizeof *s);
     cr_assert_not_null(s);
     cr_assert(n <= HS_MAX);
-    memcpy(s->steps, script, (size_t)n * sizeof *script);
+    if (n > 0)
+        memcpy(s->steps, script, (size_t)n * sizeof *script);
     s->nsteps = n;
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert_geq(s->fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0, "bind port %d", port);
     cr_assert_eq(listen(s->fd, 16), 0);
     socklen_t l = sizeof a;
     cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &l), 0);
     s->port = ntohs(a.sin_port);
     cr_assert_eq(pthread_create(&s->th, NULL, hs_serve, s), 0);
     return s;
+}
+
+static inline hs_server *hs_start(const hs_step *script, int n)
+{
+    return hs_start_port(script, n, 0);
 }
 
 static inline int hs_nreq(hs_server *s)

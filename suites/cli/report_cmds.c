@@ -734,9 +734,9 @@ static int publish_status(const char *dbpath)
         free(w);
         return bnb_usage_error("%s", err);
     }
-    char t[TERM_MAX];
-    printf("spool of %s: %s/\n", bnb_term_safe(dbpath, t, sizeof t),
-           bnb_term_safe(dir, t, sizeof t));
+    char t1[TERM_MAX], t2[TERM_MAX];
+    printf("spool of %s: %s/\n", bnb_term_safe(dbpath, t1, sizeof t1),
+           bnb_term_safe(dir, t2, sizeof t2));
     print_spool("waiting (sent first by the next publish to their collector)", w, nw);
     print_spool("rejected (never resent automatically; `bnbench publish RUN --url URL` sends "
                 "one again)",
