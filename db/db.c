@@ -237,6 +237,22 @@ static void rollback(bnb_db *db)
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int bnb_db__begin(bnb_db *db, char *err)
+{
+    db->fault[0] = '\0';
+    return begin(db, err);
+}
+
+int bnb_db__commit(bnb_db *db, char *err)
+{
+    return commit(db, err);
+}
+
+void bnb_db__rollback(bnb_db *db)
+{
+    rollback(db);
+}
+
 static sqlite3_stmt *prep(bnb_db *db, const char *sql, char *err)
 {
     sqlite3_stmt *st = NULL;
@@ -276,36 +292,6 @@ static int query_int(bnb_db *db, const char *sql, int64_t *v, char *err)
     return 0;
 }
 
-const char *bnb_run_status_str(bnb_run_status st)
-{
-    switch (st) {
-    case BNB_RUN_RUNNING:
-        return "running";
-    case BNB_RUN_COMPLETE:
-        return "complete";
-    case BNB_RUN_INTERRUPTED:
-        return "interrupted";
-    case BNB_RUN_FAILED:
-        return "failed";
-    case BNB_RUN_ABANDONED:
-        return "abandoned";
-    }
-    return "?";
-}
-
-const char *bnb_case_status_str(bnb_case_status st)
-{
-    switch (st) {
-    case BNB_CASE_OK:
-        return "ok";
-    case BNB_CASE_FAILED:
-        return "failed";
-    case BNB_CASE_SKIPPED:
-        return "skipped";
-    }
-    return "?";
-}
-
 static int run_status_parse(const char *s, bnb_run_status *st)
 {
     for (int i = BNB_RUN_RUNNING; i <= BNB_RUN_ABANDONED; i++)
@@ -324,12 +310,6 @@ static int case_status_parse(const char *s, bnb_case_status *st)
             return 0;
         }
     return -1;
-}
-
-bool bnb_reason_valid(const char *reason)
-{
-    return reason && (!strcmp(reason, "nightly") || !strcmp(reason, "pr") ||
-                      !strcmp(reason, "manual") || !strcmp(reason, "confirm"));
 }
 
 /* ---- open / migrate --------------------------------------------------------- */
@@ -906,11 +886,86 @@ static int make_uuid(char out[40], char *err)
     return 0;
 }
 
+int bnb_db__put_machine(bnb_db *db, const char *fingerprint, const char *name,
+                        const char *description, int64_t *machine_id, char *err)
+{
+    sqlite3_stmt *st = prep(db,
+                            "INSERT INTO machines (fingerprint, name, description, first_seen, "
+                            "last_seen) VALUES (?1, ?2, ?3, " NOW_SQL ", " NOW_SQL ") "
+                            "ON CONFLICT (fingerprint, name) DO UPDATE SET "
+                            "description = coalesce(excluded.description, description), "
+                            "last_seen = excluded.last_seen RETURNING id",
+                            err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, fingerprint, 0);
+    bind_text(st, 2, name, 0);
+    bind_text(st, 3, description, 1);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *machine_id = sqlite3_column_int64(st, 0);
+    else {
+        note_fault(db, NULL);
+        bnb_db__seterr(err, "DB %s: storing machine %s: %s", db->path, name, db->fault);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int bnb_db__put_run(bnb_db *db, int64_t machine_id, const bnb_run_info *ri,
+                    const bnb_db__run_end *end, int64_t *run_id, char *err)
+{
+    sqlite3_stmt *st =
+        prep(db,
+             "INSERT INTO runs (uuid, machine_id, started_at, status, git_commit, git_branch, "
+             "reason, build_type, compiler, cflags, kernels, tool_version, context, warnings, "
+             "binding, pid, pid_start, host, boot_id, finished_at, status_reason) VALUES (?1, ?2, "
+             "coalesce(?3, " NOW_SQL
+             "), ?19, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+             "?17, ?18, ?20, ?21)",
+             err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, ri->uuid, 0);
+    sqlite3_bind_int64(st, 2, machine_id);
+    bind_text(st, 3, ri->started_at, 1);
+    bind_text(st, 4, ri->commit, 1);
+    bind_text(st, 5, ri->branch, 1);
+    bind_text(st, 6, ri->reason, 0);
+    bind_text(st, 7, ri->build_type, 1);
+    bind_text(st, 8, ri->compiler, 1);
+    bind_text(st, 9, ri->cflags, 1);
+    bind_text(st, 10, ri->kernels, 1);
+    bind_text(st, 11, end ? end->tool_version : BN_VERSION, 1);
+    bind_text(st, 12, ri->context_json, 1);
+    bind_text(st, 13, ri->warnings_json, 1);
+    bind_text(st, 14, ri->binding_json, 1);
+    if (end) {
+        /* a finished run from elsewhere: no owner here, so no write-open
+         * ever judges it abandoned */
+        bind_text(st, 19, bnb_run_status_str(end->status), 0);
+        bind_text(st, 20, end->finished_at, 1);
+        bind_text(st, 21, end->status_reason, 1);
+    } else {
+        run_owner self;
+        self_owner(&self);
+        sqlite3_bind_int64(st, 15, self.pid);
+        if (self.start >= 0)
+            sqlite3_bind_int64(st, 16, self.start);
+        bind_text(st, 17, self.host, 1);
+        bind_text(st, 18, self.boot, 1);
+        bind_text(st, 19, "running", 0);
+    }
+    int rc = step_done(db, st, "storing run", err);
+    if (rc == 0)
+        *run_id = sqlite3_last_insert_rowid(db->h);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *err)
 {
     db->fault[0] = '\0';
-    sqlite3_stmt *st = NULL;
-    char uuid[40];
     if (!ri->fingerprint[0] || !ri->machine_name[0]) {
         bnb_db__seterr(err, "DB %s: run has no machine %s", db->path,
                        ri->fingerprint[0] ? "name" : "fingerprint");
@@ -921,74 +976,19 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
                        db->path, ri->reason);
         return -1;
     }
-    if (ri->uuid[0])
-        snprintf(uuid, sizeof uuid, "%s", ri->uuid);
-    else if (make_uuid(uuid, err))
+    bnb_run_info with_uuid = *ri; /* shallow: only uuid is changed */
+    if (!ri->uuid[0] && make_uuid(with_uuid.uuid, err))
         return -1;
     if (begin(db, err))
         return -1;
-
-    st = prep(db,
-              "INSERT INTO machines (fingerprint, name, description, first_seen, last_seen) "
-              "VALUES (?1, ?2, ?3, " NOW_SQL ", " NOW_SQL ") "
-              "ON CONFLICT (fingerprint, name) DO UPDATE SET "
-              "description = coalesce(excluded.description, description), "
-              "last_seen = excluded.last_seen RETURNING id",
-              err);
-    if (!st)
-        goto fail;
-    bind_text(st, 1, ri->fingerprint, 0);
-    bind_text(st, 2, ri->machine_name, 0);
-    bind_text(st, 3, ri->machine_json, 1);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        note_fault(db, NULL);
-        bnb_db__seterr(err, "DB %s: storing machine %s: %s", db->path, ri->machine_name, db->fault);
-        goto fail;
+    int64_t machine_id = 0;
+    if (bnb_db__put_machine(db, ri->fingerprint, ri->machine_name, ri->machine_json, &machine_id,
+                            err) ||
+        bnb_db__put_run(db, machine_id, &with_uuid, NULL, run_id, err) || commit(db, err)) {
+        rollback(db);
+        return -1;
     }
-    int64_t machine_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-
-    st = prep(db,
-              "INSERT INTO runs (uuid, machine_id, started_at, status, git_commit, git_branch, "
-              "reason, build_type, compiler, cflags, kernels, tool_version, context, warnings, "
-              "binding, pid, pid_start, host, boot_id) VALUES (?1, ?2, coalesce(?3, " NOW_SQL
-              "), 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-              err);
-    if (!st)
-        goto fail;
-    bind_text(st, 1, uuid, 0);
-    sqlite3_bind_int64(st, 2, machine_id);
-    bind_text(st, 3, ri->started_at, 1);
-    bind_text(st, 4, ri->commit, 1);
-    bind_text(st, 5, ri->branch, 1);
-    bind_text(st, 6, ri->reason, 0);
-    bind_text(st, 7, ri->build_type, 1);
-    bind_text(st, 8, ri->compiler, 1);
-    bind_text(st, 9, ri->cflags, 1);
-    bind_text(st, 10, ri->kernels, 1);
-    bind_text(st, 11, BN_VERSION, 0);
-    bind_text(st, 12, ri->context_json, 1);
-    bind_text(st, 13, ri->warnings_json, 1);
-    bind_text(st, 14, ri->binding_json, 1);
-    run_owner self;
-    self_owner(&self);
-    sqlite3_bind_int64(st, 15, self.pid);
-    if (self.start >= 0)
-        sqlite3_bind_int64(st, 16, self.start);
-    bind_text(st, 17, self.host, 1);
-    bind_text(st, 18, self.boot, 1);
-    if (step_done(db, st, "storing run", err))
-        goto fail;
-    *run_id = sqlite3_last_insert_rowid(db->h);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (commit(db, err))
-        goto fail;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    rollback(db);
-    return -1;
 }
 
 int bnb_db_end_run(bnb_db *db, int64_t run_id, bnb_run_status status, char *err)
@@ -1133,9 +1133,8 @@ static int params_parse(const char *json, bnb_case_result *r)
 
 /* ---- cases -------------------------------------------------------------------- */
 
-int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
+int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
 {
-    db->fault[0] = '\0';
     sqlite3_stmt *st = NULL;
     char *pj = NULL;
     char full[512];
@@ -1152,8 +1151,6 @@ int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char
     }
     if (!(pj = params_json(r, full, err)))
         return -1;
-    if (begin(db, err))
-        goto fail;
 
     st = prep(db,
               "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, message, "
@@ -1243,16 +1240,24 @@ int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char
             goto fail;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    if (commit(db, err))
-        goto fail;
     cJSON_free(pj);
     return 0;
 fail:
     sqlite3_finalize(st);
-    rollback(db);
     cJSON_free(pj);
     return -1;
+}
+
+int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
+{
+    db->fault[0] = '\0';
+    if (begin(db, err))
+        return -1;
+    if (bnb_db__put_case(db, run_id, r, err) || commit(db, err)) {
+        rollback(db);
+        return -1;
+    }
+    return 0;
 }
 
 /* Grows *arr (elements of size sz, capacity *cap) to hold one more than k;
@@ -1730,6 +1735,24 @@ fail:
     return -1;
 }
 
+int bnb_db__put_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err)
+{
+    sqlite3_stmt *st = prep(db, verdict_sql, err);
+    if (!st)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const bnb_target *t = v[i].target;
+        if (insert_verdict(db, st, run_id, t->id, t->description, t->figure, t->op, t->threshold,
+                           t->relative_to, v[i].bound, v[i].measured, v[i].measured_ok, v[i].ci_lo,
+                           v[i].ci_hi, v[i].verdict, v[i].reason, err)) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err)
 {
     db->fault[0] = '\0';
@@ -1737,25 +1760,11 @@ int bnb_db_store_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int 
         return 0;
     if (begin(db, err))
         return -1;
-    sqlite3_stmt *st = prep(db, verdict_sql, err);
-    if (!st)
-        goto fail;
-    for (int i = 0; i < n; i++) {
-        const bnb_target *t = v[i].target;
-        if (insert_verdict(db, st, run_id, t->id, t->description, t->figure, t->op, t->threshold,
-                           t->relative_to, v[i].bound, v[i].measured, v[i].measured_ok, v[i].ci_lo,
-                           v[i].ci_hi, v[i].verdict, v[i].reason, err))
-            goto fail;
+    if (bnb_db__put_verdicts(db, run_id, v, n, err) || commit(db, err)) {
+        rollback(db);
+        return -1;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (commit(db, err))
-        goto fail;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    rollback(db);
-    return -1;
 }
 
 int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,

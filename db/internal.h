@@ -58,4 +58,43 @@ int bnb_db__rd_ok(bnb_db__rd *q, char *err);
  * call reported. Safe on a statement that failed to prepare. */
 int bnb_db__rd_end(bnb_db__rd *q, char *err);
 
+/* ---- writes inside one transaction (db.c) -------------------------------------
+ * The store's write paths as pieces, so a caller of db/ that writes more
+ * than one of them at once (bnb_db_ingest: a whole run) stores them in one
+ * transaction with the same SQL as bnb_db_begin_run / store_case /
+ * store_verdicts. Begin opens an IMMEDIATE transaction (the write lock is
+ * taken at once, so two writers cannot both read "absent" and then both
+ * insert); each put returns 0, or -1 with err and leaves the transaction
+ * open for the caller to roll back. */
+int bnb_db__begin(bnb_db *db, char *err);
+int bnb_db__commit(bnb_db *db, char *err);
+void bnb_db__rollback(bnb_db *db); /* no-op outside a transaction */
+
+/* The machine (fingerprint, name), created when new; description (JSON
+ * text, NULL or "" keeps the stored one) replaces the stored one. */
+int bnb_db__put_machine(bnb_db *db, const char *fingerprint, const char *name,
+                        const char *description, int64_t *machine_id, char *err);
+
+/* How a run that ended elsewhere is stored (bnb_db__put_run). */
+typedef struct bnb_db__run_end {
+    bnb_run_status status;
+    const char *finished_at;   /* NULL: none */
+    const char *status_reason; /* NULL or "": none */
+    const char *tool_version;  /* the bnbench that measured it; NULL or "": none */
+} bnb_db__run_end;
+
+/* A run row under ri->uuid (must be set) on machine_id. end NULL: a run of
+ * this process, status running, with this process as its owner and this
+ * build's version; else a finished run as end describes, with no owner.
+ * ri->started_at "" means now. */
+int bnb_db__put_run(bnb_db *db, int64_t machine_id, const bnb_run_info *ri,
+                    const bnb_db__run_end *end, int64_t *run_id, char *err);
+
+/* One case of run_id: case row (seq = next), samples with outlier flags,
+ * stats, metrics. */
+int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err);
+
+/* n verdicts of run_id (one per target id; a later one replaces). */
+int bnb_db__put_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err);
+
 #endif

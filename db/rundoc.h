@@ -33,6 +33,21 @@
  *                     reason } ] }
  * Strings are valid UTF-8 (bytes that are not are replaced, db/model/text.h);
  * numbers that must be finite (samples, thresholds, iterations) are.
+ *
+ * Members: every one above is required ("missing" otherwise). status_reason,
+ * message, reason, commit and the like are "" when there is none;
+ * finished_at, the stats of a case without statistics, a metric's value when
+ * not available, a verdict's bound, measured, ci_lo, ci_hi, and
+ * machine.description, run.context, run.warnings, run.binding are null when
+ * there is none. Params values are strings; cases are in order with seq
+ * 1, 2, ...; full_name is suite/name/k=v... (params in key order) and must
+ * match; outliers are ascending sample indices. Members not listed are
+ * ignored. Strings must fit the store's fields (bnb.h, targets.h: e.g.
+ * machine.name < 64 bytes, cases[].message < 256); counts are capped
+ * (db/rundoc_internal.h: 10000 cases, 1000000 samples and 256 metrics a
+ * case, 4096 verdicts, 2000000 JSON values, 1 MiB for each free-form JSON
+ * member). Doubles are written with the digits (15 to 17) that read back as
+ * exactly the same double, so samples round-trip bit for bit.
  */
 #ifndef BNB_RUNDOC_H
 #define BNB_RUNDOC_H

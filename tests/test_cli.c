@@ -205,7 +205,7 @@ Test(cli, usage_errors_are_one_line_exit_2)
     BNBENCH(&r, "show", "--db", dbpath);
     expect_usage(&r, "show: which run?");
     BNBENCH(&r, "export", "1", "--format", "xml", "--db", dbpath);
-    expect_usage(&r, "--format must be json or csv, got \"xml\"");
+    expect_usage(&r, "--format must be json, csv or run, got \"xml\"");
     BNBENCH(&r, "export", "1", "--format");
     expect_usage(&r, "bnbench export: option '--format' needs a value");
     BNBENCH(&r, "db", "vacuum", "--db", dbpath);

@@ -25,12 +25,14 @@
 #include "collectors/peers.h"
 #include "db/db.h"
 #include "db/export.h"
+#include "db/rundoc.h"
 #include "db/model/fmt.h"
 #include "suites/cli/report_cmds.h"
 #include "suites/cli/cli.h"
 #include "db/model/bnb.h"
 #include "db/model/text.h"
 #include "suites/cli/commands.h"
+#include "suites/cli/import.h"
 #include "suites/cli/outfile.h"
 #include "suites/suite.h"
 
@@ -53,8 +55,10 @@ static const char usage_main[] =
     "  runs                list the stored runs\n"
     "  show RUN            a stored run: machine, build, per-case median, CI and CV,\n"
     "                      target verdicts\n"
-    "  export RUN --format json|csv\n"
-    "                      a stored run as Google Benchmark JSON, or CSV of raw samples\n"
+    "  export RUN --format json|csv|run\n"
+    "                      a stored run as Google Benchmark JSON, CSV of raw samples,\n"
+    "                      or the run document that import and serve read\n"
+    "  import FILE...      merge runs from run documents or another bnbench DB\n"
     "  topo                the machine's topology and the CPUs --cpus can select\n"
     "  counters            which counters can be read here, and why not\n"
     "  db check            SQLite integrity check and foreign-key check of the DB\n"
@@ -111,17 +115,21 @@ static const char usage_show[] =
     "  --db PATH    the SQLite store (default " DEFAULT_DB ")\n";
 
 static const char usage_export[] =
-    "usage: bnbench export [--db PATH] RUN --format json|csv [-o FILE]\n"
+    "usage: bnbench export [--db PATH] RUN --format json|csv|run [-o FILE]\n"
     "\n"
     "Writes a stored run for other tools. json follows Google Benchmark's layout\n"
     "(a context object and a benchmarks array with one iteration row per sample\n"
     "and mean/median/stddev/cv/min aggregate rows), so its tools read it; csv has\n"
-    "one row per raw sample with a header. Names are stored as given; in the json\n"
+    "one row per raw sample with a header; run is the schema-versioned run\n"
+    "document (schema bnbench.run: machine, context, every case with its raw\n"
+    "samples, metrics and verdicts) that `bnbench import` and `bnbench serve`\n"
+    "read, with every sample written so it reads back as the same double; a run\n"
+    "still running has no document. Names are stored as given; in json and run\n"
     "each byte that is not valid UTF-8 becomes U+FFFD, csv keeps the bytes.\n"
     "-o writes a temporary file and renames it (never the DB or its -wal/-shm).\n"
     "\n"
     "  --db PATH        the SQLite store (default " DEFAULT_DB ")\n"
-    "  --format F       json (default) or csv\n"
+    "  --format F       json (default), csv or run\n"
     "  -o, --output F   write to file F instead of standard output\n";
 
 static const char usage_db[] = "usage: bnbench db check [--db PATH]\n"
@@ -144,7 +152,7 @@ static const bnb_cli_opt opt_runs[] = {
 };
 static const bnb_cli_opt opt_export[] = {
     {.name = "db", .kind = BNB_CLI_NONEMPTY},
-    {.name = "format", .kind = BNB_CLI_CHOICE, .choices = "json|csv"},
+    {.name = "format", .kind = BNB_CLI_CHOICE, .choices = "json|csv|run"},
     {.name = "output", .shortc = 'o', .kind = BNB_CLI_NONEMPTY},
     {0},
 };
@@ -349,10 +357,10 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     if (rc >= 0)
         return rc;
     if (o.npos != 1)
-        return bnb_usage_error("which run? (bnbench export RUN --format json|csv)");
+        return bnb_usage_error("which run? (bnbench export RUN --format json|csv|run)");
     const char *dbp = bnb_cli_str(&cmd_export_spec, &o, "db", gdb),
                *output = bnb_cli_str(&cmd_export_spec, &o, "output", NULL);
-    bool json = !strcmp(bnb_cli_str(&cmd_export_spec, &o, "format", "json"), "json");
+    const char *format = bnb_cli_str(&cmd_export_spec, &o, "format", "json");
     bnb_db *db = NULL;
     if ((rc = open_ro(dbp, &db)) >= 0)
         return rc;
@@ -363,7 +371,11 @@ static int cmd_export(int argc, char **argv, const char *gdb)
     int bad = bnb_db_resolve(db, o.pos[0], &id, note, err);
     if (note[0])
         bnb_cli_error("%s", note);
-    if (bad || !(text = json ? bnb_export_json(db, id, err) : bnb_export_csv(db, id, err))) {
+    if (!bad)
+        text = !strcmp(format, "csv")   ? bnb_export_csv(db, id, err)
+               : !strcmp(format, "run") ? bnb_rundoc_build(db, id, NULL, err)
+                                        : bnb_export_json(db, id, err);
+    if (bad || !text) {
         bnb_cli_error("%s", err);
         goto out;
     }
@@ -433,6 +445,7 @@ static const command commands[] = {
     {"check", bnb_cmd_check, NULL, bnb_usage_check},
     {"history", bnb_cmd_history, NULL, bnb_usage_history},
     {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
+    {"import", bnb_cmd_import, NULL, bnb_usage_import},
     {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
 };
 
