@@ -1924,3 +1924,18 @@ int bnb_db_unsafe_fast_writes(bnb_db *db, char *err)
 {
     return exec(db, "PRAGMA synchronous = OFF", err);
 }
+
+int bnb_db_durable_writes(bnb_db *db, char *err)
+{
+    return exec(db, "PRAGMA synchronous = FULL", err);
+}
+
+int bnb_db_ping(bnb_db *db, char *err)
+{
+    int64_t n = 0;
+    char e2[BNB_ERR_MAX];
+    if (query_int(db, "SELECT count(*) FROM sqlite_schema", &n, e2) == 0)
+        return 0;
+    bnb_db__seterr(err, "DB %s: %s", db->path, e2);
+    return -1;
+}

@@ -195,6 +195,16 @@ int bnb_db_newest_confirm_run(bnb_db *db, int64_t *run_id, char *err);
 /* PRAGMA synchronous = OFF for this connection: a crash may then corrupt the
  * DB. For generating throw-away DBs only (bnbench _gen-db). */
 int bnb_db_unsafe_fast_writes(bnb_db *db, char *err);
+/* PRAGMA synchronous = FULL for this connection: each commit syncs the WAL
+ * before it returns, so a committed transaction survives a power loss or an
+ * OS crash too, not only the death of the process (WAL + NORMAL, the
+ * default of bnb_db_open, may lose the last commits then). For a collector,
+ * whose acknowledgement tells a publisher it may forget the run. */
+int bnb_db_durable_writes(bnb_db *db, char *err);
+/* A read of the schema through db: 0 when the connection can read the DB,
+ * -1 with err (a file gone bad, I/O error) otherwise. Cheap (no table scan);
+ * for a health check. */
+int bnb_db_ping(bnb_db *db, char *err);
 
 /* The newest baseline (by creation time, then id) whose run is on the same
  * machine as run_id and is not run_id itself. Returns 0 with its name in

@@ -7,10 +7,12 @@
 #include "reports/compare.h"
 
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/peers.h"
 #include "db/db.h"
 #include "db/model/fmt.h"
 #include "db/model/stats.h"
@@ -301,6 +303,24 @@ cJSON *bnb_compare_json_tree(const char *la, const char *lb, const bnb_cmp_row *
 oom:
     cJSON_Delete(root);
     return NULL;
+}
+
+int bnb_compare_json_add_peers(cJSON *root, const char *ctx_a, const char *ctx_b)
+{
+    static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
+    cJSON *peers = cJSON_AddObjectToObject(root, "peers");
+    if (!peers)
+        return -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
+        bnb_peers_label(ctx_a, names[i], pa, sizeof pa);
+        bnb_peers_label(ctx_b, names[i], pb, sizeof pb);
+        cJSON *o = cJSON_AddObjectToObject(peers, names[i]);
+        if (!o || !cJSON_AddStringToObject(o, "A", pa) || !cJSON_AddStringToObject(o, "B", pb) ||
+            !cJSON_AddBoolToObject(o, "differ", strcmp(pa, pb) != 0))
+            return -1;
+    }
+    return 0;
 }
 
 char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, int n,

@@ -86,5 +86,10 @@ char *bnb_compare_json(const char *la, const char *lb, const bnb_cmp_row *rows, 
  * before printing). NULL on OOM; the caller deletes it. */
 struct cJSON *bnb_compare_json_tree(const char *la, const char *lb, const bnb_cmp_row *rows, int n,
                                     const bnb_cmp_opts *o);
+/* Adds "peers" to a compare tree: per peer (openblas, lapack, mimalloc,
+ * jemalloc) the labels of A and B read from their stored context JSON
+ * (collectors/peers.h; either may be NULL) and whether they differ, since a
+ * ratio that moved may be the peer's doing. 0, or -1 when out of memory. */
+int bnb_compare_json_add_peers(struct cJSON *root, const char *ctx_a, const char *ctx_b);
 
 #endif

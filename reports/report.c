@@ -43,7 +43,7 @@ int bnb_report_render(bnb_db *db, int64_t run_id, const bnb_report_opts *o, char
     rep r;
     memset(&r, 0, sizeof r);
     int rc = -1;
-    if (report__gather(db, run_id, o, &r, err, cap))
+    if (report__gather(db, run_id, o, true, &r, err, cap))
         goto cleanup;
     if (score_out)
         *score_out = r.score;
@@ -70,6 +70,22 @@ int bnb_report_render(bnb_db *db, int64_t run_id, const bnb_report_opts *o, char
     }
     rc = 0;
 cleanup:
+    report__free(&r);
+    return rc;
+}
+
+int bnb_report_score(bnb_db *db, int64_t run_id, double *score, double *coverage,
+                     const char **status, char *err, size_t cap)
+{
+    rep r;
+    memset(&r, 0, sizeof r);
+    bnb_report_opts o = {.format = BNB_REPORT_HTML};
+    int rc = report__gather(db, run_id, &o, false, &r, err, cap);
+    if (rc == 0) {
+        *score = r.score;
+        *coverage = r.coverage;
+        *status = report__status_word(&r);
+    }
     report__free(&r);
     return rc;
 }

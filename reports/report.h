@@ -61,4 +61,13 @@ int bnb_report_format_parse(const char *s, bnb_report_format *f);
 int bnb_report_render(bnb_db *db, int64_t run_id, const bnb_report_opts *o, char **text,
                       double *score, char *err, size_t cap);
 
+/* The overall score of run_id, the share of the weight measured (coverage)
+ * and the readiness word ("READY", "NOT READY", "INCOMPLETE EVIDENCE"; a
+ * static string) exactly as the run's report (default options: the newest
+ * baseline of its machine) states them, without reading what only the
+ * charts need (histories, roofline points): for pages that list many runs.
+ * Returns 0, or -1 with a one-line message in err (cap bytes). */
+int bnb_report_score(bnb_db *db, int64_t run_id, double *score, double *coverage,
+                     const char **status, char *err, size_t cap);
+
 #endif

@@ -572,8 +572,8 @@ static void finish_lists(rep *r)
     report__list_add(&r->not_measured, "documentation coverage: not measured");
 }
 
-int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, rep *r, char *err,
-                   size_t cap)
+int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, bool charts, rep *r,
+                   char *err, size_t cap)
 {
     char e2[BNB_ERR_MAX];
     r->run_id = run_id;
@@ -589,13 +589,15 @@ int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, rep *r,
     if (pick_baseline(db, r, o->baseline, err, cap))
         return -1;
     ceilings(r);
-    roofline_points(r);
-    if (histories(db, r, o->history > 0 ? o->history : BNB_REPORT_HISTORY, err, cap))
-        return -1;
+    if (charts) {
+        roofline_points(r);
+        if (histories(db, r, o->history > 0 ? o->history : BNB_REPORT_HISTORY, err, cap))
+            return -1;
+    }
     score(r);
     finish_lists(r);
     if (r->warn.oom || r->not_measured.oom || r->critical.oom || r->findings.oom ||
-        r->counters.oom || r->roof_skipped.oom || !r->roof) {
+        r->counters.oom || r->roof_skipped.oom || (charts && !r->roof)) {
         snprintf(err, cap, "report: out of memory");
         return -1;
     }

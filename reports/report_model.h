@@ -96,11 +96,13 @@ typedef struct rep {
 
 /* Fills *r (zeroed by the caller) with run_id's report: reads the run, its
  * cases, verdicts and environment, the baseline comparison (o->baseline, or
- * the newest baseline of the machine) and the histories, then scores it and
- * builds the lists. Returns 0, or -1 with a one-line message in err (cap
- * bytes). *r must be released with report__free either way. */
-int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, rep *r, char *err,
-                   size_t cap);
+ * the newest baseline of the machine) and, when charts, the histories and
+ * roofline points, then scores it and builds the lists (the score and the
+ * lists never depend on the charts' inputs). Returns 0, or -1 with a
+ * one-line message in err (cap bytes). *r must be released with
+ * report__free either way. */
+int report__gather(bnb_db *db, int64_t run_id, const bnb_report_opts *o, bool charts, rep *r,
+                   char *err, size_t cap);
 void report__free(rep *r);
 
 /* "READY", "NOT READY" or "INCOMPLETE EVIDENCE" (rule in report.h). */

@@ -34,6 +34,7 @@
 #include "suites/cli/commands.h"
 #include "suites/cli/import.h"
 #include "suites/cli/outfile.h"
+#include "suites/cli/serve.h"
 #include "suites/suite.h"
 
 #ifndef BN_VERSION
@@ -70,6 +71,8 @@ static const char usage_main[] =
     "  history CASE[:M]    a figure over this machine's runs, z-score of the latest\n"
     "  publish RUN --url U send runs to a collector (retries, a spool for what could\n"
     "                      not be sent; --status lists it); --report FILE sends a report\n"
+    "  serve               the fleet collector: stores published runs (HTTP POST, bearer\n"
+    "                      token) and serves the fleet web view (libmicrohttpd)\n"
     "  help [COMMAND]      this text, or a command's\n"
     "\n"
     "options:\n"
@@ -446,6 +449,7 @@ static const command commands[] = {
     {"history", bnb_cmd_history, NULL, bnb_usage_history},
     {"publish", bnb_cmd_publish, NULL, bnb_usage_publish},
     {"import", bnb_cmd_import, NULL, bnb_usage_import},
+    {"serve", bnb_cmd_serve, NULL, bnb_usage_serve},
     {"_gen-db", bnb_cmd_gendb, NULL, "usage: bnbench _gen-db [--runs N] -o PATH\n"},
 };
 

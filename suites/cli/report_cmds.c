@@ -266,23 +266,14 @@ static void write_peers(FILE *f, const bnb_run_info *a, const bnb_run_info *b)
     }
 }
 
-/* compare's JSON tree with "peers" (per peer the labels of A and B and
- * whether they differ), made valid UTF-8 once and printed: malloc'd text, or
- * NULL when out of memory. */
+/* compare's JSON tree with "peers" (bnb_compare_json_add_peers), made valid
+ * UTF-8 once and printed: malloc'd text, or NULL when out of memory. */
 static char *json_with_peers(cJSON *root, const bnb_run_info *a, const bnb_run_info *b)
 {
-    static const char *const names[] = {"openblas", "lapack", "mimalloc", "jemalloc"};
-    cJSON *peers = cJSON_AddObjectToObject(root, "peers");
-    for (size_t i = 0; peers && i < sizeof names / sizeof names[0]; i++) {
-        char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
-        bnb_peers_label(a->context_json, names[i], pa, sizeof pa);
-        bnb_peers_label(b->context_json, names[i], pb, sizeof pb);
-        cJSON *o = cJSON_AddObjectToObject(peers, names[i]);
-        if (!o || !cJSON_AddStringToObject(o, "A", pa) || !cJSON_AddStringToObject(o, "B", pb) ||
-            !cJSON_AddBoolToObject(o, "differ", strcmp(pa, pb) != 0))
-            return NULL;
-    }
-    return peers && !bnb_json_utf8_tree(root) ? cJSON_Print(root) : NULL;
+    return !bnb_compare_json_add_peers(root, a->context_json, b->context_json) &&
+                   !bnb_json_utf8_tree(root)
+               ? cJSON_Print(root)
+               : NULL;
 }
 
 int bnb_cmd_compare(int argc, char **argv, const char *gdb)
