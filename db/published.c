@@ -80,6 +80,38 @@ int bnb_db_unpublished(bnb_db *db, const char *url, int64_t **ids, int *n, char 
     return 0;
 }
 
+int bnb_db_publications(bnb_db *db, bnb_publication_row **out, int *n, char *err)
+{
+    *out = NULL;
+    *n = 0;
+    bnb_db__rd q;
+    if (bnb_db__rd_prep(&q, db,
+                        "SELECT url, count(*), max(published_at) FROM publications GROUP BY url "
+                        "ORDER BY max(published_at) DESC, url",
+                        err))
+        return -1;
+    bnb_publication_row *v = NULL;
+    int k = 0, cap = 0, s;
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        if (bnb_db__grow((void **)&v, &cap, k, sizeof *v)) {
+            bnb_db__seterr(err, "DB %s: out of memory", bnb_db__path(db));
+            s = -1;
+            break;
+        }
+        bnb_db__rd_copy(&q, 0, v[k].url, sizeof v[k].url);
+        v[k].runs = sqlite3_column_int(q.st, 1);
+        bnb_db__rd_copy(&q, 2, v[k].last_at, sizeof v[k].last_at);
+        k++;
+    }
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 /* Runs sql (one text parameter, then one integer parameter when has_num)
  * expecting at most one row; 1 with the first column in *v, 0 when none. */
 static int one_row(bnb_db *db, const char *sql, const char *text, int64_t num, int has_num,

@@ -25,6 +25,17 @@ int bnb_db_mark_published(bnb_db *db, int64_t run_id, const char *url, int statu
  * (NULL when *n is 0); the caller frees it. 0, or -1 with err. */
 int bnb_db_unpublished(bnb_db *db, const char *url, int64_t **ids, int *n, char *err);
 
+/* Per collector: how many runs it acknowledged and when last. */
+typedef struct bnb_publication_row {
+    char url[512];
+    int runs;
+    char last_at[32];
+} bnb_publication_row;
+
+/* The collectors of the publications table, most recent first. *out is
+ * malloc'd (NULL when *n is 0); the caller frees it. 0, or -1 with err. */
+int bnb_db_publications(bnb_db *db, bnb_publication_row **out, int *n, char *err);
+
 /* Whether run_id has a record for url: 1 yes, 0 no, -1 a DB error (err). */
 int bnb_db_is_published(bnb_db *db, int64_t run_id, const char *url, char *err);
 

@@ -375,6 +375,12 @@ Test(fleet, two_machines_published_to_one_collector_compare_side_by_side)
         cr_assert_eq(r->code, 0, "%s%s", r->out, r->err);
         cr_assert(strstr(r->out, "stored (HTTP 201)"), "%s", r->out);
     }
+    /* idempotent: the same run again is answered 200 and stored once */
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "latest", "--url", url, "--db", dba, "--token-file", tok,
+                              NULL});
+    cr_assert_eq(r->code, 0, "%s%s", r->out, r->err);
+    cr_assert(strstr(r->out, "already stored (HTTP 200)"), "%s", r->out);
     serve_stop();
     cr_assert_eq(q_int(cdb, "SELECT count(*) FROM runs"), 2);
     cr_assert_eq(q_int(cdb, "SELECT count(DISTINCT machine_id) FROM runs"), 2);

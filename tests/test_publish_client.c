@@ -325,6 +325,10 @@ Test(pubc, a_collector_that_is_down_costs_one_run_s_retries)
     cr_assert_eq(q_int("SELECT count(*) FROM publications"), 3);
     BNB(r, "publish", "--status", "--db", db);
     has(r->out, "waiting (sent first by the next publish to their collector): 0 run(s)");
+    has(r->out, "published: to 1 collector(s)\n");
+    char want[128];
+    snprintf(want, sizeof want, "      3 run(s) to %s, last at 20", url);
+    has(r->out, want);
     free(r);
 }
 

@@ -665,7 +665,8 @@ const char bnb_usage_publish[] =
     "  --url URL            the collector's base URL, or the report's URL (http/https)\n"
     "  --all-unpublished    every run of the DB not yet published to URL (not running\n"
     "                       ones, nor rejected ones)\n"
-    "  --status             list the runs waiting in the spool and the rejected ones\n"
+    "  --status             list the runs waiting in the spool, the rejected ones, and\n"
+    "                       how many runs went to each collector\n"
     "  --db PATH            the SQLite store (default bnbench.db)\n"
     "  --token-file FILE    read the bearer token from FILE\n"
     "  --cacert FILE        CA certificates to verify the server with\n"
@@ -736,6 +737,22 @@ static int publish_status(const char *dbpath)
         printf("%d file(s) in the spool are not spool files and were skipped\n", bw + br);
     free(w);
     free(r);
+    /* what went where (the DB's publications table), when the DB exists */
+    bnb_db *db = NULL;
+    if (access(dbpath, F_OK) != 0)
+        return BNB_EXIT_OK;
+    bnb_publication_row *p = NULL;
+    int np = 0;
+    if (bnb_db_open(dbpath, 1, &db, err) || bnb_db_publications(db, &p, &np, err)) {
+        bnb_db_close(db);
+        return bnb_usage_error("%s", err);
+    }
+    printf("published: to %d collector(s)\n", np);
+    for (int i = 0; i < np; i++)
+        printf("  %6d run(s) to %s, last at %s\n", p[i].runs,
+               bnb_term_safe(p[i].url, t1, sizeof t1), bnb_term_safe(p[i].last_at, t2, sizeof t2));
+    free(p);
+    bnb_db_close(db);
     return BNB_EXIT_OK;
 }
 
