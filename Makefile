@@ -183,18 +183,23 @@ bench: all
 	$(BUILD)/bnbench run --db bnbench.db --suite all $(RUN_ARGS)
 
 # Fuzzing the parsers that take outside input: the option parser
-# (tests/fuzz/fuzz_cli.c) and the targets file (tests/fuzz/fuzz_targets.c),
+# (tests/fuzz/fuzz_cli.c), the targets file (tests/fuzz/fuzz_targets.c) and
+# the run document that serve and import read (tests/fuzz/fuzz_rundoc.c),
 # each with its seed corpus in tests/fuzz/corpus/<name>/. With clang's
 # libFuzzer and ASan+UBSan when clang can link it; else each target with
 # tests/fuzz/standalone.c's replay-and-mutate driver built by $(CC) under the
 # same sanitizers (a fixed number of mutations). fuzz-short is bounded
-# (FUZZ_SECONDS of libFuzzer per target) so CI can call it.
+# (FUZZ_SECONDS of libFuzzer per target, FUZZ_SECONDS_rundoc for the run
+# document, whose seeds are real documents of up to 64 KiB) so CI can call it.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_ITERS   ?= 300000
-FUZZ_NAMES   := cli targets
+FUZZ_SECONDS_rundoc ?= 60
+FUZZ_NAMES   := cli targets rundoc
 FUZZ_SRC_cli     := tests/fuzz/fuzz_cli.c suites/cli/cli.c db/model/text.c
 FUZZ_SRC_targets := tests/fuzz/fuzz_targets.c db/model/targets.c db/model/result.c
+FUZZ_SRC_rundoc  := tests/fuzz/fuzz_rundoc.c db/rundoc.c db/names.c db/model/result.c \
+                    db/model/text.c
 FUZZ_LIBS    = $(shell pkg-config --libs libcjson 2>/dev/null) -lm
 FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iengine/include \
                $(shell pkg-config --cflags libcjson 2>/dev/null)
@@ -203,7 +208,7 @@ HAVE_LIBFUZZER = $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsig
 FUZZ_BIN     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 
 .SECONDEXPANSION:
-build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*) tests/fuzz/standalone.c $(wildcard db/model/*.h suites/cli/*.h)
+build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*) tests/fuzz/standalone.c $(wildcard db/model/*.h db/*.h suites/cli/*.h)
 	@mkdir -p $(dir $@)
 	@if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
 	  echo "fuzz: $@ with libFuzzer ($(FUZZ_CC))"; \
@@ -217,7 +222,9 @@ fuzz-short: $(FUZZ_BIN)
 	@set -e; for n in $(FUZZ_NAMES); do \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  if [ "$(HAVE_LIBFUZZER)" = yes ]; then \
-	    build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	    secs=$(FUZZ_SECONDS); maxlen=8192; \
+	    if [ $$n = rundoc ]; then secs=$(FUZZ_SECONDS_rundoc); maxlen=65536; fi; \
+	    build/fuzz/fuzz_$$n -max_total_time=$$secs -max_len=$$maxlen -print_final_stats=1 \
 	      build/fuzz/corpus-$$n tests/fuzz/corpus/$$n > build/fuzz/fuzz_$$n.log 2>&1 || \
 	      { tail -n 60 build/fuzz/fuzz_$$n.log; echo "fuzz: fuzz_$$n failed (build/fuzz/fuzz_$$n.log)"; exit 1; }; \
 	    echo "fuzz_$$n: $$(grep -E '^Done [0-9]+ runs' build/fuzz/fuzz_$$n.log), no crash, leak or broken invariant"; \

@@ -324,3 +324,29 @@ Test(import, bad_files_store_nothing)
     cr_assert_eq(count_runs(pc), 1);
     free(text);
 }
+
+Test(import, a_measured_run_round_trips_byte_for_byte)
+{
+    /* a real run of two short cases, measured by the binary */
+    char real[160], d1[160], d2[160];
+    snprintf(real, sizeof real, "%s/real.db", dir);
+    snprintf(d1, sizeof d1, "%s/real1.json", dir);
+    snprintf(d2, sizeof d2, "%s/real2.json", dir);
+    fx_result r;
+    FX_BNBENCH(&r, dir, "run", "--quick", "--quiet", "--case", "peak/timer", "--machine",
+               "measured", "--db", real);
+    cr_assert(r.code == 0 || r.code == 1, "run: exit %d: %s", r.code, r.err);
+    export_doc(real, d1);
+    FX_BNBENCH(&r, dir, "import", d1, "--db", pc);
+    expect(&r, 0, "imported 1 run (0 already stored, 0 conflicts)", NULL);
+    export_doc(pc, d2);
+    char *t1 = slurp(d1), *t2 = slurp(d2);
+    cr_assert_str_eq(t1, t2, "the document differs after import");
+    cr_assert_not_null(strstr(t1, "\"full_name\":\"peak/timer/clock_gettime\""));
+    cr_assert_not_null(strstr(t1, "\"name\":\"measured\""));
+    free(t1);
+    free(t2);
+    /* and the run reads back: show names both cases */
+    FX_BNBENCH(&r, dir, "show", "latest", "--db", pc);
+    expect(&r, 0, "peak/timer/rdtsc", NULL);
+}
