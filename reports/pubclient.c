@@ -232,6 +232,14 @@ static int publish_one(ctx *c, bnb_spool_entry *e, bool in_spool, const char *do
     outcome oc = KEPT;
     int tries = 0;
     long status = 0;
+    if (c->stopped && in_spool && !strcmp(e->url, c->shown)) {
+        /* waiting already, for this collector: left as it is (its last error
+         * is the one that tells something) */
+        c->sum->spooled++;
+        if (o->out)
+            fprintf(o->out, "still spooled %s: not tried after the run before\n", lab);
+        return 0;
+    }
     if (c->stopped)
         snprintf(why, sizeof why, "not tried: %s", c->stop_why);
     else
