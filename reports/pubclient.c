@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "db/model/text.h"
 #include "db/published.h"
 #include "db/rundoc.h"
 #include "reports/spool.h"
@@ -211,7 +212,9 @@ static outcome send_doc(ctx *c, const char *doc, size_t len, int *tries, long *s
 /* What a run is called in the lines printed. */
 static void label(char *out, size_t cap, int64_t run_id, const char *uuid, const char *machine)
 {
-    snprintf(out, cap, "run %lld (%s, machine %s)", (long long)run_id, uuid, machine);
+    char m[200]; /* a name from the DB: made safe for a terminal */
+    snprintf(out, cap, "run %lld (%s, machine %s)", (long long)run_id, uuid,
+             bnb_term_safe(machine, m, sizeof m));
 }
 
 static void first_problem(ctx *c, const char *lab, const char *why)

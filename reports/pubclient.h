@@ -6,7 +6,7 @@
  *
  * Order: the runs waiting in the DB's spool for this collector go first,
  * oldest first, then the runs asked for. Each send is one POST, retried on
- * a connection error, a timeout, 429 and 5xx after an exponential backoff
+ * a connection error, a timeout, 408, 429 and 5xx after an exponential backoff
  * with jitter (the delay of try k is drawn from [d/2, d], d = backoff_ms *
  * 2^k, at most max_delay_s), or after the answer's Retry-After seconds when
  * it gives one (also at most max_delay_s); never on another status.
