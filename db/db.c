@@ -39,11 +39,18 @@
 /* 'bnb1': marks a file as a bnbench DB (PRAGMA application_id). */
 #define BNB_DB_APP_ID 0x626e6231
 
+/* The statements of the case write path, kept prepared for the
+ * connection's life (prep_kept): an ingested run stores thousands of rows
+ * through them, and preparing them anew for each of its 160 cases took a
+ * third of the ingest's time. */
+enum { KEPT_CASE, KEPT_SAMPLE, KEPT_STATS, KEPT_METRIC, KEPT_COUNT };
+
 struct bnb_db {
     sqlite3 *h;
     char *path;
     int readonly;
     char fault[160]; /* SQLite's reason for the last failed write, "" when none */
+    sqlite3_stmt *kept[KEPT_COUNT];
 };
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -273,6 +280,44 @@ static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
         return -1;
     }
     return 0;
+}
+
+/* step_done with the statement named by a printf format, formatted only
+ * when the step fails (a run's thousands of sample rows format nothing). */
+static int step_donef(bnb_db *db, sqlite3_stmt *st, char *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int step_donef(bnb_db *db, sqlite3_stmt *st, char *err, const char *fmt, ...)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    note_fault(db, NULL);
+    bnb_db__seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
+    return -1;
+}
+
+/* The kept statement `which` (prepared with sql on first use, reset and
+ * unbound on every later one); NULL with err when it cannot be prepared.
+ * The caller resets it after use (never finalizes it: bnb_db_close does). */
+static sqlite3_stmt *prep_kept(bnb_db *db, int which, const char *sql, char *err)
+{
+    sqlite3_stmt *st = db->kept[which];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        return NULL;
+    }
+    db->kept[which] = st;
+    return st;
 }
 
 /* Reads one integer from a one-row query; -1 on error. */
@@ -849,6 +894,8 @@ void bnb_db_close(bnb_db *db)
         sqlite3_busy_timeout(db->h, 0);
         sqlite3_exec(db->h, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
     }
+    for (int i = 0; i < KEPT_COUNT; i++)
+        sqlite3_finalize(db->kept[i]);
     sqlite3_close(db->h);
     free(db->path);
     free(db);
@@ -1152,11 +1199,12 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     if (!(pj = params_json(r, full, err)))
         return -1;
 
-    st = prep(db,
-              "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, message, "
-              "iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM cases WHERE "
-              "run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-              err);
+    st = prep_kept(
+        db, KEPT_CASE,
+        "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, message, "
+        "iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM cases WHERE "
+        "run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        err);
     if (!st)
         goto fail;
     sqlite3_bind_int64(st, 1, run_id);
@@ -1168,14 +1216,13 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     bind_text(st, 7, r->message, 1);
     sqlite3_bind_int64(st, 8, r->iterations);
     bind_text(st, 9, r->code_version, 1);
-    char what[1024];
-    snprintf(what, sizeof what, "storing case %s", full);
-    if (step_done(db, st, what, err))
+    if (step_donef(db, st, err, "storing case %s", full))
         goto fail;
     int64_t case_id = sqlite3_last_insert_rowid(db->h);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
 
-    st = prep(db, "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)", err);
+    st = prep_kept(db, KEPT_SAMPLE,
+                   "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)", err);
     if (!st)
         goto fail;
     for (int i = 0; i < r->nsamples; i++) {
@@ -1184,19 +1231,19 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
         sqlite3_bind_int(st, 2, i);
         sqlite3_bind_double(st, 3, r->samples[i]);
         sqlite3_bind_int(st, 4, r->outlier ? r->outlier[i] : 0);
-        snprintf(what, sizeof what, "storing sample %d (%g s) of case %s", i, r->samples[i], full);
-        if (step_done(db, st, what, err))
+        if (step_donef(db, st, err, "storing sample %d (%g s) of case %s", i, r->samples[i], full))
             goto fail;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
 
     if (r->stats.n > 0) {
-        st = prep(db,
-                  "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
-                  "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
-                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  err);
+        st = prep_kept(
+            db, KEPT_STATS,
+            "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
+            "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            err);
         if (!st)
             goto fail;
         const bnb_stats *s = &r->stats;
@@ -1208,17 +1255,16 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
             sqlite3_bind_double(st, 3 + i, v[i]);
         sqlite3_bind_int(st, 14, s->outliers_low);
         sqlite3_bind_int(st, 15, s->outliers_high);
-        snprintf(what, sizeof what, "storing stats of case %s", full);
-        if (step_done(db, st, what, err))
+        if (step_donef(db, st, err, "storing stats of case %s", full))
             goto fail;
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         st = NULL;
     }
 
-    st = prep(db,
-              "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
-              "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-              err);
+    st = prep_kept(db, KEPT_METRIC,
+                   "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
+                   "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   err);
     if (!st)
         goto fail;
     for (int i = 0; i < r->nmetrics; i++) {
@@ -1235,15 +1281,14 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
         bind_text(st, 6, m->reason, 1);
         sqlite3_bind_int(st, 7, m->higher_is_better);
         sqlite3_bind_int(st, 8, m->timing);
-        snprintf(what, sizeof what, "storing metric \"%s\" of case %s", m->name, full);
-        if (step_done(db, st, what, err))
+        if (step_donef(db, st, err, "storing metric \"%s\" of case %s", m->name, full))
             goto fail;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     cJSON_free(pj);
     return 0;
 fail:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     cJSON_free(pj);
     return -1;
 }
@@ -1281,77 +1326,77 @@ static double rd_double_or_nan(bnb_db__rd *q, int col)
     return sqlite3_column_type(q->st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(q->st, col);
 }
 
-static int load_case_details(bnb_db *db, int64_t case_id, bnb_case_result *r, char *err)
-{
-    bnb_db__rd q = {0};
-    int s, k = 0, cap = 0, ocap = 0;
+/* The three reads of a case's details, prepared once per bnb_db_load_cases
+ * (preparing them per case was half the time of loading a 160-case run). */
+enum { DETAIL_SAMPLES, DETAIL_STATS, DETAIL_METRICS, DETAIL_COUNT };
+static const char *const detail_sql[DETAIL_COUNT] = {
+    "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
+    "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
+    "outliers_low, outliers_high FROM stats WHERE case_id = ?",
+    "SELECT name, unit, value, available, reason, higher_is_better, timing "
+    "FROM metrics WHERE case_id = ? ORDER BY id",
+};
 
-    if (bnb_db__rd_prep(&q, db,
-                        "SELECT idx, seconds, outlier FROM samples WHERE case_id = ? ORDER BY idx",
-                        err))
-        return -1;
-    bnb_db__rd_int64(&q, 1, case_id);
-    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+/* d[i] (prepared with detail_sql[i]) reset and bound to case_id. */
+static bnb_db__rd *detail_for(bnb_db__rd *d, int i, int64_t case_id)
+{
+    sqlite3_reset(d[i].st);
+    bnb_db__rd_int64(&d[i], 1, case_id);
+    return &d[i];
+}
+
+/* Samples, stats and metrics of case_id into r through the prepared d;
+ * 0, or -1 with err. */
+static int load_case_details(bnb_db *db, bnb_db__rd *d, int64_t case_id, bnb_case_result *r,
+                             char *err)
+{
+    int s, k = 0, cap = 0, ocap = 0;
+    bnb_db__rd *q = detail_for(d, DETAIL_SAMPLES, case_id);
+    while ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&r->samples, &cap, k, sizeof *r->samples) ||
             bnb_db__grow((void **)&r->outlier, &ocap, k, sizeof *r->outlier))
             goto oom;
-        r->samples[k] = sqlite3_column_double(q.st, 1);
-        r->outlier[k] = sqlite3_column_int(q.st, 2) != 0;
+        r->samples[k] = sqlite3_column_double(q->st, 1);
+        r->outlier[k] = sqlite3_column_int(q->st, 2) != 0;
         r->nsamples = ++k;
     }
-    if (bnb_db__rd_end(&q, err) || s < 0)
+    if (s < 0 || bnb_db__rd_ok(q, err))
         return -1;
 
-    if (bnb_db__rd_prep(
-            &q, db,
-            "SELECT n, min, max, median, mean, stddev, mad, cv, p90, p99, ci_lo, ci_hi, "
-            "outliers_low, outliers_high FROM stats WHERE case_id = ?",
-            err))
-        return -1;
-    bnb_db__rd_int64(&q, 1, case_id);
-    if ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+    q = detail_for(d, DETAIL_STATS, case_id);
+    if ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
         bnb_stats *st = &r->stats;
         double *v[] = {&st->min, &st->max, &st->median, &st->mean,  &st->stddev, &st->mad,
                        &st->cv,  &st->p90, &st->p99,    &st->ci_lo, &st->ci_hi};
-        st->n = sqlite3_column_int(q.st, 0);
+        st->n = sqlite3_column_int(q->st, 0);
         for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-            *v[i] = rd_double_or_nan(&q, 1 + i);
-        st->outliers_low = sqlite3_column_int(q.st, 12);
-        st->outliers_high = sqlite3_column_int(q.st, 13);
+            *v[i] = rd_double_or_nan(q, 1 + i);
+        st->outliers_low = sqlite3_column_int(q->st, 12);
+        st->outliers_high = sqlite3_column_int(q->st, 13);
     }
-    if (bnb_db__rd_end(&q, err) || s < 0)
+    if (s < 0 || bnb_db__rd_ok(q, err))
         return -1;
 
-    if (bnb_db__rd_prep(&q, db,
-                        "SELECT name, unit, value, available, reason, higher_is_better, timing "
-                        "FROM metrics WHERE case_id = ? ORDER BY id",
-                        err))
-        return -1;
-    bnb_db__rd_int64(&q, 1, case_id);
+    q = detail_for(d, DETAIL_METRICS, case_id);
     k = cap = 0;
-    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+    while ((s = bnb_db__rd_step(q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&r->metrics, &cap, k, sizeof *r->metrics))
             goto oom;
         bnb_metric *m = &r->metrics[k];
-        bnb_db__rd_copy(&q, 0, m->name, sizeof m->name);
-        bnb_db__rd_copy(&q, 1, m->unit, sizeof m->unit);
-        m->available = sqlite3_column_int(q.st, 3) != 0;
-        m->value = m->available ? sqlite3_column_double(q.st, 2) : NAN;
-        bnb_db__rd_copy(&q, 4, m->reason, sizeof m->reason);
-        m->higher_is_better = sqlite3_column_int(q.st, 5) != 0;
-        m->timing = sqlite3_column_int(q.st, 6);
-        if (bnb_db__rd_ok(&q, err)) {
-            bnb_db__rd_end(&q, NULL);
+        bnb_db__rd_copy(q, 0, m->name, sizeof m->name);
+        bnb_db__rd_copy(q, 1, m->unit, sizeof m->unit);
+        m->available = sqlite3_column_int(q->st, 3) != 0;
+        m->value = m->available ? sqlite3_column_double(q->st, 2) : NAN;
+        bnb_db__rd_copy(q, 4, m->reason, sizeof m->reason);
+        m->higher_is_better = sqlite3_column_int(q->st, 5) != 0;
+        m->timing = sqlite3_column_int(q->st, 6);
+        if (bnb_db__rd_ok(q, err))
             return -1;
-        }
         r->nmetrics = ++k;
     }
-    if (bnb_db__rd_end(&q, err) || s < 0)
-        return -1;
-    return 0;
+    return s < 0 ? -1 : 0;
 oom:
     bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
-    bnb_db__rd_end(&q, NULL);
     return -1;
 }
 
@@ -1361,12 +1406,15 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
     *n = 0;
     bnb_case_result *cases = NULL;
     int count = 0, cap = 0, s;
-    bnb_db__rd q;
+    bnb_db__rd q = {0}, d[DETAIL_COUNT] = {{0}};
+    for (int i = 0; i < DETAIL_COUNT; i++)
+        if (bnb_db__rd_prep(&d[i], db, detail_sql[i], err))
+            goto fail;
     if (bnb_db__rd_prep(&q, db,
                         "SELECT id, suite, name, params, status, message, iterations, code_version "
                         "FROM cases WHERE run_id = ? ORDER BY seq",
                         err))
-        return -1;
+        goto fail;
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&cases, &cap, count, sizeof *cases)) {
@@ -1396,16 +1444,21 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
         bnb_db__rd_copy(&q, 5, r->message, sizeof r->message);
         r->iterations = sqlite3_column_int64(q.st, 6);
         bnb_db__rd_copy(&q, 7, r->code_version, sizeof r->code_version);
-        if (bnb_db__rd_ok(&q, err) || load_case_details(db, case_id, r, err))
+        if (bnb_db__rd_ok(&q, err) || load_case_details(db, d, case_id, r, err))
             goto fail;
     }
     if (bnb_db__rd_end(&q, err) || s < 0)
         goto fail;
+    for (int i = 0; i < DETAIL_COUNT; i++)
+        if (bnb_db__rd_end(&d[i], err))
+            goto fail;
     *out = cases;
     *n = count;
     return 0;
 fail:
     bnb_db__rd_end(&q, NULL);
+    for (int i = 0; i < DETAIL_COUNT; i++)
+        bnb_db__rd_end(&d[i], NULL);
     bnb_db_free_cases(cases, count);
     return -1;
 }

@@ -49,8 +49,15 @@ static void setup(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static pid_t live_server; /* the server a failed assertion may leave running */
+
 static void teardown(void)
 {
+    if (live_server > 0) {
+        kill(live_server, SIGKILL);
+        waitpid(live_server, NULL, 0);
+        live_server = 0;
+    }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     int r = system(cmd);
@@ -81,6 +88,7 @@ static srv srv_start_args(bool token, const char *const *extra)
     args[n] = NULL;
     unlink(outp); /* a line left by an earlier server is not this one's */
     srv s = {fx_start(outp, errp, args), 0};
+    live_server = s.pid;
     for (int waited = 0; waited < 60000; waited += 10) {
         char out[512] = "", err[4096];
         FILE *f = fopen(outp, "rb"); /* absent until the child opens it */
@@ -96,6 +104,7 @@ static srv srv_start_args(bool token, const char *const *extra)
         }
         int st = 0;
         if (waitpid(s.pid, &st, WNOHANG) == s.pid) {
+            live_server = 0;
             fx_read(errp, err, sizeof err);
             cr_assert_fail("serve exited (status %d) before listening: %s", st, err);
         }
@@ -103,6 +112,7 @@ static srv srv_start_args(bool token, const char *const *extra)
     }
     kill(s.pid, SIGKILL);
     waitpid(s.pid, NULL, 0);
+    live_server = 0;
     cr_assert_fail("serve did not print its listening line within 60 s");
     return s;
 }
@@ -118,6 +128,7 @@ static int srv_stop(srv *s, int sig)
     cr_assert_eq(kill(s->pid, sig), 0);
     int st = 0;
     cr_assert_eq(waitpid(s->pid, &st, 0), s->pid);
+    live_server = 0;
     return st;
 }
 
@@ -773,6 +784,7 @@ Test(serve, sigterm_finishes_requests_in_flight)
         free(bodies[i]);
     }
     cr_assert_eq(waitpid(s.pid, &st, 0), s.pid);
+    live_server = 0;
     char out[4096], err[4096];
     fx_read(outp, out, sizeof out);
     fx_read(errp, err, sizeof err);

@@ -136,6 +136,7 @@ typedef struct server {
      * runs a handler on a thread beyond the pool. */
     pthread_mutex_t lock;
     pthread_key_t key;
+    pthread_mutex_t write_lock; /* held around each ingest */
     bnb_db *dbs[2 * MAX_THREADS];
     int ndbs, nused;
     atomic_int inflight; /* requests seen and not yet completed */
@@ -357,7 +358,17 @@ static enum MHD_Result post_run(server *s, struct MHD_Connection *c, request *rq
         return respond_error(c, rq, MHD_HTTP_BAD_REQUEST, NULL, NULL, "%s", err);
     bnb_db *db = thread_db(s, err);
     bnb_ingest_outcome outcome = BNB_INGEST_STORED;
-    if (!db || bnb_db_ingest(db, doc, &outcome, NULL, err)) {
+    int stored = -1;
+    if (db) {
+        /* one writer at a time within this process: SQLite's own lock
+         * would answer the others SQLITE_BUSY and its busy handler sleep
+         * them in steps of up to 100 ms (measured: 13 runs/s, p99 2.7 s
+         * with 8 publishers); parsing above stays parallel */
+        pthread_mutex_lock(&s->write_lock);
+        stored = bnb_db_ingest(db, doc, &outcome, NULL, err);
+        pthread_mutex_unlock(&s->write_lock);
+    }
+    if (stored != 0) {
         /* the full message (with the DB's path) goes to the operator; the
          * publisher gets SQLite's reason only */
         const char *fault = db ? bnb_db_last_fault(db) : "";
@@ -681,8 +692,8 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
     rc = BNB_EXIT_USAGE;
     bool key_made = false, lock_made = false;
     struct MHD_Daemon *d = NULL;
-    if (pthread_mutex_init(&s->lock, NULL) != 0 || !(lock_made = true) ||
-        pthread_key_create(&s->key, NULL) != 0 || !(key_made = true)) {
+    if (pthread_mutex_init(&s->lock, NULL) != 0 || pthread_mutex_init(&s->write_lock, NULL) != 0 ||
+        !(lock_made = true) || pthread_key_create(&s->key, NULL) != 0 || !(key_made = true)) {
         bnb_cli_error("cannot create the server's locks");
         goto out;
     }
@@ -773,8 +784,10 @@ out:
     close_dbs(s);
     if (key_made)
         pthread_key_delete(s->key);
-    if (lock_made)
+    if (lock_made) {
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->write_lock);
+    }
     if (s->token) {
         explicit_bzero(s->token, s->token_len);
         free(s->token);
