@@ -128,7 +128,7 @@ Test(targets_validate, a_case_pattern_matching_nothing_is_an_error)
     cr_assert_str_eq(err, "targets file t.json: target \"m\": figure "
                           "\"matmull/engine/sgemm/n=1024:gflops\" names suite \"matmull\", which "
                           "this build does not have (known: peak, alloc, zerocopy, elementwise, "
-                          "reduce, matmul, ternary, linalg)");
+                          "reduce, matmul, ternary, linalg, collector)");
     /* ... unless a capability brings it: then "not applicable" at evaluation */
     cr_assert_eq(check(ONE("\"id\": \"h\", \"figure\": \"device/h2d/bytes=1:median_s\", \"op\": "
                            "\"<=\", \"threshold\": 1, \"requires\": \"cuda\""),
