@@ -11,6 +11,9 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+static int one_row(bnb_db *db, const char *sql, const char *text, int64_t num, int has_num,
+                   int64_t *v, char *err);
+
 int bnb_db_mark_published(bnb_db *db, int64_t run_id, const char *url, int status, char *err)
 {
     if (!url || !*url) {
@@ -84,6 +87,11 @@ int bnb_db_publications(bnb_db *db, bnb_publication_row **out, int *n, char *err
 {
     *out = NULL;
     *n = 0;
+    /* a DB of schema 2 opened read-only is not migrated: no table, none */
+    int have = one_row(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                       "publications", 0, 0, NULL, err);
+    if (have <= 0)
+        return have;
     bnb_db__rd q;
     if (bnb_db__rd_prep(&q, db,
                         "SELECT url, count(*), max(published_at) FROM publications GROUP BY url "

@@ -32,8 +32,9 @@ typedef struct bnb_publication_row {
     char last_at[32];
 } bnb_publication_row;
 
-/* The collectors of the publications table, most recent first. *out is
- * malloc'd (NULL when *n is 0); the caller frees it. 0, or -1 with err. */
+/* The collectors of the publications table, most recent first (none for a
+ * DB of schema 2 opened read-only). *out is malloc'd (NULL when *n is 0);
+ * the caller frees it. 0, or -1 with err. */
 int bnb_db_publications(bnb_db *db, bnb_publication_row **out, int *n, char *err);
 
 /* Whether run_id has a record for url: 1 yes, 0 no, -1 a DB error (err). */
