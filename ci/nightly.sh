@@ -19,7 +19,8 @@
 #                     (it may hold user:password; this script never prints it,
 #                     and bnbench's lines that it shows say http://***@host/...)
 #   BNB_PUBLISH_TOKEN sent as "Authorization: Bearer ..." by bnbench publish
-#                     (never printed)
+#                     --report (never printed; BNBENCH_TOKEN, the token of
+#                     `bnbench publish`, is used first when both are set)
 #   BNB_SKIP_TESTS=1  skip `make test` (local dry runs only)
 #   GITHUB_STEP_SUMMARY  when set (GitHub Actions), the summary is appended there
 #
@@ -82,7 +83,7 @@ pub_rc=0
 if [ -n "${BNB_PUBLISH_URL:-}" ]; then
   for f in report.md report.html report.json; do
     # Only bnbench's own lines reach the summary: they show the URL redacted.
-    if "$BNB" publish "$OUT/$f" --url "${BNB_PUBLISH_URL%/}/$f" > "$OUT/publish.log" 2>&1; then
+    if "$BNB" publish --report "$OUT/$f" --url "${BNB_PUBLISH_URL%/}/$f" > "$OUT/publish.log" 2>&1; then
       say "- $(cat "$OUT/publish.log")"
     else
       say "- publish $f: **failed**: $(cat "$OUT/publish.log")"; pub_rc=3

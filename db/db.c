@@ -161,6 +161,16 @@ static const char *const migrations[] = {
     "ALTER TABLE runs_v2 RENAME TO runs;\n"
     "CREATE INDEX runs_by_machine ON runs (machine_id, started_at);\n"
     "CREATE INDEX runs_by_start ON runs (started_at, id);\n",
+    /* 2 -> 3: which run was published to which collector (db/published.h):
+     * the collector's base URL as shown (userinfo redacted: no secret is
+     * stored), the HTTP status that acknowledged it (201 stored, 200 already
+     * stored) and when. */
+    "CREATE TABLE publications (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,\n"
+    "  url TEXT NOT NULL CHECK (url <> ''),\n"
+    "  status INTEGER NOT NULL CHECK (status IN (200, 201)),\n"
+    "  published_at TEXT NOT NULL,\n"
+    "  PRIMARY KEY (run_id, url)) WITHOUT ROWID;\n",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION,
                "one migration per schema version");

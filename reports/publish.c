@@ -14,7 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+
+#include <cJSON.h>
+
+#include "db/model/text.h"
 
 #define BEARER "Authorization: Bearer "
 
@@ -100,20 +105,80 @@ char *bnb_publish_redact_url(const char *url, char *out, size_t cap)
     return out;
 }
 
-int bnb_publish_check_token(char *err, size_t cap)
+int bnb_token_check(const char *tok, const char *what, char *err, size_t cap)
 {
-    const char *tok = getenv("BNB_PUBLISH_TOKEN");
-    for (size_t i = 0; tok && tok[i]; i++) {
+    size_t n = tok ? strlen(tok) : 0;
+    if (n > BNB_TOKEN_MAX) {
+        snprintf(err, cap, "%s is %zu bytes long; a token may be at most %d", what, n,
+                 BNB_TOKEN_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)tok[i];
         if (c < 0x20 || c == 0x7f) {
             snprintf(err, cap,
-                     "BNB_PUBLISH_TOKEN contains a control character at position %zu "
+                     "%s contains a control character at position %zu "
                      "(byte 0x%02x); a token is sent as given, so it may hold none (is there a "
                      "stray newline?)",
-                     i + 1, c);
+                     what, i + 1, c);
             return -1;
         }
     }
+    return 0;
+}
+
+int bnb_publish_check_token(char *err, size_t cap)
+{
+    return bnb_token_check(getenv("BNB_PUBLISH_TOKEN"), "BNB_PUBLISH_TOKEN", err, cap);
+}
+
+int bnb_token_read_file(const char *path, char **tok, char *err, size_t cap)
+{
+    *tok = NULL;
+    char what[600];
+    snprintf(what, sizeof what, "token file %s", path);
+    struct stat st;
+    errno = 0;
+    FILE *f = NULL;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fopen(path, "rb"))) {
+        snprintf(err, cap, "cannot read %s: %s", what,
+                 errno ? strerror(errno) : "not a regular file");
+        return -1;
+    }
+    /* a token and its line end; one byte more tells a longer file */
+    char *buf = malloc(BNB_TOKEN_MAX + 4);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, cap, "out of memory reading %s", what);
+        return -1;
+    }
+    size_t n = fread(buf, 1, BNB_TOKEN_MAX + 3, f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || n > BNB_TOKEN_MAX + 2) {
+        snprintf(err, cap,
+                 bad ? "cannot read %s: a read error" : "%s is too long (at most %d bytes)", what,
+                 BNB_TOKEN_MAX);
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    if (memchr(buf, '\0', n)) {
+        snprintf(err, cap, "%s contains a NUL byte; a token may hold none", what);
+        free(buf);
+        return -1;
+    }
+    if (n == 0 || bnb_token_check(buf, what, err, cap)) {
+        if (n == 0)
+            snprintf(err, cap, "%s is empty", what);
+        free(buf);
+        return -1;
+    }
+    *tok = buf;
     return 0;
 }
 
@@ -142,6 +207,16 @@ static bool add_header(struct curl_slist **list, const char *s)
         return false;
     *list = l;
     return true;
+}
+
+/* TLS verification as o asks: on (the default) with the system's CA store
+ * or o->cacert; off only when o->insecure. */
+static void set_tls(CURL *c, const bnb_publish_opts *o)
+{
+    if (o->cacert)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
 }
 
 /* The message for a finished transfer whose final status is not 2xx. */
@@ -192,8 +267,9 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
         snprintf(err, cap, "URL must start with http:// or https://, got \"%s\"", url ? shown : "");
         return -1;
     }
-    const char *tok = getenv("BNB_PUBLISH_TOKEN");
-    if (bnb_publish_check_token(err, cap) || (tok && *tok && bearer_header(tok, &auth, err, cap)))
+    const char *tok = o->token ? o->token : getenv("BNB_PUBLISH_TOKEN");
+    if (bnb_token_check(tok, o->token ? "the token" : "BNB_PUBLISH_TOKEN", err, cap) ||
+        (tok && *tok && bearer_header(tok, &auth, err, cap)))
         return -1;
     struct stat st;
     errno = 0;
@@ -228,6 +304,7 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect < timeout ? connect : timeout);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_READDATA, f);
+    set_tls(c, o);
     if (o->max_redirects > 0) {
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
@@ -285,4 +362,182 @@ int bnb_publish_file(const char *path, const char *url, const char *method, long
                           .connect_timeout_s = 10,
                           .max_redirects = BNB_PUBLISH_MAX_REDIRECTS};
     return bnb_publish(path, url, &o, status, err, cap);
+}
+
+/* ---- one POST with its answer (bnb_publish_post) ------------------------------------ */
+
+#define ANSWER_MAX ((size_t)64 << 10)
+
+typedef struct answer_buf {
+    char *p;
+    size_t len;
+} answer_buf;
+
+/* Keeps the first ANSWER_MAX bytes of the answer and discards the rest. */
+static size_t keep(char *p, size_t sz, size_t n, void *u)
+{
+    answer_buf *b = u;
+    size_t total = sz * n, room = ANSWER_MAX - b->len;
+    size_t take = total < room ? total : room;
+    memcpy(b->p + b->len, p, take);
+    b->len += take;
+    return total;
+}
+
+/* Reads "Retry-After: <seconds>" among the answer's headers (an HTTP date is
+ * not honoured: -1 stays). */
+static size_t header_line(char *p, size_t sz, size_t n, void *u)
+{
+    long *retry_after = u;
+    size_t len = sz * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof name - 1 && len < 64 && !strncasecmp(p, name, sizeof name - 1)) {
+        char v[64];
+        memcpy(v, p + sizeof name - 1, len - (sizeof name - 1));
+        v[len - (sizeof name - 1)] = '\0';
+        char *s = v, *end = NULL;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        errno = 0;
+        long secs = strtol(s, &end, 10);
+        while (end && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+            end++;
+        if (s[0] >= '0' && s[0] <= '9' && !errno && end && !*end && secs <= 86400)
+            *retry_after = secs;
+    }
+    return len;
+}
+
+/* The message of an answer body: its JSON "error" (or "status") string, or
+ * the start of the text, made safe for a terminal. */
+static void answer_message(const answer_buf *b, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!b->len)
+        return;
+    cJSON *j = cJSON_ParseWithLength(b->p, b->len);
+    const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+    if (!cJSON_IsString(m))
+        m = j ? cJSON_GetObjectItemCaseSensitive(j, "status") : NULL;
+    if (cJSON_IsString(m)) {
+        bnb_term_safe(m->valuestring, out, cap);
+    } else {
+        char text[400];
+        size_t n = b->len < sizeof text - 1 ? b->len : sizeof text - 1;
+        memcpy(text, b->p, n);
+        text[n] = '\0';
+        text[strcspn(text, "\r\n")] = '\0';
+        bnb_term_safe(text, out, cap);
+    }
+    cJSON_Delete(j);
+}
+
+/* Failures that retrying cannot cure: TLS verification and set-up, a URL
+ * or protocol libcurl refuses. */
+static bool config_failure(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int bnb_publish_post(const char *url, const char *body, size_t len, const bnb_publish_opts *o,
+                     bnb_post_result *r, char *err, size_t cap)
+{
+    static const bnb_publish_opts defaults = {0};
+    int rc = -1;
+    CURL *c = NULL;
+    struct curl_slist *hdr = NULL;
+    char *auth = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    char shown[1024];
+    answer_buf ans = {0};
+    if (!o)
+        o = &defaults;
+    memset(r, 0, sizeof *r);
+    r->retry_after_s = -1;
+    r->config = 1; /* until the request is made */
+    bnb_publish_redact_url(url, shown, sizeof shown);
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+        snprintf(err, cap, "URL must start with http:// or https://, got \"%s\"", url ? shown : "");
+        return -1;
+    }
+    if (bnb_token_check(o->token, "the token", err, cap) ||
+        (o->token && *o->token && bearer_header(o->token, &auth, err, cap)))
+        return -1;
+    if (!(ans.p = malloc(ANSWER_MAX))) {
+        snprintf(err, cap, "out of memory for the answer of %s", shown);
+        goto cleanup;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, cap, "libcurl failed to initialise");
+        goto cleanup;
+    }
+    if (!(c = curl_easy_init())) {
+        snprintf(err, cap, "libcurl could not create a handle (out of memory)");
+        goto cleanup_global;
+    }
+    if (!add_header(&hdr, "Content-Type: application/json") || !add_header(&hdr, "Expect:") ||
+        !add_header(&hdr, "Accept: application/json") || (auth && !add_header(&hdr, auth))) {
+        snprintf(err, cap, "out of memory building the request headers");
+        goto cleanup_handle;
+    }
+    long timeout = o->timeout_s > 0 ? o->timeout_s : 30L;
+    long connect = o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect < timeout ? connect : timeout);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->retry_after_s);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    set_tls(c, o);
+    r->config = 0;
+    CURLcode cc = curl_easy_perform(c);
+    if (cc != CURLE_OK) {
+        r->transport = (int)cc;
+        r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+        r->config = config_failure(cc);
+        r->retry_after_s = -1;
+        snprintf(err, cap, "POST %s failed: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
+        goto cleanup_handle;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    answer_message(&ans, r->message, sizeof r->message);
+    if (r->status >= 300 && r->status < 400) {
+        char *loc = NULL;
+        if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+            bnb_publish_redact_url(loc, r->location, sizeof r->location);
+    }
+    rc = 0;
+cleanup_handle:
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(c);
+cleanup_global:
+    curl_global_cleanup();
+cleanup:
+    free(ans.p);
+    free(auth);
+    return rc;
 }

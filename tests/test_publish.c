@@ -187,7 +187,8 @@ Test(publish, a_302_without_location_fails_the_command)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/r.md", s->port);
     fx_result *r = malloc(sizeof *r);
     cr_assert_not_null(r);
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "10", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
     int nreq = s->nreq;
     server_stop(s);
     cr_assert_eq(r->code, 1, "exit %d; stdout: %s", r->code, r->out);
@@ -322,7 +323,8 @@ Test(publish, a_token_with_cr_lf_is_refused_before_any_request)
     fx_result *r = malloc(sizeof *r);
     cr_assert_not_null(r);
     cr_assert_eq(setenv("BNB_PUBLISH_TOKEN", "abc\ndef", 1), 0);
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "2", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "2", NULL});
     cr_assert_eq(r->code, 2, "exit %d: %s", r->code, r->err);
     cr_assert(strstr(r->err, "bnbench publish: BNB_PUBLISH_TOKEN contains a control character at "
                              "position 4 (byte 0x0a)"),
@@ -353,7 +355,8 @@ Test(publish, url_credentials_never_appear_in_output)
     /* success: stdout names the URL redacted */
     server *s = server_start(1, (int[]){200}, NULL);
     snprintf(url, sizeof url, "http://alice:s3cr3t@127.0.0.1:%d/r.md", s->port);
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "10", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
     bool basic = strcasestr(s->req[0], "\r\nAuthorization: Basic ") != NULL;
     char want[200];
     snprintf(want, sizeof want, "to http://***@127.0.0.1:%d/r.md (HTTP 200)", s->port);
@@ -367,7 +370,8 @@ Test(publish, url_credentials_never_appear_in_output)
     /* an HTTP error, a redirect to a URL with credentials, a dead server */
     s = server_start(1, (int[]){500}, NULL);
     snprintf(url, sizeof url, "http://alice:s3cr3t@127.0.0.1:%d/r.md", s->port);
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "10", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
     server_stop(s);
     cr_assert_eq(r->code, 1);
     cr_assert(strstr(r->err, "upload failed: HTTP 500"), "%s", r->err);
@@ -375,7 +379,8 @@ Test(publish, url_credentials_never_appear_in_output)
 
     s = server_start(1, (int[]){307}, (const char *[]){"http://bob:hunter2@[::1:%d/x"});
     snprintf(url, sizeof url, "http://alice:s3cr3t@127.0.0.1:%d/r.md", s->port);
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "10", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
     server_stop(s);
     cr_assert_eq(r->code, 1);
     assert_no_secret("stderr", r->err);
@@ -388,14 +393,16 @@ Test(publish, url_credentials_never_appear_in_output)
     cr_assert_eq(getsockname(dead, (struct sockaddr *)&a, &l), 0);
     close(dead); /* bound, then closed: nobody listens there */
     snprintf(url, sizeof url, "http://alice:s3cr3t@127.0.0.1:%d/r.md", ntohs(a.sin_port));
-    fx_spawn(r, dir, (const char *[]){"publish", file, "--url", url, "--timeout", "10", NULL});
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
     cr_assert_eq(r->code, 1);
     cr_assert(strstr(r->err, "failed: "), "%s", r->err);
     assert_no_secret("stderr", r->err);
 
     /* a URL that is not http(s) is echoed redacted too */
     fx_spawn(r, dir,
-             (const char *[]){"publish", file, "--url", "ftp://alice:s3cr3t@host/r.md", NULL});
+             (const char *[]){"publish", "--report", file, "--url", "ftp://alice:s3cr3t@host/r.md",
+                              NULL});
     cr_assert_eq(r->code, 2); /* a usage error, refused before any transfer */
     cr_assert(strstr(r->err, "got \"ftp://***@host/r.md\""), "%s", r->err);
     assert_no_secret("stderr", r->err);

@@ -503,11 +503,11 @@ Test(report, publish_reports_http_errors_and_dead_servers)
 
     fx_result *r = malloc(sizeof *r);
     cr_assert_not_null(r);
-    FX_BNBENCH(r, dir, "publish", file, "--url", url);
+    FX_BNBENCH(r, dir, "publish", "--report", file, "--url", url);
     cr_assert_eq(r->code, 1);
     cr_assert(strstr(r->err, "bnbench publish: PUT") && strstr(r->err, "is the server up"), "%s",
               r->err);
-    FX_BNBENCH(r, dir, "publish", file);
+    FX_BNBENCH(r, dir, "publish", "--report", file);
     cr_assert_eq(r->code, 2);
     cr_assert(strstr(r->err, "--url URL is required"), "%s", r->err);
     free(r);

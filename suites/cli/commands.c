@@ -43,6 +43,7 @@
 #include "db/db.h"
 #include "db/model/bnb.h"
 #include "db/reserve.h"
+#include "reports/pubclient.h"
 #include "suites/runner.h"
 #include "suites/suite.h"
 #include "db/model/targets.h"
@@ -136,9 +137,17 @@ static const char usage_run[] =
     "                       cores of the library), with a warning; KEEP: the environment\n"
     "                       as it is. The choice is stored with the run\n"
     "  --quiet              no progress on stderr\n"
+    "  --publish URL        at the end, send the run (and the DB's spool first) to the\n"
+    "                       collector at URL, as `bnbench publish` does: retried, and\n"
+    "                       kept in PATH.spool/ when it cannot be sent\n"
+    "  --token-file FILE    the collector's bearer token (else BNBENCH_TOKEN; never on\n"
+    "                       the command line, never printed)\n"
+    "  --cacert FILE        CA certificates for the collector's TLS\n"
+    "  --insecure           do not verify the collector's TLS certificate (said)\n"
     "  -h, --help           this text\n"
     "\n"
-    "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted;\n"
+    "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted,\n"
+    "or --publish could not send the run (it waits in the spool);\n"
     "2 usage or environment error (nothing is written to the DB); 3 the run began\n"
     "but stopped on an error (disk full, I/O error): it is marked failed where that\n"
     "can still be written, and the message says what the DB holds. For that mark\n"
@@ -151,6 +160,8 @@ static const char usage_run[] =
 
 typedef struct run_args {
     const char *suites, *case_re, *cpus, *counters, *targets, *db, *machine, *reason;
+    const char *publish, *token_file, *cacert; /* --publish and its options */
+    bool insecure;
     long repetitions;
     double min_time, warmup;
     bool have_warmup;
@@ -184,6 +195,10 @@ static const bnb_cli_opt opt_run[] = {
     {.name = "seed", .kind = BNB_CLI_NONEMPTY},
     {.name = "quiet", .kind = BNB_CLI_FLAG},
     {.name = "peer-env", .kind = BNB_CLI_CHOICE, .choices = "BEST|KEEP"},
+    {.name = "publish", .kind = BNB_CLI_NONEMPTY},
+    {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
+    {.name = "cacert", .kind = BNB_CLI_NONEMPTY},
+    {.name = "insecure", .kind = BNB_CLI_FLAG},
     {0},
 };
 static const bnb_cli_cmd run_spec = {"run", usage_run, opt_run, 0, false};
@@ -223,7 +238,22 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     a->machine = bnb_cli_str(c, &p, "machine", a->machine);
     a->reason = bnb_cli_str(c, &p, "reason", a->reason);
     a->quiet = bnb_cli_get(c, &p, "quiet") != NULL;
+    a->publish = bnb_cli_str(c, &p, "publish", NULL);
+    a->token_file = bnb_cli_str(c, &p, "token-file", NULL);
+    a->cacert = bnb_cli_str(c, &p, "cacert", NULL);
+    a->insecure = bnb_cli_get(c, &p, "insecure") != NULL;
     char q[BNB_CLI_QUOTE_MAX + 1];
+    if (!a->publish && (a->token_file || a->cacert || a->insecure))
+        return bnb_usage_error("%s applies to --publish URL only", a->token_file ? "--token-file"
+                                                                   : a->cacert   ? "--cacert"
+                                                                                 : "--insecure");
+    if (a->publish) {
+        char ep[BNB_PUBCLIENT_MAX_URL], shown[BNB_PUBCLIENT_MAX_URL], err[BNB_ERR_MAX];
+        if (bnb_pubclient_endpoint(a->publish, ep, shown, sizeof ep, err, sizeof err))
+            return bnb_usage_error("--publish: %s", err);
+        if (a->cacert && access(a->cacert, R_OK) != 0)
+            return bnb_usage_error("--cacert %s: %s", bnb_cli_quote(a->cacert, q), strerror(errno));
+    }
     if (strlen(a->machine) >= sizeof(((bnb_run_info *)0)->machine_name))
         return bnb_usage_error("--machine must be 1 to 63 bytes, got \"%s\"",
                                bnb_cli_quote(a->machine, q));
@@ -375,6 +405,31 @@ static void print_verdicts(const bnb_target_set *ts, const bnb_verdict *v)
     }
 }
 
+/* Sends run_id (after the DB's spool) to a->publish; 0 when everything
+ * went, else nonzero with the reason on stderr (the run waits in the spool). */
+static int publish_run(const run_args *a, bnb_db *db, int64_t run_id, const char *token)
+{
+    bnb_pubclient_opts po;
+    bnb_pubclient_opts_default(&po);
+    po.url = a->publish;
+    po.http.token = token ? token : "";
+    po.http.cacert = a->cacert;
+    po.http.insecure = a->insecure;
+    bnb_pubclient_summary sum;
+    char err[BNB_ERR_MAX];
+    fflush(stdout);
+    int p = bnb_pubclient_publish(db, a->db, &run_id, 1, &po, &sum, err, sizeof err);
+    if (p < 0)
+        fprintf(stderr, "bnbench run: publishing: %s\n", err);
+    else if (p > 0)
+        fprintf(stderr,
+                "bnbench run: publishing: %d run(s) waiting in the spool, %d rejected: %s "
+                "(`bnbench publish --status` lists them)\n",
+                sum.spooled, sum.rejected,
+                sum.first_problem[0] ? sum.first_problem : "the spool was not sent");
+    return p;
+}
+
 int bnb_cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -392,6 +447,7 @@ int bnb_cmd_run(int argc, char **argv)
     bnb_run_outcome out = {0};
     bnb_verdict *verdicts = NULL;
     bool have_outcome = false;
+    char *token = NULL;
 
     /* 1. selection */
     if (bnb_select(a.suites, a.case_re, &sel, err, sizeof err) != 0) {
@@ -457,6 +513,13 @@ int bnb_cmd_run(int argc, char **argv)
     char papi_status[160];
     snprintf(papi_status, sizeof papi_status, "%s", bnb_counters_papi_status(probe));
     bnb_counters_close(probe);
+
+    /* 4b. the collector's token (--publish), never printed */
+    const char *tsrc = NULL;
+    if (a.publish && bnb_pubclient_token(a.token_file, 0, &token, &tsrc, err, sizeof err)) {
+        bnb_usage_error("%s", err);
+        goto cleanup;
+    }
 
     /* 5. the DB: everything above was validated, nothing written yet; then
      * room for the failed mark beside it (see the top of this file) */
@@ -549,8 +612,15 @@ int bnb_cmd_run(int argc, char **argv)
                out.ncases, out.nfailed, a.db);
         rc = (missed || out.nfailed > 0 || out.status == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
                                                                               : BNB_EXIT_OK;
+        /* 10. publish (the spool first), when asked */
+        if (a.publish && publish_run(&a, db, st.run_id, token) != 0 && rc == BNB_EXIT_OK)
+            rc = BNB_EXIT_FAIL;
     }
 cleanup:
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
     free(verdicts);
     if (have_outcome)
         bnb_run_outcome_free(&out);

@@ -31,6 +31,9 @@
 #include "reports/gendb.h"
 #include "reports/history.h"
 #include "reports/publish.h"
+#include "reports/pubclient.h"
+#include "reports/spool.h"
+#include "db/published.h"
 #include "reports/report.h"
 #include "db/model/bnb.h"
 #include "db/model/text.h"
@@ -97,8 +100,21 @@ static const bnb_cli_opt opt_history[] = {
 };
 static const bnb_cli_opt opt_publish[] = {
     {.name = "url", .kind = BNB_CLI_NONEMPTY},
+    {.name = "report", .kind = BNB_CLI_NONEMPTY},
     {.name = "method", .kind = BNB_CLI_CHOICE, .choices = "PUT|POST"},
     {.name = "timeout", .kind = BNB_CLI_LONG, .lo = 1, .hi = 3600, .must = "1 to 3600 seconds"},
+    {.name = "connect-timeout",
+     .kind = BNB_CLI_LONG,
+     .lo = 1,
+     .hi = 600,
+     .must = "1 to 600 seconds"},
+    {.name = "retries", .kind = BNB_CLI_LONG, .lo = 0, .hi = 20, .must = "an integer from 0 to 20"},
+    {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
+    {.name = "cacert", .kind = BNB_CLI_NONEMPTY},
+    {.name = "insecure", .kind = BNB_CLI_FLAG},
+    {.name = "all-unpublished", .kind = BNB_CLI_FLAG},
+    {.name = "status", .kind = BNB_CLI_FLAG},
+    OPT_DB,
     {0},
 };
 static const bnb_cli_opt opt_gendb[] = {
@@ -616,57 +632,305 @@ out:
 /* ---- publish ----------------------------------------------------------------------- */
 
 const char bnb_usage_publish[] =
-    "usage: bnbench publish FILE --url URL [--method PUT|POST] [--timeout S]\n"
+    "usage: bnbench publish [RUN...|--all-unpublished] --url URL [--db PATH]\n"
+    "                       [--token-file FILE] [--cacert FILE] [--insecure]\n"
+    "                       [--timeout S] [--connect-timeout S] [--retries N]\n"
+    "       bnbench publish --status [--db PATH]\n"
+    "       bnbench publish --report FILE --url URL [--method PUT|POST] [--timeout S] ...\n"
     "\n"
-    "Sends a report file to an HTTP(S) server with libcurl (PUT by default), with\n"
-    "the Content-Type of its extension and, when BNB_PUBLISH_TOKEN is set, an\n"
-    "Authorization: Bearer header (a token with a control character is refused;\n"
-    "the token is never printed). Only a 2xx answer counts as published;\n"
-    "redirects are followed up to 5 times, to http or https only. User and\n"
-    "password in the URL are sent but shown as ***. Exit 1 when the server cannot\n"
-    "be reached or does not answer 2xx, with the reason; 2 on a usage error.\n"
+    "Sends stored runs to a collector (`bnbench serve`): one JSON document per run\n"
+    "POSTed to URL/api/v1/runs, where URL is the collector's base. The runs waiting\n"
+    "in the DB's spool (PATH.spool/) go first, then the RUNs named (latest, an id,\n"
+    "a uuid prefix or a baseline), or every run not yet published to URL with\n"
+    "--all-unpublished; with neither, only the spool is sent. HTTP 201 (stored)\n"
+    "and 200 (already stored: a run is stored once however often it is sent) are\n"
+    "success and are recorded in the DB. A connection error, a timeout, 429 and\n"
+    "5xx are retried with exponential backoff and jitter (Retry-After seconds\n"
+    "honoured, at most 30 s); any other 4xx is not: the server's message is shown\n"
+    "and the run moves to PATH.spool/rejected/ (never resent automatically; name\n"
+    "it to send it again). A run that still could not be sent (also after 401,\n"
+    "a redirect or a TLS failure) is kept in the spool, and the runs after it are\n"
+    "spooled without trying: nothing is lost. --status lists the spool.\n"
     "\n"
-    "  --url URL       where to send it (http or https; required)\n"
-    "  --method M      PUT (default) or POST\n"
-    "  --timeout S     seconds for the whole transfer, 1 to 3600 (default 30)\n";
+    "The bearer token comes from --token-file FILE (one line) or BNBENCH_TOKEN,\n"
+    "never from the command line, and is never printed; a token with a control\n"
+    "character is refused. URLs are shown with user:password as ***. TLS\n"
+    "certificates are verified (--cacert adds a CA bundle); --insecure turns that\n"
+    "off and says so.\n"
+    "\n"
+    "--report FILE sends a report file instead (PUT by default, to URL itself),\n"
+    "with the Content-Type of its extension; redirects are followed up to 5 times,\n"
+    "to http or https only; the token may also come from BNB_PUBLISH_TOKEN, as\n"
+    "before. Only a 2xx answer counts as published.\n"
+    "\n"
+    "  --url URL            the collector's base URL, or the report's URL (http/https)\n"
+    "  --all-unpublished    every run of the DB not yet published to URL (not running\n"
+    "                       ones, nor rejected ones)\n"
+    "  --status             list the runs waiting in the spool, the rejected ones, and\n"
+    "                       how many runs went to each collector\n"
+    "  --db PATH            the SQLite store (default bnbench.db)\n"
+    "  --token-file FILE    read the bearer token from FILE\n"
+    "  --cacert FILE        CA certificates to verify the server with\n"
+    "  --insecure           do not verify TLS certificates (said in the output)\n"
+    "  --timeout S          seconds for one whole request, 1 to 3600 (default 30)\n"
+    "  --connect-timeout S  seconds to connect, 1 to 600 (default 10)\n"
+    "  --retries N          retries after the first try, 0 to 20 (default 3)\n"
+    "  --report FILE        send this report file (md, html, json) instead of runs\n"
+    "  --method M           PUT (default) or POST (--report only)\n"
+    "\n"
+    "exit codes: 0 everything sent; 1 some run was spooled or rejected (the reason\n"
+    "is printed; nothing is lost), or the report upload failed; 2 on a usage error\n"
+    "(nothing sent); 3 an error (the DB, the spool) stopped it after some runs\n"
+    "were sent.\n";
+
+/* Seconds as "42s", "5m", "3h", "2d". */
+static void age_text(time_t then, char *out, size_t cap)
+{
+    long s = (long)(time(NULL) - then);
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(out, cap, "%lds", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%ldm", s / 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%ldh", s / 3600);
+    else
+        snprintf(out, cap, "%ldd", s / 86400);
+}
+
+static void print_spool(const char *title, const bnb_spool_entry *v, int n)
+{
+    printf("%s: %d run(s)\n", title, n);
+    if (!n)
+        return;
+    printf("  %-36s %6s  %-16s %5s %5s  %s\n", "uuid", "run", "machine", "age", "tries",
+           "collector: last error");
+    for (int i = 0; i < n; i++) {
+        char age[16], m[TERM_MAX], u[TERM_MAX], e[600];
+        age_text(v[i].spooled_at, age, sizeof age);
+        printf("  %-36s %6lld  %-16s %5s %5d  %s: %s\n", v[i].uuid, (long long)v[i].run_id,
+               bnb_term_safe(v[i].machine, m, sizeof m), age, v[i].attempts,
+               bnb_term_safe(v[i].url, u, sizeof u), bnb_term_safe(v[i].last_error, e, sizeof e));
+    }
+}
+
+static int publish_status(const char *dbpath)
+{
+    char dir[4096], err[BNB_ERR_MAX];
+    if (bnb_spool_path(dbpath, dir, sizeof dir, err, sizeof err))
+        return bnb_usage_error("%s", err);
+    bnb_spool_entry *w = NULL, *r = NULL;
+    int nw = 0, nr = 0, bw = 0, br = 0;
+    if (bnb_spool_list(dir, false, &w, &nw, &bw, err, sizeof err) ||
+        bnb_spool_list(dir, true, &r, &nr, &br, err, sizeof err)) {
+        free(w);
+        return bnb_usage_error("%s", err);
+    }
+    char t1[TERM_MAX], t2[TERM_MAX];
+    printf("spool of %s: %s/\n", bnb_term_safe(dbpath, t1, sizeof t1),
+           bnb_term_safe(dir, t2, sizeof t2));
+    print_spool("waiting (sent first by the next publish to their collector)", w, nw);
+    print_spool("rejected (never resent automatically; `bnbench publish RUN --url URL` sends "
+                "one again)",
+                r, nr);
+    if (bw + br)
+        printf("%d file(s) in the spool are not spool files and were skipped\n", bw + br);
+    free(w);
+    free(r);
+    /* what went where (the DB's publications table), when the DB exists */
+    bnb_db *db = NULL;
+    if (access(dbpath, F_OK) != 0)
+        return BNB_EXIT_OK;
+    bnb_publication_row *p = NULL;
+    int np = 0;
+    if (bnb_db_open(dbpath, 1, &db, err) || bnb_db_publications(db, &p, &np, err)) {
+        bnb_db_close(db);
+        return bnb_usage_error("%s", err);
+    }
+    printf("published: to %d collector(s)\n", np);
+    for (int i = 0; i < np; i++)
+        printf("  %6d run(s) to %s, last at %s\n", p[i].runs,
+               bnb_term_safe(p[i].url, t1, sizeof t1), bnb_term_safe(p[i].last_at, t2, sizeof t2));
+    free(p);
+    bnb_db_close(db);
+    return BNB_EXIT_OK;
+}
+
+/* publish --report FILE: the report upload of before. */
+static int publish_report(const char *file, const char *url, const char *method,
+                          const bnb_publish_opts *base)
+{
+    char q[BNB_CLI_QUOTE_MAX + 1], shown[1024];
+    struct stat st;
+    errno = 0;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || access(file, R_OK) != 0)
+        return bnb_usage_error("cannot read %s: %s", bnb_cli_quote(file, q),
+                               errno ? strerror(errno) : "not a regular file");
+    bnb_publish_opts o = *base;
+    o.method = method;
+    o.max_redirects = BNB_PUBLISH_MAX_REDIRECTS;
+    long status = 0;
+    char err[BNB_ERR_MAX];
+    if (o.insecure)
+        printf("--insecure: TLS certificates are NOT verified\n");
+    if (bnb_publish(file, url, &o, &status, err, sizeof err)) {
+        bnb_cli_error("%s", err);
+        return BNB_EXIT_FAIL;
+    }
+    char t1[TERM_MAX], t2[TERM_MAX];
+    printf("published %s to %s (HTTP %ld)\n", bnb_term_safe(file, t1, sizeof t1),
+           bnb_term_safe(bnb_publish_redact_url(url, shown, sizeof shown), t2, sizeof t2), status);
+    return BNB_EXIT_OK;
+}
 
 int bnb_cmd_publish(int argc, char **argv, const char *gdb)
 {
-    static const bnb_cli_cmd spec = {"publish", bnb_usage_publish, opt_publish, 1, false};
+    static const bnb_cli_cmd spec = {"publish", bnb_usage_publish, opt_publish, BNB_CLI_MAX_POS,
+                                     false};
     bnb_cli_args a;
     int rc = bnb_cli_run_parse(&spec, argc, argv, &a);
     if (rc >= 0)
         return rc;
     const char *url = bnb_cli_str(&spec, &a, "url", NULL),
-               *method = bnb_cli_str(&spec, &a, "method", "PUT");
-    const bnb_cli_val *to = bnb_cli_get(&spec, &a, "timeout");
-    if (a.npos != 1)
-        return bnb_usage_error("which file? (bnbench publish FILE --url URL)");
+               *report = bnb_cli_str(&spec, &a, "report", NULL),
+               *method = bnb_cli_str(&spec, &a, "method", NULL),
+               *token_file = bnb_cli_str(&spec, &a, "token-file", NULL),
+               *cacert = bnb_cli_str(&spec, &a, "cacert", NULL),
+               *dbpath = bnb_cli_str(&spec, &a, "db", gdb);
+    const bnb_cli_val *to = bnb_cli_get(&spec, &a, "timeout"),
+                      *cto = bnb_cli_get(&spec, &a, "connect-timeout"),
+                      *retries = bnb_cli_get(&spec, &a, "retries");
+    bool insecure = bnb_cli_get(&spec, &a, "insecure") != NULL,
+         all = bnb_cli_get(&spec, &a, "all-unpublished") != NULL,
+         status = bnb_cli_get(&spec, &a, "status") != NULL;
+    char q[BNB_CLI_QUOTE_MAX + 1], err[BNB_ERR_MAX];
+
+    if (status) {
+        if (url || report || all || a.npos || token_file || cacert || insecure || to || cto ||
+            retries || method)
+            return bnb_usage_error("--status takes no other option but --db");
+        return publish_status(dbpath);
+    }
+    if (report) {
+        if (a.npos)
+            return bnb_usage_error("--report FILE sends one file; unexpected argument \"%s\" "
+                                   "(runs are published without --report)",
+                                   bnb_cli_quote(a.pos[0], q));
+        if (all || retries)
+            return bnb_usage_error("%s applies to publishing runs, not to --report",
+                                   all ? "--all-unpublished" : "--retries");
+    } else if (method) {
+        return bnb_usage_error("--method applies to --report only (runs are always POSTed)");
+    }
     if (!url)
-        return bnb_usage_error("--url URL is required");
-    /* what the user got wrong is a usage error (2), checked before any
-     * transfer; exit 1 is kept for the upload itself failing */
-    char q[BNB_CLI_QUOTE_MAX + 1], shown[1024];
+        return bnb_usage_error("--url URL is required%s", report
+                                                              ? ""
+                                                              : " (the collector's base URL, e.g. "
+                                                                "http://127.0.0.1:8080)");
+    if (a.npos && all)
+        return bnb_usage_error("give RUNs or --all-unpublished, not both");
+    char shown[BNB_PUBCLIENT_MAX_URL], endpoint[BNB_PUBCLIENT_MAX_URL];
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
         return bnb_usage_error("--url must start with http:// or https://, got \"%s\"",
                                bnb_cli_quote(bnb_publish_redact_url(url, shown, sizeof shown), q));
-    struct stat st;
-    errno = 0;
-    if (stat(a.pos[0], &st) != 0 || !S_ISREG(st.st_mode) || access(a.pos[0], R_OK) != 0)
-        return bnb_usage_error("cannot read %s: %s", bnb_cli_quote(a.pos[0], q),
-                               errno ? strerror(errno) : "not a regular file");
-    char err[BNB_ERR_MAX];
-    if (bnb_publish_check_token(err, sizeof err))
+    if (!report && bnb_pubclient_endpoint(url, endpoint, shown, sizeof shown, err, sizeof err))
         return bnb_usage_error("%s", err);
-    long status = 0;
-    if (bnb_publish_file(a.pos[0], url, method, to ? to->l : 30, &status, err, sizeof err)) {
-        bnb_cli_error("%s", err);
-        return BNB_EXIT_FAIL;
+    if (cacert && access(cacert, R_OK) != 0)
+        return bnb_usage_error("--cacert %s: %s", bnb_cli_quote(cacert, q), strerror(errno));
+    char *tok = NULL;
+    const char *tsrc = NULL;
+    if (bnb_pubclient_token(token_file, report != NULL, &tok, &tsrc, err, sizeof err))
+        return bnb_usage_error("%s", err);
+    bnb_publish_opts http = {.timeout_s = to ? to->l : 30,
+                             .connect_timeout_s = cto ? cto->l : 10,
+                             .token = tok ? tok : "",
+                             .cacert = cacert,
+                             .insecure = insecure};
+    if (report) {
+        rc = publish_report(report, url, method ? method : "PUT", &http);
+        goto out_tok;
     }
-    char t1[TERM_MAX], t2[TERM_MAX];
-    printf("published %s to %s (HTTP %ld)\n", bnb_term_safe(a.pos[0], t1, sizeof t1),
-           bnb_term_safe(bnb_publish_redact_url(url, shown, sizeof shown), t2, sizeof t2), status);
-    return BNB_EXIT_OK;
+
+    /* runs: the DB must exist (publishing never creates one) */
+    bnb_db *db = NULL;
+    int64_t *ids = NULL;
+    int n = 0;
+    rc = BNB_EXIT_USAGE;
+    if (access(dbpath, F_OK) != 0) {
+        bnb_usage_error("DB %s: %s", bnb_cli_quote(dbpath, q), strerror(errno));
+        goto out_tok;
+    }
+    if (bnb_db_open(dbpath, 0, &db, err)) {
+        bnb_usage_error("%s", err);
+        goto out_tok;
+    }
+    if (all) {
+        if (bnb_db_unpublished(db, shown, &ids, &n, err)) {
+            bnb_usage_error("%s", err);
+            goto out;
+        }
+    } else if (a.npos) {
+        if (!(ids = calloc((size_t)a.npos, sizeof *ids))) {
+            bnb_usage_error("out of memory");
+            goto out;
+        }
+        for (int i = 0; i < a.npos; i++) {
+            bnb_run_row row;
+            if (bnb_db_resolve_run(db, a.pos[i], &ids[i], err) ||
+                bnb_db_get_run_row(db, ids[i], &row, err)) {
+                bnb_usage_error("%s", err);
+                goto out;
+            }
+            if (!strcmp(row.status, "running")) {
+                bnb_usage_error("run %lld (%s) is still running; a run is published once it "
+                                "has ended",
+                                (long long)ids[i], bnb_cli_quote(a.pos[i], q));
+                goto out;
+            }
+            bool dup = false;
+            for (int k = 0; k < n && !dup; k++)
+                dup = ids[k] == ids[i];
+            if (!dup)
+                ids[n++] = ids[i];
+        }
+    }
+    bnb_pubclient_opts po;
+    bnb_pubclient_opts_default(&po);
+    po.url = url;
+    po.http = http;
+    po.retries = retries ? (int)retries->l : po.retries;
+    po.skip_rejected = all;
+    bnb_pubclient_summary sum;
+    int p = bnb_pubclient_publish(db, dbpath, ids, n, &po, &sum, err, sizeof err);
+    fflush(stdout);
+    int done = sum.stored + sum.already + sum.rejected;
+    if (p < 0) {
+        bnb_cli_error("%s", err);
+        rc = done ? BNB_EXIT_PARTIAL : BNB_EXIT_USAGE;
+        goto out;
+    }
+    printf("published to %s: %d stored, %d already stored; %d waiting in the spool, %d "
+           "rejected\n",
+           shown, sum.stored, sum.already, sum.spooled, sum.rejected);
+    if (p > 0) {
+        bnb_cli_error("%d run(s) waiting in the spool, %d rejected: %s (nothing is lost; `bnbench "
+                      "publish --status` lists them)",
+                      sum.spooled, sum.rejected,
+                      sum.first_problem[0] ? sum.first_problem : "the spool was not sent");
+        rc = BNB_EXIT_FAIL;
+    } else {
+        rc = BNB_EXIT_OK;
+    }
+out:
+    free(ids);
+    bnb_db_close(db);
+out_tok:
+    if (tok) {
+        memset(tok, 0, strlen(tok));
+        free(tok);
+    }
+    return rc;
 }
 
 /* ---- _gen-db (hidden) ------------------------------------------------------------- */
