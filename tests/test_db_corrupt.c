@@ -370,3 +370,71 @@ Test(dbread, latest_skips_runs_that_are_not_complete_and_says_so)
               "%s", r->err);
     free(r);
 }
+
+/* ---- damaged JSON inside a record ------------------------------------------------ */
+
+/* SQLite loads no CHECK constraint on a read-only connection, so its integrity
+ * checks there pass a record whose JSON column was damaged in place (here:
+ * written with the CHECKs switched off). Every command must refuse the DB,
+ * naming the row and column, and the loader must refuse the run even on an
+ * unchecked open: never read the column as absent (a report that lost the
+ * warnings would score the run higher). */
+Test(dbread, damaged_json_columns_are_named_never_read_as_absent)
+{
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    make_pristine(r);
+    static const struct {
+        const char *update, *db_check, *load;
+    } cases[] = {
+        {"UPDATE runs SET context = '{damaged', warnings = '[damaged' WHERE id = 2",
+         "runs row 2: stored context is not valid JSON", "run 2: stored context is not valid JSON"},
+        {"UPDATE runs SET warnings = '[\"a\",' WHERE id = 3",
+         "runs row 3: stored warnings is not valid JSON",
+         "run 3: stored warnings is not valid JSON"},
+        {"UPDATE runs SET binding = '{\"cpus\":[1' WHERE id = 4",
+         "runs row 4: stored binding is not valid JSON", "run 4: stored binding is not valid JSON"},
+        {"UPDATE machines SET description = '{\"x\"' WHERE id = (SELECT machine_id FROM runs "
+         "WHERE id = 5)",
+         "machines row", "run 5: stored machine description is not valid JSON"},
+        {"UPDATE cases SET params = '{\"n\":' WHERE id = 7",
+         "cases row 7: stored params is not "
+         "valid JSON",
+         NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char bad[128];
+        snprintf(bad, sizeof bad, "%s/json-%zu.db", dir, k);
+        copy_file(pristine, bad);
+        char upd[512];
+        snprintf(upd, sizeof upd, "PRAGMA ignore_check_constraints = 1; %s", cases[k].update);
+        sql(bad, upd);
+        for (int c = 0; c < NCMD; c++) {
+            char name[128];
+            cmd_name(c, name, sizeof name);
+            run_cmd(r, c, bad);
+            int expect = !strcmp(cmds[c][0], "db") ? 1 : 2;
+            cr_assert_eq(r->code, expect, "%s after \"%s\": exit %d; stderr: %s", name,
+                         cases[k].update, r->code, r->err);
+            cr_assert(strstr(r->err, cases[k].db_check), "%s after \"%s\": %s", name,
+                      cases[k].update, r->err);
+            cr_assert_null(strstr(r->out, "check: ok"), "check said ok on a damaged DB");
+        }
+        if (!cases[k].load)
+            continue;
+        bnb_db *db = NULL;
+        char err[BNB_ERR_MAX];
+        cr_assert_eq(bnb_db_open(bad, BNB_DB_READ_UNCHECKED, &db, err), 0, "%s", err);
+        bnb_run_info ri;
+        int64_t id = cases[k].load[4] - '0';
+        cr_assert_eq(bnb_db_load_run(db, id, &ri, NULL, err), -1, "run %lld loaded from %s",
+                     (long long)id, cases[k].update);
+        char want[BNB_ERR_MAX];
+        snprintf(want, sizeof want,
+                 "DB %s: %s (the DB is damaged; bnbench db check lists the problems)", bad,
+                 cases[k].load);
+        cr_assert_str_eq(err, want);
+        bnb_db_close(db);
+    }
+    free(r);
+}
