@@ -174,6 +174,60 @@ Test(hard, write_errors_are_reported_with_exit_2)
     cr_assert_eq(stray_files(), 0);
 }
 
+/* Runs bnbench with stdout on /dev/full; stderr into r->err. */
+static void spawn_full(fx_result *r, const char *const *args)
+{
+    char errp[256];
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    pid_t pid = fx_start("/dev/full", errp, args);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    fx_read(errp, r->err, sizeof r->err);
+    r->out[0] = '\0';
+    cr_assert(WIFEXITED(st), "bnbench died with signal %d; stderr: %s", WTERMSIG(st), r->err);
+    r->code = WEXITSTATUS(st);
+}
+
+/* Every command's standard output is checked in one place (main): a full
+ * disk under stdout is an error with exit 2, never a silent success. */
+Test(hard, a_full_standard_output_is_an_error_in_every_command)
+{
+    build_db();
+    static const struct {
+        const char *args[8], *prefix;
+    } cmds[] = {
+        {{"runs", "--db", NULL}, "bnbench runs: "},
+        {{"show", "1", "--db", NULL}, "bnbench show: "},
+        {{"list", NULL}, "bnbench list: "},
+        {{"help", NULL}, "bnbench help: "},
+        {{"help", "runs", NULL}, "bnbench help: "},
+        {{"--version", NULL}, "bnbench: "},
+        {{"db", "check", "--db", NULL}, "bnbench db: "},
+        {{"baseline", "list", "--db", NULL}, "bnbench baseline: "},
+        {{"history", "plant/k", "--db", NULL}, "bnbench history: "},
+        {{"run", "--list", "--quick", NULL}, "bnbench run: "},
+    };
+    for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+        const char *a[10];
+        int n = 0;
+        for (; cmds[k].args[n]; n++)
+            a[n] = cmds[k].args[n];
+        if (!strcmp(a[n - 1], "--db"))
+            a[n++] = dbpath;
+        a[n] = NULL;
+        fx_result *r = malloc(sizeof *r);
+        cr_assert_not_null(r);
+        spawn_full(r, a);
+        char want[160];
+        snprintf(want, sizeof want, "%scannot write standard output: No space left on device\n",
+                 cmds[k].prefix);
+        cr_assert_eq(r->code, 2, "%s > /dev/full: exit %d, stderr: %s", a[0], r->code, r->err);
+        cr_assert(strstr(r->err, want), "%s > /dev/full: stderr lacks \"%s\": %s", a[0], want,
+                  r->err);
+        free(r);
+    }
+}
+
 Test(hard, a_report_replaces_the_old_file_whole)
 {
     build_db();
