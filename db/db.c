@@ -16,6 +16,7 @@
  */
 #include "db/db.h"
 #include "db/internal.h"
+#include "db/model/text.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -48,6 +49,7 @@ enum { KEPT_CASE, KEPT_SAMPLE, KEPT_STATS, KEPT_METRIC, KEPT_COUNT };
 struct bnb_db {
     sqlite3 *h;
     char *path;
+    char shown[BNB_QUOTE_CAP]; /* path for messages (bnb_quote) */
     int readonly;
     char fault[160]; /* SQLite's reason for the last failed write, "" when none */
     sqlite3_stmt *kept[KEPT_COUNT];
@@ -217,7 +219,7 @@ static int exec(bnb_db *db, const char *sql, char *err)
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
         note_fault(db, msg);
-        bnb_db__seterr(err, "DB %s: %s", db->path, db->fault);
+        bnb_db__seterr(err, "DB %s: %s", db->shown, db->fault);
         sqlite3_free(msg);
         return -1;
     }
@@ -227,7 +229,7 @@ static int exec(bnb_db *db, const char *sql, char *err)
 static int begin(bnb_db *db, char *err)
 {
     if (db->readonly) {
-        bnb_db__seterr(err, "DB %s: opened read-only", db->path);
+        bnb_db__seterr(err, "DB %s: opened read-only", db->shown);
         return -1;
     }
     return exec(db, "BEGIN IMMEDIATE", err);
@@ -264,7 +266,7 @@ static sqlite3_stmt *prep(bnb_db *db, const char *sql, char *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: %s", db->shown, sqlite3_errmsg(db->h));
         return NULL;
     }
     return st;
@@ -276,7 +278,7 @@ static int step_done(bnb_db *db, sqlite3_stmt *st, const char *what, char *err)
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         note_fault(db, NULL);
-        bnb_db__seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
+        bnb_db__seterr(err, "DB %s: %s: %s", db->shown, what, db->fault);
         return -1;
     }
     return 0;
@@ -297,7 +299,7 @@ static int step_donef(bnb_db *db, sqlite3_stmt *st, char *err, const char *fmt, 
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     note_fault(db, NULL);
-    bnb_db__seterr(err, "DB %s: %s: %s", db->path, what, db->fault);
+    bnb_db__seterr(err, "DB %s: %s: %s", db->shown, what, db->fault);
     return -1;
 }
 
@@ -313,7 +315,7 @@ static sqlite3_stmt *prep_kept(bnb_db *db, int which, const char *sql, char *err
         return st;
     }
     if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        bnb_db__seterr(err, "DB %s: %s", db->path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: %s", db->shown, sqlite3_errmsg(db->h));
         return NULL;
     }
     db->kept[which] = st;
@@ -360,11 +362,11 @@ static int case_status_parse(const char *s, bnb_case_status *st)
 /* ---- open / migrate --------------------------------------------------------- */
 
 /* Checks the first bytes of an existing file: empty or a SQLite header. */
-static int check_header(const char *path, char *err)
+static int check_header(const char *path, const char *shown, char *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        bnb_db__seterr(err, "DB %s: cannot open: %s", path, strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot open: %s", shown, strerror(errno));
         return -1;
     }
     unsigned char hdr[16];
@@ -374,7 +376,7 @@ static int check_header(const char *path, char *err)
         return 0; /* an empty file is an empty DB */
     if (got < sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0) {
         bnb_db__seterr(err, "DB %s: not a SQLite database (file header is not \"SQLite format 3\")",
-                       path);
+                       shown);
         return -1;
     }
     return 0;
@@ -393,24 +395,25 @@ static char *dir_of(const char *path)
 }
 
 /* Checks that a path that does not exist yet can be created. */
-static int check_creatable(const char *path, char *err)
+static int check_creatable(const char *path, const char *shown, char *err)
 {
-    char *d = dir_of(path);
+    char *d = dir_of(path), dq[BNB_QUOTE_CAP];
     if (!d) {
-        bnb_db__seterr(err, "DB %s: out of memory", path);
+        bnb_db__seterr(err, "DB %s: out of memory", shown);
         return -1;
     }
     struct stat st;
     int rc = 0;
     if (stat(d, &st) != 0) {
-        bnb_db__seterr(err, "DB %s: cannot create: directory %s: %s", path, d, strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot create: directory %s: %s", shown, bnb_quote(d, dq),
+                       strerror(errno));
         rc = -1;
     } else if (!S_ISDIR(st.st_mode)) {
-        bnb_db__seterr(err, "DB %s: cannot create: %s is not a directory", path, d);
+        bnb_db__seterr(err, "DB %s: cannot create: %s is not a directory", shown, bnb_quote(d, dq));
         rc = -1;
     } else if (access(d, W_OK | X_OK) != 0) {
-        bnb_db__seterr(err, "DB %s: cannot create: directory %s is not writable: %s", path, d,
-                       strerror(errno));
+        bnb_db__seterr(err, "DB %s: cannot create: directory %s is not writable: %s", shown,
+                       bnb_quote(d, dq), strerror(errno));
         rc = -1;
     }
     free(d);
@@ -428,10 +431,10 @@ static int check_references(bnb_db *db, int version, char *err)
     if (rc == SQLITE_ROW)
         bnb_db__seterr(
             err, "DB %s: migrating to schema %d: row %lld of table %s refers to a missing %s row",
-            db->path, version, (long long)sqlite3_column_int64(st, 1),
+            db->shown, version, (long long)sqlite3_column_int64(st, 1),
             (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 2));
     else if (rc != SQLITE_DONE)
-        bnb_db__seterr(err, "DB %s: migrating to schema %d: foreign key check: %s", db->path,
+        bnb_db__seterr(err, "DB %s: migrating to schema %d: foreign key check: %s", db->shown,
                        version, sqlite3_errmsg(db->h));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -448,7 +451,7 @@ static int migrate(bnb_db *db, char *err)
         int64_t uv = 0;
         char e2[BNB_ERR_MAX];
         if (query_int(db, "PRAGMA user_version", &uv, e2)) {
-            bnb_db__seterr(err, "DB %s: %s", db->path, e2);
+            bnb_db__seterr(err, "DB %s: %s", db->shown, e2);
             goto fail;
         }
         if (uv >= BNB_DB_SCHEMA_VERSION) {
@@ -657,7 +660,7 @@ static int mark_abandoned(bnb_db *db, char *err)
         nfound++;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        bnb_db__seterr(err, "DB %s: looking for abandoned runs: %s", db->path,
+        bnb_db__seterr(err, "DB %s: looking for abandoned runs: %s", db->shown,
                        sqlite3_errmsg(db->h));
         sqlite3_finalize(st);
         return -1;
@@ -691,7 +694,7 @@ static int mark_abandoned(bnb_db *db, char *err)
         if (marked[i])
             fprintf(stderr,
                     "bnbench: DB %s: run %lld (%.8s) was left running: %s; marked abandoned\n",
-                    db->path, (long long)found[i].id, found[i].uuid, found[i].why);
+                    db->shown, (long long)found[i].id, found[i].uuid, found[i].why);
     return 0;
 fail:
     sqlite3_finalize(st);
@@ -752,7 +755,7 @@ static int json_columns_check(bnb_db *db, const char *tail, char *err)
             return -1;
         if (s == SQLITE_ROW) {
             bnb_db__seterr(err, "DB %s: damaged: %s row %lld: stored %s is not valid JSON%s",
-                           db->path, t->table, (long long)id, column, tail);
+                           db->shown, t->table, (long long)id, column, tail);
             return -1;
         }
     }
@@ -786,7 +789,7 @@ static int quick_check(bnb_db *db, bool has_schema, char *err)
     bnb_db__seterr(err,
                    "DB %s: damaged (SQLite's quick integrity check: %s); refusing to use it "
                    "(bnbench db check lists the problems)",
-                   db->path,
+                   db->shown,
                    rc == SQLITE_ROW    ? (first ? first : "NULL")
                    : rc == SQLITE_DONE ? "no result"
                                        : sqlite3_errmsg(db->h));
@@ -802,37 +805,39 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         return -1;
     }
     bnb_db *db = calloc(1, sizeof *db);
+    char shown[BNB_QUOTE_CAP];
     if (!db || !(db->path = strdup(path))) {
-        bnb_db__seterr(err, "DB %s: out of memory", path);
+        bnb_db__seterr(err, "DB %s: out of memory", bnb_quote(path, shown));
         free(db);
         return -1;
     }
     db->readonly = readonly;
+    bnb_quote(path, db->shown);
 
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
-            bnb_db__seterr(err, "DB %s: is a directory", path);
+            bnb_db__seterr(err, "DB %s: is a directory", db->shown);
             goto fail;
         }
         /* a FIFO would block the open forever; a device is no store */
         if (!S_ISREG(st.st_mode)) {
-            bnb_db__seterr(err, "DB %s: not a regular file (a FIFO, socket or device)", path);
+            bnb_db__seterr(err, "DB %s: not a regular file (a FIFO, socket or device)", db->shown);
             goto fail;
         }
         if (!readonly && access(path, W_OK) != 0) {
-            bnb_db__seterr(err, "DB %s: not writable: %s", path, strerror(errno));
+            bnb_db__seterr(err, "DB %s: not writable: %s", db->shown, strerror(errno));
             goto fail;
         }
-        if (check_header(path, err))
+        if (check_header(path, db->shown, err))
             goto fail;
     } else if (errno != ENOENT && errno != ENOTDIR) {
-        bnb_db__seterr(err, "DB %s: %s", path, strerror(errno));
+        bnb_db__seterr(err, "DB %s: %s", db->shown, strerror(errno));
         goto fail;
     } else if (readonly) {
-        bnb_db__seterr(err, "DB %s: no such file", path);
+        bnb_db__seterr(err, "DB %s: no such file", db->shown);
         goto fail;
-    } else if (check_creatable(path, err)) {
+    } else if (check_creatable(path, db->shown, err)) {
         goto fail;
     }
 
@@ -840,7 +845,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     char *uri = NULL;
     if (readonly && !dir_writable(path) && !journal_beside(path)) {
         if (!(uri = immutable_uri(path))) {
-            bnb_db__seterr(err, "DB %s: out of memory", path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->shown);
             goto fail;
         }
         flags |= SQLITE_OPEN_URI;
@@ -848,7 +853,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
     int orc = sqlite3_open_v2(uri ? uri : path, &db->h, flags, NULL);
     free(uri);
     if (orc != SQLITE_OK) {
-        bnb_db__seterr(err, "DB %s: cannot open: %s", path,
+        bnb_db__seterr(err, "DB %s: cannot open: %s", db->shown,
                        db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
     }
@@ -867,19 +872,19 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &ntables,
                   e2) ||
         exec(db, "COMMIT", e2)) {
-        bnb_db__seterr(err, "DB %s: not a usable SQLite database: %s", path, e2);
+        bnb_db__seterr(err, "DB %s: not a usable SQLite database: %s", db->shown, e2);
         goto fail;
     }
     if (uv > BNB_DB_SCHEMA_VERSION) {
         bnb_db__seterr(err, "DB %s was written by a newer bnbench (schema %d, this build knows %d)",
-                       path, (int)uv, BNB_DB_SCHEMA_VERSION);
+                       db->shown, (int)uv, BNB_DB_SCHEMA_VERSION);
         goto fail;
     }
     if ((app != 0 && app != BNB_DB_APP_ID) || (uv == 0 && ntables > 0)) {
         bnb_db__seterr(err,
                        "DB %s: a SQLite database but not a bnbench one (application_id %lld, %lld "
                        "tables); refusing to change it",
-                       path, (long long)app, (long long)ntables);
+                       db->shown, (long long)app, (long long)ntables);
         goto fail;
     }
     if (readonly != BNB_DB_READ_UNCHECKED && quick_check(db, uv >= 1, err))
@@ -891,7 +896,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
             bnb_db__seterr(err,
                            "DB %s: schema 0 is older than this build's %d (an empty DB: nothing "
                            "stored yet)",
-                           path, BNB_DB_SCHEMA_VERSION);
+                           db->shown, BNB_DB_SCHEMA_VERSION);
             goto fail;
         }
         if (exec(db, "PRAGMA foreign_keys = ON", err))
@@ -900,7 +905,7 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         return 0;
     }
     if (sqlite3_db_readonly(db->h, "main") == 1) {
-        bnb_db__seterr(err, "DB %s: not writable (SQLite opened it read-only)", path);
+        bnb_db__seterr(err, "DB %s: not writable (SQLite opened it read-only)", db->shown);
         goto fail;
     }
     /* The switch to WAL needs the DB to itself for a moment, and SQLite
@@ -925,12 +930,12 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
         waited_us += pause;
     }
     if (jrc != SQLITE_ROW) {
-        bnb_db__seterr(err, "DB %s: %s", path, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: %s", db->shown, sqlite3_errmsg(db->h));
         goto fail;
     }
     if (strcmp(jm, "wal") != 0) {
-        bnb_db__seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s", path,
-                       jm, sqlite3_errmsg(db->h));
+        bnb_db__seterr(err, "DB %s: cannot switch to WAL mode (journal_mode is \"%s\"): %s",
+                       db->shown, jm, sqlite3_errmsg(db->h));
         goto fail;
     }
     if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", err) ||
@@ -973,7 +978,7 @@ sqlite3 *bnb_db__sqlite(bnb_db *db)
 
 const char *bnb_db__path(const bnb_db *db)
 {
-    return db->path;
+    return db->shown;
 }
 
 const char *bnb_db_last_fault(const bnb_db *db)
@@ -1018,7 +1023,7 @@ int bnb_db__put_machine(bnb_db *db, const char *fingerprint, const char *name,
         *machine_id = sqlite3_column_int64(st, 0);
     else {
         note_fault(db, NULL);
-        bnb_db__seterr(err, "DB %s: storing machine %s: %s", db->path, name, db->fault);
+        bnb_db__seterr(err, "DB %s: storing machine %s: %s", db->shown, name, db->fault);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : -1;
@@ -1079,13 +1084,13 @@ int bnb_db_begin_run(bnb_db *db, const bnb_run_info *ri, int64_t *run_id, char *
 {
     db->fault[0] = '\0';
     if (!ri->fingerprint[0] || !ri->machine_name[0]) {
-        bnb_db__seterr(err, "DB %s: run has no machine %s", db->path,
+        bnb_db__seterr(err, "DB %s: run has no machine %s", db->shown,
                        ri->fingerprint[0] ? "name" : "fingerprint");
         return -1;
     }
     if (!bnb_reason_valid(ri->reason)) {
         bnb_db__seterr(err, "DB %s: run reason must be nightly, pr, manual or confirm, got \"%s\"",
-                       db->path, ri->reason);
+                       db->shown, ri->reason);
         return -1;
     }
     bnb_run_info with_uuid = *ri; /* shallow: only uuid is changed */
@@ -1113,7 +1118,7 @@ int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const 
 {
     db->fault[0] = '\0';
     if (!strcmp(bnb_run_status_str(status), "?")) {
-        bnb_db__seterr(err, "DB %s: run %lld: invalid status %d", db->path, (long long)run_id,
+        bnb_db__seterr(err, "DB %s: run %lld: invalid status %d", db->shown, (long long)run_id,
                        (int)status);
         return -1;
     }
@@ -1132,7 +1137,7 @@ int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status status, const 
     if (step_done(db, st, "ending run", err))
         goto fail;
     if (sqlite3_changes(db->h) != 1) {
-        bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", db->shown, (long long)run_id);
         goto fail;
     }
     sqlite3_finalize(st);
@@ -1253,12 +1258,12 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     bnb_case_fullname(r, full, sizeof full);
     if (r->nsamples < 0 || (r->nsamples > 0 && !r->samples) || r->nmetrics < 0 ||
         (r->nmetrics > 0 && !r->metrics)) {
-        bnb_db__seterr(err, "DB %s: case %s: %d samples / %d metrics but no array", db->path, full,
+        bnb_db__seterr(err, "DB %s: case %s: %d samples / %d metrics but no array", db->shown, full,
                        r->nsamples, r->nmetrics);
         return -1;
     }
     if (!strcmp(bnb_case_status_str(r->status), "?")) {
-        bnb_db__seterr(err, "DB %s: case %s: invalid status %d", db->path, full, (int)r->status);
+        bnb_db__seterr(err, "DB %s: case %s: invalid status %d", db->shown, full, (int)r->status);
         return -1;
     }
     if (!(pj = params_json(r, full, err)))
@@ -1461,7 +1466,7 @@ static int load_case_details(bnb_db *db, bnb_db__rd *d, int64_t case_id, bnb_cas
     }
     return s < 0 ? -1 : 0;
 oom:
-    bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->path, r->name);
+    bnb_db__seterr(err, "DB %s: out of memory loading case %s", db->shown, r->name);
     return -1;
 }
 
@@ -1483,7 +1488,7 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
     bnb_db__rd_int64(&q, 1, run_id);
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&cases, &cap, count, sizeof *cases)) {
-            bnb_db__seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->shown);
             goto fail;
         }
         bnb_case_result *r = &cases[count++];
@@ -1494,15 +1499,15 @@ int bnb_db_load_cases(bnb_db *db, int64_t run_id, bnb_case_result **out, int *n,
         if (bnb_db__rd_ok(&q, err))
             goto fail;
         if (params_parse(pj ? pj : "{}", r)) {
-            bnb_db__seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s", db->path,
-                           (long long)case_id, pj ? pj : "NULL");
+            bnb_db__seterr(err, "DB %s: case %lld: params are not a flat JSON object: %s",
+                           db->shown, (long long)case_id, pj ? pj : "NULL");
             goto fail;
         }
         const char *cs = bnb_db__rd_str(&q, 4);
         if (bnb_db__rd_ok(&q, err))
             goto fail;
         if (case_status_parse(cs, &r->status)) {
-            bnb_db__seterr(err, "DB %s: case %lld: unknown status \"%s\"", db->path,
+            bnb_db__seterr(err, "DB %s: case %lld: unknown status \"%s\"", db->shown,
                            (long long)case_id, cs ? cs : "NULL");
             goto fail;
         }
@@ -1587,13 +1592,15 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
         bnb_db__seterr(err, "run is empty (give latest, an id, a uuid prefix or a baseline name)");
         return -1;
     }
+    char q_spec[BNB_QUOTE_CAP];
+    bnb_quote(spec, q_spec);
     if (!strcmp(spec, "latest"))
         return bnb_db_latest_run(db, NULL, false, run_id, note, err);
     if (all_digits(spec) && strlen(spec) < 8) {
         int f = one_id(db, "SELECT id FROM runs WHERE id = ?", NULL, strtoll(spec, NULL, 10),
                        run_id, err);
         if (f == 1)
-            bnb_db__seterr(err, "DB %s: no run with id %s", db->path, spec);
+            bnb_db__seterr(err, "DB %s: no run with id %s", db->shown, q_spec);
         return f == 0 ? 0 : -1;
     }
     if (uuid_like(spec)) {
@@ -1621,7 +1628,7 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
         }
         if (found > 1) {
             bnb_db__seterr(err, "DB %s: run %s is ambiguous (%s, %s, ...): give more of the uuid",
-                           db->path, spec, first, second);
+                           db->shown, q_spec, first, second);
             return -1;
         }
     }
@@ -1633,7 +1640,7 @@ int bnb_db_resolve(bnb_db *db, const char *spec, int64_t *run_id, char *note, ch
             err,
             "DB %s: no run \"%s\" (give latest, an id, a uuid prefix of 8+ characters or a "
             "baseline name)",
-            db->path, spec);
+            db->shown, q_spec);
     return -1;
 }
 
@@ -1661,7 +1668,7 @@ int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status
     int s = bnb_db__rd_step(&q, err);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
-            bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+            bnb_db__seterr(err, "DB %s: no run with id %lld", db->shown, (long long)run_id);
         bnb_db__rd_end(&q, NULL);
         return -1;
     }
@@ -1705,9 +1712,9 @@ int bnb_db_load_run(bnb_db *db, int64_t run_id, bnb_run_info *ri, bnb_run_status
             bnb_db__seterr(err,
                            "DB %s: run %lld: stored %s is not valid JSON (the DB is damaged; "
                            "bnbench db check lists the problems)",
-                           db->path, (long long)run_id, bad_json);
+                           db->shown, (long long)run_id, bad_json);
         else if (oom || bad)
-            bnb_db__seterr(err, "DB %s: run %lld: %s%s", db->path, (long long)run_id,
+            bnb_db__seterr(err, "DB %s: run %lld: %s%s", db->shown, (long long)run_id,
                            oom ? "out of memory" : "unknown status ", oom ? "" : stat_copy);
         bnb_run_info_free(ri);
         return -1;
@@ -1755,7 +1762,7 @@ int bnb_db_list_runs(bnb_db *db, int limit, bnb_run_row **out, int *n, char *err
     int k = 0, cap = 0, s;
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&rows, &cap, k, sizeof *rows)) {
-            bnb_db__seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->shown);
             s = -1;
             break;
         }
@@ -1788,7 +1795,7 @@ int bnb_db_get_run_row(bnb_db *db, int64_t run_id, bnb_run_row *row, char *err)
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
     if (s != SQLITE_ROW) {
-        bnb_db__seterr(err, "DB %s: no run with id %lld", db->path, (long long)run_id);
+        bnb_db__seterr(err, "DB %s: no run with id %lld", db->shown, (long long)run_id);
         return -1;
     }
     return 0;
@@ -1813,7 +1820,7 @@ static int insert_verdict(bnb_db *db, sqlite3_stmt *st, int64_t run_id, const ch
         bnb_db__seterr(err,
                        "DB %s: target %s: verdict must be met, missed, not applicable or not "
                        "measured, got \"%s\"",
-                       db->path, target_id, verdict ? verdict : "(null)");
+                       db->shown, target_id, verdict ? verdict : "(null)");
         return -1;
     }
     sqlite3_reset(st);
@@ -1920,7 +1927,7 @@ int bnb_db_load_verdicts(bnb_db *db, int64_t run_id, bnb_target_set *targets,
     while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
         if (bnb_db__grow((void **)&t, &tcap, k, sizeof *t) ||
             bnb_db__grow((void **)&v, &vcap, k, sizeof *v)) {
-            bnb_db__seterr(err, "DB %s: out of memory", db->path);
+            bnb_db__seterr(err, "DB %s: out of memory", db->shown);
             s = -1;
             break;
         }
@@ -2012,8 +2019,10 @@ int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err
 {
     int f =
         one_id(db, "SELECT run_id FROM baselines WHERE name = ?", name ? name : "", 0, run_id, err);
-    if (f == 1)
-        bnb_db__seterr(err, "DB %s: no baseline named \"%s\"", db->path, name ? name : "");
+    if (f == 1) {
+        char qn[BNB_QUOTE_CAP];
+        bnb_db__seterr(err, "DB %s: no baseline named \"%s\"", db->shown, bnb_quote(name, qn));
+    }
     return f == 0 ? 0 : -1;
 }
 
@@ -2024,13 +2033,13 @@ int bnb_db_check(bnb_db *db, char *err)
         return -1;
     int s = bnb_db__rd_step(&q, err);
     if (s == SQLITE_DONE)
-        bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->path);
+        bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->shown);
     if (s == SQLITE_ROW) {
         const char *first = bnb_db__rd_str(&q, 0);
         if (bnb_db__rd_ok(&q, err))
             s = -1;
         else if (!first || strcmp(first, "ok") != 0) {
-            bnb_db__seterr(err, "DB %s: integrity check: %s", db->path, first ? first : "NULL");
+            bnb_db__seterr(err, "DB %s: integrity check: %s", db->shown, first ? first : "NULL");
             s = SQLITE_DONE;
         }
     }
@@ -2048,7 +2057,7 @@ int bnb_db_check(bnb_db *db, char *err)
         if (bnb_db__rd_ok(&q, err) == 0)
             bnb_db__seterr(
                 err, "DB %s: foreign key check: row %lld of table %s refers to a missing %s row",
-                db->path, (long long)sqlite3_column_int64(q.st, 1), table, parent);
+                db->shown, (long long)sqlite3_column_int64(q.st, 1), table, parent);
     }
     if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_DONE)
         return -1;
@@ -2071,6 +2080,6 @@ int bnb_db_ping(bnb_db *db, char *err)
     char e2[BNB_ERR_MAX];
     if (query_int(db, "SELECT count(*) FROM sqlite_schema", &n, e2) == 0)
         return 0;
-    bnb_db__seterr(err, "DB %s: %s", db->path, e2);
+    bnb_db__seterr(err, "DB %s: %s", db->shown, e2);
     return -1;
 }

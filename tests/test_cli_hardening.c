@@ -314,6 +314,68 @@ Test(hard, a_100k_argument_still_gets_its_reason)
     free(opt);
 }
 
+/* Values the CLI accepts (up to 1024 bytes) but that are quoted by messages
+ * built below it in 512 bytes: each message still ends with its reason,
+ * the value shortened in the middle with its length. */
+Test(hard, long_values_keep_the_reason_of_every_message)
+{
+    build_db();
+    static const struct {
+        const char *args[8]; /* "V" is the long value, "/no/V" a path ending in it */
+        const char *reason;  /* the end of the message */
+    } cases[] = {
+        {{"run", "--suite", "V", "--db", "DB"}, "\" (known: "},
+        {{"run", "--suite", "peak", "--case", "V", "--db", "DB"}, "\" (try bnbench list)\n"},
+        {{"run", "--cpus", "V", "--quick", "--db", "DB"}, "physical|scatter|compact)\n"},
+        {{"run", "--targets", "/no/V", "--quick", "--db", "DB"},
+         ": cannot open: No such file or directory\n"},
+        {{"show", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"export", "V", "--format", "json", "--db", "DB"},
+         "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"compare", "1", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"report", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"check", "--baseline", "V", "--no-rerun", "--db", "DB"},
+         "(bnbench baseline list shows the names)\n"},
+        {{"baseline", "set", "x", "V", "--db", "DB"},
+         "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"runs", "--db", "/no/V"}, ": no such file\n"},
+    };
+    static const size_t lens[] = {400, 600, 1000};
+    for (size_t li = 0; li < 3; li++) {
+        char v[1100], path[1100];
+        memset(v, 'y', lens[li]);
+        v[lens[li]] = '\0';
+        snprintf(path, sizeof path, "/no/%.*s", (int)lens[li] - 4, v);
+        char bytes[32];
+        snprintf(bytes, sizeof bytes, " (%zu bytes)", lens[li]);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const char *a[10];
+            int n = 0;
+            for (; n < 8 && cases[k].args[n]; n++) {
+                const char *x = cases[k].args[n];
+                a[n] = !strcmp(x, "V")       ? v
+                       : !strcmp(x, "/no/V") ? path
+                       : !strcmp(x, "DB")    ? dbpath
+                                             : x;
+            }
+            a[n] = NULL;
+            fx_result *r = malloc(sizeof *r);
+            cr_assert_not_null(r);
+            fx_spawn(r, dir, a);
+            expect_err(r, cases[k].reason);
+            cr_assert(strstr(r->err, bytes), "%s %s (%zu bytes): no length note: %s", a[0], a[1],
+                      lens[li], r->err);
+            cr_assert_lt(strlen(r->err), 511, "%s %s: %s", a[0], a[1], r->err);
+            if (cases[k].reason[strlen(cases[k].reason) - 1] == '\n') {
+                size_t e = strlen(r->err), rl = strlen(cases[k].reason);
+                cr_assert_str_eq(r->err + e - rl, cases[k].reason, "%s %s (%zu bytes): %s", a[0],
+                                 a[1], lens[li], r->err);
+            }
+            free(r);
+        }
+    }
+}
+
 Test(hard, publish_usage_errors_exit_2)
 {
     char file[160], db[160];
