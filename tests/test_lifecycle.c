@@ -246,6 +246,45 @@ Test(lifecycle, sighup_marks_run_interrupted, .init = setup, .fini = teardown, .
     stop_with(SIGHUP, "SIGHUP");
 }
 
+/* ---- SIGPIPE: a reader of stdout that goes away -------------------------------- */
+
+/* `bnbench run | head -1`: the reader closes the pipe after one line. The
+ * run is not killed by SIGPIPE between measuring and storing its end (it
+ * stayed "running"): it is stored as measured, and the lost output is said
+ * with exit 2. */
+Test(lifecycle, closed_stdout_pipe_ends_the_run_stored_with_a_message, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    char db[128], outp[64], errp[128];
+    snprintf(db, sizeof db, "%s/p.db", dir);
+    snprintf(errp, sizeof errp, "%s/run.err", dir);
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    /* the child reopens the write end as its stdout; both originals close
+     * at exec, so the only reader is this process */
+    snprintf(outp, sizeof outp, "/proc/self/fd/%d", p[1]);
+    pid_t pid = fx_start(outp, errp, (const char *const[]){"--db", db, "run", RUN_ARGS, NULL});
+    close(p[1]);
+    char c = 0;
+    ssize_t got;
+    while ((got = read(p[0], &c, 1)) == 1 && c != '\n')
+        ;
+    cr_assert_eq(got, 1, "no line on stdout");
+    close(p[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    char err[8192];
+    read_file("run.err", err, sizeof err);
+    cr_assert(WIFEXITED(st), "bnbench died of signal %d; stderr: %s", WTERMSIG(st), err);
+    cr_assert_eq(WEXITSTATUS(st), BNB_EXIT_USAGE, "exit code; stderr: %s", err);
+    cr_assert(strstr(err, "bnbench run: cannot write standard output: Broken pipe\n"), "stderr: %s",
+              err);
+    char status[32];
+    q_text(db, "SELECT status FROM runs WHERE id = 1", status, sizeof status);
+    cr_assert_str_eq(status, "complete");
+    cr_assert_eq(q_int(db, "SELECT count(*) FROM cases WHERE run_id = 1"), RUN_CASES);
+}
+
 /* ---- a full file system ------------------------------------------------------- */
 
 /* Writes zeros to path until the file system is full. */
