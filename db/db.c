@@ -2026,25 +2026,65 @@ int bnb_db_get_baseline(bnb_db *db, const char *name, int64_t *run_id, char *err
     return f == 0 ? 0 : -1;
 }
 
+/* Calls fn for each line of one integrity_check row (SQLite puts several
+ * problems in one row, separated by newlines, under a "*** in database
+ * main ***" heading); copies the first problem to first. Returns the count. */
+static int each_problem(const char *row, bnb_db_problem_fn fn, void *ctx, char *first, size_t cap)
+{
+    int n = 0;
+    for (const char *p = row; *p;) {
+        size_t len = strcspn(p, "\n");
+        static const char heading[] = "*** in database ";
+        if (len > 0 && strncmp(p, heading, sizeof heading - 1) != 0) {
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1),
+                     p);
+            if (fn)
+                fn(ctx, line);
+            if (n++ == 0)
+                snprintf(first, cap, "%s", line);
+        }
+        p += len + (p[len] == '\n');
+    }
+    return n;
+}
+
 int bnb_db_check(bnb_db *db, char *err)
+{
+    return bnb_db_check_each(db, NULL, NULL, err);
+}
+
+int bnb_db_check_each(bnb_db *db, bnb_db_problem_fn fn, void *ctx, char *err)
 {
     bnb_db__rd q;
     if (bnb_db__rd_prep(&q, db, "PRAGMA integrity_check", err))
         return -1;
-    int s = bnb_db__rd_step(&q, err);
-    if (s == SQLITE_DONE)
-        bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->shown);
-    if (s == SQLITE_ROW) {
-        const char *first = bnb_db__rd_str(&q, 0);
-        if (bnb_db__rd_ok(&q, err))
+    int s, nrows = 0, nproblems = 0;
+    char first[512] = "";
+    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+        const char *row = bnb_db__rd_str(&q, 0);
+        if (bnb_db__rd_ok(&q, err)) {
             s = -1;
-        else if (!first || strcmp(first, "ok") != 0) {
-            bnb_db__seterr(err, "DB %s: integrity check: %s", db->shown, first ? first : "NULL");
-            s = SQLITE_DONE;
+            break;
         }
+        if (nrows++ == 0 && row && !strcmp(row, "ok"))
+            continue;
+        nproblems += each_problem(row ? row : "NULL", fn, ctx, first, sizeof first);
     }
-    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s != SQLITE_ROW)
+    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
         return -1;
+    if (nrows == 0) {
+        bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->shown);
+        return -1;
+    }
+    if (nproblems > 0) {
+        if (nproblems == 1)
+            bnb_db__seterr(err, "DB %s: integrity check: %s", db->shown, first);
+        else
+            bnb_db__seterr(err, "DB %s: integrity check: %d problems, the first: %s", db->shown,
+                           nproblems, first);
+        return -1;
+    }
     if (json_columns_check(db, "", err))
         return -1;
     if (bnb_db__rd_prep(&q, db, "PRAGMA foreign_key_check", err))

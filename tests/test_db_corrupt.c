@@ -438,3 +438,58 @@ Test(dbread, damaged_json_columns_are_named_never_read_as_absent)
     }
     free(r);
 }
+
+/* db check lists SQLite's problems one per line (SQLite gives several in
+ * one row, joined by newlines), never as one line with \x0a escapes; the
+ * message naming the first comes last. */
+Test(dbread, db_check_lists_each_problem_on_its_own_line)
+{
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    make_pristine(r);
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s/cells.db", dir);
+    copy_file(pristine, bad);
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open_v2(bad, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT rootpage, (SELECT page_size FROM pragma_page_size) "
+                                    "FROM sqlite_schema WHERE name = 'cases_by_run'",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t page = sqlite3_column_int64(st, 0), page_size = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    /* the cell pointers of the index's root page, its header kept: many
+     * cells out of range, each a problem */
+    FILE *f = fopen(bad, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, (long)((page - 1) * page_size + 200), SEEK_SET), 0);
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 1500; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        fputc((int)(s & 0xff), f);
+    }
+    cr_assert_eq(fclose(f), 0);
+
+    FX_BNBENCH(r, dir, "db", "check", "--db", bad);
+    cr_assert_eq(r->code, 1, "exit %d: %s", r->code, r->err);
+    cr_assert_null(strstr(r->err, "\\x0a"), "escaped newlines: %s", r->err);
+    cr_assert_null(strstr(r->err, "*** in database"), "%s", r->err);
+    int listed = 0;
+    char *last = NULL;
+    for (char *line = strtok(r->err, "\n"); line; line = strtok(NULL, "\n")) {
+        listed += !strncmp(line, "  ", 2) && strlen(line) > 2 && line[2] != ' ';
+        last = line;
+    }
+    cr_assert_geq(listed, 2, "problems listed: %d", listed);
+    char want[192];
+    snprintf(want, sizeof want, "bnbench db: DB %s: integrity check: %d problems, the first: ", bad,
+             listed);
+    cr_assert(last && !strncmp(last, want, strlen(want)), "last line: %s", last ? last : "");
+    free(r);
+}

@@ -395,6 +395,18 @@ out:
 
 /* ---- db check -------------------------------------------------------------- */
 
+/* Each problem of SQLite's list on its own line of stderr, indented under
+ * the message (which is printed after them, naming the first). */
+static void print_problem(void *ctx, const char *problem)
+{
+    int *n = ctx;
+    if ((*n)++ == 0)
+        fputs("bnbench db: integrity check problems:\n", stderr);
+    fputs("  ", stderr);
+    bnb_term_fputs(problem, stderr);
+    fputc('\n', stderr);
+}
+
 static int cmd_db(int argc, char **argv, const char *gdb)
 {
     bnb_cli_args o;
@@ -412,7 +424,8 @@ static int cmd_db(int argc, char **argv, const char *gdb)
     if ((rc = open_mode(dbp, BNB_DB_READ_UNCHECKED, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
-    if (bnb_db_check(db, err)) {
+    int nproblems = 0;
+    if (bnb_db_check_each(db, print_problem, &nproblems, err)) {
         bnb_cli_error("%s", err);
         rc = BNB_EXIT_FAIL;
     } else {
