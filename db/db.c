@@ -2060,10 +2060,10 @@ int bnb_db_check_each(bnb_db *db, bnb_db_problem_fn fn, void *ctx, char *err)
     if (bnb_db__rd_prep(&q, db, "PRAGMA integrity_check", err))
         return -1;
     int s, nrows = 0, nproblems = 0;
-    char first[512] = "";
-    while ((s = bnb_db__rd_step(&q, err)) == SQLITE_ROW) {
+    char first[512] = "", e2[BNB_ERR_MAX];
+    while ((s = bnb_db__rd_step(&q, e2)) == SQLITE_ROW) {
         const char *row = bnb_db__rd_str(&q, 0);
-        if (bnb_db__rd_ok(&q, err)) {
+        if (bnb_db__rd_ok(&q, e2)) {
             s = -1;
             break;
         }
@@ -2071,8 +2071,16 @@ int bnb_db_check_each(bnb_db *db, bnb_db_problem_fn fn, void *ctx, char *err)
             continue;
         nproblems += each_problem(row ? row : "NULL", fn, ctx, first, sizeof first);
     }
-    if (bnb_db__rd_end(&q, s < 0 ? NULL : err) || s < 0)
+    /* damage can stop the check itself part way: the problems it listed
+     * before are reported, or else the error that stopped it */
+    char stopped[256] = "";
+    if (s < 0)
+        snprintf(stopped, sizeof stopped, "%s", sqlite3_errmsg(db->h));
+    bnb_db__rd_end(&q, NULL);
+    if (s < 0 && nproblems == 0) {
+        bnb_db__seterr(err, "DB %s: integrity check: %s", db->shown, stopped);
         return -1;
+    }
     if (nrows == 0) {
         bnb_db__seterr(err, "DB %s: integrity check: (no result)", db->shown);
         return -1;

@@ -339,6 +339,8 @@ Test(hard, long_values_keep_the_reason_of_every_message)
         {{"baseline", "set", "x", "V", "--db", "DB"},
          "uuid prefix of 8+ characters or a baseline name)\n"},
         {{"runs", "--db", "/no/V"}, ": no such file\n"},
+        {{"compare", "--machine", "V", "--machine", "good", "--db", "DB"},
+         " (bnbench runs lists the machines)\n"},
     };
     static const size_t lens[] = {400, 600, 1000};
     for (size_t li = 0; li < 3; li++) {
