@@ -600,6 +600,34 @@ Test(parser, quote_elides_in_the_middle)
     cr_assert_str_eq(bnb_cli_quote("short", q), "short");
 }
 
+Test(text, quote_shortens_long_values_and_gives_their_length)
+{
+    char v[1001], q[BNB_QUOTE_CAP];
+    for (int i = 0; i < 1000; i++)
+        v[i] = (char)('a' + i % 26);
+    v[1000] = '\0';
+    bnb_quote(v, q);
+    cr_assert_str_eq(q + strlen(q) - 13, " (1000 bytes)", "%s", q);
+    cr_assert_eq(strlen(q), BNB_QUOTE_MAX + 13, "%s", q);
+    cr_assert_eq(strncmp(q, v, 60), 0, "the start is kept: %s", q);
+    cr_assert_eq(strncmp(q + BNB_QUOTE_MAX - 10, v + 990, 10), 0, "the end is kept: %s", q);
+    cr_assert(strstr(q, "..."));
+    /* up to BNB_QUOTE_MAX printed bytes: whole, no length */
+    v[BNB_QUOTE_MAX] = '\0';
+    cr_assert_str_eq(bnb_quote(v, q), v);
+    /* control characters are escaped (4 bytes each) and count as printed */
+    char ctl[61];
+    memset(ctl, '\x1b', 60);
+    ctl[60] = '\0';
+    bnb_quote(ctl, q);
+    cr_assert_null(strchr(q, '\x1b'));
+    size_t n = strlen(q);
+    cr_assert(strstr(q, "\\x1b...\\x1b") && n > 15 && !strcmp(q + n - 15, "\\x1b (60 bytes)") &&
+                  n - 11 <= BNB_QUOTE_MAX,
+              "%s", q);
+    cr_assert_str_eq(bnb_quote(NULL, q), "");
+}
+
 Test(text, utf8_rules)
 {
     cr_assert(bnb_utf8_valid("", 0));
