@@ -529,32 +529,6 @@ static const char *str_of(const cJSON *o, const char *key)
     return s ? s : "?";
 }
 
-static void label_of(cJSON *root, const char *peer, char *buf, size_t cap)
-{
-    const cJSON *o = peer_obj(root, peer);
-    if (!o) {
-        snprintf(buf, cap, "%s (not recorded)", peer);
-    } else if (strcmp(peer, "openblas") == 0) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "threads");
-        int th = cJSON_IsNumber(t) ? t->valueint : 0;
-        snprintf(buf, cap, "OpenBLAS %s (%s core, %d thread%s)", str_of(o, "version"),
-                 str_of(o, "core"), th, th == 1 ? "" : "s");
-    } else if (strcmp(peer, "lapack") == 0) {
-        snprintf(buf, cap, "LAPACK from %s", str_of(o, "provider"));
-    } else if (cJSON_GetObjectItemCaseSensitive(o, "not_loadable")) {
-        snprintf(buf, cap, "%s not loadable", peer);
-    } else {
-        snprintf(buf, cap, "%s %s", peer, str_of(o, "version"));
-    }
-}
-
-void bnb_peers_label(const char *context_json, const char *peer, char *buf, size_t cap)
-{
-    cJSON *root = context_json ? cJSON_Parse(context_json) : NULL;
-    label_of(root, peer, buf, cap);
-    cJSON_Delete(root);
-}
-
 void bnb_peers_print(FILE *f, const char *context_json, const char *indent)
 {
     cJSON *root = context_json ? cJSON_Parse(context_json) : NULL;
@@ -562,7 +536,7 @@ void bnb_peers_print(FILE *f, const char *context_json, const char *indent)
     char label[512];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const cJSON *o = peer_obj(root, names[i]);
-        label_of(root, names[i], label, sizeof label);
+        bnb_peers_label(context_json, names[i], label, sizeof label);
         char line[PATH_MAX + 1024];
         size_t len = (size_t)snprintf(line, sizeof line, "%s", label);
         if (o && strcmp(names[i], "lapack") == 0)

@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "db/model/bnb.h"
+#include "db/model/peer_label.h" /* bnb_peers_label, for the stored peers */
 
 /* The environment variable carrying the core choice to the re-executed run. */
 #define BNB_PEER_CORE_ENV "BNB_PEER_CORE"
@@ -60,11 +61,6 @@ int bnb_peers_collect(cJSON *ctx, bnb_run_info *ri);
  * than OpenBLAS's own, or a core other than the chosen one loaded), copied
  * to buf; NULL when there is none. */
 const char *bnb_peers_warning(const char *context_json, char *buf, size_t cap);
-
-/* The label of peer ("openblas", "lapack", "mimalloc", "jemalloc") from a
- * stored context JSON: "OpenBLAS 0.3.21 (SkylakeX core, 1 thread)";
- * "<peer> (not recorded)" for runs stored without it. */
-void bnb_peers_label(const char *context_json, const char *peer, char *buf, size_t cap);
 
 /* One line per peer of a stored context JSON, each prefixed by indent:
  * label, library file and, for OpenBLAS, how its core was chosen. */

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db/model/text.h"
+
 struct bnb_topo {
     hwloc_topology_t topo;
     hwloc_bitmap_t usable; /* allowed cpuset & the opening thread's CPU binding */
@@ -306,7 +308,8 @@ static int add_cpu(const bnb_topo *t, const char *spec, int cpu, bnb_cpulist *ou
     return 0;
 }
 
-static int parse_items(const bnb_topo *t, const char *spec, bnb_cpulist *out,
+/* spec parsed, shown (bnb_quote) in messages. */
+static int parse_items(const bnb_topo *t, const char *spec, const char *shown, bnb_cpulist *out,
                        hwloc_bitmap_t dropped, char *err, size_t cap)
 {
     const char *p = spec;
@@ -315,25 +318,27 @@ static int parse_items(const bnb_topo *t, const char *spec, bnb_cpulist *out,
         if (!end)
             end = p + strlen(p);
         if (end == p) {
-            snprintf(err, cap, "--cpus \"%s\": empty item in the list", spec);
+            snprintf(err, cap, "--cpus \"%s\": empty item in the list", shown);
             return -1;
         }
         const char *dash = memchr(p, '-', (size_t)(end - p));
         int lo = parse_cpu_number(p, dash ? dash : end);
         int hi = dash ? parse_cpu_number(dash + 1, end) : lo;
         if (lo < 0 || hi < 0) {
+            char *item = strndup(p, (size_t)(end - p)), qi[BNB_QUOTE_CAP];
             snprintf(err, cap,
-                     "--cpus \"%s\": \"%.*s\" is not a CPU number or range (use 0,2 or 0-3 or "
+                     "--cpus \"%s\": \"%s\" is not a CPU number or range (use 0,2 or 0-3 or "
                      "physical|scatter|compact)",
-                     spec, (int)(end - p), p);
+                     shown, item ? bnb_quote(item, qi) : "(out of memory)");
+            free(item);
             return -1;
         }
         if (hi < lo) {
-            snprintf(err, cap, "--cpus \"%s\": range %d-%d is reversed", spec, lo, hi);
+            snprintf(err, cap, "--cpus \"%s\": range %d-%d is reversed", shown, lo, hi);
             return -1;
         }
         for (int c = lo; c <= hi; c++)
-            if (add_cpu(t, spec, c, out, dropped, err, cap) != 0)
+            if (add_cpu(t, shown, c, out, dropped, err, cap) != 0)
                 return -1;
         if (*end == '\0')
             return 0;
@@ -346,12 +351,14 @@ static int parse_items(const bnb_topo *t, const char *spec, bnb_cpulist *out,
  * empty is an error naming it and the usable set. */
 static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, char *err, size_t cap)
 {
+    char shown[BNB_QUOTE_CAP];
+    bnb_quote(spec, shown);
     hwloc_bitmap_t dropped = hwloc_bitmap_alloc();
     if (!dropped) {
-        snprintf(err, cap, "--cpus \"%s\": out of memory", spec);
+        snprintf(err, cap, "--cpus \"%s\": out of memory", shown);
         return -1;
     }
-    int rc = parse_items(t, spec, out, dropped, err, cap);
+    int rc = parse_items(t, spec, shown, out, dropped, err, cap);
     if (rc == 0 && !hwloc_bitmap_iszero(dropped)) {
         char dr[128], us[128], ap[256];
         set_text(dropped, dr, sizeof dr);
@@ -360,13 +367,13 @@ static int parse_list(const bnb_topo *t, const char *spec, bnb_cpulist *out, cha
             snprintf(err, cap,
                      "--cpus \"%s\": none of these CPUs is available to this process (allowed: "
                      "%s)",
-                     spec, us);
+                     shown, us);
             rc = -1;
         } else {
             snprintf(out->note, sizeof out->note,
                      "--cpus \"%s\": CPU(s) %s dropped, not available to this process (allowed: "
                      "%s); using %s",
-                     spec, dr, us, bnb_cpulist_format(out, ap, sizeof ap));
+                     shown, dr, us, bnb_cpulist_format(out, ap, sizeof ap));
         }
     }
     hwloc_bitmap_free(dropped);

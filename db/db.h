@@ -76,8 +76,17 @@ int bnb_db_end_run_why(bnb_db *db, int64_t run_id, bnb_run_status st, const char
  * reaching SQLite (a value refused up front: err says why). Valid until the
  * next call on db. */
 const char *bnb_db_last_fault(const bnb_db *db);
-/* PRAGMA integrity_check; 0 when "ok", -1 with the first problem in err. */
+/* PRAGMA integrity_check, the JSON columns (a CHECK constraint SQLite does
+ * not test on a read-only connection) and PRAGMA foreign_key_check; 0 when
+ * all pass, -1 with the first problem in err (one line). */
 int bnb_db_check(bnb_db *db, char *err);
+
+/* One problem of the integrity check, one line of text (no newline). */
+typedef void (*bnb_db_problem_fn)(void *ctx, const char *problem);
+
+/* bnb_db_check, also calling fn (when not NULL) for each problem SQLite's
+ * integrity check lists, one line each, before returning -1. */
+int bnb_db_check_each(bnb_db *db, bnb_db_problem_fn fn, void *ctx, char *err);
 
 /* Resolves "latest", a numeric id, a uuid (prefix of >= 8 chars) or a
  * baseline name to a run id. An ambiguous uuid prefix is an error. "latest"

@@ -15,6 +15,7 @@
  * the runs passed over are named in a note for the caller to print.
  */
 #include "db/internal.h"
+#include "db/model/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,10 +163,12 @@ int bnb_db_latest_run(bnb_db *db, const char *machine, bool measured_only, int64
         snprintf(note, BNB_ERR_MAX, "skipping %s: not complete; name a run to use it", buf);
     if (!found) {
         const char *what = measured_only ? "measured run" : "run";
+        char qm[BNB_QUOTE_CAP];
         if (machine)
             bnb_db__seterr(err, "DB %s: no complete %s of machine \"%s\"%s%s%s", bnb_db__path(db),
-                           what, machine, k ? " (" : " (bnbench runs lists the machines)",
-                           k ? buf : "", k ? " not complete)" : "");
+                           what, bnb_quote(machine, qm),
+                           k ? " (" : " (bnbench runs lists the machines)", k ? buf : "",
+                           k ? " not complete)" : "");
         else
             bnb_db__seterr(err, "DB %s: no complete %s stored%s%s%s", bnb_db__path(db), what,
                            k ? " (" : " yet (bnbench run first)", k ? buf : "",

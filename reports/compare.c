@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors/peers.h"
+#include "db/model/peer_label.h"
 #include "db/db.h"
 #include "db/model/fmt.h"
 #include "db/model/stats.h"

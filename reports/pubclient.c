@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -63,16 +64,17 @@ int bnb_pubclient_token(const char *token_file, int legacy, char **tok, const ch
 int bnb_pubclient_endpoint(const char *url, char *out, char *shown, size_t cap, char *err,
                            size_t ecap)
 {
-    bnb_publish_redact_url(url, shown, cap);
-    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
-        snprintf(err, ecap, "--url must start with http:// or https://, got \"%s\"", shown);
+    char q[BNB_QUOTE_CAP];
+    bnb_quote(bnb_publish_redact_url(url, shown, cap), q);
+    if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
+        snprintf(err, ecap, "--url must start with http:// or https://, got \"%s\"", q);
         return -1;
     }
     if (strpbrk(url, "?#")) {
         snprintf(err, ecap,
                  "--url is the collector's base URL (runs go to <URL>" BNB_PUBCLIENT_PATH
                  "); it may not hold a query or fragment, got \"%s\"",
-                 shown);
+                 q);
         return -1;
     }
     size_t n = strlen(url);

@@ -251,7 +251,7 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
     struct curl_slist *hdr = NULL;
     char *auth = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
-    char shown[1024];
+    char full[1024], shown[BNB_QUOTE_CAP]; /* the URL redacted, then quoted for messages */
     if (!o)
         o = &defaults;
     if (status)
@@ -262,8 +262,8 @@ int bnb_publish(const char *path, const char *url, const bnb_publish_opts *o, lo
         snprintf(err, cap, "method must be PUT or POST, got \"%s\"", method);
         return -1;
     }
-    bnb_publish_redact_url(url, shown, sizeof shown);
-    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+    bnb_quote(bnb_publish_redact_url(url, full, sizeof full), shown);
+    if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
         snprintf(err, cap, "URL must start with http:// or https://, got \"%s\"", url ? shown : "");
         return -1;
     }
@@ -464,15 +464,15 @@ int bnb_publish_post(const char *url, const char *body, size_t len, const bnb_pu
     struct curl_slist *hdr = NULL;
     char *auth = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
-    char shown[1024];
+    char full[1024], shown[BNB_QUOTE_CAP]; /* the URL redacted, then quoted for messages */
     answer_buf ans = {0};
     if (!o)
         o = &defaults;
     memset(r, 0, sizeof *r);
     r->retry_after_s = -1;
     r->config = 1; /* until the request is made */
-    bnb_publish_redact_url(url, shown, sizeof shown);
-    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+    bnb_quote(bnb_publish_redact_url(url, full, sizeof full), shown);
+    if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
         snprintf(err, cap, "URL must start with http:// or https://, got \"%s\"", url ? shown : "");
         return -1;
     }

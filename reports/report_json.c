@@ -9,7 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "collectors/peers.h"
+#include "db/model/peer_label.h"
 #include "db/model/text.h"
 #include "reports/report_model.h"
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors/peers.h"
+#include "db/model/peer_label.h"
 #include "db/model/fmt.h"
 
 /* ---- the writer: a FILE and a syntax ------------------------------------------------- */

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors/peers.h"
+#include "db/model/peer_label.h"
 #include "db/fleet.h"
 #include "db/model/fmt.h"
 #include "db/model/text.h"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/model/text.h"
+
 #define BNB_SUITE(n) extern const bnb_suite bnb_suite_##n;
 #include "suites/suite_list.h"
 #undef BNB_SUITE
@@ -105,8 +107,9 @@ int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, c
         if (e != 0) {
             char msg[128];
             regerror(e, &re, msg, sizeof msg);
-            snprintf(err, cap, "--case \"%s\": not a valid regular expression: %s", case_regex,
-                     msg);
+            char qr[BNB_QUOTE_CAP];
+            snprintf(err, cap, "--case \"%s\": not a valid regular expression: %s",
+                     bnb_quote(case_regex, qr), msg);
             return -1;
         }
         have_re = true;
@@ -127,21 +130,27 @@ int bnb_select(const char *suites, const char *case_regex, bnb_selection *out, c
         for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             const bnb_suite *s = bnb_suite_find(tok);
             if (!s) {
-                snprintf(err, cap, "--suite: unknown suite \"%s\" (known: %s, all)", tok, known);
+                char qt[BNB_QUOTE_CAP];
+                snprintf(err, cap, "--suite: unknown suite \"%s\" (known: %s, all)",
+                         bnb_quote(tok, qt), known);
                 goto cleanup;
             }
             if (add_suite(s, have_re ? &re : NULL, false, out, &ccap) != 0)
                 goto oom;
         }
         if (strchr(",", suites[0]) || suites[strlen(suites) - 1] == ',' || strstr(suites, ",,")) {
-            snprintf(err, cap, "--suite \"%s\": empty suite name in the list", suites);
+            char qs[BNB_QUOTE_CAP];
+            snprintf(err, cap, "--suite \"%s\": empty suite name in the list",
+                     bnb_quote(suites, qs));
             goto cleanup;
         }
     }
     if (out->n == 0) {
+        char qs[BNB_QUOTE_CAP], qr[BNB_QUOTE_CAP];
         snprintf(err, cap, "no case matches --suite %s%s%s%s (try bnbench list)",
-                 suites && *suites ? suites : "(default)", have_re ? " --case \"" : "",
-                 have_re ? case_regex : "", have_re ? "\"" : "");
+                 suites && *suites ? bnb_quote(suites, qs) : "(default)",
+                 have_re ? " --case \"" : "", have_re ? bnb_quote(case_regex, qr) : "",
+                 have_re ? "\"" : "");
         goto cleanup;
     }
     rc = 0;

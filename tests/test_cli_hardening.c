@@ -174,6 +174,60 @@ Test(hard, write_errors_are_reported_with_exit_2)
     cr_assert_eq(stray_files(), 0);
 }
 
+/* Runs bnbench with stdout on /dev/full; stderr into r->err. */
+static void spawn_full(fx_result *r, const char *const *args)
+{
+    char errp[256];
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    pid_t pid = fx_start("/dev/full", errp, args);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    fx_read(errp, r->err, sizeof r->err);
+    r->out[0] = '\0';
+    cr_assert(WIFEXITED(st), "bnbench died with signal %d; stderr: %s", WTERMSIG(st), r->err);
+    r->code = WEXITSTATUS(st);
+}
+
+/* Every command's standard output is checked in one place (main): a full
+ * disk under stdout is an error with exit 2, never a silent success. */
+Test(hard, a_full_standard_output_is_an_error_in_every_command)
+{
+    build_db();
+    static const struct {
+        const char *args[8], *prefix;
+    } cmds[] = {
+        {{"runs", "--db", NULL}, "bnbench runs: "},
+        {{"show", "1", "--db", NULL}, "bnbench show: "},
+        {{"list", NULL}, "bnbench list: "},
+        {{"help", NULL}, "bnbench help: "},
+        {{"help", "runs", NULL}, "bnbench help: "},
+        {{"--version", NULL}, "bnbench: "},
+        {{"db", "check", "--db", NULL}, "bnbench db: "},
+        {{"baseline", "list", "--db", NULL}, "bnbench baseline: "},
+        {{"history", "plant/k", "--db", NULL}, "bnbench history: "},
+        {{"run", "--list", "--quick", NULL}, "bnbench run: "},
+    };
+    for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+        const char *a[10];
+        int n = 0;
+        for (; cmds[k].args[n]; n++)
+            a[n] = cmds[k].args[n];
+        if (!strcmp(a[n - 1], "--db"))
+            a[n++] = dbpath;
+        a[n] = NULL;
+        fx_result *r = malloc(sizeof *r);
+        cr_assert_not_null(r);
+        spawn_full(r, a);
+        char want[160];
+        snprintf(want, sizeof want, "%scannot write standard output: No space left on device\n",
+                 cmds[k].prefix);
+        cr_assert_eq(r->code, 2, "%s > /dev/full: exit %d, stderr: %s", a[0], r->code, r->err);
+        cr_assert(strstr(r->err, want), "%s > /dev/full: stderr lacks \"%s\": %s", a[0], want,
+                  r->err);
+        free(r);
+    }
+}
+
 Test(hard, a_report_replaces_the_old_file_whole)
 {
     build_db();
@@ -258,6 +312,70 @@ Test(hard, a_100k_argument_still_gets_its_reason)
     cr_assert(strstr(r.err, "' (bnbench report --help)\n"), "%s", r.err);
     free(big);
     free(opt);
+}
+
+/* Values the CLI accepts (up to 1024 bytes) but that are quoted by messages
+ * built below it in 512 bytes: each message still ends with its reason,
+ * the value shortened in the middle with its length. */
+Test(hard, long_values_keep_the_reason_of_every_message)
+{
+    build_db();
+    static const struct {
+        const char *args[8]; /* "V" is the long value, "/no/V" a path ending in it */
+        const char *reason;  /* the end of the message */
+    } cases[] = {
+        {{"run", "--suite", "V", "--db", "DB"}, "\" (known: "},
+        {{"run", "--suite", "peak", "--case", "V", "--db", "DB"}, "\" (try bnbench list)\n"},
+        {{"run", "--cpus", "V", "--quick", "--db", "DB"}, "physical|scatter|compact)\n"},
+        {{"run", "--targets", "/no/V", "--quick", "--db", "DB"},
+         ": cannot open: No such file or directory\n"},
+        {{"show", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"export", "V", "--format", "json", "--db", "DB"},
+         "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"compare", "1", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"report", "V", "--db", "DB"}, "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"check", "--baseline", "V", "--no-rerun", "--db", "DB"},
+         "(bnbench baseline list shows the names)\n"},
+        {{"baseline", "set", "x", "V", "--db", "DB"},
+         "uuid prefix of 8+ characters or a baseline name)\n"},
+        {{"runs", "--db", "/no/V"}, ": no such file\n"},
+        {{"compare", "--machine", "V", "--machine", "good", "--db", "DB"},
+         " (bnbench runs lists the machines)\n"},
+    };
+    static const size_t lens[] = {400, 600, 1000};
+    for (size_t li = 0; li < 3; li++) {
+        char v[1100], path[1100];
+        memset(v, 'y', lens[li]);
+        v[lens[li]] = '\0';
+        snprintf(path, sizeof path, "/no/%.*s", (int)lens[li] - 4, v);
+        char bytes[32];
+        snprintf(bytes, sizeof bytes, " (%zu bytes)", lens[li]);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const char *a[10];
+            int n = 0;
+            for (; n < 8 && cases[k].args[n]; n++) {
+                const char *x = cases[k].args[n];
+                a[n] = !strcmp(x, "V")       ? v
+                       : !strcmp(x, "/no/V") ? path
+                       : !strcmp(x, "DB")    ? dbpath
+                                             : x;
+            }
+            a[n] = NULL;
+            fx_result *r = malloc(sizeof *r);
+            cr_assert_not_null(r);
+            fx_spawn(r, dir, a);
+            expect_err(r, cases[k].reason);
+            cr_assert(strstr(r->err, bytes), "%s %s (%zu bytes): no length note: %s", a[0], a[1],
+                      lens[li], r->err);
+            cr_assert_lt(strlen(r->err), 511, "%s %s: %s", a[0], a[1], r->err);
+            if (cases[k].reason[strlen(cases[k].reason) - 1] == '\n') {
+                size_t e = strlen(r->err), rl = strlen(cases[k].reason);
+                cr_assert_str_eq(r->err + e - rl, cases[k].reason, "%s %s (%zu bytes): %s", a[0],
+                                 a[1], lens[li], r->err);
+            }
+            free(r);
+        }
+    }
 }
 
 Test(hard, publish_usage_errors_exit_2)
@@ -480,6 +598,34 @@ Test(parser, quote_elides_in_the_middle)
     cr_assert(strstr(q, "..."));
     cr_assert_str_eq(q + strlen(q) - 5, big + 294, "the end is kept");
     cr_assert_str_eq(bnb_cli_quote("short", q), "short");
+}
+
+Test(text, quote_shortens_long_values_and_gives_their_length)
+{
+    char v[1001], q[BNB_QUOTE_CAP];
+    for (int i = 0; i < 1000; i++)
+        v[i] = (char)('a' + i % 26);
+    v[1000] = '\0';
+    bnb_quote(v, q);
+    cr_assert_str_eq(q + strlen(q) - 13, " (1000 bytes)", "%s", q);
+    cr_assert_eq(strlen(q), BNB_QUOTE_MAX + 13, "%s", q);
+    cr_assert_eq(strncmp(q, v, 60), 0, "the start is kept: %s", q);
+    cr_assert_eq(strncmp(q + BNB_QUOTE_MAX - 10, v + 990, 10), 0, "the end is kept: %s", q);
+    cr_assert(strstr(q, "..."));
+    /* up to BNB_QUOTE_MAX printed bytes: whole, no length */
+    v[BNB_QUOTE_MAX] = '\0';
+    cr_assert_str_eq(bnb_quote(v, q), v);
+    /* control characters are escaped (4 bytes each) and count as printed */
+    char ctl[61];
+    memset(ctl, '\x1b', 60);
+    ctl[60] = '\0';
+    bnb_quote(ctl, q);
+    cr_assert_null(strchr(q, '\x1b'));
+    size_t n = strlen(q);
+    cr_assert(strstr(q, "\\x1b...\\x1b") && n > 15 && !strcmp(q + n - 15, "\\x1b (60 bytes)") &&
+                  n - 11 <= BNB_QUOTE_MAX,
+              "%s", q);
+    cr_assert_str_eq(bnb_quote(NULL, q), "");
 }
 
 Test(text, utf8_rules)

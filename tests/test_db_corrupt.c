@@ -370,3 +370,126 @@ Test(dbread, latest_skips_runs_that_are_not_complete_and_says_so)
               "%s", r->err);
     free(r);
 }
+
+/* ---- damaged JSON inside a record ------------------------------------------------ */
+
+/* SQLite loads no CHECK constraint on a read-only connection, so its integrity
+ * checks there pass a record whose JSON column was damaged in place (here:
+ * written with the CHECKs switched off). Every command must refuse the DB,
+ * naming the row and column, and the loader must refuse the run even on an
+ * unchecked open: never read the column as absent (a report that lost the
+ * warnings would score the run higher). */
+Test(dbread, damaged_json_columns_are_named_never_read_as_absent)
+{
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    make_pristine(r);
+    static const struct {
+        const char *update, *db_check, *load;
+    } cases[] = {
+        {"UPDATE runs SET context = '{damaged', warnings = '[damaged' WHERE id = 2",
+         "runs row 2: stored context is not valid JSON", "run 2: stored context is not valid JSON"},
+        {"UPDATE runs SET warnings = '[\"a\",' WHERE id = 3",
+         "runs row 3: stored warnings is not valid JSON",
+         "run 3: stored warnings is not valid JSON"},
+        {"UPDATE runs SET binding = '{\"cpus\":[1' WHERE id = 4",
+         "runs row 4: stored binding is not valid JSON", "run 4: stored binding is not valid JSON"},
+        {"UPDATE machines SET description = '{\"x\"' WHERE id = (SELECT machine_id FROM runs "
+         "WHERE id = 5)",
+         "machines row", "run 5: stored machine description is not valid JSON"},
+        {"UPDATE cases SET params = '{\"n\":' WHERE id = 7",
+         "cases row 7: stored params is not "
+         "valid JSON",
+         NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char bad[128];
+        snprintf(bad, sizeof bad, "%s/json-%zu.db", dir, k);
+        copy_file(pristine, bad);
+        char upd[512];
+        snprintf(upd, sizeof upd, "PRAGMA ignore_check_constraints = 1; %s", cases[k].update);
+        sql(bad, upd);
+        for (int c = 0; c < NCMD; c++) {
+            char name[128];
+            cmd_name(c, name, sizeof name);
+            run_cmd(r, c, bad);
+            int expect = !strcmp(cmds[c][0], "db") ? 1 : 2;
+            cr_assert_eq(r->code, expect, "%s after \"%s\": exit %d; stderr: %s", name,
+                         cases[k].update, r->code, r->err);
+            cr_assert(strstr(r->err, cases[k].db_check), "%s after \"%s\": %s", name,
+                      cases[k].update, r->err);
+            cr_assert_null(strstr(r->out, "check: ok"), "check said ok on a damaged DB");
+        }
+        if (!cases[k].load)
+            continue;
+        bnb_db *db = NULL;
+        char err[BNB_ERR_MAX];
+        cr_assert_eq(bnb_db_open(bad, BNB_DB_READ_UNCHECKED, &db, err), 0, "%s", err);
+        bnb_run_info ri;
+        int64_t id = cases[k].load[4] - '0';
+        cr_assert_eq(bnb_db_load_run(db, id, &ri, NULL, err), -1, "run %lld loaded from %s",
+                     (long long)id, cases[k].update);
+        char want[BNB_ERR_MAX];
+        snprintf(want, sizeof want,
+                 "DB %s: %s (the DB is damaged; bnbench db check lists the problems)", bad,
+                 cases[k].load);
+        cr_assert_str_eq(err, want);
+        bnb_db_close(db);
+    }
+    free(r);
+}
+
+/* db check lists SQLite's problems one per line (SQLite gives several in
+ * one row, joined by newlines), never as one line with \x0a escapes; the
+ * message naming the first comes last. */
+Test(dbread, db_check_lists_each_problem_on_its_own_line)
+{
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    make_pristine(r);
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s/cells.db", dir);
+    copy_file(pristine, bad);
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open_v2(bad, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT rootpage, (SELECT page_size FROM pragma_page_size) "
+                                    "FROM sqlite_schema WHERE name = 'cases_by_run'",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t page = sqlite3_column_int64(st, 0), page_size = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    /* the cell pointers of the index's root page, its header kept: many
+     * cells out of range, each a problem */
+    FILE *f = fopen(bad, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, (long)((page - 1) * page_size + 200), SEEK_SET), 0);
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 1500; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        fputc((int)(s & 0xff), f);
+    }
+    cr_assert_eq(fclose(f), 0);
+
+    FX_BNBENCH(r, dir, "db", "check", "--db", bad);
+    cr_assert_eq(r->code, 1, "exit %d: %s", r->code, r->err);
+    cr_assert_null(strstr(r->err, "\\x0a"), "escaped newlines: %s", r->err);
+    cr_assert_null(strstr(r->err, "*** in database"), "%s", r->err);
+    int listed = 0;
+    char *last = NULL;
+    for (char *line = strtok(r->err, "\n"); line; line = strtok(NULL, "\n")) {
+        listed += !strncmp(line, "  ", 2) && strlen(line) > 2 && line[2] != ' ';
+        last = line;
+    }
+    cr_assert_geq(listed, 2, "problems listed: %d", listed);
+    char want[192];
+    snprintf(want, sizeof want, "bnbench db: DB %s: integrity check: %d problems, the first: ", bad,
+             listed);
+    cr_assert(last && !strncmp(last, want, strlen(want)), "last line: %s", last ? last : "");
+    free(r);
+}

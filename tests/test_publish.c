@@ -277,6 +277,32 @@ Test(publish, only_2xx_is_success)
     }
 }
 
+/* URL schemes are case-insensitive (RFC 3986, 3.1): HTTP:// is http://, in
+ * the library and through the command. */
+Test(publish, an_upper_case_scheme_is_accepted)
+{
+    char file[256], url[128], err[BNB_ERR_MAX] = "";
+    report_file(file, sizeof file);
+    server *s = server_start(1, (int[]){201}, NULL);
+    snprintf(url, sizeof url, "HTTP://127.0.0.1:%d/r.md", s->port);
+    long status = 0;
+    int rc = bnb_publish_file(file, url, "PUT", 10, &status, err, sizeof err);
+    server_stop(s);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(status, 201);
+
+    fx_result *r = malloc(sizeof *r);
+    cr_assert_not_null(r);
+    s = server_start(1, (int[]){201}, NULL);
+    snprintf(url, sizeof url, "Http://127.0.0.1:%d/r.md", s->port);
+    fx_spawn(r, dir,
+             (const char *[]){"publish", "--report", file, "--url", url, "--timeout", "10", NULL});
+    server_stop(s);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cr_assert(strstr(r->out, "(HTTP 201)"), "%s", r->out);
+    free(r);
+}
+
 /* ---- the bearer token ------------------------------------------------------------- */
 
 Test(publish, a_600_character_token_arrives_whole)

@@ -18,6 +18,8 @@
  */
 #include "db/model/targets.h"
 
+#include "db/model/text.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -34,6 +36,7 @@
 
 typedef struct loader {
     const char *path;
+    char shown[BNB_QUOTE_CAP]; /* path for messages (bnb_quote) */
     char *err;
     size_t cap;
 } loader;
@@ -46,11 +49,11 @@ static void lerr(const loader *l, int index, const char *id, const char *fmt, ..
         return;
     int n;
     if (index < 0)
-        n = snprintf(l->err, l->cap, "targets file %s: ", l->path);
+        n = snprintf(l->err, l->cap, "targets file %s: ", l->shown);
     else if (id && *id)
-        n = snprintf(l->err, l->cap, "targets file %s: target %d (%s): ", l->path, index + 1, id);
+        n = snprintf(l->err, l->cap, "targets file %s: target %d (%s): ", l->shown, index + 1, id);
     else
-        n = snprintf(l->err, l->cap, "targets file %s: target %d: ", l->path, index + 1);
+        n = snprintf(l->err, l->cap, "targets file %s: target %d: ", l->shown, index + 1);
     if (n < 0 || (size_t)n >= l->cap)
         return;
     va_list ap;
@@ -398,7 +401,8 @@ fail:
 int bnb_targets_parse(const char *text, size_t len, const char *path, bnb_target_set *out,
                       char *err, size_t cap)
 {
-    loader l = {path && *path ? path : "(text)", err, cap};
+    loader l = {.path = path && *path ? path : "(text)", .err = err, .cap = cap};
+    bnb_quote(l.path, l.shown);
     out->n = 0;
     out->t = NULL;
     if (err && cap)
@@ -412,7 +416,8 @@ int bnb_targets_parse(const char *text, size_t len, const char *path, bnb_target
 
 int bnb_targets_load(const char *path, bnb_target_set *out, char *err, size_t cap)
 {
-    loader l = {path ? path : "(null)", err, cap};
+    loader l = {.path = path ? path : "(null)", .err = err, .cap = cap};
+    bnb_quote(l.path, l.shown);
     out->n = 0;
     out->t = NULL;
     if (err && cap)
@@ -480,6 +485,8 @@ static void list_metrics(const char *list, char *out, size_t cap)
 static int validate_figure(const bnb_target *t, const char *field, const char *figure,
                            const bnb_catalogue *cat, const char *path, char *err, size_t cap)
 {
+    char qp[BNB_QUOTE_CAP];
+    bnb_quote(path, qp);
     char pat[160];
     snprintf(pat, sizeof pat, "%s", figure);
     char *colon = strchr(pat, ':');
@@ -530,13 +537,13 @@ static int validate_figure(const bnb_target *t, const char *field, const char *f
             snprintf(err, cap,
                      "targets file %s: target \"%s\": %s \"%s\" names suite \"%.*s\", which this "
                      "build does not have (known: %s)",
-                     path, t->id, field, figure, (int)slen, pat, suites);
+                     qp, t->id, field, figure, (int)slen, pat, suites);
             return -1;
         }
         snprintf(err, cap,
                  "targets file %s: target \"%s\": %s \"%s\" matches no case (bnbench list "
                  "--suite all shows the case names)",
-                 path, t->id, field, figure);
+                 qp, t->id, field, figure);
         return -1;
     }
     if (!lacking)
@@ -546,14 +553,14 @@ static int validate_figure(const bnb_target *t, const char *field, const char *f
         snprintf(err, cap,
                  "targets file %s: target \"%s\": %s \"%s\" matches no metric of the %s (case "
                  "%s has: %s)",
-                 path, t->id, field, figure,
+                 qp, t->id, field, figure,
                  lacking->selected ? "selected suites" : "suites (its own is not selected)",
                  lacking->name, has);
     else
         snprintf(err, cap,
                  "targets file %s: target \"%s\": %s \"%s\": case %s, one of the %d it "
                  "matches, cannot produce \"%s\" (it has: %s)",
-                 path, t->id, field, figure, lacking->name, nmatch, metric, has);
+                 qp, t->id, field, figure, lacking->name, nmatch, metric, has);
     return -1;
 }
 

@@ -138,6 +138,60 @@ const char *bnb_term_safe(const char *s, char *buf, size_t cap)
     return buf;
 }
 
+/* bnb_elide; *cut says whether the middle was replaced. */
+static const char *elide(const char *s, char *buf, size_t max, bool *cut)
+{
+    *cut = false;
+    if (!s)
+        s = "";
+    /* printed length of the whole value */
+    size_t n = strlen(s), total = 0, shown;
+    for (size_t i = 0; i < n;)
+        i += bnb_term_unit(s + i, n - i, &shown), total += shown;
+    if (total <= max || max < 3)
+        return bnb_term_safe(s, buf, max + 1);
+    /* head: whole units up to two thirds; tail: the shortest suffix of
+     * whole units that fits in what is left after "..." */
+    size_t head = (max - 3) * 2 / 3, i = 0, o = 0;
+    while (i < n) {
+        size_t step = bnb_term_unit(s + i, n - i, &shown);
+        if (o + shown > head)
+            break;
+        char unit[5];
+        memcpy(unit, s + i, step);
+        unit[step] = '\0';
+        bnb_term_safe(unit, buf + o, shown + 1);
+        i += step;
+        o += shown;
+    }
+    size_t budget = max - o - 3, pre = o, j = i;
+    while (j < n && total - pre > budget) {
+        j += bnb_term_unit(s + j, n - j, &shown);
+        pre += shown;
+    }
+    memcpy(buf + o, "...", 3);
+    bnb_term_safe(s + j, buf + o + 3, budget + 1);
+    *cut = true;
+    return buf;
+}
+
+const char *bnb_elide(const char *s, char *buf, size_t max)
+{
+    bool cut;
+    return elide(s, buf, max, &cut);
+}
+
+const char *bnb_quote(const char *s, char *buf)
+{
+    bool cut;
+    elide(s, buf, BNB_QUOTE_MAX, &cut);
+    if (cut) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, BNB_QUOTE_CAP - len, " (%zu bytes)", strlen(s));
+    }
+    return buf;
+}
+
 /* The writers below: markup also writes <, >, & and " as entities; md_special
  * (non-NULL for Markdown) names the characters written with a backslash,
  * and a line break becomes a space. */

@@ -44,6 +44,28 @@ size_t bnb_term_unit(const char *s, size_t n, size_t *shown);
  * NULL s is written as "". Returns buf. */
 const char *bnb_term_safe(const char *s, char *buf, size_t cap);
 
+/* s for a message, escaped as bnb_term_safe does; when that form is longer
+ * than max bytes, its middle is replaced by "..." so that it takes at most
+ * max bytes (cut at character and escape boundaries, about two thirds of
+ * it before the "..."). buf must hold max + 1 bytes; NULL s is "".
+ * Returns buf. */
+const char *bnb_elide(const char *s, char *buf, size_t max);
+
+/* Longest quotation of a user's value in a message (bytes, before the
+ * length note). Messages are built in BNB_ERR_MAX = 512 bytes; with values
+ * of up to 1024 bytes accepted, a value quoted whole would push the
+ * message's reason off its end. */
+#define BNB_QUOTE_MAX 120
+/* The buffer bnb_quote needs: the quotation, " (N bytes)" and the NUL. */
+#define BNB_QUOTE_CAP (BNB_QUOTE_MAX + 32)
+
+/* A user's value (a name, path, run spec, URL ...) for a message: s as
+ * bnb_elide(s, buf, BNB_QUOTE_MAX) makes it, followed by " (N bytes)" (N
+ * the length of s) when it was shortened. Every message that quotes a
+ * value a user gave uses this, so the reason after it always fits. buf
+ * must hold BNB_QUOTE_CAP bytes. Returns buf. */
+const char *bnb_quote(const char *s, char *buf);
+
 /* Writes s to f escaped as bnb_term_safe does, with no length limit.
  * NULL s writes nothing. Returns 0, or EOF when a write failed. */
 int bnb_term_fputs(const char *s, FILE *f);

@@ -82,38 +82,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 
 const char *bnb_cli_quote(const char *s, char *buf)
 {
-    enum { HEAD = (BNB_CLI_QUOTE_MAX - 3) * 2 / 3 };
-    if (!s)
-        s = "";
-    /* printed length of the whole value */
-    size_t n = strlen(s), total = 0, shown;
-    for (size_t i = 0; i < n;)
-        i += bnb_term_unit(s + i, n - i, &shown), total += shown;
-    if (total <= BNB_CLI_QUOTE_MAX)
-        return bnb_term_safe(s, buf, BNB_CLI_QUOTE_MAX + 1);
-    /* head: whole units up to HEAD bytes; tail: the shortest suffix of
-     * whole units that fits in what is left after "..." */
-    size_t i = 0, o = 0;
-    while (i < n) {
-        size_t step = bnb_term_unit(s + i, n - i, &shown);
-        if (o + shown > HEAD)
-            break;
-        i += step;
-        o += shown;
-    }
-    size_t head_raw = i, head_shown = o, budget = BNB_CLI_QUOTE_MAX - head_shown - 3;
-    size_t pre = head_shown, j = head_raw;
-    while (j < n && total - pre > budget) {
-        j += bnb_term_unit(s + j, n - j, &shown);
-        pre += shown;
-    }
-    char head[4 * HEAD + 1];
-    memcpy(head, s, head_raw);
-    head[head_raw] = '\0';
-    bnb_term_safe(head, buf, head_shown + 1);
-    memcpy(buf + head_shown, "...", 3);
-    bnb_term_safe(s + j, buf + head_shown + 3, budget + 1);
-    return buf;
+    return bnb_elide(s, buf, BNB_CLI_QUOTE_MAX);
 }
 
 /* ---- the parser ---------------------------------------------------------------- */

@@ -19,9 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest option value or positional argument accepted (bytes). Every
- * error message below the CLI (BNB_ERR_MAX = 512 bytes) quotes a value
- * before its reason; longer values are refused here with a message. */
+/* Longest option value or positional argument accepted (bytes); longer
+ * values are refused here with a message. Error messages below the CLI are
+ * built in BNB_ERR_MAX = 512 bytes and quote a value with bnb_quote
+ * (db/model/text.h, at most about 150 bytes), so the reason after it fits. */
 #define BNB_CLI_VALUE_MAX 1024
 /* Longest quotation of a value in a message (bytes, before the NUL). */
 #define BNB_CLI_QUOTE_MAX  80

@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +157,9 @@ static const char usage_run[] =
     "refuses to start when it cannot.\n"
     "Ctrl-C, SIGTERM or SIGHUP finishes the current case, stores it and marks the\n"
     "run interrupted. A run whose process died (SIGKILL, crash) is marked abandoned\n"
-    "by the next command that writes to the DB on this host.\n";
+    "by the next command that writes to the DB on this host. A closed standard output\n"
+    "(run | head -1) does not stop the run: it is stored, and bnbench says that its\n"
+    "output was lost (exit 2).\n";
 
 typedef struct run_args {
     const char *suites, *case_re, *cpus, *counters, *targets, *db, *machine, *reason;
@@ -436,6 +439,11 @@ int bnb_cmd_run(int argc, char **argv)
     int rc = parse_run_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
+    /* A reader of stdout that goes away (`bnbench run | head -1`) must not
+     * kill the run between measuring and storing its end, leaving it
+     * "running": writes fail with EPIPE instead, the run ends as measured,
+     * and main reports the lost output (exit 2). */
+    signal(SIGPIPE, SIG_IGN);
     rc = BNB_EXIT_USAGE;
     char err[BNB_ERR_MAX] = "";
     bnb_selection sel = {0};

@@ -397,6 +397,18 @@ out:
 
 /* ---- db check -------------------------------------------------------------- */
 
+/* Each problem of SQLite's list on its own line of stderr, indented under
+ * the message (which is printed after them, naming the first). */
+static void print_problem(void *ctx, const char *problem)
+{
+    int *n = ctx;
+    if ((*n)++ == 0)
+        fputs("bnbench db: integrity check problems:\n", stderr);
+    fputs("  ", stderr);
+    bnb_term_fputs(problem, stderr);
+    fputc('\n', stderr);
+}
+
 static int cmd_db(int argc, char **argv, const char *gdb)
 {
     bnb_cli_args o;
@@ -414,7 +426,8 @@ static int cmd_db(int argc, char **argv, const char *gdb)
     if ((rc = open_mode(dbp, BNB_DB_READ_UNCHECKED, &db)) >= 0)
         return rc;
     char err[BNB_ERR_MAX];
-    if (bnb_db_check(db, err)) {
+    int nproblems = 0;
+    if (bnb_db_check_each(db, print_problem, &nproblems, err)) {
         bnb_cli_error("%s", err);
         rc = BNB_EXIT_FAIL;
     } else {
@@ -520,11 +533,9 @@ static int peer_mode(int argc, char **argv)
     return bnb_selection_uses_openblas(suites, cases) ? mode : -1;
 }
 
-int main(int argc, char **argv)
+/* main without the standard output check. */
+static int dispatch(int argc, char **argv)
 {
-    /* hidden: one OpenBLAS core probe, run by `run` in a child (peers.h) */
-    if (argc == 2 && !strcmp(argv[1], "_peer-probe"))
-        return bnb_peers_probe_main();
     bnb_cli_args g;
     int rc = bnb_cli_run_parse(&cmd_global, argc, argv, &g);
     if (rc >= 0)
@@ -537,7 +548,7 @@ int main(int argc, char **argv)
                "unknown",
 #endif
                BNB_DB_SCHEMA_VERSION);
-        return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
+        return BNB_EXIT_OK;
     }
     const char *db = bnb_cli_str(&cmd_global, &g, "db", DEFAULT_DB);
     bool db_given = bnb_cli_get(&cmd_global, &g, "db") != NULL;
@@ -547,12 +558,12 @@ int main(int argc, char **argv)
         return bnb_usage_error("no command given (bnbench --help)");
     const char *name = argv[i];
     if (!strcmp(name, "help")) {
+        bnb_cli_set_command("help");
         if (i + 1 == argc) {
             fputs(usage_main, stdout);
-            return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
+            return BNB_EXIT_OK;
         }
         const command *c = find_command(argv[i + 1]);
-        bnb_cli_set_command("help");
         if (!c)
             return bnb_usage_error("unknown command \"%s\" (bnbench --help)",
                                    bnb_cli_quote(argv[i + 1], q));
@@ -561,7 +572,7 @@ int main(int argc, char **argv)
                                    bnb_cli_quote(argv[i + 2], q));
         if (c->usage) {
             fputs(c->usage, stdout);
-            return fflush(stdout) == 0 ? BNB_EXIT_OK : BNB_EXIT_USAGE;
+            return BNB_EXIT_OK;
         }
         char *av[] = {argv[i + 1], (char *)"--help", NULL};
         return c->ext_fn(2, av);
@@ -595,4 +606,24 @@ int main(int argc, char **argv)
     if (c->store_fn)
         return c->store_fn(argc - i, argv + i, db);
     return run_ext(c, argc - i, argv + i, db, db_given);
+}
+
+int main(int argc, char **argv)
+{
+    /* hidden: one OpenBLAS core probe, run by `run` in a child (peers.h) */
+    if (argc == 2 && !strcmp(argv[1], "_peer-probe"))
+        return bnb_peers_probe_main();
+    int rc = dispatch(argc, argv);
+    /* Every command's output, checked in one place: a full disk or a closed
+     * pipe under stdout must not read as success. An exit of 2 or 3 has
+     * already said what went wrong (and compare/export say this too). */
+    errno = 0;
+    bool flush_failed = fflush(stdout) != 0;
+    int e = errno;
+    if ((flush_failed || ferror(stdout)) && rc != BNB_EXIT_USAGE && rc != BNB_EXIT_PARTIAL) {
+        bnb_cli_error("cannot write standard output: %s",
+                      flush_failed && e ? strerror(e) : "a write failed");
+        rc = BNB_EXIT_USAGE;
+    }
+    return rc;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -831,7 +832,7 @@ int bnb_cmd_publish(int argc, char **argv, const char *gdb)
     if (a.npos && all)
         return bnb_usage_error("give RUNs or --all-unpublished, not both");
     char shown[BNB_PUBCLIENT_MAX_URL], endpoint[BNB_PUBCLIENT_MAX_URL];
-    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+    if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
         return bnb_usage_error("--url must start with http:// or https://, got \"%s\"",
                                bnb_cli_quote(bnb_publish_redact_url(url, shown, sizeof shown), q));
     if (!report && bnb_pubclient_endpoint(url, endpoint, shown, sizeof shown, err, sizeof err))
