@@ -701,10 +701,27 @@ static void scan(const char *s, size_t n, text_scan *t)
             if (c == '"') {
                 in = true;
                 t->last_mark = i;
-            } else if (strchr("[]{},:", c) && c) {
-                t->values += c == '[' || c == ',' || c == ':';
-                depth += c == '[' || c == '{' ? 1 : c == ']' || c == '}' ? -1 : 0;
+                continue;
+            }
+            switch (c) { /* no strchr a byte: this pass runs over every byte */
+            case '[':
+            case ',':
+            case ':':
+                t->values++;
+                depth += c == '[';
                 t->last_mark = i;
+                break;
+            case '{':
+                depth++;
+                t->last_mark = i;
+                break;
+            case ']':
+            case '}':
+                depth--;
+                t->last_mark = i;
+                break;
+            default:
+                break;
             }
             continue;
         }

@@ -25,6 +25,13 @@
  * on disk: a SIGKILL (or a power loss) at any later moment keeps it, and
  * an earlier one leaves no part of it (one transaction).
  *
+ * Checkpoints: the writer's commits never checkpoint (SQLite's automatic
+ * one would stall the request whose commit crosses 1,000 WAL pages while it
+ * copies and syncs them: the POST p99). A checkpointer thread, on its own
+ * connection, runs a passive checkpoint (it neither waits for nor blocks
+ * the writer or readers) after every CKPT_RUNS stored runs, or CKPT_IDLE_MS
+ * after the last one, and once more at stop.
+ *
  * Stop: SIGTERM or SIGINT (taken by sigwait in the main thread; the workers
  * have both blocked) quiesces the daemon (no new connections), answers new
  * requests on open connections 503, waits up to DRAIN_S for requests in
@@ -128,6 +135,12 @@ static const bnb_cli_opt opt_serve[] = {
     {0},
 };
 
+#define CKPT_RUNS    8   /* stored runs (about 150 WAL pages each) per checkpoint */
+#define CKPT_IDLE_MS 500 /* or this long after the last stored run */
+
+typedef struct server server;
+static void note_stored(server *s);
+
 typedef struct server {
     const char *dbpath;
     char *token; /* NULL: none configured (POST refused) */
@@ -143,6 +156,14 @@ typedef struct server {
     bnb_db *writer;
     bnb_db *dbs[2 * MAX_THREADS];
     int ndbs, nused;
+    /* the checkpointer: ck_db its connection, ck_pending runs stored since
+     * its last checkpoint (under ck_lock) */
+    pthread_mutex_t ck_lock;
+    pthread_cond_t ck_cond;
+    int ck_pending;
+    bool ck_stop, ck_running;
+    pthread_t ck_thread;
+    bnb_db *ck_db;
     atomic_int inflight; /* requests seen and not yet completed */
     atomic_bool stopping;
     atomic_llong stored, already, refused;
@@ -393,6 +414,8 @@ static enum MHD_Result post_run(server *s, struct MHD_Connection *c, request *rq
     } else {
         bool fresh = outcome == BNB_INGEST_STORED;
         atomic_fetch_add(fresh ? &s->stored : &s->already, 1);
+        if (fresh)
+            note_stored(s);
         cJSON *o = cJSON_CreateObject();
         if (o && (!cJSON_AddStringToObject(o, "uuid", uuid) ||
                   !cJSON_AddStringToObject(o, "status", fresh ? "stored" : "already stored"))) {
@@ -655,6 +678,73 @@ static void addr_text(const struct sockaddr_storage *ss, unsigned port, char *ou
     }
 }
 
+static void *checkpointer(void *arg)
+{
+    server *s = arg;
+    char err[BNB_ERR_MAX];
+    pthread_mutex_lock(&s->ck_lock);
+    for (;;) {
+        /* wait for CKPT_RUNS runs, or CKPT_IDLE_MS without a new one */
+        while (!s->ck_stop && s->ck_pending < CKPT_RUNS) {
+            if (s->ck_pending == 0) {
+                pthread_cond_wait(&s->ck_cond, &s->ck_lock);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += CKPT_IDLE_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_cond_timedwait(&s->ck_cond, &s->ck_lock, &until) == ETIMEDOUT)
+                break;
+        }
+        bool stop = s->ck_stop;
+        s->ck_pending = 0;
+        pthread_mutex_unlock(&s->ck_lock);
+        if (bnb_db_checkpoint(s->ck_db, NULL, NULL, err))
+            fprintf(stderr, "bnbench serve: %s\n", err); /* the next one may get through */
+        pthread_mutex_lock(&s->ck_lock);
+        if (stop)
+            break;
+    }
+    pthread_mutex_unlock(&s->ck_lock);
+    return NULL;
+}
+
+/* The checkpointer's lock and condition: 0, or -1 with neither made. */
+static int init_ck_sync(server *s)
+{
+    if (pthread_mutex_init(&s->ck_lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&s->ck_cond, NULL) != 0) {
+        pthread_mutex_destroy(&s->ck_lock);
+        return -1;
+    }
+    return 0;
+}
+
+/* A run was stored: counts towards the next checkpoint. */
+static void note_stored(server *s)
+{
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_pending++;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_lock);
+}
+
+/* Stops the checkpointer after a last checkpoint (none running: nothing). */
+static void stop_checkpointer(server *s)
+{
+    if (!s->ck_running)
+        return;
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_stop = true;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_lock);
+    pthread_join(s->ck_thread, NULL);
+    s->ck_running = false;
+}
+
 static void close_dbs(server *s)
 {
     for (int i = 0; i < s->ndbs; i++)
@@ -693,16 +783,18 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
                         " is answered 401 \"no token configured\"\n");
 
     rc = BNB_EXIT_USAGE;
-    bool key_made = false, lock_made = false;
+    bool key_made = false, lock_made = false, ck_made = false;
     struct MHD_Daemon *d = NULL;
     if (pthread_mutex_init(&s->lock, NULL) != 0 || pthread_mutex_init(&s->write_lock, NULL) != 0 ||
-        !(lock_made = true) || pthread_key_create(&s->key, NULL) != 0 || !(key_made = true)) {
+        !(lock_made = true) || pthread_key_create(&s->key, NULL) != 0 || !(key_made = true) ||
+        init_ck_sync(s) != 0 || !(ck_made = true)) {
         bnb_cli_error("cannot create the server's locks");
         goto out;
     }
-    /* the writer and one connection per worker for reads, each opened
+    /* the writer, the checkpointer's and one connection per worker for
+     * reads, each opened
      * (created, migrated, checked) before the first request */
-    for (int i = 0; i <= nthreads; i++) {
+    for (int i = 0; i <= nthreads + 1; i++) {
         bnb_db *db = NULL;
         if (bnb_db_open(s->dbpath, 0, &db, err) || bnb_db_durable_writes(db, err)) {
             bnb_db_close(db);
@@ -712,7 +804,17 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
         s->dbs[s->ndbs++] = db;
     }
     s->writer = s->dbs[0];
-    s->nused = 1; /* the workers take dbs[1..] */
+    s->ck_db = s->dbs[1];
+    s->nused = 2; /* the workers take dbs[2..] */
+    if (bnb_db_defer_checkpoints(s->writer, err)) {
+        bnb_cli_error("%s", err);
+        goto out;
+    }
+    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0) {
+        bnb_cli_error("cannot start the checkpointer thread");
+        goto out;
+    }
+    s->ck_running = true;
 
     /* SIGTERM and SIGINT are taken by sigwait below: blocked here, before
      * the workers start, so they inherit the mask and never take them */
@@ -773,6 +875,7 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+    stop_checkpointer(s);
     close_dbs(s);
     char cut[96] = "";
     if (!drained)
@@ -786,12 +889,17 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
 out:
     if (d)
         MHD_stop_daemon(d);
+    stop_checkpointer(s);
     close_dbs(s);
     if (key_made)
         pthread_key_delete(s->key);
     if (lock_made) {
         pthread_mutex_destroy(&s->lock);
         pthread_mutex_destroy(&s->write_lock);
+    }
+    if (ck_made) {
+        pthread_mutex_destroy(&s->ck_lock);
+        pthread_cond_destroy(&s->ck_cond);
     }
     if (s->token) {
         explicit_bzero(s->token, s->token_len);
