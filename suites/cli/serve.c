@@ -119,8 +119,13 @@ const char bnb_usage_serve[] =
     "                       control characters: exit 2). The token is never printed.\n"
     "                       Without it the collector is read-only: POST answers 401\n"
     "                       \"no token configured\".\n"
-    "  --max-body BYTES     the largest request body taken (default and most 67108864 =\n"
-    "                       64 MiB, the largest document the parser reads)\n"
+    "  --max-body BYTES     the largest request body taken, and so the largest run\n"
+    "                       document: bytes, or with a K, M or G suffix (KiB, MiB,\n"
+    "                       GiB), from 1 to 1G (default 64M = 67108864). A larger\n"
+    "                       body is answered 413; a document within it is validated\n"
+    "                       field by field (a 100 MB string: 400 naming the field).\n"
+    "                       Each request in flight may hold about three times its\n"
+    "                       body in memory while it is parsed.\n"
     "  --threads N          worker threads (default 4, 1 to 64)\n"
     "\n"
     "exit codes: 0 stopped by SIGTERM or SIGINT; 2 cannot start (an option, the token\n"
@@ -130,7 +135,7 @@ static const bnb_cli_opt opt_serve[] = {
     {.name = "listen", .kind = BNB_CLI_NONEMPTY},
     {.name = "db", .kind = BNB_CLI_NONEMPTY},
     {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
-    {.name = "max-body", .kind = BNB_CLI_LONG, .lo = 1, .hi = (double)BNB_RUNDOC_MAX_BYTES},
+    {.name = "max-body", .kind = BNB_CLI_NONEMPTY},
     {.name = "threads", .kind = BNB_CLI_LONG, .lo = 1, .hi = MAX_THREADS},
     {0},
 };
@@ -375,7 +380,7 @@ static enum MHD_Result post_run(server *s, struct MHD_Connection *c, request *rq
                              "body: more than %zu bytes, the limit (--max-body)", s->max_body);
     char err[BNB_ERR_MAX];
     bnb_rundoc *doc = NULL;
-    int bad = bnb_rundoc_parse(rq->buf ? rq->buf : "", rq->len, &doc, err);
+    int bad = bnb_rundoc_parse_max(rq->buf ? rq->buf : "", rq->len, s->max_body, &doc, err);
     free(rq->buf); /* the document keeps what it needs */
     rq->buf = NULL;
     rq->len = rq->cap = 0;
@@ -745,6 +750,32 @@ static void stop_checkpointer(server *s)
     s->ck_running = false;
 }
 
+/* --max-body: bytes, or KiB/MiB/GiB with a K, M or G suffix, from 1 to
+ * BNB_RUNDOC_MAX_BYTES_LIMIT. 0, or -1 (the message names the value). */
+static int parse_max_body(const char *v, size_t *out, char *err, size_t cap)
+{
+    char q[BNB_CLI_QUOTE_MAX + 1];
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    unsigned shift = 0;
+    if (end && *end && !end[1])
+        shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : 99;
+    if (!end || errno || (*end && (end[1] || shift == 99)) || n == 0 ||
+        n > BNB_RUNDOC_MAX_BYTES_LIMIT >> shift) {
+        snprintf(err, cap,
+                 "--max-body must be bytes from 1 to %zu, or with a K, M or G suffix up to 1G, "
+                 "got \"%s\"",
+                 BNB_RUNDOC_MAX_BYTES_LIMIT, bnb_cli_quote(v, q));
+        return -1;
+    }
+    *out = (size_t)n << shift;
+    return 0;
+}
+
 static void close_dbs(server *s)
 {
     for (int i = 0; i < s->ndbs; i++)
@@ -761,16 +792,18 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
         return rc;
     const char *listen_spec = bnb_cli_str(&spec, &a, "listen", DEFAULT_LISTEN),
                *token_path = bnb_cli_str(&spec, &a, "token-file", NULL);
-    const bnb_cli_val *mb = bnb_cli_get(&spec, &a, "max-body"),
-                      *th = bnb_cli_get(&spec, &a, "threads");
+    const char *mb = bnb_cli_str(&spec, &a, "max-body", NULL);
+    const bnb_cli_val *th = bnb_cli_get(&spec, &a, "threads");
     int nthreads = th ? (int)th->l : DEFAULT_THREADS;
 
     static server srv; /* one collector per process; the callbacks get &srv */
     server *s = &srv;
     memset(s, 0, sizeof *s);
     s->dbpath = bnb_cli_str(&spec, &a, "db", gdb ? gdb : DEFAULT_DB);
-    s->max_body = mb ? (size_t)mb->l : BNB_RUNDOC_MAX_BYTES;
+    s->max_body = BNB_RUNDOC_MAX_BYTES;
     char err[BNB_ERR_MAX];
+    if (mb && parse_max_body(mb, &s->max_body, err, sizeof err))
+        return bnb_usage_error("%s", err);
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     memset(&ss, 0, sizeof ss);
