@@ -30,7 +30,12 @@
  * copies and syncs them: the POST p99). A checkpointer thread, on its own
  * connection, runs a passive checkpoint (it neither waits for nor blocks
  * the writer or readers) after every CKPT_RUNS stored runs, or CKPT_IDLE_MS
- * after the last one, and once more at stop.
+ * after the last one, and once more at stop. Under a steady stream of runs
+ * a passive checkpoint never catches up with the writer, and SQLite starts
+ * the WAL file over only once all of it is copied: when one leaves more
+ * than CKPT_WAL_MAX frames behind, the next is run holding write_lock (it
+ * then copies only what came since the last, and the next commit restarts
+ * the WAL), so the WAL stays bounded and one ingest waits for that copy.
  *
  * Stop: SIGTERM or SIGINT (taken by sigwait in the main thread; the workers
  * have both blocked) quiesces the daemon (no new connections), answers new
@@ -140,8 +145,9 @@ static const bnb_cli_opt opt_serve[] = {
     {0},
 };
 
-#define CKPT_RUNS    8   /* stored runs (about 150 WAL pages each) per checkpoint */
-#define CKPT_IDLE_MS 500 /* or this long after the last stored run */
+#define CKPT_RUNS    8    /* stored runs (about 150 WAL pages each) per checkpoint */
+#define CKPT_IDLE_MS 500  /* or this long after the last stored run */
+#define CKPT_WAL_MAX 8192 /* WAL frames (32 MiB of 4 KiB pages) left before a locked one */
 
 typedef struct server server;
 static void note_stored(server *s);
@@ -706,7 +712,13 @@ static void *checkpointer(void *arg)
         bool stop = s->ck_stop;
         s->ck_pending = 0;
         pthread_mutex_unlock(&s->ck_lock);
-        if (bnb_db_checkpoint(s->ck_db, NULL, NULL, err))
+        int frames = 0, rc = bnb_db_checkpoint(s->ck_db, &frames, NULL, err);
+        if (rc == 0 && frames > CKPT_WAL_MAX) {
+            pthread_mutex_lock(&s->write_lock);
+            rc = bnb_db_checkpoint(s->ck_db, NULL, NULL, err);
+            pthread_mutex_unlock(&s->write_lock);
+        }
+        if (rc)
             fprintf(stderr, "bnbench serve: %s\n", err); /* the next one may get through */
         pthread_mutex_lock(&s->ck_lock);
         if (stop)
