@@ -49,6 +49,8 @@ struct bnb_db {
     /* the statements of bnb_db__put_case, prepared once per connection:
      * ingesting a run stores hundreds of cases in one transaction */
     sqlite3_stmt *case_st[4];
+    /* sample_st[j] inserts 2^j samples in one statement (SAMPLE_BATCHES) */
+    sqlite3_stmt *sample_st[6];
 };
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -173,6 +175,11 @@ static const char *const migrations[] = {
     "  status INTEGER NOT NULL CHECK (status IN (200, 201)),\n"
     "  published_at TEXT NOT NULL,\n"
     "  PRIMARY KEY (run_id, url)) WITHOUT ROWID;\n",
+    /* 3 -> 4: cases_by_suite goes: no query looks cases up by suite, name
+     * and params, and every stored run inserted one entry per case into it,
+     * each in a different page of it (a collector wrote about 160 pages of
+     * it into the WAL per run, half of what a run wrote). */
+    "DROP INDEX IF EXISTS cases_by_suite;\n",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION,
                "one migration per schema version");
@@ -896,7 +903,12 @@ int bnb_db_open(const char *path, int readonly, bnb_db **out, char *err)
                        db->shown, jm, sqlite3_errmsg(db->h));
         goto fail;
     }
-    if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL", err) ||
+    /* a 32 MiB page cache (SQLite's default is 2 MiB): an ingest touches
+     * a leaf of each case index per case, spread over the whole index, and
+     * read them back from the file on every run once the DB outgrew 2 MiB */
+    if (exec(db,
+             "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768",
+             err) ||
         migrate(db, err) || exec(db, "PRAGMA foreign_keys = ON", err))
         goto fail;
     if (mark_abandoned(db, err))
@@ -924,6 +936,8 @@ void bnb_db_close(bnb_db *db)
     }
     for (size_t i = 0; i < sizeof db->case_st / sizeof db->case_st[0]; i++)
         sqlite3_finalize(db->case_st[i]);
+    for (size_t i = 0; i < sizeof db->sample_st / sizeof db->sample_st[0]; i++)
+        sqlite3_finalize(db->sample_st[i]);
     sqlite3_close(db->h);
     free(db->path);
     free(db);
@@ -1208,17 +1222,20 @@ static int params_parse(const char *json, bnb_case_result *r)
 
 /* ---- cases -------------------------------------------------------------------- */
 
-enum { CASE_ROW, CASE_SAMPLE, CASE_STATS, CASE_METRIC };
+enum { CASE_ROW, CASE_STATS, CASE_METRIC, CASE_NEXT_SEQ };
 static const char *const case_sql[] = {
+    /* seq bound, not a subquery on cases: SQLite would copy the subquery's
+     * result into a temporary table on every insert (it reads the table
+     * being written), and count a run's cases again for each one */
     [CASE_ROW] = "INSERT INTO cases (run_id, seq, suite, name, params, full_name, status, "
-                 "message, iterations, code_version) VALUES (?1, (SELECT count(*) + 1 FROM "
-                 "cases WHERE run_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [CASE_SAMPLE] = "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES (?, ?, ?, ?)",
+                 "message, iterations, code_version) VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, "
+                 "?8, ?9)",
     [CASE_STATS] = "INSERT INTO stats (case_id, n, min, max, median, mean, stddev, mad, cv, p90, "
                    "p99, ci_lo, ci_hi, outliers_low, outliers_high) VALUES "
                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [CASE_METRIC] = "INSERT INTO metrics (case_id, name, unit, value, available, reason, "
                     "higher_is_better, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [CASE_NEXT_SEQ] = "SELECT count(*) + 1 FROM cases WHERE run_id = ?",
 };
 _Static_assert(sizeof case_sql / sizeof case_sql[0] == 4, "one statement a slot of case_st");
 
@@ -1241,6 +1258,34 @@ static sqlite3_stmt *case_stmt(bnb_db *db, int k, char *err)
     return db->case_st[k] = st;
 }
 
+/* The statement inserting 2^j samples (rows of 4 parameters: case_id, idx,
+ * seconds, outlier), prepared on first use and kept like case_stmt's. A
+ * case's samples go in batches of falling powers of two (15: 8 + 4 + 2 + 1):
+ * the cost of a statement (begin, halt, reset) is paid per batch, not per
+ * sample, the largest share of an ingest's statements. */
+#define SAMPLE_BATCHES 6 /* up to 32 rows */
+static sqlite3_stmt *sample_stmt(bnb_db *db, int j, char *err)
+{
+    _Static_assert(sizeof db->sample_st / sizeof db->sample_st[0] == SAMPLE_BATCHES,
+                   "one slot a batch size");
+    sqlite3_stmt *st = db->sample_st[j];
+    if (st) {
+        sqlite3_reset(st);
+        return st;
+    }
+    static const char head[] = "INSERT INTO samples (case_id, idx, seconds, outlier) VALUES ";
+    char sql[sizeof head + (1 << (SAMPLE_BATCHES - 1)) * 11];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", head);
+    for (int k = 0; k < 1 << j; k++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?)", k ? "," : "");
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        bnb_db__seterr(err, "DB %s: %s", db->shown, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return db->sample_st[j] = st;
+}
+
 /* Steps a cached statement once and resets it (so it holds nothing between
  * uses); on failure notes SQLite's reason in db->fault for the caller's
  * message. */
@@ -1253,7 +1298,7 @@ static int step_case(bnb_db *db, sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err)
+int bnb_db__put_case(bnb_db *db, int64_t run_id, int64_t seq, const bnb_case_result *r, char *err)
 {
     sqlite3_stmt *st = NULL;
     char *pj = NULL;
@@ -1272,6 +1317,20 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     if (!(pj = params_json(r, full, err)))
         return -1;
 
+    if (seq <= 0) { /* the next of the run */
+        if (!(st = case_stmt(db, CASE_NEXT_SEQ, err)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, run_id);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            note_fault(db, NULL);
+            sqlite3_reset(st);
+            bnb_db__seterr(err, "DB %s: numbering case %s: %s", db->shown, full, db->fault);
+            goto fail;
+        }
+        seq = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
     if (!(st = case_stmt(db, CASE_ROW, err)))
         goto fail;
     sqlite3_bind_int64(st, 1, run_id);
@@ -1283,24 +1342,32 @@ int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char 
     bind_text(st, 7, r->message, 1);
     sqlite3_bind_int64(st, 8, r->iterations);
     bind_text(st, 9, r->code_version, 1);
+    sqlite3_bind_int64(st, 10, seq);
     if (step_case(db, st)) {
         bnb_db__seterr(err, "DB %s: storing case %s: %s", db->shown, full, db->fault);
         goto fail;
     }
     int64_t case_id = sqlite3_last_insert_rowid(db->h);
 
-    if (r->nsamples > 0 && !(st = case_stmt(db, CASE_SAMPLE, err)))
-        goto fail;
-    for (int i = 0; i < r->nsamples; i++) {
-        sqlite3_bind_int64(st, 1, case_id);
-        sqlite3_bind_int(st, 2, i);
-        sqlite3_bind_double(st, 3, r->samples[i]);
-        sqlite3_bind_int(st, 4, r->outlier ? r->outlier[i] : 0);
+    for (int i = 0; i < r->nsamples;) {
+        int j = SAMPLE_BATCHES - 1;
+        while (1 << j > r->nsamples - i)
+            j--;
+        int rows = 1 << j;
+        if (!(st = sample_stmt(db, j, err)))
+            goto fail;
+        for (int k = 0; k < rows; k++) { /* every parameter is bound: no clearing */
+            sqlite3_bind_int64(st, 4 * k + 1, case_id);
+            sqlite3_bind_int(st, 4 * k + 2, i + k);
+            sqlite3_bind_double(st, 4 * k + 3, r->samples[i + k]);
+            sqlite3_bind_int(st, 4 * k + 4, r->outlier ? r->outlier[i + k] : 0);
+        }
         if (step_case(db, st)) {
-            bnb_db__seterr(err, "DB %s: storing sample %d (%g s) of case %s: %s", db->shown, i,
-                           r->samples[i], full, db->fault);
+            bnb_db__seterr(err, "DB %s: storing samples %d to %d of case %s: %s", db->shown, i,
+                           i + rows - 1, full, db->fault);
             goto fail;
         }
+        i += rows;
     }
 
     if (r->stats.n > 0) {
@@ -1354,7 +1421,7 @@ int bnb_db_store_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char
     db->fault[0] = '\0';
     if (begin(db, err))
         return -1;
-    if (bnb_db__put_case(db, run_id, r, err) || commit(db, err)) {
+    if (bnb_db__put_case(db, run_id, 0, r, err) || commit(db, err)) {
         rollback(db);
         return -1;
     }
@@ -2205,6 +2272,31 @@ int bnb_db_unsafe_fast_writes(bnb_db *db, char *err)
 int bnb_db_durable_writes(bnb_db *db, char *err)
 {
     return exec(db, "PRAGMA synchronous = FULL", err);
+}
+
+int bnb_db_defer_checkpoints(bnb_db *db, char *err)
+{
+    if (sqlite3_wal_autocheckpoint(db->h, 0) != SQLITE_OK) {
+        bnb_db__seterr(err, "DB %s: %s", db->shown, sqlite3_errmsg(db->h));
+        return -1;
+    }
+    return 0;
+}
+
+int bnb_db_checkpoint(bnb_db *db, int *wal_frames, int *copied, char *err)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (wal_frames)
+        *wal_frames = log;
+    if (copied)
+        *copied = done;
+    /* BUSY: another connection is checkpointing; what it copies is copied */
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        bnb_db__seterr(err, "DB %s: checkpoint: %s", db->shown, sqlite3_errmsg(db->h));
+        return -1;
+    }
+    return 0;
 }
 
 int bnb_db_ping(bnb_db *db, char *err)

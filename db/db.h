@@ -22,7 +22,7 @@
 #include "db/model/targets.h"
 
 #define BNB_ERR_MAX           512
-#define BNB_DB_SCHEMA_VERSION 3
+#define BNB_DB_SCHEMA_VERSION 4
 
 typedef struct bnb_db bnb_db;
 
@@ -215,6 +215,17 @@ int bnb_db_unsafe_fast_writes(bnb_db *db, char *err);
  * default of bnb_db_open, may lose the last commits then). For a collector,
  * whose acknowledgement tells a publisher it may forget the run. */
 int bnb_db_durable_writes(bnb_db *db, char *err);
+/* Turns SQLite's automatic checkpoint off for this connection (a writer):
+ * its commits then never copy the WAL into the DB file themselves, which
+ * would stall the commit that crosses the threshold (1,000 pages) for as
+ * long as copying and syncing takes. Whoever calls this must checkpoint
+ * (bnb_db_checkpoint, on another connection) or the WAL grows unbounded. */
+int bnb_db_defer_checkpoints(bnb_db *db, char *err);
+/* A passive checkpoint: copies what the WAL holds into the DB file as far
+ * as readers allow, without waiting for or blocking writers and readers.
+ * *wal_frames (may be NULL) gets the frames the WAL held, *copied the
+ * frames now in the DB file. 0, or -1 with err. */
+int bnb_db_checkpoint(bnb_db *db, int *wal_frames, int *copied, char *err);
 /* A read of the schema through db: 0 when the connection can read the DB,
  * -1 with err (a file gone bad, I/O error) otherwise. Cheap (no table scan);
  * for a health check. */

@@ -69,7 +69,7 @@ int bnb_db_ingest(bnb_db *db, const bnb_rundoc *d, bnb_ingest_outcome *outcome, 
         bnb_db__put_run(db, machine_id, &d->ri, &end, &id, err))
         goto fail;
     for (int i = 0; i < d->ncases; i++)
-        if (bnb_db__put_case(db, id, &d->cases[i], err))
+        if (bnb_db__put_case(db, id, i + 1, &d->cases[i], err)) /* seq: checked by the parser */
             goto fail;
     if (d->targets.n > 0 && bnb_db__put_verdicts(db, id, d->verdicts, d->targets.n, err))
         goto fail;

@@ -90,9 +90,9 @@ typedef struct bnb_db__run_end {
 int bnb_db__put_run(bnb_db *db, int64_t machine_id, const bnb_run_info *ri,
                     const bnb_db__run_end *end, int64_t *run_id, char *err);
 
-/* One case of run_id: case row (seq = next), samples with outlier flags,
- * stats, metrics. */
-int bnb_db__put_case(bnb_db *db, int64_t run_id, const bnb_case_result *r, char *err);
+/* One case of run_id: case row (numbered seq; seq <= 0: the run's next
+ * number, counted), samples with outlier flags, stats, metrics. */
+int bnb_db__put_case(bnb_db *db, int64_t run_id, int64_t seq, const bnb_case_result *r, char *err);
 
 /* n verdicts of run_id (one per target id; a later one replaces). */
 int bnb_db__put_verdicts(bnb_db *db, int64_t run_id, const bnb_verdict *v, int n, char *err);

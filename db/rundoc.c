@@ -701,10 +701,27 @@ static void scan(const char *s, size_t n, text_scan *t)
             if (c == '"') {
                 in = true;
                 t->last_mark = i;
-            } else if (strchr("[]{},:", c) && c) {
-                t->values += c == '[' || c == ',' || c == ':';
-                depth += c == '[' || c == '{' ? 1 : c == ']' || c == '}' ? -1 : 0;
+                continue;
+            }
+            switch (c) { /* no strchr a byte: this pass runs over every byte */
+            case '[':
+            case ',':
+            case ':':
+                t->values++;
+                depth += c == '[';
                 t->last_mark = i;
+                break;
+            case '{':
+                depth++;
+                t->last_mark = i;
+                break;
+            case ']':
+            case '}':
+                depth--;
+                t->last_mark = i;
+                break;
+            default:
+                break;
             }
             continue;
         }
@@ -726,11 +743,10 @@ static bool json_space(char c)
 }
 
 /* Parses text into a tree, or NULL with err. */
-static cJSON *parse_text(const char *text, size_t len, char *err)
+static cJSON *parse_text(const char *text, size_t len, size_t max_bytes, char *err)
 {
-    if (len > BNB_RUNDOC_MAX_BYTES) {
-        bad(err, NULL, "document is %zu bytes, larger than the limit of %zu bytes", len,
-            BNB_RUNDOC_MAX_BYTES);
+    if (len > max_bytes) {
+        bad(err, NULL, "document is %zu bytes, larger than the limit of %zu bytes", len, max_bytes);
         return NULL;
     }
     if (len == 0 || !text) {
@@ -795,8 +811,16 @@ static cJSON *parse_text(const char *text, size_t len, char *err)
 
 int bnb_rundoc_parse(const char *text, size_t len, bnb_rundoc **out, char *err)
 {
+    return bnb_rundoc_parse_max(text, len, BNB_RUNDOC_MAX_BYTES, out, err);
+}
+
+int bnb_rundoc_parse_max(const char *text, size_t len, size_t max_bytes, bnb_rundoc **out,
+                         char *err)
+{
     *out = NULL;
-    cJSON *root = parse_text(text, len, err);
+    if (max_bytes > BNB_RUNDOC_MAX_BYTES_LIMIT)
+        max_bytes = BNB_RUNDOC_MAX_BYTES_LIMIT;
+    cJSON *root = parse_text(text, len, max_bytes, err);
     if (!root)
         return -1;
     bnb_rundoc *d = calloc(1, sizeof *d);

@@ -59,8 +59,12 @@
 
 #define BNB_RUNDOC_SCHEMA  "bnbench.run"
 #define BNB_RUNDOC_VERSION 1
-/* The largest document a parser accepts (and serve's default body limit). */
+/* The largest document bnb_rundoc_parse accepts (and serve's default body
+ * limit). */
 #define BNB_RUNDOC_MAX_BYTES ((size_t)64 << 20)
+/* The most bnb_rundoc_parse_max may be asked to accept (serve's largest
+ * --max-body). */
+#define BNB_RUNDOC_MAX_BYTES_LIMIT ((size_t)1 << 30)
 
 typedef struct bnb_rundoc bnb_rundoc; /* a parsed, validated document (opaque) */
 
@@ -80,6 +84,12 @@ char *bnb_rundoc_build(bnb_db *db, int64_t run_id, size_t *len, char *err);
  * with 0 cases is refused. Returns 0 with *out (free with bnb_rundoc_free),
  * or -1 with err (cap BNB_ERR_MAX) and *out NULL. Thread-safe. */
 int bnb_rundoc_parse(const char *text, size_t len, bnb_rundoc **out, char *err);
+/* bnb_rundoc_parse with a document limit of max_bytes instead of
+ * BNB_RUNDOC_MAX_BYTES (for a collector whose body limit was raised);
+ * max_bytes above BNB_RUNDOC_MAX_BYTES_LIMIT counts as that. The other
+ * limits (values, cases, samples, field sizes) stay as they are. */
+int bnb_rundoc_parse_max(const char *text, size_t len, size_t max_bytes, bnb_rundoc **out,
+                         char *err);
 void bnb_rundoc_free(bnb_rundoc *d);
 
 /* Fields of a parsed document (valid until bnb_rundoc_free). */

@@ -128,7 +128,8 @@ static void baseline_chart(FILE *f, const rep *r)
                                           : r->cmp[i].verdict == BNB_CMP_FASTER ? "good"
                                                                                 : "na"};
     if (bars)
-        svg_bars(f, bars, nb, BNB_CMP_THRESHOLD);
+        svg_bars(f, "median change against the baseline (left: faster, right: slower)", bars, nb,
+                 BNB_CMP_THRESHOLD);
     free(bars);
 }
 

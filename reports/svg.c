@@ -176,7 +176,7 @@ void svg_history(FILE *f, const char *title, const char *unit, const double *v, 
 #undef HY
 }
 
-void svg_bars(FILE *f, const svg_bar *b, int n, double threshold)
+void svg_bars(FILE *f, const char *title, const svg_bar *b, int n, double threshold)
 {
     const double W = 760, L = 330, R = 60, T = 24, row = 20;
     double H = T + row * (n > 0 ? n : 1) + 30;
@@ -187,12 +187,12 @@ void svg_bars(FILE *f, const svg_bar *b, int n, double threshold)
     double cx = L + (W - L - R) / 2, sc = (W - L - R) / 2 / m;
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
-            "role=\"img\"><title>Change against the baseline</title>\n",
+            "role=\"img\"><title>",
             W, H, W);
-    fprintf(f,
-            "<text x=\"%.0f\" y=\"14\" font-size=\"11\" text-anchor=\"middle\">median change "
-            "vs baseline (left: faster, right: slower)</text>\n",
-            cx);
+    bnb_markup_fputs(title, f);
+    fprintf(f, "</title>\n<text x=\"%.0f\" y=\"14\" font-size=\"11\" text-anchor=\"middle\">", cx);
+    bnb_markup_fputs(title, f);
+    fputs("</text>\n", f);
     for (int s = -1; s <= 1; s += 2)
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#999\" "

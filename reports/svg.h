@@ -30,7 +30,8 @@ void svg_roofline(FILE *f, double peak, double bw, const svg_point *pts, int n);
 void svg_history(FILE *f, const char *title, const char *unit, const double *v, int n);
 
 /* Horizontal bars of relative change around 0, dashed lines at
- * +-threshold. */
-void svg_bars(FILE *f, const svg_bar *b, int n, double threshold);
+ * +-threshold, under the heading title (also the chart's <title>; the
+ * caller says what is compared with what). */
+void svg_bars(FILE *f, const char *title, const svg_bar *b, int n, double threshold);
 
 #endif

@@ -1005,7 +1005,8 @@ static int page_compare(const req *q, bnb_web_resp *out)
                                           : rows[i].verdict == BNB_CMP_FASTER ? "good"
                                                                               : "na"};
     if (nb > 0)
-        svg_bars(f, bars, nb, BNB_CMP_THRESHOLD);
+        svg_bars(f, "median change of B against A (left: B faster, right: B slower)", bars, nb,
+                 BNB_CMP_THRESHOLD);
     fputs("<table id=\"compare\"><thead><tr><th>Case</th><th class=\"r\">n A</th>"
           "<th class=\"r\">n B</th><th class=\"r\">Median A</th><th class=\"r\">Median B</th>"
           "<th class=\"r\">B/A</th><th class=\"r\">95% CI of ratio</th><th class=\"r\">p</th>"

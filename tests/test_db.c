@@ -215,11 +215,13 @@ Test(db, creates_schema_and_reopens)
            names, sizeof names);
     cr_assert_str_eq(names,
                      "baselines,cases,machines,metrics,publications,runs,samples,stats,verdicts");
-    cr_assert_eq(BNB_DB_SCHEMA_VERSION, 3); /* v3: publications (db/published.h) */
+    cr_assert_eq(BNB_DB_SCHEMA_VERSION, 4); /* v4: no cases_by_suite */
     cr_assert_eq(q_int(h, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
                           "('runs_by_machine', 'runs_by_start', 'cases_by_run', "
                           "'cases_by_name', 'metrics_by_name')"),
                  5);
+    cr_assert_eq(q_int(h, "SELECT count(*) FROM sqlite_schema WHERE name = 'cases_by_suite'"), 0,
+                 "dropped by the 3 -> 4 migration");
     int64_t id = start_run(db, "11111111-2222-4333-8444-555555555555");
     bnb_db_close(db);
 

@@ -276,7 +276,8 @@ Test(report, html_is_self_contained_with_svg_charts)
     cr_assert(strstr(t, "</html>"));
     cr_assert(strstr(t, "<span class=\"big\">59.4/100</span>"), "score missing");
     cr_assert(strstr(t, "<title>Roofline</title>"));
-    cr_assert(strstr(t, "Change against the baseline"));
+    cr_assert(strstr(t, "<title>median change against the baseline (left: faster, right: "
+                        "slower)</title>"));
     int svgs = 0;
     for (const char *p = t; (p = strstr(p, "<svg")); p++)
         svgs++;

@@ -622,7 +622,26 @@ Test(rundoc, bad_input_names_the_field_and_stores_nothing)
     memcpy(h, "{\"schema\":\"", 11);
     memcpy(h + huge + 60, "\"}", 2);
     expect_bad(h, huge + 62, "document is 104857662 bytes, larger than the limit of 67108864");
+    /* with the limit raised (a collector's --max-body) it is parsed and
+     * refused for what it holds; the limit never goes past 1 GiB */
+    bnb_rundoc *pd = NULL;
+    char e2[BNB_ERR_MAX] = "";
+    cr_assert_eq(bnb_rundoc_parse_max(h, huge + 62, (size_t)256 << 20, &pd, e2), -1);
+    cr_assert_null(pd);
+    cr_assert_not_null(strstr(e2, "schema: must be \"bnbench.run\" (a bnbench run), got \"xxx"),
+                       "%s", e2);
+    cr_assert_eq(bnb_rundoc_parse_max(h, BNB_RUNDOC_MAX_BYTES_LIMIT + 1, SIZE_MAX, &pd, e2), -1);
+    cr_assert_str_eq(e2, "document is 1073741825 bytes, larger than the limit of 1073741824 bytes");
     free(h);
+    /* and a limit below the document's size refuses it */
+    size_t gl = strlen(good);
+    cr_assert_eq(bnb_rundoc_parse_max(good, gl, gl - 1, &pd, e2), -1);
+    char want[160];
+    snprintf(want, sizeof want, "document is %zu bytes, larger than the limit of %zu bytes", gl,
+             gl - 1);
+    cr_assert_str_eq(e2, want);
+    cr_assert_eq(bnb_rundoc_parse_max(good, gl, gl, &pd, e2), 0, "%s", e2);
+    bnb_rundoc_free(pd);
 
     char err[BNB_ERR_MAX];
     cr_assert_eq(bnb_db_check(dst, err), 0, "%s", err);

@@ -358,7 +358,9 @@ Test(web, compare_page_by_uuid_and_by_machine)
     has(&r, "<table id=\"compare\">");
     has(&r, "<tr><td>plant/gemm/n=64</td>");
     has(&r, "<span class=\"v bad\">slower</span>");
-    has(&r, "<svg");      /* the change bars */
+    has(&r, "<svg"); /* the change bars, titled for what the page compares */
+    has(&r, "<title>median change of B against A (left: B faster, right: B slower)</title>");
+    cr_assert(!strstr(r.body, "baseline (left"), "the compare page has no baseline");
     has(&r, "only in B"); /* the failed case exists in run 2 only */
     bnb_web_resp_free(&r);
 

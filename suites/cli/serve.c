@@ -25,6 +25,18 @@
  * on disk: a SIGKILL (or a power loss) at any later moment keeps it, and
  * an earlier one leaves no part of it (one transaction).
  *
+ * Checkpoints: the writer's commits never checkpoint (SQLite's automatic
+ * one would stall the request whose commit crosses 1,000 WAL pages while it
+ * copies and syncs them: the POST p99). A checkpointer thread, on its own
+ * connection, runs a passive checkpoint (it neither waits for nor blocks
+ * the writer or readers) after every CKPT_RUNS stored runs, or CKPT_IDLE_MS
+ * after the last one, and once more at stop. Under a steady stream of runs
+ * a passive checkpoint never catches up with the writer, and SQLite starts
+ * the WAL file over only once all of it is copied: when one leaves more
+ * than CKPT_WAL_MAX frames behind, the next is run holding write_lock (it
+ * then copies only what came since the last, and the next commit restarts
+ * the WAL), so the WAL stays bounded and one ingest waits for that copy.
+ *
  * Stop: SIGTERM or SIGINT (taken by sigwait in the main thread; the workers
  * have both blocked) quiesces the daemon (no new connections), answers new
  * requests on open connections 503, waits up to DRAIN_S for requests in
@@ -112,8 +124,13 @@ const char bnb_usage_serve[] =
     "                       control characters: exit 2). The token is never printed.\n"
     "                       Without it the collector is read-only: POST answers 401\n"
     "                       \"no token configured\".\n"
-    "  --max-body BYTES     the largest request body taken (default and most 67108864 =\n"
-    "                       64 MiB, the largest document the parser reads)\n"
+    "  --max-body BYTES     the largest request body taken, and so the largest run\n"
+    "                       document: bytes, or with a K, M or G suffix (KiB, MiB,\n"
+    "                       GiB), from 1 to 1G (default 64M = 67108864). A larger\n"
+    "                       body is answered 413; a document within it is validated\n"
+    "                       field by field (a 100 MB string: 400 naming the field).\n"
+    "                       Each request in flight may hold about three times its\n"
+    "                       body in memory while it is parsed.\n"
     "  --threads N          worker threads (default 4, 1 to 64)\n"
     "\n"
     "exit codes: 0 stopped by SIGTERM or SIGINT; 2 cannot start (an option, the token\n"
@@ -123,10 +140,17 @@ static const bnb_cli_opt opt_serve[] = {
     {.name = "listen", .kind = BNB_CLI_NONEMPTY},
     {.name = "db", .kind = BNB_CLI_NONEMPTY},
     {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
-    {.name = "max-body", .kind = BNB_CLI_LONG, .lo = 1, .hi = (double)BNB_RUNDOC_MAX_BYTES},
+    {.name = "max-body", .kind = BNB_CLI_NONEMPTY},
     {.name = "threads", .kind = BNB_CLI_LONG, .lo = 1, .hi = MAX_THREADS},
     {0},
 };
+
+#define CKPT_RUNS    8    /* stored runs (about 150 WAL pages each) per checkpoint */
+#define CKPT_IDLE_MS 500  /* or this long after the last stored run */
+#define CKPT_WAL_MAX 8192 /* WAL frames (32 MiB of 4 KiB pages) left before a locked one */
+
+typedef struct server server;
+static void note_stored(server *s);
 
 typedef struct server {
     const char *dbpath;
@@ -143,6 +167,14 @@ typedef struct server {
     bnb_db *writer;
     bnb_db *dbs[2 * MAX_THREADS];
     int ndbs, nused;
+    /* the checkpointer: ck_db its connection, ck_pending runs stored since
+     * its last checkpoint (under ck_lock) */
+    pthread_mutex_t ck_lock;
+    pthread_cond_t ck_cond;
+    int ck_pending;
+    bool ck_stop, ck_running;
+    pthread_t ck_thread;
+    bnb_db *ck_db;
     atomic_int inflight; /* requests seen and not yet completed */
     atomic_bool stopping;
     atomic_llong stored, already, refused;
@@ -354,7 +386,7 @@ static enum MHD_Result post_run(server *s, struct MHD_Connection *c, request *rq
                              "body: more than %zu bytes, the limit (--max-body)", s->max_body);
     char err[BNB_ERR_MAX];
     bnb_rundoc *doc = NULL;
-    int bad = bnb_rundoc_parse(rq->buf ? rq->buf : "", rq->len, &doc, err);
+    int bad = bnb_rundoc_parse_max(rq->buf ? rq->buf : "", rq->len, s->max_body, &doc, err);
     free(rq->buf); /* the document keeps what it needs */
     rq->buf = NULL;
     rq->len = rq->cap = 0;
@@ -393,6 +425,8 @@ static enum MHD_Result post_run(server *s, struct MHD_Connection *c, request *rq
     } else {
         bool fresh = outcome == BNB_INGEST_STORED;
         atomic_fetch_add(fresh ? &s->stored : &s->already, 1);
+        if (fresh)
+            note_stored(s);
         cJSON *o = cJSON_CreateObject();
         if (o && (!cJSON_AddStringToObject(o, "uuid", uuid) ||
                   !cJSON_AddStringToObject(o, "status", fresh ? "stored" : "already stored"))) {
@@ -655,6 +689,105 @@ static void addr_text(const struct sockaddr_storage *ss, unsigned port, char *ou
     }
 }
 
+static void *checkpointer(void *arg)
+{
+    server *s = arg;
+    char err[BNB_ERR_MAX];
+    pthread_mutex_lock(&s->ck_lock);
+    for (;;) {
+        /* wait for CKPT_RUNS runs, or CKPT_IDLE_MS without a new one */
+        while (!s->ck_stop && s->ck_pending < CKPT_RUNS) {
+            if (s->ck_pending == 0) {
+                pthread_cond_wait(&s->ck_cond, &s->ck_lock);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += CKPT_IDLE_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_cond_timedwait(&s->ck_cond, &s->ck_lock, &until) == ETIMEDOUT)
+                break;
+        }
+        bool stop = s->ck_stop;
+        s->ck_pending = 0;
+        pthread_mutex_unlock(&s->ck_lock);
+        int frames = 0, rc = bnb_db_checkpoint(s->ck_db, &frames, NULL, err);
+        if (rc == 0 && frames > CKPT_WAL_MAX) {
+            pthread_mutex_lock(&s->write_lock);
+            rc = bnb_db_checkpoint(s->ck_db, NULL, NULL, err);
+            pthread_mutex_unlock(&s->write_lock);
+        }
+        if (rc)
+            fprintf(stderr, "bnbench serve: %s\n", err); /* the next one may get through */
+        pthread_mutex_lock(&s->ck_lock);
+        if (stop)
+            break;
+    }
+    pthread_mutex_unlock(&s->ck_lock);
+    return NULL;
+}
+
+/* The checkpointer's lock and condition: 0, or -1 with neither made. */
+static int init_ck_sync(server *s)
+{
+    if (pthread_mutex_init(&s->ck_lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&s->ck_cond, NULL) != 0) {
+        pthread_mutex_destroy(&s->ck_lock);
+        return -1;
+    }
+    return 0;
+}
+
+/* A run was stored: counts towards the next checkpoint. */
+static void note_stored(server *s)
+{
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_pending++;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_lock);
+}
+
+/* Stops the checkpointer after a last checkpoint (none running: nothing). */
+static void stop_checkpointer(server *s)
+{
+    if (!s->ck_running)
+        return;
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_stop = true;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_lock);
+    pthread_join(s->ck_thread, NULL);
+    s->ck_running = false;
+}
+
+/* --max-body: bytes, or KiB/MiB/GiB with a K, M or G suffix, from 1 to
+ * BNB_RUNDOC_MAX_BYTES_LIMIT. 0, or -1 (the message names the value). */
+static int parse_max_body(const char *v, size_t *out, char *err, size_t cap)
+{
+    char q[BNB_CLI_QUOTE_MAX + 1];
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    unsigned shift = 0;
+    if (end && *end && !end[1])
+        shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : 99;
+    if (!end || errno || (*end && (end[1] || shift == 99)) || n == 0 ||
+        n > BNB_RUNDOC_MAX_BYTES_LIMIT >> shift) {
+        snprintf(err, cap,
+                 "--max-body must be bytes from 1 to %zu, or with a K, M or G suffix up to 1G, "
+                 "got \"%s\"",
+                 BNB_RUNDOC_MAX_BYTES_LIMIT, bnb_cli_quote(v, q));
+        return -1;
+    }
+    *out = (size_t)n << shift;
+    return 0;
+}
+
 static void close_dbs(server *s)
 {
     for (int i = 0; i < s->ndbs; i++)
@@ -671,16 +804,18 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
         return rc;
     const char *listen_spec = bnb_cli_str(&spec, &a, "listen", DEFAULT_LISTEN),
                *token_path = bnb_cli_str(&spec, &a, "token-file", NULL);
-    const bnb_cli_val *mb = bnb_cli_get(&spec, &a, "max-body"),
-                      *th = bnb_cli_get(&spec, &a, "threads");
+    const char *mb = bnb_cli_str(&spec, &a, "max-body", NULL);
+    const bnb_cli_val *th = bnb_cli_get(&spec, &a, "threads");
     int nthreads = th ? (int)th->l : DEFAULT_THREADS;
 
     static server srv; /* one collector per process; the callbacks get &srv */
     server *s = &srv;
     memset(s, 0, sizeof *s);
     s->dbpath = bnb_cli_str(&spec, &a, "db", gdb ? gdb : DEFAULT_DB);
-    s->max_body = mb ? (size_t)mb->l : BNB_RUNDOC_MAX_BYTES;
+    s->max_body = BNB_RUNDOC_MAX_BYTES;
     char err[BNB_ERR_MAX];
+    if (mb && parse_max_body(mb, &s->max_body, err, sizeof err))
+        return bnb_usage_error("%s", err);
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     memset(&ss, 0, sizeof ss);
@@ -693,16 +828,18 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
                         " is answered 401 \"no token configured\"\n");
 
     rc = BNB_EXIT_USAGE;
-    bool key_made = false, lock_made = false;
+    bool key_made = false, lock_made = false, ck_made = false;
     struct MHD_Daemon *d = NULL;
     if (pthread_mutex_init(&s->lock, NULL) != 0 || pthread_mutex_init(&s->write_lock, NULL) != 0 ||
-        !(lock_made = true) || pthread_key_create(&s->key, NULL) != 0 || !(key_made = true)) {
+        !(lock_made = true) || pthread_key_create(&s->key, NULL) != 0 || !(key_made = true) ||
+        init_ck_sync(s) != 0 || !(ck_made = true)) {
         bnb_cli_error("cannot create the server's locks");
         goto out;
     }
-    /* the writer and one connection per worker for reads, each opened
+    /* the writer, the checkpointer's and one connection per worker for
+     * reads, each opened
      * (created, migrated, checked) before the first request */
-    for (int i = 0; i <= nthreads; i++) {
+    for (int i = 0; i <= nthreads + 1; i++) {
         bnb_db *db = NULL;
         if (bnb_db_open(s->dbpath, 0, &db, err) || bnb_db_durable_writes(db, err)) {
             bnb_db_close(db);
@@ -712,7 +849,17 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
         s->dbs[s->ndbs++] = db;
     }
     s->writer = s->dbs[0];
-    s->nused = 1; /* the workers take dbs[1..] */
+    s->ck_db = s->dbs[1];
+    s->nused = 2; /* the workers take dbs[2..] */
+    if (bnb_db_defer_checkpoints(s->writer, err)) {
+        bnb_cli_error("%s", err);
+        goto out;
+    }
+    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0) {
+        bnb_cli_error("cannot start the checkpointer thread");
+        goto out;
+    }
+    s->ck_running = true;
 
     /* SIGTERM and SIGINT are taken by sigwait below: blocked here, before
      * the workers start, so they inherit the mask and never take them */
@@ -773,6 +920,7 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+    stop_checkpointer(s);
     close_dbs(s);
     char cut[96] = "";
     if (!drained)
@@ -786,12 +934,17 @@ int bnb_cmd_serve(int argc, char **argv, const char *gdb)
 out:
     if (d)
         MHD_stop_daemon(d);
+    stop_checkpointer(s);
     close_dbs(s);
     if (key_made)
         pthread_key_delete(s->key);
     if (lock_made) {
         pthread_mutex_destroy(&s->lock);
         pthread_mutex_destroy(&s->write_lock);
+    }
+    if (ck_made) {
+        pthread_mutex_destroy(&s->ck_lock);
+        pthread_cond_destroy(&s->ck_cond);
     }
     if (s->token) {
         explicit_bzero(s->token, s->token_len);
