@@ -11,7 +11,8 @@
  * teardown stops it with SIGTERM (SIGKILL after COLLECTOR_STOP_S), reaps it
  * and removes the directory. Nothing listens beyond loopback.
  *
- * The document: a real published run (db/rundoc.h) of RUN_CASES cases with
+ * The document: a synthetic payload in the published-run format
+ * (db/rundoc.h), shaped like a `bnbench run`: RUN_CASES cases with
  * RUN_SAMPLES raw samples each, their statistics, three metrics and a few
  * verdicts, stored through the db API into a scratch DB and built by
  * bnb_rundoc_build. Publishers send copies with distinct UUIDs (and one of
@@ -108,7 +109,8 @@ static int store_template_run(bnb_db *db, int64_t *run_id, char *err, size_t cap
     snprintf(ri.compiler, sizeof ri.compiler, "gcc 12.2.0");
     snprintf(ri.cflags, sizeof ri.cflags, "-O2 -g -fPIC");
     snprintf(ri.kernels, sizeof ri.kernels, "avx512");
-    ri.machine_json = (char *)"{\"cpu_model\":\"Intel(R) Xeon(R) Platinum 8488C\",\"isa\":\"sse4_2 "
+    ri.machine_json = (char *)"{\"cpu_model\":\"collector suite payload (not a measured "
+                              "machine)\",\"isa\":\"sse4_2 "
                               "avx2 fma avx512f avx512bw avx512vl avx512_vnni\",\"topology\":{"
                               "\"packages\":1,\"cores\":2,\"pus\":2,\"l1d_bytes\":49152,"
                               "\"l2_bytes\":2097152,\"llc_bytes\":110100480,\"memory_bytes\":"
