@@ -197,7 +197,8 @@ FUZZ_ITERS   ?= 300000
 FUZZ_SECONDS_rundoc ?= 60
 FUZZ_NAMES   := cli targets rundoc
 FUZZ_SRC_cli     := tests/fuzz/fuzz_cli.c suites/cli/cli.c db/model/text.c
-FUZZ_SRC_targets := tests/fuzz/fuzz_targets.c db/model/targets.c db/model/result.c
+FUZZ_SRC_targets := tests/fuzz/fuzz_targets.c db/model/targets.c db/model/result.c \
+                    db/model/text.c
 FUZZ_SRC_rundoc  := tests/fuzz/fuzz_rundoc.c db/rundoc.c db/names.c db/model/result.c \
                     db/model/text.c
 FUZZ_LIBS    = $(shell pkg-config --libs libcjson 2>/dev/null) -lm
