@@ -9,6 +9,8 @@
 #   make format-check    clang-format --dry-run -Werror over every source
 #   make WERROR=1 ...    warnings are errors (CI sets it; a user's build with
 #                        another compiler or headers warns and still builds)
+#   make MPI=0|1         bnbench without / with Open MPI (default: with it when
+#                        mpicc is found); `bnbench run --mpi` needs it
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Sources are found by wildcard, so adding a file needs no edit here. ISA flags
@@ -61,6 +63,28 @@ CC_SYS_DIRS := $(shell $(CC) -xc -E -v /dev/null 2>&1 | \
 DEP_CFLAGS = $(patsubst -I%,-isystem %,$(filter-out $(foreach d,$(CC_SYS_DIRS),-I$(d) -I$(d)/),\
                $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)))
 DEP_LIBS   = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null) -llapacke -ldl -lm
+
+# Open MPI: bnbench is an MPI program (`mpirun -np N bnbench run --mpi`) when
+# mpicc is found, a plain one otherwise; MPI=1 insists, MPI=0 leaves it out.
+# Only collectors/mpi.c includes <mpi.h>; the flags come from mpicc itself.
+MPI       ?= auto
+MPICC     ?= mpicc
+ifeq ($(MPI),0)
+  HAVE_MPI :=
+else
+  HAVE_MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,)
+  ifeq ($(MPI)$(HAVE_MPI),1)
+    $(error MPI=1 but $(MPICC) was not found (Debian: apt-get install libopenmpi-dev openmpi-bin))
+  endif
+endif
+ifeq ($(HAVE_MPI),1)
+  MPI_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(MPICC) --showme:compile)) -DBNB_HAVE_MPI=1
+  MPI_LIBS   := $(shell $(MPICC) --showme:link)
+endif
+# objects change with the MPI setting: a stamp that changes only with it
+MPI_STAMP := $(BUILD)/.mpi-config
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(MPI_STAMP) 2>/dev/null)" = "mpi=$(HAVE_MPI)" ] || \
+          echo "mpi=$(HAVE_MPI)" > $(MPI_STAMP); })
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
@@ -130,7 +154,9 @@ $(BUILD)/kernels/x86/avx512/%.o: kernels/x86/avx512/%.c | $(DEPS_STAMP)
 
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BNB_OBJ) $(BUILD)/suites/cli/main.o: $(MPI_STAMP)
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -146,17 +172,17 @@ $(LIBBNB): $(BNB_OBJ)
 # bnbench never links the test framework: a sanitizer build would otherwise
 # keep libcriterion, whose start-up aborts a bnbench spawned by a test.
 $(BUILD)/bnbench: $(BUILD)/suites/cli/main.o $(LIBBNB) $(LIBA)
-	$(CC) -o $@ $^ $(LDFLAGS) $(filter-out -lcriterion,$(DEP_LIBS))
+	$(CC) -o $@ $(filter-out $(MPI_STAMP),$^) $(LDFLAGS) $(filter-out -lcriterion,$(DEP_LIBS)) $(MPI_LIBS)
 
 # A test binary compiles one source (so -MMD writes its headers, tests/*.h
 # included, to build/tests/test_x.d); shared test sources are objects.
 $(TEST_SUPPORT_OBJ): $(BUILD)/tests/support/%.o: tests/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) $(MPI_CFLAGS) -Itests -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJ) $(LIBBNB) $(LIBA) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBBNB) $(LIBA) $(LDFLAGS) $(DEP_LIBS)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) $(MPI_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBBNB) $(LIBA) $(LDFLAGS) $(DEP_LIBS) $(MPI_LIBS)
 
 $(BUILD)/tests/mt_%: tests/mt_%.c $(LIBA) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,70 @@
+/*
+ * mpi.h - the MPI job a `bnbench run --mpi` runs in (Open MPI's mpirun, or
+ * Slurm's srun where Open MPI has PMIx). Launch and communication are Open
+ * MPI's; this module only wraps what bnbench needs of them, so nothing else
+ * includes <mpi.h>.
+ *
+ * Built with MPI when the Makefile finds mpicc (BNB_HAVE_MPI); otherwise
+ * bnb_mpi_built() is false and every other function fails with "not built
+ * with MPI" (the job functions) or does nothing (finalize).
+ *
+ * Every function here except bnb_mpi_built and bnb_mpi_job_get is
+ * collective or point-to-point on MPI_COMM_WORLD and must be called by one
+ * thread at a time (MPI_THREAD_SERIALIZED): the CLI's thread, or the
+ * runner's worker while the CLI's thread waits for it. Errors return
+ * (MPI_ERRORS_RETURN), with MPI's error string in err.
+ */
+#ifndef BNB_MPI_H
+#define BNB_MPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct bnb_mpi_job {
+    int rank, size;             /* in MPI_COMM_WORLD */
+    int local_rank, local_size; /* among the ranks on this host (shared memory) */
+    bool singleton;             /* started without a launcher: one rank */
+    char host[256];             /* MPI_Get_processor_name */
+    char library[160];          /* MPI_Get_library_version, its first line */
+} bnb_mpi_job;
+
+/* Whether this bnbench was built with MPI. */
+bool bnb_mpi_built(void);
+
+/* Initialises MPI (MPI_THREAD_SERIALIZED at least) and describes the job.
+ * Call once, before any thread is started. 0, or -1 with err (not built
+ * with MPI, the launcher's environment is broken, a thread level below
+ * SERIALIZED). */
+int bnb_mpi_init(bnb_mpi_job *job, char *err, size_t cap);
+/* The job bnb_mpi_init described; NULL before it (or without MPI). */
+const bnb_mpi_job *bnb_mpi_job_get(void);
+/* Finalises MPI when it was initialised; nothing otherwise. */
+void bnb_mpi_finalize(void);
+/* Ends every rank of the job with code (MPI_Abort): for a rank that cannot
+ * go on while others wait for it. Does not return. */
+_Noreturn void bnb_mpi_abort(int code);
+
+/* Every rank's NUL-terminated string, on every rank: *all is a malloc'd
+ * array of size strings (free with bnb_mpi_strings_free). Collective. */
+int bnb_mpi_allgather_str(const char *mine, char ***all, char *err, size_t cap);
+/* The same among the ranks of this host only (local_size strings, in local
+ * rank order). Collective over this host's ranks. */
+int bnb_mpi_host_allgather_str(const char *mine, char ***all, char *err, size_t cap);
+void bnb_mpi_strings_free(char **all, int n);
+
+/* The largest of every rank's v, on every rank. Collective. */
+int bnb_mpi_max_double(double *v, char *err, size_t cap);
+/* Whether any rank passed true, on every rank. Collective. */
+int bnb_mpi_any(bool *v, char *err, size_t cap);
+int bnb_mpi_barrier(char *err, size_t cap);
+
+/* Sends len bytes of text to rank 0 (a rank's stored run). */
+int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap);
+/* On rank 0: receives the text rank `from` sent (malloc'd, NUL-terminated,
+ * *len its length). While nothing has arrived it polls every millisecond and
+ * returns 1 (nothing received) as soon as stop() is true (a signal to stop).
+ * 0 received, 1 stopped, -1 an error. */
+int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err,
+                      size_t cap);
+
+#endif
