@@ -55,8 +55,7 @@ static int fail(int code, const char *doing, char *err, size_t cap)
  * launcher such as srun): otherwise MPI_Init makes it a singleton. */
 static bool launched(void)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
-                                       "PMI_SIZE"};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i]))
             return true;
@@ -237,8 +236,7 @@ int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap)
     return rc == MPI_SUCCESS ? 0 : fail(rc, "sending the run to rank 0", err, cap);
 }
 
-int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err,
-                      size_t cap)
+int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err, size_t cap)
 {
     *text = NULL;
     *len = 0;
@@ -341,8 +339,7 @@ int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap)
     return -1;
 }
 
-int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err,
-                      size_t cap)
+int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err, size_t cap)
 {
     *text = NULL;
     *len = 0;

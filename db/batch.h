@@ -42,10 +42,10 @@ const char *bnb_batch_status_str(bnb_batch_status st);
 /* One rank of a batch's roster. */
 typedef struct bnb_batch_rank {
     int rank;
-    char host[256];  /* the rank's host name (MPI_Get_processor_name) */
-    char cpus[256];  /* the CPUs it was bound to, as a list "0-3,8" ("" unbound) */
-    int64_t run_id;  /* its stored run, 0 when none reached rank 0 */
-    char state[16];  /* "stored" (run_id set), "failed" (stored, its run failed), "lost" */
+    char host[256];   /* the rank's host name (MPI_Get_processor_name) */
+    char cpus[256];   /* the CPUs it was bound to, as a list "0-3,8" ("" unbound) */
+    int64_t run_id;   /* its stored run, 0 when none reached rank 0 */
+    char state[16];   /* "stored" (run_id set), "failed" (stored, its run failed), "lost" */
     char reason[512]; /* why failed or lost; "" otherwise */
 } bnb_batch_rank;
 
@@ -60,8 +60,8 @@ int bnb_db_batch_begin(bnb_db *db, const char *uuid, const char *started_at, int
 
 /* Links rank's stored run (run_id) to the batch: state "stored", or "failed"
  * with reason when the run ended failed. */
-int bnb_db_batch_set_rank(bnb_db *db, int64_t batch_id, int rank, int64_t run_id,
-                          const char *state, const char *reason, char *err);
+int bnb_db_batch_set_rank(bnb_db *db, int64_t batch_id, int rank, int64_t run_id, const char *state,
+                          const char *reason, char *err);
 
 /* Marks rank lost with a reason (no run reached rank 0). */
 int bnb_db_batch_rank_lost(bnb_db *db, int64_t batch_id, int rank, const char *reason, char *err);
