@@ -127,6 +127,8 @@ static int write_doc(FILE *f, const bnb_batch_cmp *c, const report_syntax *syn, 
             none += c->cases[i].winner < 0;
         }
         for (int r = 0; r < c->nranks; r++) {
+            if (!c->ranks[r].run_id)
+                continue; /* listed under the lost ranks */
             char h[600];
             col_head(c, r, h, sizeof h);
             report__list_add(&l, "%s: fastest in %d of %d cases", h, c->col[r].wins, c->ncases);
