@@ -274,12 +274,12 @@ static void write_rules(FILE *f, const bnb_batch_cmp *c)
         return;
     }
     fprintf(f,
-            "Cells: median time per iteration, then xR = median / median of rank %d (the "
-            "reference%s; < 1 is faster) and the verdict against it: faster / slower only "
-            "when the Mann-Whitney U test gives p < %g and the medians differ by more than "
-            "%.0f%%, else same (\"few samples\": too few samples to reach p < %g). Winner: the "
-            "lowest median; a tie when another rank's 95%% CI of the median overlaps the "
-            "winner's.\n",
+            "Cells: median time per iteration, then xR = median / median of rank %d (the\n"
+            "reference%s; < 1 is faster) and the verdict against it:\n"
+            "faster / slower only when the Mann-Whitney U test gives p < %g and the medians\n"
+            "differ by more than %.0f%%, else same (\"few samples\": too few samples to reach\n"
+            "p < %g). Winner: the lowest median; a tie when another rank's 95%% CI of the\n"
+            "median overlaps the winner's.\n",
             c->ref, c->ref == 0 ? ", the rank that stored the batch" : ": rank 0 has no run",
             c->opts.alpha, 100 * c->opts.threshold, c->opts.alpha);
 }
