@@ -208,11 +208,12 @@ Test(mpi_run, a_rank_that_cannot_prepare_stops_every_rank)
 Test(mpi_run, a_killed_rank_leaves_an_incomplete_batch_and_a_sound_db)
 {
     need_mpirun();
-    /* rank 1 is SIGKILLed once it is measuring; mpirun then stops rank 0
-     * with SIGTERM, given time to finish its case (odls_base_sigkill_timeout) */
+    /* rank 1 is SIGKILLed once it is measuring; mpirun then stops rank 0:
+     * SIGCONT, odls_base_sigkill_timeout seconds, SIGTERM, as long again,
+     * SIGKILL (5 s each here: rank 0 finishes its case of about 2 s) */
     int rc =
         sh(out, sizeof out,
-           MPIRUN " --mca odls_base_sigkill_timeout 60 -np 1 %s run --mpi --suite reduce "
+           MPIRUN " --mca odls_base_sigkill_timeout 5 -np 1 %s run --mpi --suite reduce "
                   "--case \"cache=L1$\" --min-time 0.05 --repetitions 40 --db k.db : -np 1 sh -c "
                   "\"%s run --mpi --suite reduce --case \\\"cache=L1\\$\\\" "
                   "--min-time 0.05 --repetitions 40 --db k.db & p=\\$!; "
