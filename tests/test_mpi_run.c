@@ -23,6 +23,7 @@
 
 static char dir[64];
 static char bin[512];
+static char supp[512]; /* tests/lsan-openmpi.supp: Open MPI's own leaks, under ASan */
 
 static void setup(void)
 {
@@ -35,6 +36,8 @@ static void setup(void)
     else
         snprintf(rel, sizeof rel, "%s/bnbench", build && *build ? build : "build");
     cr_assert_not_null(realpath(rel, bin), "bnbench binary %s not found", rel);
+    cr_assert_not_null(realpath("tests/lsan-openmpi.supp", supp),
+                       "tests/lsan-openmpi.supp not found (run from the source tree)");
 }
 
 static void teardown(void)
@@ -48,13 +51,16 @@ static void teardown(void)
  * land there too) with stdout+stderr into dir/out; returns the exit code. */
 static int sh(char *out, size_t cap, const char *fmt, ...)
 {
-    char cmd[4096], line[4600];
+    char cmd[4096], line[5400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "cd %s && TMPDIR=%s BNB_NO_REEXEC=1 sh -c '%s' > out 2>&1", dir,
-             dir, cmd);
+    snprintf(line, sizeof line,
+             "cd %s && TMPDIR=%s BNB_NO_REEXEC=1 "
+             "LSAN_OPTIONS=suppressions=%s:fast_unwind_on_malloc=0 "
+             "OMPI_MCA_mca_base_component_disable_dlclose=1 sh -c '%s' > out 2>&1",
+             dir, dir, supp, cmd);
     int st = system(line);
     char p[128];
     snprintf(p, sizeof p, "%s/out", dir);
