@@ -180,6 +180,36 @@ static const char *const migrations[] = {
      * each in a different page of it (a collector wrote about 160 pages of
      * it into the WAL per run, half of what a run wrote). */
     "DROP INDEX IF EXISTS cases_by_suite;\n",
+    /* 4 -> 5: batches (db/batch.h): the runs of one `mpirun ... bnbench run
+     * --mpi`, one per rank, stored by rank 0. A batch records its owner
+     * (rank 0's process, as runs do) so a reader on its host can tell a
+     * batch whose rank 0 died from one still being stored. Each rank has a
+     * roster entry from the start (host, CPUs); its run is linked once it
+     * reached rank 0 (a run belongs to at most one batch: unique run_id),
+     * and a rank without a run is 'lost' with the reason. */
+    "CREATE TABLE batches (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36),\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  finished_at TEXT,\n"
+    "  status TEXT NOT NULL\n"
+    "    CHECK (status IN ('running', 'complete', 'interrupted', 'incomplete')),\n"
+    "  status_reason TEXT,\n"
+    "  nranks INTEGER NOT NULL CHECK (nranks BETWEEN 1 AND 4096),\n"
+    "  suites TEXT NOT NULL,\n"
+    "  pid INTEGER, pid_start INTEGER, host TEXT, boot_id TEXT);\n"
+    "CREATE INDEX batches_by_start ON batches (started_at, id);\n"
+    "CREATE TABLE batch_ranks (\n"
+    "  batch_id INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,\n"
+    "  rank INTEGER NOT NULL CHECK (rank >= 0),\n"
+    "  host TEXT NOT NULL,\n"
+    "  cpus TEXT NOT NULL,\n"
+    "  run_id INTEGER REFERENCES runs (id),\n"
+    "  state TEXT NOT NULL CHECK (state IN ('stored', 'failed', 'lost')),\n"
+    "  reason TEXT,\n"
+    "  CHECK ((state = 'lost') = (run_id IS NULL)),\n"
+    "  PRIMARY KEY (batch_id, rank)) WITHOUT ROWID;\n"
+    "CREATE UNIQUE INDEX batch_ranks_by_run ON batch_ranks (run_id);\n",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == BNB_DB_SCHEMA_VERSION,
                "one migration per schema version");
@@ -466,12 +496,7 @@ static bool journal_beside(const char *path)
 /* The process a running run belongs to. pid alone is not enough (pids are
  * reused), so its start time goes with it; the host and that host's boot
  * say where the pid means something. */
-typedef struct run_owner {
-    long long pid;
-    long long start; /* /proc/PID/stat field 22 (clock ticks after boot); -1 unknown */
-    char host[256];  /* gethostname; "" unknown */
-    char boot[40];   /* /proc/sys/kernel/random/boot_id; "" unknown */
-} run_owner;
+typedef bnb_db__owner run_owner; /* internal.h: batches have owners too */
 
 enum { PROC_ALIVE = 0, PROC_GONE = 1, PROC_UNKNOWN = 2 };
 
@@ -563,6 +588,16 @@ static bool owner_gone(const run_owner *run, const run_owner *self, char *why, s
         return true;
     }
     return false;
+}
+
+void bnb_db__self_owner(bnb_db__owner *o)
+{
+    self_owner(o);
+}
+
+bool bnb_db__owner_gone(const bnb_db__owner *o, const bnb_db__owner *self, char *why, size_t cap)
+{
+    return owner_gone(o, self, why, cap);
 }
 
 /* "file:<path>?immutable=1" with the characters a URI gives meaning to

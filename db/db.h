@@ -22,7 +22,7 @@
 #include "db/model/targets.h"
 
 #define BNB_ERR_MAX           512
-#define BNB_DB_SCHEMA_VERSION 4
+#define BNB_DB_SCHEMA_VERSION 5
 
 typedef struct bnb_db bnb_db;
 

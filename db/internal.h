@@ -15,6 +15,7 @@
 #define BNB_DB_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,24 @@ int bnb_db__rd_ok(bnb_db__rd *q, char *err);
 /* Finalizes; 0, or -1 with err when finalizing reports an error no earlier
  * call reported. Safe on a statement that failed to prepare. */
 int bnb_db__rd_end(bnb_db__rd *q, char *err);
+
+/* ---- owners of what is still running (db.c) -------------------------------------
+ * The process that began a run or a batch: pid with its start time (pids
+ * are reused), the host and that host's boot, so a later reader on the same
+ * host can tell when it is gone. */
+typedef struct bnb_db__owner {
+    long long pid;
+    long long start; /* /proc/PID/stat field 22 (clock ticks after boot); -1 unknown */
+    char host[256];  /* gethostname; "" unknown */
+    char boot[40];   /* /proc/sys/kernel/random/boot_id; "" unknown */
+} bnb_db__owner;
+
+/* This process as an owner. */
+void bnb_db__self_owner(bnb_db__owner *o);
+/* Whether owner o (of this host: o->host equals self->host) is gone: its
+ * pid no longer exists, is a zombie or belongs to a process started later,
+ * or the host was restarted. why (cap bytes) says how it was found. */
+bool bnb_db__owner_gone(const bnb_db__owner *o, const bnb_db__owner *self, char *why, size_t cap);
 
 /* ---- writes inside one transaction (db.c) -------------------------------------
  * The store's write paths as pieces, so a caller of db/ that writes more

@@ -25,6 +25,7 @@
  */
 #include "suites/cli/cli.h"
 #include "suites/cli/commands.h"
+#include "suites/cli/run_mpi.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -104,6 +105,19 @@ static bool no_capability(const char *cap)
 
 /* ---- run ----------------------------------------------------------------------- */
 
+#ifdef BNB_HAVE_MPI
+#define USAGE_RUN_MPI                                                                              \
+    "  --mpi                one run per rank of an MPI job, stored by rank 0 as one batch:\n"      \
+    "                       mpirun -np N [--host H,H] bnbench run --mpi [OPTIONS]. Each\n"         \
+    "                       rank describes and measures its own machine on its own CPUs\n"         \
+    "                       (ranks on one host get disjoint ones), the others send their\n"        \
+    "                       runs to rank 0, which alone writes --db (`bnbench batches`,\n"         \
+    "                       `compare --batch B`). --machine defaults to each rank's host\n"        \
+    "                       name. As root, mpirun needs --allow-run-as-root\n"
+#else
+#define USAGE_RUN_MPI ""
+#endif
+
 static const char usage_run[] =
     "usage: bnbench run [OPTIONS]\n"
     "\n"
@@ -144,7 +158,7 @@ static const char usage_run[] =
     "  --token-file FILE    the collector's bearer token (else BNBENCH_TOKEN; never on\n"
     "                       the command line, never printed)\n"
     "  --cacert FILE        CA certificates for the collector's TLS\n"
-    "  --insecure           do not verify the collector's TLS certificate (said)\n"
+    "  --insecure           do not verify the collector's TLS certificate (said)\n" USAGE_RUN_MPI
     "  -h, --help           this text\n"
     "\n"
     "exit codes: 0 ok; 1 a target missed, a case failed or the run was interrupted,\n"
@@ -169,6 +183,7 @@ typedef struct run_args {
     double min_time, warmup;
     bool have_warmup;
     bool have_reps, have_min_time, quick, list, multiplex, quiet;
+    bool have_machine, mpi;
     uint64_t seed;
 } run_args;
 
@@ -202,6 +217,7 @@ static const bnb_cli_opt opt_run[] = {
     {.name = "token-file", .kind = BNB_CLI_NONEMPTY},
     {.name = "cacert", .kind = BNB_CLI_NONEMPTY},
     {.name = "insecure", .kind = BNB_CLI_FLAG},
+    {.name = "mpi", .kind = BNB_CLI_FLAG},
     {0},
 };
 static const bnb_cli_cmd run_spec = {"run", usage_run, opt_run, 0, false};
@@ -238,7 +254,12 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     a->multiplex = bnb_cli_get(c, &p, "multiplex") != NULL;
     a->targets = bnb_cli_str(c, &p, "targets", NULL);
     a->db = bnb_cli_str(c, &p, "db", a->db);
+    a->have_machine = bnb_cli_get(c, &p, "machine") != NULL;
     a->machine = bnb_cli_str(c, &p, "machine", a->machine);
+    a->mpi = bnb_cli_get(c, &p, "mpi") != NULL;
+    if (a->mpi && !bnb_mpi_built())
+        return bnb_usage_error("--mpi: this bnbench was not built with MPI (build it where "
+                               "Open MPI's mpicc is installed: Debian's libopenmpi-dev)");
     a->reason = bnb_cli_str(c, &p, "reason", a->reason);
     a->quiet = bnb_cli_get(c, &p, "quiet") != NULL;
     a->publish = bnb_cli_str(c, &p, "publish", NULL);
@@ -433,6 +454,76 @@ static int publish_run(const run_args *a, bnb_db *db, int64_t run_id, const char
     return p;
 }
 
+/* What must be equal on every rank of an MPI run: the selected cases and
+ * the options that shape a measurement. */
+static void mpi_signature(const run_args *a, const bnb_selection *sel, char *out, size_t cap)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < sel->n; i++) {
+        h ^= bnb_fnv1a64(sel->c[i].fullname, strlen(sel->c[i].fullname));
+        h *= 1099511628211ull;
+    }
+    char opts[512];
+    snprintf(opts, sizeof opts, "%ld|%d|%g|%d|%g|%d|%d|%llu|%s|%d", a->repetitions, a->have_reps,
+             a->min_time, a->have_min_time, a->warmup, a->have_warmup, a->quick,
+             (unsigned long long)a->seed, a->counters ? a->counters : "-", a->multiplex);
+    uint64_t o = bnb_fnv1a64(opts, strlen(opts));
+    snprintf(out, cap, "%d cases %016llx, options %016llx", sel->n, (unsigned long long)h,
+             (unsigned long long)o);
+}
+
+/* The end of an MPI run: a rank > 0 sends its run (or why it has none) to
+ * rank 0; rank 0 stores every rank's run as the batch, prints it and
+ * publishes its runs when asked. Returns the exit code the batch adds (0,
+ * BNB_EXIT_FAIL for a batch that is not complete, BNB_EXIT_PARTIAL when it
+ * could not be stored). */
+static int mpi_finish(bnb_mpi_run *mr, const run_args *a, bnb_db *db, int64_t run_id,
+                      bnb_run_status st, bool failed, const char *why, const char *token)
+{
+    if (mr->job.rank > 0) {
+        bnb_mpi_run_send(mr, run_id > 0 ? db : NULL, run_id, why);
+        return 0;
+    }
+    bnb_batch_status bs = BNB_BATCH_INCOMPLETE;
+    int64_t *ids = NULL;
+    int nids = 0;
+    char err[BNB_ERR_MAX];
+    fflush(stdout);
+    if (bnb_mpi_run_collect(mr, db, run_id, failed, st == BNB_RUN_INTERRUPTED,
+                            bnb_runner_interrupted, &bs, &ids, &nids, err, sizeof err) != 0) {
+        fprintf(stderr, "bnbench run --mpi: the batch could not be stored in %s: %s\n", a->db, err);
+        free(ids);
+        return BNB_EXIT_PARTIAL;
+    }
+    bnb_batch_row row;
+    bnb_batch_rank *ranks = NULL;
+    int nr = 0;
+    if (bnb_db_get_batch(db, mr->batch_id, &row, &ranks, &nr, err) == 0) {
+        printf("\nbatch %s (id %lld) %s: %d rank(s) on %d host(s), %d run(s) stored in %s\n",
+               row.uuid, (long long)row.id, row.status, row.nranks, row.nhosts, row.nstored, a->db);
+        for (int i = 0; i < nr; i++) {
+            const bnb_batch_rank *b = &ranks[i];
+            printf("  rank %-4d %-24s PUs %-12s ", b->rank, b->host, b->cpus[0] ? b->cpus : "-");
+            if (b->run_id > 0)
+                printf("run %lld %s%s%s\n", (long long)b->run_id, b->state,
+                       b->reason[0] ? ": " : "", b->reason);
+            else
+                printf("%s: %s\n", b->state, b->reason);
+        }
+        printf("compare the ranks: bnbench compare --batch %lld --db %s\n", (long long)row.id,
+               a->db);
+        free(ranks);
+    } else {
+        fprintf(stderr, "bnbench run --mpi: reading the batch back: %s\n", err);
+    }
+    int rc = bs == BNB_BATCH_COMPLETE ? 0 : BNB_EXIT_FAIL;
+    for (int i = 0; a->publish && i < nids; i++)
+        if (publish_run(a, db, ids[i], token) != 0)
+            rc = BNB_EXIT_FAIL;
+    free(ids);
+    return rc;
+}
+
 int bnb_cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -456,6 +547,33 @@ int bnb_cmd_run(int argc, char **argv)
     bnb_verdict *verdicts = NULL;
     bool have_outcome = false;
     char *token = NULL;
+    bnb_mpi_run mr;
+    bool mpi_on = false;
+    char mpi_sig[96] = "-";
+    char host_machine[64];
+
+    /* 0. the MPI job: a rank > 0 stores into its own DB and sends its run to
+     * rank 0 at the end; it prints only its errors */
+    if (a.mpi) {
+        if (bnb_mpi_run_start(&mr, err, sizeof err) != 0) {
+            bnb_usage_error("--mpi: %s", err);
+            if (!bnb_mpi_job_get()) /* MPI itself did not start */
+                return BNB_EXIT_USAGE;
+            mpi_on = true;
+            goto cleanup; /* the others learn it in the handshake */
+        }
+        mpi_on = true;
+        if (mr.job.rank > 0) {
+            a.db = mr.dbpath;
+            a.publish = NULL;
+            a.quiet = true;
+        }
+        if (!a.have_machine) {
+            snprintf(host_machine, sizeof host_machine, "%s", mr.job.host);
+            a.machine = host_machine;
+        }
+    }
+    bool show = !mpi_on || mr.job.rank == 0; /* this process prints the results */
 
     /* 1. selection */
     if (bnb_select(a.suites, a.case_re, &sel, err, sizeof err) != 0) {
@@ -463,11 +581,15 @@ int bnb_cmd_run(int argc, char **argv)
         goto cleanup;
     }
     if (a.list) {
-        for (int i = 0; i < sel.n; i++)
+        for (int i = 0; show && i < sel.n; i++)
             printf("%s\n", sel.c[i].fullname);
+        if (mpi_on)
+            mr.handshaken = true; /* every rank lists and stops: nothing to agree on */
         rc = BNB_EXIT_OK;
         goto cleanup;
     }
+    if (mpi_on)
+        mpi_signature(&a, &sel, mpi_sig, sizeof mpi_sig);
     /* 2. targets */
     char tpath[PATH_MAX];
     if (a.targets) {
@@ -509,6 +631,13 @@ int bnb_cmd_run(int argc, char **argv)
         }
         if (cpus.note[0]) /* also a warning of the run (bnb_context_set_binding) */
             bnb_cli_error("%s", cpus.note);
+    } else if (mpi_on) {
+        /* one PU per core of this rank's affinity: the handshake shares them
+         * among the ranks of this host */
+        if (bnb_cpus_parse(topo, "physical", &cpus, err, sizeof err) != 0) {
+            bnb_usage_error("%s", err);
+            goto cleanup;
+        }
     } else {
         bnb_cpus_default(topo, &cpus);
     }
@@ -535,6 +664,19 @@ int bnb_cmd_run(int argc, char **argv)
         bnb_reserve_take(a.db, BNB_RESERVE_BYTES, &reserve, err, sizeof err) != 0) {
         bnb_usage_error("%s", err);
         goto cleanup;
+    }
+
+    /* 5b. every rank is ready, with the same bnbench and options: the CPU
+     * shares, then rank 0 begins the batch */
+    if (mpi_on) {
+        if (bnb_mpi_run_handshake(&mr, "", mpi_sig, topo, &cpus, err, sizeof err) != 0) {
+            bnb_usage_error("--mpi: %s", err);
+            goto cleanup;
+        }
+        if (mr.job.rank == 0 && bnb_mpi_run_begin_batch(&mr, db, a.suites, err, sizeof err) != 0) {
+            bnb_usage_error("--mpi: beginning the batch: %s", err);
+            bnb_mpi_abort(BNB_EXIT_USAGE); /* the other ranks are measuring already */
+        }
     }
 
     /* 6. describe the machine */
@@ -574,6 +716,11 @@ int bnb_cmd_run(int argc, char **argv)
     have_outcome = true;
     if (!st.begun) {
         bnb_usage_error("%s", out.error[0] ? out.error : "run could not start");
+        if (mpi_on) {
+            int mrc = mpi_finish(&mr, &a, db, 0, BNB_RUN_FAILED, true,
+                                 out.error[0] ? out.error : "its run could not start", token);
+            (void)mrc;
+        }
         goto cleanup;
     }
 
@@ -599,21 +746,37 @@ int bnb_cmd_run(int argc, char **argv)
             else
                 verdicts_stored = true;
         }
-        print_cases(&out);
-        bnb_print_peers(stdout, out.cases, out.ncases);
-        print_verdicts(&ts, verdicts);
+        if (show) {
+            print_cases(&out);
+            bnb_print_peers(stdout, out.cases, out.ncases);
+            print_verdicts(&ts, verdicts);
+        }
     }
 
     /* 9. end the run */
     if (!st.why[0] && bnb_db_end_run(db, st.run_id, out.status, err) != 0)
         set_stop(&st, "ending the run", err);
     if (st.why[0]) {
-        printf("\nrun %s (id %lld) failed: %d of %d case(s) measured; see the message on stderr "
-               "for what %s holds\n",
-               ri.uuid, (long long)st.run_id, out.ncases, sel.n, a.db);
+        if (show)
+            printf("\nrun %s (id %lld) failed: %d of %d case(s) measured; see the message on "
+                   "stderr for what %s holds\n",
+                   ri.uuid, (long long)st.run_id, out.ncases, sel.n, a.db);
         fflush(stdout);
         end_stopped_run(&st, sel.n, verdicts_stored);
         rc = BNB_EXIT_PARTIAL;
+        if (mpi_on)
+            mpi_finish(&mr, &a, db, st.run_id, BNB_RUN_FAILED, true, st.why, token);
+    } else if (mpi_on) {
+        if (show)
+            printf("\nrank 0: run %s (id %lld) %s: %d case(s), %d failed\n", ri.uuid,
+                   (long long)st.run_id,
+                   out.status == BNB_RUN_COMPLETE ? "complete" : "interrupted", out.ncases,
+                   out.nfailed);
+        rc = (missed || out.nfailed > 0 || out.status == BNB_RUN_INTERRUPTED) ? BNB_EXIT_FAIL
+                                                                              : BNB_EXIT_OK;
+        int mrc = mpi_finish(&mr, &a, db, st.run_id, out.status, false, "", token);
+        if (mrc > rc)
+            rc = mrc;
     } else {
         printf("\nrun %s (id %lld) %s: %d case(s), %d failed; stored in %s\n", ri.uuid,
                (long long)st.run_id, out.status == BNB_RUN_COMPLETE ? "complete" : "interrupted",
@@ -638,6 +801,14 @@ cleanup:
     bnb_topo_close(topo);
     bnb_targets_free(&ts);
     bnb_selection_free(&sel);
+    if (mpi_on) {
+        if (!mr.handshaken) { /* this rank failed before it: tell the others */
+            char e2[BNB_ERR_MAX];
+            bnb_mpi_run_handshake(&mr, err[0] ? err : "its preparation failed (see its message)",
+                                  mpi_sig, NULL, NULL, e2, sizeof e2);
+        }
+        bnb_mpi_run_end(&mr);
+    }
     return rc;
 }
 
