@@ -26,6 +26,7 @@ void bnb_mpi_strings_free(char **all, int n)
 #ifdef BNB_HAVE_MPI
 
 #include <limits.h>
+#include <math.h>
 #include <mpi.h>
 #include <time.h>
 
@@ -325,6 +326,28 @@ int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap)
     return rc == MPI_SUCCESS ? 0 : fail(rc, "broadcast", err, cap);
 }
 
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap)
+{
+    if (usable(0, "a barrier", err, cap) != 0)
+        return -1;
+    MPI_Request req;
+    int rc = MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    if (rc != MPI_SUCCESS)
+        return fail(rc, "barrier", err, cap);
+    struct timespec nap = {.tv_sec = (time_t)poll_s,
+                           .tv_nsec = (long)((poll_s - floor(poll_s)) * 1e9)};
+    for (;;) {
+        int done = 0;
+        rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return fail(rc, "barrier", err, cap);
+        if (done)
+            return 0;
+        if (poll_s > 0)
+            nanosleep(&nap, NULL);
+    }
+}
+
 int bnb_mpi_allgatherv(const void *mine, void *all, const int *bytes, const int *displs, char *err,
                        size_t cap)
 {
@@ -427,6 +450,12 @@ int bnb_mpi_allreduce_sum_f32(const float *in, float *out, size_t n, char *err, 
 }
 
 int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap)
 {
     snprintf(err, cap, "%s", no_mpi);
     return -1;

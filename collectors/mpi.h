@@ -82,6 +82,12 @@ int bnb_mpi_recv(void *buf, size_t bytes, int peer, char *err, size_t cap);
 int bnb_mpi_allreduce_sum_f32(const float *in, float *out, size_t n, char *err, size_t cap);
 /* root's bytes into buf on every rank. Collective. */
 int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap);
+/* A barrier that waits by sleeping `poll_s` seconds between tests rather
+ * than spinning (poll_s <= 0: spins), for a rank with nothing to do while
+ * another measures: it leaves the CPU (a shared core, say) to that rank.
+ * Every rank must call this one (not bnb_mpi_barrier) for the same
+ * barrier. Collective. */
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap);
 /* Every rank's `mine` (bytes[rank] bytes) into all, rank r's at offset
  * displs[r] (bytes[], displs[]: one per rank, in bytes). Collective. */
 int bnb_mpi_allgatherv(const void *mine, void *all, const int *bytes, const int *displs, char *err,
