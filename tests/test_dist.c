@@ -14,14 +14,19 @@
  * keeps is ok (so the tensor-parallel forward equalled the one-rank forward
  * bit for bit: verify runs before timing and fails the case otherwise), the
  * others are skipped as quick-skipped; busbw = algbw 2 (n-1) / n to 1e-9
- * relative; efficiency = speedup / n, within (0, 1.5].
+ * relative; efficiency = speedup / n, within (0, 1.5]. SIGINT to rank 1
+ * alone stops both ranks after the same case: the batch and both runs are
+ * interrupted, with equal case counts and no failed case.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -304,21 +309,34 @@ static void check_rank(const bnb_suite *s, const bnb_case_result *cs, int n, int
     cr_assert_gt(ok, 10, "rank %d: %d cases measured", rank, ok);
 }
 
-Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
+/* The scratch directory and DB of one mpirun. */
+typedef struct job {
+    char tmp[32], db[300], outp[300], errp[300];
+    pid_t pid;
+    int lock; /* held while mpirun runs */
+} job;
+
+/* Starts mpirun -np 2 bnbench run --mpi --quick --suite dist in the
+ * background (or skips the test, with the reason, where it cannot run). */
+static void job_start(job *j)
 {
     if (!bnb_mpi_built())
         cr_skip("this build has no MPI (mpicc was not found, or MPI=0): no dist suite");
-    char mpirun[1024];
+    static char mpirun[1024];
     if (!find_mpirun(mpirun, sizeof mpirun))
         cr_skip("mpirun is not on PATH (Debian: apt-get install openmpi-bin)");
-    char bin[256];
+    static char bin[256];
     fx_bin(bin, sizeof bin);
-    char tmp[] = "/tmp/bnb-dist-XXXXXX";
-    cr_assert_not_null(mkdtemp(tmp));
-    char db[300], outp[300], errp[300];
-    snprintf(db, sizeof db, "%s/dist.db", tmp);
-    snprintf(outp, sizeof outp, "%s/stdout", tmp);
-    snprintf(errp, sizeof errp, "%s/stderr", tmp);
+    /* one job at a time (Criterion runs tests in parallel): two jobs on a
+     * small machine would measure each other */
+    j->lock = open("/tmp/bnb-test-dist-mpirun.lock", O_RDWR | O_CREAT, 0600);
+    cr_assert_geq(j->lock, 0);
+    cr_assert_eq(flock(j->lock, LOCK_EX), 0);
+    snprintf(j->tmp, sizeof j->tmp, "/tmp/bnb-dist-XXXXXX");
+    cr_assert_not_null(mkdtemp(j->tmp));
+    snprintf(j->db, sizeof j->db, "%s/dist.db", j->tmp);
+    snprintf(j->outp, sizeof j->outp, "%s/stdout", j->tmp);
+    snprintf(j->errp, sizeof j->errp, "%s/stderr", j->tmp);
     const char *argv[] = {mpirun,
                           "--allow-run-as-root",
                           "--oversubscribe",
@@ -331,66 +349,201 @@ Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
                           "--suite",
                           "dist",
                           "--db",
-                          db,
+                          j->db,
                           NULL};
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        FILE *o = freopen(outp, "w", stdout), *e = freopen(errp, "w", stderr);
+    j->pid = fork();
+    cr_assert_geq(j->pid, 0);
+    if (j->pid == 0) {
+        FILE *o = freopen(j->outp, "w", stdout), *e = freopen(j->errp, "w", stderr);
         FILE *in = freopen("/dev/null", "r", stdin);
         if (!o || !e || !in)
             _exit(127);
         execv(mpirun, (char *const *)argv);
         _exit(127);
     }
-    int st = 0;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    static char err_text[8192];
-    fx_read(errp, err_text, sizeof err_text);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mpirun ... bnbench run --mpi: status %d: %s",
-              st, err_text);
+}
 
+/* Waits for mpirun; its exit code (-1 when killed), stderr into err. */
+static int job_wait(job *j, char *err, size_t cap)
+{
+    int st = 0;
+    cr_assert_eq(waitpid(j->pid, &st, 0), j->pid);
+    close(j->lock); /* releases the lock */
+    fx_read(j->errp, err, cap);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void job_clean(job *j)
+{
+    char p[400];
+    const char *files[] = {"dist.db", "dist.db-wal", "dist.db-shm", "stdout", "stderr"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", j->tmp, files[i]);
+        unlink(p);
+    }
+    rmdir(j->tmp);
+}
+
+/* The batch of the job's DB (exactly one) with its roster. */
+static bnb_db *job_batch(job *j, bnb_batch_row *row, bnb_batch_rank **ranks, int *nr)
+{
     bnb_db *h = NULL;
     char e[BNB_ERR_MAX];
-    cr_assert_eq(bnb_db_open(db, 1, &h, e), 0, "%s", e);
+    cr_assert_eq(bnb_db_open(j->db, 1, &h, e), 0, "%s", e);
     bnb_batch_row *rows = NULL;
     int nb = 0;
     cr_assert_eq(bnb_db_list_batches(h, 0, &rows, &nb, e), 0, "%s", e);
     cr_assert_eq(nb, 1, "one batch");
-    cr_assert_str_eq(rows[0].status, "complete");
+    cr_assert_eq(bnb_db_get_batch(h, rows[0].id, row, ranks, nr, e), 0, "%s", e);
+    free(rows);
+    cr_assert_eq(*nr, 2);
+    return h;
+}
+
+/* Skips the test when the CLI left opts.mpi off (every dist case skipped
+ * for want of an MPI job). */
+static void skip_if_not_wired(const bnb_case_result *cs, int n)
+{
+    if (n > 0 && cs[0].status == BNB_CASE_SKIPPED && strstr(cs[0].message, NEEDS_MPIRUN))
+        cr_skip("bnbench run --mpi does not set bnb_runner_opts.mpi (suites/cli/commands.c), "
+                "so its dist cases were skipped: %s",
+                cs[0].message);
+}
+
+Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
+{
+    job j;
+    job_start(&j);
+    static char err_text[8192];
+    int code = job_wait(&j, err_text, sizeof err_text);
+    cr_assert_eq(code, 0, "mpirun ... bnbench run --mpi: exit %d: %s", code, err_text);
     bnb_batch_row row;
     bnb_batch_rank *ranks = NULL;
     int nr = 0;
-    cr_assert_eq(bnb_db_get_batch(h, rows[0].id, &row, &ranks, &nr, e), 0, "%s", e);
-    cr_assert_eq(nr, 2);
+    char e[BNB_ERR_MAX];
+    bnb_db *h = job_batch(&j, &row, &ranks, &nr);
+    cr_assert_str_eq(row.status, "complete");
     const bnb_suite *s = bnb_suite_find("dist");
     for (int k = 0; k < nr; k++) {
         cr_assert_str_eq(ranks[k].state, "stored", "rank %d: %s", k, ranks[k].reason);
         bnb_case_result *cs = NULL;
         int n = 0;
         cr_assert_eq(bnb_db_load_cases(h, ranks[k].run_id, &cs, &n, e), 0, "%s", e);
-        const bnb_case_result *first = n > 0 ? &cs[0] : NULL;
-        if (first && first->status == BNB_CASE_SKIPPED && strstr(first->message, NEEDS_MPIRUN)) {
-            bnb_db_free_cases(cs, n);
-            free(ranks);
-            free(rows);
-            bnb_db_close(h);
-            cr_skip("bnbench run --mpi does not set bnb_runner_opts.mpi (suites/cli/commands.c), "
-                    "so its dist cases were skipped: %s",
-                    first->message);
-        }
+        skip_if_not_wired(cs, n);
         check_rank(s, cs, n, ranks[k].rank);
         bnb_db_free_cases(cs, n);
     }
     cr_assert_eq(bnb_db_check(h, e), 0, "%s", e);
     free(ranks);
-    free(rows);
     bnb_db_close(h);
-    char p[400];
-    const char *files[] = {"dist.db", "dist.db-wal", "dist.db-shm", "stdout", "stderr"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
-        unlink(p);
+    job_clean(&j);
+}
+
+/* The pid of the child of `parent` whose environment says it is MPI rank
+ * `rank`, or 0. */
+static pid_t rank_pid(pid_t parent, int rank)
+{
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d))) {
+        pid_t pid = (pid_t)atoi(de->d_name);
+        if (pid <= 0)
+            continue;
+        char p[64], buf[512];
+        snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+        int ppid = 0;
+        char state;
+        if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != (int)parent)
+            continue;
+        snprintf(p, sizeof p, "/proc/%d/environ", (int)pid);
+        static char env[1 << 16];
+        f = fopen(p, "r");
+        if (!f)
+            continue;
+        n = fread(env, 1, sizeof env - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+            if (strcmp(env + i, want) == 0)
+                found = pid;
     }
-    rmdir(tmp);
+    closedir(d);
+    return found;
+}
+
+/* Cases rank 0 has stored so far (its run is the DB's first). */
+static int stored_cases(const char *db)
+{
+    sqlite3 *h = NULL;
+    int n = 0;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 2000);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(h, "SELECT count(*) FROM cases", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+}
+
+Test(dist, sigint_on_one_rank_stops_every_rank_at_the_same_case, .timeout = 900)
+{
+    job j;
+    job_start(&j);
+    /* once rank 0 has stored 3 cases, both ranks are measuring (the cases
+     * are collective): interrupt rank 1 alone */
+    double t0 = bnb_now();
+    while (stored_cases(j.db) < 3) {
+        cr_assert_lt(bnb_now() - t0, 300, "no case stored after 300 s");
+        int st;
+        cr_assert_eq(waitpid(j.pid, &st, WNOHANG), 0, "mpirun ended before the signal");
+        usleep(100000);
+    }
+    pid_t r1 = rank_pid(j.pid, 1);
+    cr_assert_gt(r1, 0, "rank 1 is a child of mpirun");
+    cr_assert_eq(kill(r1, SIGINT), 0);
+    static char err_text[8192];
+    int code = job_wait(&j, err_text, sizeof err_text);
+    cr_assert_neq(code, 0, "an interrupted run does not exit 0: %s", err_text);
+    bnb_batch_row row;
+    bnb_batch_rank *ranks = NULL;
+    int nr = 0;
+    char e[BNB_ERR_MAX];
+    bnb_db *h = job_batch(&j, &row, &ranks, &nr);
+    cr_assert_str_eq(row.status, "interrupted", "batch %s: %s", row.status, row.status_reason);
+    int ncases[2] = {0, 0};
+    const bnb_suite *s = bnb_suite_find("dist");
+    for (int k = 0; k < nr; k++) {
+        cr_assert_str_eq(ranks[k].state, "stored", "rank %d: %s", k, ranks[k].reason);
+        bnb_case_result *cs = NULL;
+        cr_assert_eq(bnb_db_load_cases(h, ranks[k].run_id, &cs, &ncases[k], e), 0, "%s", e);
+        skip_if_not_wired(cs, ncases[k]);
+        for (int i = 0; i < ncases[k]; i++) /* the current case finished: all its samples */
+            cr_assert(cs[i].status != BNB_CASE_FAILED, "rank %d: %s/%s: %s", k, cs[i].suite,
+                      cs[i].name, cs[i].message);
+        bnb_db_free_cases(cs, ncases[k]);
+        bnb_run_row rr;
+        cr_assert_eq(bnb_db_get_run_row(h, ranks[k].run_id, &rr, e), 0, "%s", e);
+        cr_assert_str_eq(rr.status, "interrupted", "rank %d", k);
+    }
+    cr_assert_eq(ncases[0], ncases[1], "both ranks stopped after the same case");
+    cr_assert_geq(ncases[0], 3);
+    cr_assert_lt(ncases[0], s->ncases, "the run stopped early");
+    cr_assert_eq(bnb_db_check(h, e), 0, "%s", e);
+    free(ranks);
+    bnb_db_close(h);
+    job_clean(&j);
 }
