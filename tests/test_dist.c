@@ -9,7 +9,8 @@
  * then, and a selection with it needs --mpi (bnb_selection_needs_mpi).
  *
  * With mpirun (skipped, with the reason, when this build has no MPI or no
- * mpirun is on PATH): `mpirun -np 2 bnbench run --mpi --quick --suite dist`
+ * mpirun is on PATH): `mpirun -np 2 bnbench run --mpi --quick --min-time
+ * 0.02 --suite dist`
  * stores one batch of two runs; on every rank every dist case that --quick
  * keeps is ok (so the tensor-parallel forward equalled the one-rank forward
  * bit for bit: verify runs before timing and fails the case otherwise), the
@@ -256,9 +257,14 @@ static const bnb_case_result *find_case(const bnb_case_result *cs, int n, const 
     return NULL;
 }
 
-/* One rank's stored run: every case of the suite, as --quick leaves it. */
-static void check_rank(const bnb_suite *s, const bnb_case_result *cs, int n, int rank)
+/* One rank's stored run: every case of the suite, as --quick leaves it
+ * (cs0/n0: rank 0's, whose one_rank medians every rank's speedup uses).
+ * Returns how many efficiencies fell outside (0, 1.5], each described in
+ * miss (a timing figure: the caller may measure again). */
+static int check_rank(const bnb_suite *s, const bnb_case_result *cs, int n, int rank,
+                      const bnb_case_result *cs0, int n0, char *miss, size_t cap)
 {
+    int misses = 0;
     int ok = 0;
     for (int i = 0; i < s->ncases; i++) {
         const bnb_case_def *d = &s->cases[i];
@@ -299,14 +305,27 @@ static void check_rank(const bnb_suite *s, const bnb_case_result *cs, int n, int
                 cr_assert_not(wp->available, "%s: rank 1 does not time the peers", full);
         } else if (!strcmp(d->name, "tp_bitlinear/split")) {
             double eff = metric(r, "efficiency")->value, sp = metric(r, "speedup")->value;
-            cr_assert(eff > 0 && eff <= 1.5, "rank %d: %s: efficiency %g", rank, full, eff);
             cr_assert(fabs(eff - sp / 2) <= 1e-9 * eff, "%s: efficiency = speedup / 2", full);
+            char one[BNB_NAME_MAX + 160];
+            snprintf(one, sizeof one, "dist/tp_bitlinear/one_rank/n=%s/shape=%s",
+                     r->params[0].value, r->params[1].value);
+            const bnb_case_result *o = find_case(cs0, n0, one);
+            cr_assert(o && o->status == BNB_CASE_OK, "%s measured on rank 0", one);
+            cr_assert(fabs(sp - o->stats.median / r->stats.median) <= 1e-9 * sp,
+                      "rank %d: %s: speedup %.17g is rank 0's one-rank median / this median", rank,
+                      full, sp);
+            if (!(eff > 0 && eff <= 1.5)) {
+                size_t len = strlen(miss);
+                snprintf(miss + len, cap - len, " rank %d %s: efficiency %g;", rank, full, eff);
+                misses++;
+            }
             cr_assert_gt(metric(r, "us")->value, 0);
         } else {
             cr_assert_gt(metric(r, "us")->value, 0, "%s", full);
         }
     }
     cr_assert_gt(ok, 10, "rank %d: %d cases measured", rank, ok);
+    return misses;
 }
 
 /* The scratch directory and DB of one mpirun. */
@@ -410,7 +429,8 @@ static void skip_if_not_wired(const bnb_case_result *cs, int n)
                 cs[0].message);
 }
 
-Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
+/* One job, checked; the number of efficiencies outside (0, 1.5]. */
+static int quick_job(char *miss, size_t cap)
 {
     job j;
     job_start(&j);
@@ -424,19 +444,38 @@ Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
     bnb_db *h = job_batch(&j, &row, &ranks, &nr);
     cr_assert_str_eq(row.status, "complete");
     const bnb_suite *s = bnb_suite_find("dist");
+    bnb_case_result *cs[2] = {NULL, NULL};
+    int n[2] = {0, 0};
     for (int k = 0; k < nr; k++) {
+        cr_assert_eq(ranks[k].rank, k);
         cr_assert_str_eq(ranks[k].state, "stored", "rank %d: %s", k, ranks[k].reason);
-        bnb_case_result *cs = NULL;
-        int n = 0;
-        cr_assert_eq(bnb_db_load_cases(h, ranks[k].run_id, &cs, &n, e), 0, "%s", e);
-        skip_if_not_wired(cs, n);
-        check_rank(s, cs, n, ranks[k].rank);
-        bnb_db_free_cases(cs, n);
+        cr_assert_eq(bnb_db_load_cases(h, ranks[k].run_id, &cs[k], &n[k], e), 0, "%s", e);
+        skip_if_not_wired(cs[k], n[k]);
     }
+    int misses = 0;
+    for (int k = 0; k < nr; k++)
+        misses += check_rank(s, cs[k], n[k], k, cs[0], n[0], miss, cap);
+    for (int k = 0; k < nr; k++)
+        bnb_db_free_cases(cs[k], n[k]);
     cr_assert_eq(bnb_db_check(h, e), 0, "%s", e);
     free(ranks);
     bnb_db_close(h);
     job_clean(&j);
+    return misses;
+}
+
+/* Efficiency is a ratio of two cases measured seconds apart: where other
+ * work comes and goes (2 vCPUs shared with other jobs) one of them can
+ * catch a burst. Like `bnbench check`, a figure out of range is measured
+ * once more before the test fails; every other check is exact. */
+Test(dist, mpirun_two_ranks_quick_stores_every_case_per_rank, .timeout = 900)
+{
+    static char miss1[4096], miss2[4096];
+    if (quick_job(miss1, sizeof miss1) == 0)
+        return;
+    cr_log_warn("efficiency out of (0, 1.5] on the first job, measuring again:%s", miss1);
+    cr_assert_eq(quick_job(miss2, sizeof miss2), 0, "efficiency out of (0, 1.5] twice:%s /%s",
+                 miss1, miss2);
 }
 
 /* The pid of the child of `parent` whose environment says it is MPI rank
