@@ -31,6 +31,7 @@ void bnb_mpi_strings_free(char **all, int n)
 #include <time.h>
 
 #define TAG_RUN 7301 /* a rank's stored run, to rank 0 */
+#define TAG_GO  7302 /* rank 0 is ready to receive that run */
 
 static bool initialised;
 static bnb_mpi_job the_job;
@@ -69,6 +70,7 @@ int bnb_mpi_init(bnb_mpi_job *job, char *err, size_t cap)
         *job = the_job;
         return 0;
     }
+    bool was_launched = launched(); /* before MPI_Init, which sets them for a singleton too */
     int provided = 0, rc;
     rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) {
@@ -87,7 +89,7 @@ int bnb_mpi_init(bnb_mpi_job *job, char *err, size_t cap)
     bnb_mpi_job j = {0};
     MPI_Comm_rank(MPI_COMM_WORLD, &j.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &j.size);
-    j.singleton = !launched();
+    j.singleton = !was_launched;
     int n = 0;
     char name[MPI_MAX_PROCESSOR_NAME] = "";
     if (MPI_Get_processor_name(name, &n) == MPI_SUCCESS)
@@ -233,7 +235,22 @@ int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap)
         snprintf(err, cap, "MPI: a run of %zu bytes is too large to send", len);
         return -1;
     }
-    int rc = MPI_Send(text, (int)len, MPI_CHAR, 0, TAG_RUN, MPI_COMM_WORLD);
+    /* Wait for rank 0's go while sleeping: MPI_Send of a large message
+     * busy-polls until it is received, and rank 0 may still be measuring on
+     * a core this rank shares with it. */
+    for (;;) {
+        int flag = 0;
+        int rc = MPI_Iprobe(0, TAG_GO, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return fail(rc, "waiting for rank 0", err, cap);
+        if (flag)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+    }
+    int rc = MPI_Recv(NULL, 0, MPI_CHAR, 0, TAG_GO, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS)
+        return fail(rc, "waiting for rank 0", err, cap);
+    rc = MPI_Send(text, (int)len, MPI_CHAR, 0, TAG_RUN, MPI_COMM_WORLD);
     return rc == MPI_SUCCESS ? 0 : fail(rc, "sending the run to rank 0", err, cap);
 }
 
@@ -242,6 +259,9 @@ int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, ch
     *text = NULL;
     *len = 0;
     MPI_Status st;
+    int grc = MPI_Send(NULL, 0, MPI_CHAR, from, TAG_GO, MPI_COMM_WORLD);
+    if (grc != MPI_SUCCESS)
+        return fail(grc, "telling a rank to send its run", err, cap);
     for (;;) {
         int flag = 0;
         int rc = MPI_Iprobe(from, TAG_RUN, MPI_COMM_WORLD, &flag, &st);

@@ -58,7 +58,8 @@ int bnb_mpi_max_double(double *v, char *err, size_t cap);
 int bnb_mpi_any(bool *v, char *err, size_t cap);
 int bnb_mpi_barrier(char *err, size_t cap);
 
-/* Sends len bytes of text to rank 0 (a rank's stored run). */
+/* Sends len bytes of text to rank 0 (a rank's stored run) once rank 0 asks
+ * for it (bnb_mpi_recv_text), sleeping until then rather than polling. */
 int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap);
 /* On rank 0: receives the text rank `from` sent (malloc'd, NUL-terminated,
  * *len its length). While nothing has arrived it polls every millisecond and

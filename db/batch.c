@@ -95,7 +95,7 @@ int bnb_db_batch_begin(bnb_db *db, const char *uuid, const char *started_at, int
 {
     char q[BNB_QUOTE_CAP];
     if (!uuid_valid(uuid)) {
-        bnb_db__seterr(err, "DB %s: batch uuid must be 36 characters like a uuid, got %s",
+        bnb_db__seterr(err, "DB %s: batch uuid must be 36 characters like a uuid, got \"%s\"",
                        bnb_db__path(db), bnb_quote(uuid ? uuid : "", q));
         return -1;
     }
@@ -210,7 +210,7 @@ int bnb_db_batch_set_rank(bnb_db *db, int64_t batch_id, int rank, int64_t run_id
 {
     char q[BNB_QUOTE_CAP];
     if (!state || (strcmp(state, "stored") && strcmp(state, "failed"))) {
-        bnb_db__seterr(err, "DB %s: batch %lld rank %d: state must be stored or failed, got %s",
+        bnb_db__seterr(err, "DB %s: batch %lld rank %d: state must be stored or failed, got \"%s\"",
                        bnb_db__path(db), (long long)batch_id, rank,
                        bnb_quote(state ? state : "", q));
         return -1;
@@ -393,14 +393,15 @@ int bnb_db_resolve_batch(bnb_db *db, const char *spec, int64_t *batch_id, char *
     if (have < 0)
         return -1;
     if (!have) {
-        bnb_db__seterr(err, "DB %s: no batch %s: the DB has no batches (its schema predates them)",
+        bnb_db__seterr(err,
+                       "DB %s: no batch \"%s\": the DB has no batches (its schema predates them)",
                        bnb_db__path(db), qs);
         return -1;
     }
     bool latest = !strcmp(spec, "latest"), by_id = all_digits(spec) && strlen(spec) < 8;
     if (!latest && !by_id && !uuid_prefix(spec)) {
         bnb_db__seterr(err,
-                       "DB %s: no batch %s (give latest, a batch id or a uuid prefix of 8+ hex "
+                       "DB %s: no batch \"%s\" (give latest, a batch id or a uuid prefix of 8+ hex "
                        "digits)",
                        bnb_db__path(db), qs);
         return -1;
@@ -433,13 +434,13 @@ int bnb_db_resolve_batch(bnb_db *db, const char *spec, int64_t *batch_id, char *
         return 0;
     }
     if (found > 1)
-        bnb_db__seterr(err, "DB %s: batch %s is ambiguous (%s, %s, ...): give more of the uuid",
+        bnb_db__seterr(err, "DB %s: batch \"%s\" is ambiguous (%s, %s, ...): give more of the uuid",
                        bnb_db__path(db), qs, first, second);
     else if (latest)
         bnb_db__seterr(err, "DB %s: no batches stored (bnbench run --mpi under mpirun stores one)",
                        bnb_db__path(db));
     else
-        bnb_db__seterr(err, "DB %s: no batch %s %s", bnb_db__path(db),
+        bnb_db__seterr(err, "DB %s: no batch %s \"%s\"", bnb_db__path(db),
                        by_id ? "with id" : "with a uuid starting", qs);
     return -1;
 }

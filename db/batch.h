@@ -10,8 +10,11 @@
  * its roster entry with no run and the reason.
  *
  * Status of a batch:
- *   running      rank 0 is storing it (a batch whose rank 0 is gone, as a
- *                write-open finds for runs, reads as incomplete)
+ *   running      rank 0 is storing it. A batch stored as running reads as
+ *                incomplete (with the reason) when rank 0's run was marked
+ *                abandoned, or when rank 0's process (recorded by
+ *                bnb_db_batch_begin as runs record theirs) is gone and was
+ *                on the reader's host; the stored row is left as it is.
  *   complete     every rank's run is stored and complete
  *   interrupted  Ctrl-C / SIGTERM: every rank stopped after its current case
  *   incomplete   some rank's run is missing or failed (the ranks say which)
@@ -58,16 +61,19 @@ int bnb_db_batch_begin(bnb_db *db, const char *uuid, const char *started_at, int
                        const char *suites, const bnb_batch_rank *roster, int64_t *batch_id,
                        char *err);
 
-/* Links rank's stored run (run_id) to the batch: state "stored", or "failed"
- * with reason when the run ended failed. */
+/* Links rank's stored run (run_id > 0, a run of this DB that no other rank
+ * of any batch has) to the batch: state "stored", or "failed" with reason
+ * when the run ended failed. A rank that has no run is lost
+ * (bnb_db_batch_rank_lost), never "failed". */
 int bnb_db_batch_set_rank(bnb_db *db, int64_t batch_id, int rank, int64_t run_id, const char *state,
                           const char *reason, char *err);
 
-/* Marks rank lost with a reason (no run reached rank 0). */
+/* Marks rank lost with a reason (no run reached rank 0); unlinks a run
+ * linked before. reason NULL stores "no reason given". */
 int bnb_db_batch_rank_lost(bnb_db *db, int64_t batch_id, int rank, const char *reason, char *err);
 
 /* Ends the batch with its status (not running), the finish time now and a
- * reason ("" when complete). */
+ * reason ("" or NULL when complete). */
 int bnb_db_batch_end(bnb_db *db, int64_t batch_id, bnb_batch_status st, const char *reason,
                      char *err);
 
@@ -81,7 +87,7 @@ typedef struct bnb_batch_row {
     char status_reason[512];
     char suites[256];
     int nranks;
-    int nstored; /* ranks with a stored run */
+    int nstored; /* ranks with a stored run (state stored or failed) */
     int nhosts;  /* distinct hosts of the roster */
 } bnb_batch_row;
 
@@ -90,9 +96,11 @@ typedef struct bnb_batch_row {
  * none. */
 int bnb_db_list_batches(bnb_db *db, int limit, bnb_batch_row **out, int *n, char *err);
 
-/* A batch by spec: its id, "latest", or a uuid prefix of at least 8 hex
- * digits (as RUN specs read). 0 with *batch_id, or -1 with err ("no batch
- * ...", naming the spec quoted). */
+/* A batch by spec: its id (up to 7 digits, as RUN specs read), "latest"
+ * (the newest by start time, then id, whatever its status), or a uuid
+ * prefix of at least 8 hex digits (an ambiguous prefix is an error). 0
+ * with *batch_id, or -1 with err ("no batch ...", naming the spec quoted;
+ * "... the DB has no batches" for a DB of schema < 5). */
 int bnb_db_resolve_batch(bnb_db *db, const char *spec, int64_t *batch_id, char *err);
 
 /* One batch with its roster (nranks entries, rank order; *ranks malloc'd,

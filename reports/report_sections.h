@@ -42,6 +42,13 @@ typedef struct report_syntax {
     void (*baseline_chart)(FILE *f, const rep *r);
 } report_syntax;
 
+/* The two syntaxes (report_md.c, report_html.c), also used by the
+ * hardware-comparison report of a batch (batch_report.c), whose charts
+ * are its own; and the HTML report's inline style sheet. */
+extern const report_syntax report__md_syntax;
+extern const report_syntax report__html_syntax;
+extern const char report__html_css[];
+
 /* Writes every section of r, in order, from the title to the definitions
  * (the document's head and foot are the format's). */
 void report__write_sections(FILE *f, const rep *r, const report_syntax *syn);

@@ -213,9 +213,9 @@ Test(db, creates_schema_and_reopens)
            "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = "
            "'table' ORDER BY name)",
            names, sizeof names);
-    cr_assert_str_eq(names,
-                     "baselines,cases,machines,metrics,publications,runs,samples,stats,verdicts");
-    cr_assert_eq(BNB_DB_SCHEMA_VERSION, 4); /* v4: no cases_by_suite */
+    cr_assert_str_eq(names, "baselines,batch_ranks,batches,cases,machines,metrics,publications,"
+                            "runs,samples,stats,verdicts");
+    cr_assert_eq(BNB_DB_SCHEMA_VERSION, 5); /* v4: no cases_by_suite; v5: batches */
     cr_assert_eq(q_int(h, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
                           "('runs_by_machine', 'runs_by_start', 'cases_by_run', "
                           "'cases_by_name', 'metrics_by_name')"),

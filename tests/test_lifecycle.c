@@ -574,8 +574,9 @@ Test(lifecycle_db, schema_1_db_readable_and_migrated, .init = setup, .fini = tea
     cr_assert_eq(bnb_db_store_case(h, id, &c, err), 0, "%s", err);
     cr_assert_eq(bnb_db_end_run(h, id, BNB_RUN_COMPLETE, err), 0, "%s", err);
     bnb_db_close(h);
-    /* back to schema 1: its runs table, and no publications table (v3) */
+    /* back to schema 1: its runs table, no publications table (v3), no batch tables (v5) */
     raw(db, "PRAGMA foreign_keys = OFF; BEGIN; DROP TABLE publications;"
+            "DROP TABLE batch_ranks; DROP TABLE batches;"
             "CREATE TABLE runs_v1 (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
             " machine_id INTEGER NOT NULL REFERENCES machines (id), started_at TEXT NOT NULL,"
             " finished_at TEXT, status TEXT NOT NULL CHECK (status IN ('running', 'complete',"

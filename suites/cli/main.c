@@ -31,6 +31,7 @@
 #include "suites/cli/cli.h"
 #include "db/model/bnb.h"
 #include "db/model/text.h"
+#include "suites/cli/batch_cmds.h"
 #include "suites/cli/commands.h"
 #include "suites/cli/import.h"
 #include "suites/cli/outfile.h"
@@ -54,6 +55,7 @@ static const char usage_main[] =
     "  run                 measure suites, check targets, store the run\n"
     "  list                list suites and their cases\n"
     "  runs                list the stored runs\n"
+    "  batches             list the stored batches (the runs of one mpirun, one per rank)\n"
     "  show RUN            a stored run: machine, build, per-case median, CI and CV,\n"
     "                      target verdicts\n"
     "  export RUN --format json|csv|run\n"
@@ -63,9 +65,11 @@ static const char usage_main[] =
     "  topo                the machine's topology and the CPUs --cpus can select\n"
     "  counters            which counters can be read here, and why not\n"
     "  db check            SQLite integrity check and foreign-key check of the DB\n"
-    "  report [RUN]        production-readiness report (md, self-contained html, json)\n"
+    "  report [RUN]        production-readiness report (md, self-contained html, json);\n"
+    "                      --batch B: hardware comparison of a batch's machines\n"
     "  compare A B         per-case medians, ratio, CI, U-test p and verdict of two runs,\n"
-    "                      baselines, or --machine X --machine Y\n"
+    "                      baselines, or --machine X --machine Y; --batch B: the ranks\n"
+    "                      of a batch side by side\n"
     "  baseline set|list   name a run as a baseline; list the baselines\n"
     "  check --baseline N  CI gate: latest run vs baseline, regressions re-run to confirm\n"
     "  history CASE[:M]    a figure over this machine's runs, z-score of the latest\n"
@@ -452,6 +456,7 @@ static const command commands[] = {
     {"run", NULL, bnb_cmd_run, NULL},
     {"list", NULL, bnb_cmd_list, NULL},
     {"runs", cmd_runs, NULL, usage_runs},
+    {"batches", bnb_cmd_batches, NULL, bnb_usage_batches},
     {"show", cmd_show, NULL, usage_show},
     {"export", cmd_export, NULL, usage_export},
     {"topo", NULL, bnb_cmd_topo, NULL},

@@ -38,6 +38,7 @@
 #include "reports/report.h"
 #include "db/model/bnb.h"
 #include "db/model/text.h"
+#include "suites/cli/batch_cmds.h"
 #include "suites/cli/commands.h"
 #include "suites/cli/outfile.h"
 
@@ -70,6 +71,7 @@ static const bnb_cli_opt opt_report[] = {
      .lo = 1,
      .hi = 100000,
      .must = "a positive integer up to 100000"},
+    {.name = "batch", .kind = BNB_CLI_NONEMPTY},
     {0},
 };
 static const bnb_cli_opt opt_compare[] = {
@@ -78,6 +80,7 @@ static const bnb_cli_opt opt_compare[] = {
     OPT_OUTPUT,
     OPT_THRESHOLD,
     {.name = "machine", .kind = BNB_CLI_NONEMPTY, .repeat = 2},
+    {.name = "batch", .kind = BNB_CLI_NONEMPTY},
     {0},
 };
 static const bnb_cli_opt opt_db_only[] = {OPT_DB, {0}};
@@ -156,6 +159,7 @@ static int write_out(const char *path, const char *db, const char *text)
 const char bnb_usage_report[] =
     "usage: bnbench report [RUN] [--format md|html|json] [-o FILE] [--baseline NAME]\n"
     "                      [--history N] [--db PATH]\n"
+    "       bnbench report --batch B [--format md|html|json] [-o FILE] [--db PATH]\n"
     "\n"
     "Writes the production-readiness report of a stored run (default: the latest\n"
     "one that is not a re-run stored by check):\n"
@@ -168,7 +172,15 @@ const char bnb_usage_report[] =
     "  --format F      md (default; html or json when -o ends so), html, json\n"
     "  -o FILE         write to FILE (default standard output)\n"
     "  --baseline N    compare with baseline N (default: newest baseline of the machine)\n"
-    "  --history N     runs per history chart (default 30)\n";
+    "  --history N     runs per history chart (default 30)\n"
+    "\n"
+    "--batch B writes the hardware-comparison report of batch B (bnbench batches:\n"
+    "latest, a batch id or a uuid prefix of 8+ hex digits) instead: the batch\n"
+    "(uuid, status, ranks, hosts, CPU bindings), one column per machine (rank)\n"
+    "with each case's median and 95% CI, its ratio to rank 0 and the U-test\n"
+    "verdict, the winner per case (lowest median; a tie when the CIs overlap),\n"
+    "the lost and failed ranks with the reasons, and in html one bar chart per\n"
+    "rank against rank 0. json is compare --batch's document.\n";
 
 static const bnb_cli_cmd report_spec = {"report", bnb_usage_report, opt_report, 1, false};
 
@@ -192,6 +204,13 @@ int bnb_cmd_report(int argc, char **argv, const char *gdb)
     }
     if (fmt && bnb_report_format_parse(fmt, &o.format))
         return bnb_usage_error("--format must be md, html or json, got \"%s\"", fmt);
+    const char *batch = bnb_cli_str(&report_spec, &a, "batch", NULL);
+    if (batch) {
+        if (a.npos || o.baseline || hist)
+            return bnb_usage_error("--batch B reports a batch: no RUN, --baseline or --history "
+                                   "with it");
+        return bnb_cli_report_batch(dbp, batch, o.format, output);
+    }
     bnb_db *db = NULL;
     if ((rc = open_db(dbp, true, &db)) >= 0)
         return rc;
@@ -225,6 +244,7 @@ out:
 const char bnb_usage_compare[] =
     "usage: bnbench compare A B [--format text|md|json] [-o FILE] [--threshold PCT]\n"
     "       bnbench compare --machine X --machine Y [...]\n"
+    "       bnbench compare --batch B [--format text|md|json] [-o FILE] [--threshold PCT]\n"
     "\n"
     "Compares two runs case by case (lined up by suite, name and params): medians,\n"
     "ratio B/A with its interval, Mann-Whitney U p-value and a verdict: faster /\n"
@@ -232,11 +252,19 @@ const char bnb_usage_compare[] =
     "(default 5%), else no change; \"insufficient samples\" when the sample counts\n"
     "cannot reach p < 0.01. A and B are runs (latest, id, uuid prefix) or baseline\n"
     "names; --machine X --machine Y compares the latest run of each machine.\n"
+    "--batch B puts the machines (ranks) of batch B side by side (B: latest, a\n"
+    "batch id or a uuid prefix of 8+ hex digits; bnbench batches lists them): one\n"
+    "column per rank (rank, host, machine; a lost rank says \"lost: <reason>\"),\n"
+    "per case the median of each rank, its ratio to rank 0's median and the verdict\n"
+    "against rank 0 by the rule above, and the winner (lowest median; a tie when\n"
+    "the 95% CIs of the medians overlap). A case a rank did not run reads \"not\n"
+    "measured\", \"skipped\" or \"failed\".\n"
     "\n"
     "  --format F      text (default), md or json\n"
     "  -o FILE         write to FILE (default standard output)\n"
     "  --threshold P   the median change in percent a verdict needs (default 5)\n"
     "  --machine NAME  twice: the latest run of each of two machines\n"
+    "  --batch B       the ranks of batch B side by side\n"
     "  --db PATH       the SQLite store (default bnbench.db)\n";
 
 /* Resolves one run of compare or history: a RUN spec, or (spec NULL) the
@@ -291,6 +319,13 @@ int bnb_cmd_compare(int argc, char **argv, const char *gdb)
                *output = bnb_cli_str(&spec, &a, "output", NULL),
                *format = bnb_cli_str(&spec, &a, "format", "text");
     bool bym = mach != NULL;
+    const char *batch = bnb_cli_str(&spec, &a, "batch", NULL);
+    if (batch) {
+        if (a.npos || bym)
+            return bnb_usage_error("--batch B compares the ranks of a batch: no runs or --machine "
+                                   "with it");
+        return bnb_cli_compare_batch(dbp, batch, format, output, thr ? thr->d / 100.0 : 0);
+    }
     if (bym && (mach->count != 2 || a.npos))
         return bnb_usage_error("give two runs, or --machine X --machine Y (not both)");
     if (!bym && a.npos != 2)

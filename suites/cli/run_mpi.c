@@ -426,6 +426,7 @@ static int collect(bnb_mpi_run *m, bnb_db *db, int64_t own_run, bool own_failed,
                 snprintf(why, sizeof why, "receiving its run failed: %s", dberr);
             stopped = stopped || rc > 0;
             lost = true;
+            m->peer_lost = true;
             if (bnb_db_batch_rank_lost(db, m->batch_id, r, why, dberr) != 0) {
                 snprintf(err, cap, "%s", dberr);
                 return -1;
@@ -479,5 +480,6 @@ void bnb_mpi_run_end(bnb_mpi_run *m)
     }
     free(m->roster);
     m->roster = NULL;
-    bnb_mpi_finalize();
+    if (!m->peer_lost)
+        bnb_mpi_finalize();
 }

@@ -36,6 +36,7 @@ typedef struct bnb_mpi_run {
     char batch_uuid[40];
     int64_t batch_id; /* rank 0, once begun */
     char cpu_note[400];
+    bool peer_lost; /* rank 0 stopped waiting for a rank: MPI_Finalize would wait for it too */
 } bnb_mpi_run;
 
 /* Starts MPI and, on ranks > 0, makes the private DB's directory. Prints on
@@ -67,7 +68,9 @@ int bnb_mpi_run_collect(bnb_mpi_run *m, bnb_db *db, int64_t own_run, bool own_fa
                         bool own_interrupted, bool (*stop)(void), bnb_batch_status *status,
                         int64_t **ids, int *nids, char *err, size_t cap);
 
-/* Removes the private DB (ranks > 0), frees, finalises MPI. */
+/* Removes the private DB (ranks > 0), frees, finalises MPI (unless a rank
+ * was lost: its process is gone or going, and MPI_Finalize would wait for
+ * it; mpirun ends the job). */
 void bnb_mpi_run_end(bnb_mpi_run *m);
 
 #endif
