@@ -26,6 +26,7 @@ void bnb_mpi_strings_free(char **all, int n)
 #ifdef BNB_HAVE_MPI
 
 #include <limits.h>
+#include <math.h>
 #include <mpi.h>
 #include <time.h>
 
@@ -294,6 +295,89 @@ int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, ch
     return 0;
 }
 
+/* ---- the dist suite's calls ---------------------------------------------------- */
+
+#define TAG_BENCH 7302 /* the dist suite's point-to-point messages */
+
+/* Whether MPI is up and n fits an int count; otherwise -1 with err. */
+static int usable(size_t n, const char *what, char *err, size_t cap)
+{
+    if (!initialised) {
+        snprintf(err, cap, "MPI is not initialised (bnbench run --mpi under mpirun)");
+        return -1;
+    }
+    if (n > INT_MAX) {
+        snprintf(err, cap, "MPI: %s of %zu elements is too large for one call", what, n);
+        return -1;
+    }
+    return 0;
+}
+
+int bnb_mpi_send(const void *buf, size_t bytes, int peer, char *err, size_t cap)
+{
+    if (usable(bytes, "a message", err, cap) != 0)
+        return -1;
+    int rc = MPI_Send(buf, (int)bytes, MPI_BYTE, peer, TAG_BENCH, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : fail(rc, "sending a message", err, cap);
+}
+
+int bnb_mpi_recv(void *buf, size_t bytes, int peer, char *err, size_t cap)
+{
+    if (usable(bytes, "a message", err, cap) != 0)
+        return -1;
+    int rc =
+        MPI_Recv(buf, (int)bytes, MPI_BYTE, peer, TAG_BENCH, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return rc == MPI_SUCCESS ? 0 : fail(rc, "receiving a message", err, cap);
+}
+
+int bnb_mpi_allreduce_sum_f32(const float *in, float *out, size_t n, char *err, size_t cap)
+{
+    if (usable(n, "an allreduce", err, cap) != 0)
+        return -1;
+    int rc = MPI_Allreduce(in, out, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : fail(rc, "allreduce", err, cap);
+}
+
+int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap)
+{
+    if (usable(bytes, "a broadcast", err, cap) != 0)
+        return -1;
+    int rc = MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : fail(rc, "broadcast", err, cap);
+}
+
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap)
+{
+    if (usable(0, "a barrier", err, cap) != 0)
+        return -1;
+    MPI_Request req;
+    int rc = MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    if (rc != MPI_SUCCESS)
+        return fail(rc, "barrier", err, cap);
+    struct timespec nap = {.tv_sec = (time_t)poll_s,
+                           .tv_nsec = (long)((poll_s - floor(poll_s)) * 1e9)};
+    for (;;) {
+        int done = 0;
+        rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return fail(rc, "barrier", err, cap);
+        if (done)
+            return 0;
+        if (poll_s > 0)
+            nanosleep(&nap, NULL);
+    }
+}
+
+int bnb_mpi_allgatherv(const void *mine, void *all, const int *bytes, const int *displs, char *err,
+                       size_t cap)
+{
+    if (usable(0, "an allgather", err, cap) != 0)
+        return -1;
+    int rc = MPI_Allgatherv(mine, bytes[the_job.rank], MPI_BYTE, all, bytes, displs, MPI_BYTE,
+                            MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : fail(rc, "allgather", err, cap);
+}
+
 #else /* !BNB_HAVE_MPI */
 
 static const char no_mpi[] = "not built with MPI (install Open MPI's mpicc, e.g. Debian's "
@@ -363,6 +447,43 @@ int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, ch
 {
     *text = NULL;
     *len = 0;
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_send(const void *buf, size_t bytes, int peer, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_recv(void *buf, size_t bytes, int peer, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_allreduce_sum_f32(const float *in, float *out, size_t n, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_allgatherv(const void *mine, void *all, const int *bytes, const int *displs, char *err,
+                       size_t cap)
+{
     snprintf(err, cap, "%s", no_mpi);
     return -1;
 }

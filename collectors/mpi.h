@@ -68,4 +68,30 @@ int bnb_mpi_send_text(const char *text, size_t len, char *err, size_t cap);
 int bnb_mpi_recv_text(int from, bool (*stop)(void), char **text, size_t *len, char *err,
                       size_t cap);
 
+/* ---- what the `dist` suite measures (suites/suite_dist.c) -------------------
+ * Plain wrappers of one MPI call each on MPI_COMM_WORLD, on a tag of their
+ * own (point-to-point), so the suite's timed loops call MPI directly. Sizes
+ * are in bytes (MPI_BYTE) or f32 elements and must fit an int (checked:
+ * -1 with the size in err). Every function fails with "MPI is not
+ * initialised" before bnb_mpi_init (and "not built with MPI" without it). */
+
+/* Sends / receives bytes to / from rank peer (blocking). */
+int bnb_mpi_send(const void *buf, size_t bytes, int peer, char *err, size_t cap);
+int bnb_mpi_recv(void *buf, size_t bytes, int peer, char *err, size_t cap);
+/* out[i] = the sum over ranks of in[i] (f32), on every rank. in and out
+ * must not overlap. Collective. */
+int bnb_mpi_allreduce_sum_f32(const float *in, float *out, size_t n, char *err, size_t cap);
+/* root's bytes into buf on every rank. Collective. */
+int bnb_mpi_bcast(void *buf, size_t bytes, int root, char *err, size_t cap);
+/* A barrier that waits by sleeping `poll_s` seconds between tests rather
+ * than spinning (poll_s <= 0: spins), for a rank with nothing to do while
+ * another measures: it leaves the CPU (a shared core, say) to that rank.
+ * Every rank must call this one (not bnb_mpi_barrier) for the same
+ * barrier. Collective. */
+int bnb_mpi_barrier_idle(double poll_s, char *err, size_t cap);
+/* Every rank's `mine` (bytes[rank] bytes) into all, rank r's at offset
+ * displs[r] (bytes[], displs[]: one per rank, in bytes). Collective. */
+int bnb_mpi_allgatherv(const void *mine, void *all, const int *bytes, const int *displs, char *err,
+                       size_t cap);
+
 #endif

@@ -19,6 +19,21 @@
  *   7. statistics (stats.h) with the seed mixed with the case's full name;
  *      metrics(); counter metrics; teardown()
  *
+ * Under opts.mpi (an MPI job of >= 2 ranks, every rank running the same
+ * selection with the same options) the ranks agree, before every case,
+ * whether to go on: a signal on one rank, or a rank whose run failed (a
+ * hook, out of memory), stops every rank at the same case boundary (a rank
+ * stopped by another ends BNB_RUN_INTERRUPTED, its error saying so). For a
+ * collective case (suite.h) every step is agreed: skipped when any rank
+ * cannot run it (the reason "rank N: ..."), failed on every rank when
+ * set-up or verify fails on any ("rank N: ..."); the warm-up is a count of
+ * calls, the largest any rank's warm-up time needs (from one timed call);
+ * calibration takes the slowest rank's time at every step, so every rank
+ * picks the same iterations; a barrier starts every sample, so samples
+ * start together. Each rank stores its own samples. Without opts.mpi a
+ * collective case is skipped ("needs `mpirun -np N bnbench run --mpi` with
+ * N >= 2"). An MPI error fails the case and stops the run.
+ *
  * SIGINT, SIGTERM or SIGHUP during bnb_runner_run finishes the current case
  * (all its samples), hands it to on_case, then stops: the outcome is
  * BNB_RUN_INTERRUPTED. A second one kills the process the default way (the
@@ -52,6 +67,11 @@ typedef struct bnb_runner_opts {
     bool multiplex;       /* PAPI multiplexing (off unless asked) */
     bool quick;           /* passed to cases in bnb_case_env */
     bool progress;        /* a progress line per case on stderr */
+    /* Under `bnbench run --mpi` with >= 2 ranks (the MPI job is initialised,
+     * bnb_mpi_init): agree across ranks as described above, and pass the
+     * rank and job size to cases (bnb_case_env). Ignored, as if false,
+     * while no MPI job of >= 2 ranks exists. */
+    bool mpi;
 } bnb_runner_opts;
 
 /* Defaults: 15 repetitions, 1 ms samples, 50 ms warm-up, default seed and

@@ -225,3 +225,11 @@ bool bnb_selection_uses_openblas(const char *suites, const char *case_regex)
     bnb_selection_free(&sel);
     return uses;
 }
+
+const char *bnb_selection_needs_mpi(const bnb_selection *sel)
+{
+    for (int i = 0; i < sel->n; i++)
+        if (sel->c[i].def->collective)
+            return sel->c[i].suite->name;
+    return NULL;
+}

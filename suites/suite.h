@@ -22,6 +22,17 @@
  *              targets file naming a metric no case produces is refused
  *              when it is loaded (bnb_catalogue_build, targets.h)
  *   teardown   frees the state (called whenever setup succeeded)
+ *
+ * metrics returns 0, -1 when out of memory, or 1 when the case failed after
+ * all (r->message says why, e.g. an MPI error during the timed calls).
+ *
+ * A collective case (bnb_case_def.collective) measures an MPI job: its run
+ * makes collective or point-to-point MPI calls, so every rank calls it the
+ * same number of times with the same iteration counts. Under
+ * bnb_runner_opts.mpi the runner agrees every decision across the ranks
+ * (runner.h); without it the case is skipped. Its setup and verify may call
+ * MPI only on paths every rank takes (a rank must not fail before a call the
+ * others make); metrics and teardown must not call MPI.
  */
 #ifndef BNB_SUITE_H
 #define BNB_SUITE_H
@@ -49,6 +60,10 @@ typedef struct bnb_case_env {
      * e.g. % of peak/triad:gbps (bnb_env_metric). */
     const bnb_case_result *done;
     int ndone;
+    /* This process's rank and the job's size under `bnbench run --mpi` with
+     * >= 2 ranks (bnb_runner_opts.mpi); 0 and 1 otherwise (a zero nranks,
+     * as in a zero-initialised env, also means one rank). */
+    int rank, nranks;
 } bnb_case_env;
 
 typedef struct bnb_case_def {
@@ -74,6 +89,9 @@ typedef struct bnb_case_def {
     /* A sweep point too long for the default run (it would double `make
      * run`): only an explicit `--suite NAME` runs it. */
     bool suite_only;
+    /* run() calls MPI across the job (see above): measured only under
+     * `mpirun -np N bnbench run --mpi` with N >= 2, skipped otherwise. */
+    bool collective;
 } bnb_case_def;
 
 typedef struct bnb_suite {
@@ -127,6 +145,11 @@ void bnb_selection_free(bnb_selection *s);
  * of a suite that calls OpenBLAS; true when the selection fails (the run
  * itself then reports why). */
 bool bnb_selection_uses_openblas(const char *suites, const char *case_regex);
+
+/* The name of the suite of the first collective case in sel (one that
+ * needs `mpirun -np N bnbench run --mpi`, N >= 2), or NULL when there is
+ * none: a run without --mpi refuses a selection that names such a suite. */
+const char *bnb_selection_needs_mpi(const bnb_selection *sel);
 
 /* The catalogue a targets file is checked against (bnb_targets_validate):
  * every case of every registered suite with its declared metric_names,

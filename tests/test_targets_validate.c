@@ -17,6 +17,13 @@
 #include "suites/runner.h"
 #include "suites/suite.h"
 
+/* the suites only an MPI build has (suite_list.h) */
+#ifdef BNB_HAVE_MPI
+#define MPI_SUITES ", dist"
+#else
+#define MPI_SUITES ""
+#endif
+
 static char dir[64], path[128];
 
 static void setup(void)
@@ -128,7 +135,7 @@ Test(targets_validate, a_case_pattern_matching_nothing_is_an_error)
     cr_assert_str_eq(err, "targets file t.json: target \"m\": figure "
                           "\"matmull/engine/sgemm/n=1024:gflops\" names suite \"matmull\", which "
                           "this build does not have (known: peak, alloc, zerocopy, elementwise, "
-                          "reduce, matmul, ternary, linalg, collector)");
+                          "reduce, matmul, ternary, linalg, collector" MPI_SUITES ")");
     /* ... unless a capability brings it: then "not applicable" at evaluation */
     cr_assert_eq(check(ONE("\"id\": \"h\", \"figure\": \"device/h2d/bytes=1:median_s\", \"op\": "
                            "\"<=\", \"threshold\": 1, \"requires\": \"cuda\""),
