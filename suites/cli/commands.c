@@ -590,6 +590,15 @@ int bnb_cmd_run(int argc, char **argv)
     }
     if (mpi_on)
         mpi_signature(&a, &sel, mpi_sig, sizeof mpi_sig);
+    /* a suite that measures an MPI job, named on its own, needs one (with
+     * `all` its cases are stored as skipped, saying why) */
+    const char *needs = bnb_selection_needs_mpi(&sel);
+    if (!a.mpi && needs && a.suites && bnb_name_listed(needs, a.suites)) {
+        bnb_usage_error("--suite %s measures an MPI job: run it as `mpirun -np N bnbench run "
+                        "--mpi --suite %s` with N >= 2",
+                        needs, needs);
+        goto cleanup;
+    }
     /* 2. targets */
     char tpath[PATH_MAX];
     if (a.targets) {
@@ -708,6 +717,7 @@ int bnb_cmd_run(int argc, char **argv)
     ro.counters = a.counters;
     ro.multiplex = a.multiplex;
     ro.quick = a.quick;
+    ro.mpi = mpi_on && mr.job.size > 1;
     ro.progress = !a.quiet && isatty(STDERR_FILENO);
     run_state st = {
         .db = db, .dbpath = a.db, .reserve = reserve, .ri = &ri, .topo = topo, .cpus = &cpus};
