@@ -213,6 +213,33 @@ int bnb_mpi_max_double(double *v, char *err, size_t cap)
     return rc == MPI_SUCCESS ? 0 : fail(rc, "agreeing on a value", err, cap);
 }
 
+int bnb_mpi_agree_max(double *v, bool (*stop)(void), char *err, size_t cap)
+{
+    static double in, out; /* a request left pending keeps using them */
+    static MPI_Request req;
+    in = *v;
+    int rc = MPI_Iallreduce(&in, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD, &req);
+    if (rc != MPI_SUCCESS)
+        return fail(rc, "agreeing on a value", err, cap);
+    if (in != 0)
+        return 1;
+    double t0 = MPI_Wtime();
+    for (;;) {
+        int done = 0;
+        rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return fail(rc, "agreeing on a value", err, cap);
+        if (done) {
+            *v = out;
+            return 0;
+        }
+        if (stop && stop())
+            return 1;
+        if (MPI_Wtime() - t0 > 1e-3)
+            nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
+    }
+}
+
 int bnb_mpi_any(bool *v, char *err, size_t cap)
 {
     int in = *v ? 1 : 0, out = 0;
@@ -420,6 +447,12 @@ int bnb_mpi_host_allgather_str(const char *mine, char ***all, char *err, size_t 
 }
 
 int bnb_mpi_max_double(double *v, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s", no_mpi);
+    return -1;
+}
+
+int bnb_mpi_agree_max(double *v, bool (*stop)(void), char *err, size_t cap)
 {
     snprintf(err, cap, "%s", no_mpi);
     return -1;

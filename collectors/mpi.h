@@ -54,6 +54,16 @@ void bnb_mpi_strings_free(char **all, int n);
 
 /* The largest of every rank's v, on every rank. Collective. */
 int bnb_mpi_max_double(double *v, char *err, size_t cap);
+/* The largest of every rank's *v, for a rank that may have to leave
+ * without the others. *v != 0 (this rank stops whatever the others say):
+ * posts its value and returns 1 at once; the agreement completes on the
+ * other ranks when they reach it, progressed by this rank's later MPI
+ * calls. Otherwise waits (spinning 1 ms, then testing every 0.1 ms) and
+ * returns 0 with the largest in *v, or 1 as soon as stop() is true (a
+ * signal: mpirun's SIGTERM after another rank died) without the result.
+ * -1 on an MPI error. A rank that got 1 must make no further call of this
+ * kind. Collective. */
+int bnb_mpi_agree_max(double *v, bool (*stop)(void), char *err, size_t cap);
 /* Whether any rank passed true, on every rank. Collective. */
 int bnb_mpi_any(bool *v, char *err, size_t cap);
 int bnb_mpi_barrier(char *err, size_t cap);

@@ -360,19 +360,23 @@ static void *run_worker(bnb_worker *w, void *arg)
     bool failed_here = false; /* under mpi: this rank's run failed; stop the others too */
     for (int i = 0; i < rc->sel->n; i++) {
         if (mpi) {
-            /* 0 go on, 1 a rank was interrupted, 2 a rank failed: the largest wins */
+            /* 0 go on, 1 a rank was interrupted, 2 a rank failed: the largest
+             * wins. A rank that stops anyway does not wait for the others
+             * (one may be dead: mpirun's SIGTERM follows), nor does one a
+             * signal reaches while it waits. */
             double stop = failed_here ? 2 : interrupted ? 1 : 0;
             char err[256];
-            if (bnb_mpi_max_double(&stop, err, sizeof err) != 0) {
+            int arc = bnb_mpi_agree_max(&stop, bnb_runner_interrupted, err, sizeof err);
+            if (arc < 0) {
                 if (!out->error[0])
                     snprintf(out->error, sizeof out->error, "agreeing to go on: %.400s", err);
                 out->status = BNB_RUN_FAILED;
                 break;
             }
-            if (stop != 0) {
+            if (arc > 0 || stop != 0) {
                 if (!failed_here) {
                     out->status = BNB_RUN_INTERRUPTED;
-                    if (stop == 2)
+                    if (arc == 0 && stop == 2)
                         snprintf(out->error, sizeof out->error,
                                  "stopped with the job: another rank's run failed");
                 }
