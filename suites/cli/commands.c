@@ -717,7 +717,10 @@ int bnb_cmd_run(int argc, char **argv)
     ro.counters = a.counters;
     ro.multiplex = a.multiplex;
     ro.quick = a.quick;
-    ro.mpi = mpi_on && mr.job.size > 1;
+    /* the ranks agree case by case only when some case measures the job
+     * itself (a collective case): otherwise each rank measures its machine
+     * on its own, and a dead rank cannot hold the others at a case boundary */
+    ro.mpi = mpi_on && mr.job.size > 1 && bnb_selection_needs_mpi(&sel) != NULL;
     ro.progress = !a.quiet && isatty(STDERR_FILENO);
     run_state st = {
         .db = db, .dbpath = a.db, .reserve = reserve, .ri = &ri, .topo = topo, .cpus = &cpus};
