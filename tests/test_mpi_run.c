@@ -73,6 +73,10 @@ static int sh(char *out, size_t cap, const char *fmt, ...)
     return WEXITSTATUS(st);
 }
 
+static char out[262144];
+
+#ifdef BNB_HAVE_MPI
+
 static sqlite3 *open_db(const char *name)
 {
     char p[128];
@@ -103,10 +107,6 @@ static void q_text(sqlite3 *db, const char *sql, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
     sqlite3_finalize(st);
 }
-
-static char out[262144];
-
-#ifdef BNB_HAVE_MPI
 
 /* A short selection: the reductions on L1-sized operands. */
 #define CASES  "--quick --suite reduce --case \"cache=L1$\""
