@@ -97,14 +97,14 @@ static long long q_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-static void q_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+static void q_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
 {
     sqlite3_stmt *st = NULL;
     cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
                  sqlite3_errmsg(db));
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
     const unsigned char *t = sqlite3_column_text(st, 0);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
+    snprintf(buf, cap, "%s", t ? (const char *)t : "");
     sqlite3_finalize(st);
 }
 
